@@ -1,0 +1,142 @@
+"""Every error custdata raises, under one root.
+
+::
+
+    CustdataError
+     ├── ValidationError (ValueError)      bad data; lists every problem with its path
+     │    ├── CurrencyMismatchError        arithmetic across two currencies
+     │    └── InvalidTransitionError       an order status change the table forbids
+     └── StoreError                        anything a store reports
+          ├── NotFoundError (LookupError)  no record with that id
+          ├── ConflictError                optimistic concurrency: the version was stale
+          ├── IntegrityError               a constraint failed (duplicate id, ...)
+          ├── OperationalError             the database could not do the work (locked, gone, ...)
+          └── ProgrammingError             the store was used wrongly (closed, bad URL, ...)
+
+Messages never quote personal data: they name the field and the rule, not the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+
+class CustdataError(Exception):
+    """Root of every error raised by custdata."""
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with some input: where (a path such as ``addresses[0].postal_code``) and why."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+def join_path(prefix: str, path: str) -> str:
+    """Join two path pieces: ``join_path("addresses[0]", "city")`` is ``addresses[0].city``."""
+    if not prefix:
+        return path
+    if not path:
+        return prefix
+    if path.startswith("["):
+        return prefix + path
+    return f"{prefix}.{path}"
+
+
+class ValidationError(CustdataError, ValueError):
+    """Input that breaks the model's rules; ``problems`` lists every one found, each with its path."""
+
+    problems: tuple[Problem, ...]
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(self._render())
+
+    @classmethod
+    def single(cls, path: str, message: str) -> ValidationError:
+        return cls([Problem(path, message)])
+
+    def prefixed(self, prefix: str) -> ValidationError:
+        """The same problems with ``prefix`` put in front of every path."""
+        return ValidationError(Problem(join_path(prefix, p.path), p.message) for p in self.problems)
+
+    def _render(self) -> str:
+        if len(self.problems) == 1:
+            return str(self.problems[0])
+        lines = [f"{len(self.problems)} problems:"]
+        lines.extend(f"  {p}" for p in self.problems)
+        return "\n".join(lines)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.problems,))
+
+
+class CurrencyMismatchError(ValidationError):
+    """Money in two different currencies was added, subtracted or compared."""
+
+    def __init__(self, left: str, right: str) -> None:
+        self.left, self.right = left, right
+        super().__init__([Problem("currency", f"cannot combine {left} with {right}")])
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.left, self.right))
+
+
+class InvalidTransitionError(ValidationError):
+    """An order status change that the transition table does not allow."""
+
+    def __init__(self, current: str, requested: str, allowed: Iterable[str]) -> None:
+        self.current, self.requested = current, requested
+        self.allowed = tuple(sorted(allowed))
+        choices = ", ".join(self.allowed) or "none: it is final"
+        super().__init__(
+            [Problem("status", f"cannot go from {current} to {requested} (allowed: {choices})")]
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.current, self.requested, self.allowed))
+
+
+class StoreError(CustdataError):
+    """Root of everything a store reports; callers never need to catch a database driver's errors."""
+
+
+class NotFoundError(StoreError, LookupError):
+    """No record of that kind with that id."""
+
+    def __init__(self, kind: str, key: str) -> None:
+        self.kind, self.key = kind, key
+        super().__init__(f"no {kind} with id {key!r}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.kind, self.key))
+
+
+class ConflictError(StoreError):
+    """An update carried a stale version: someone else changed the record first. Nothing was written."""
+
+    def __init__(self, kind: str, key: str, expected: int, actual: int | None) -> None:
+        self.kind, self.key, self.expected, self.actual = kind, key, expected, actual
+        found = "it no longer exists" if actual is None else f"the stored version is {actual}"
+        super().__init__(f"{kind} {key!r} was changed concurrently: expected version {expected}, {found}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.kind, self.key, self.expected, self.actual))
+
+
+class IntegrityError(StoreError):
+    """A store constraint failed, such as adding a record whose id already exists."""
+
+
+class OperationalError(StoreError):
+    """The database could not do the work: locked, unreachable, out of space, closed underneath us."""
+
+
+class ProgrammingError(StoreError):
+    """The store was used wrongly: closed, an unknown URL scheme, a unit of work used twice."""

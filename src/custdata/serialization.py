@@ -1,0 +1,385 @@
+"""Turning models into JSON-safe dicts and back, built on cattrs.
+
+The serialized form of a top-level object carries ``"schema_version"``; Decimals are strings,
+datetimes ISO 8601 with their offset, enums their values, email addresses strings and phone
+numbers ``{"e164": ..., "region": ...}`` (a plain string is accepted on input).
+
+Untrusted input (the default) is fully checked and every problem raised at once as a
+:class:`custdata.ValidationError` with paths. ``trusted=True`` is the fast path for data that the
+library itself wrote: it skips re-parsing phone numbers, emails and addresses.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from enum import Enum, StrEnum
+from functools import lru_cache
+from typing import Any, TypeVar, get_args, get_origin
+
+import attrs
+import cattrs
+import cattrs.gen
+from cattrs.errors import AttributeValidationNote, ForbiddenExtraKeysError, IterableValidationNote
+from dateutil import parser as dateparser
+
+from custdata._errors import Problem, ValidationError, join_path
+from custdata.domain._checks import trusting
+from custdata.domain.contact import EmailAddress, PhoneNumber
+from custdata.domain.ids import Identifier
+
+T = TypeVar("T")
+
+#: Version of the serialized form written by this release.
+SCHEMA_VERSION = 1
+SCHEMA_KEY = "schema_version"
+
+
+def make_converter(*, trusted: bool = False) -> cattrs.Converter:
+    """A cattrs converter configured for custdata's models.
+
+    Register your own hooks on it and pass it as ``converter=`` to the functions of this module.
+    ``trusted=True`` gives the fast loader for data the library wrote itself.
+    """
+    converter = cattrs.Converter(detailed_validation=not trusted, forbid_extra_keys=not trusted)
+    _configure_unstructure(converter)
+    if trusted:
+        _configure_trusted(converter)
+    else:
+        _configure_strict(converter)
+    return converter
+
+
+def _configure_unstructure(c: cattrs.Converter) -> None:
+    c.register_unstructure_hook(Decimal, str)
+    c.register_unstructure_hook(datetime, datetime.isoformat)
+    c.register_unstructure_hook(date, date.isoformat)
+    c.register_unstructure_hook(time, time.isoformat)
+    c.register_unstructure_hook(EmailAddress, lambda e: e.value)
+    c.register_unstructure_hook(PhoneNumber, lambda p: {"e164": p.e164, "region": p.region})
+    c.register_unstructure_hook(StrEnum, lambda e: e.value)
+    c.register_unstructure_hook(Identifier, str)
+    c.register_unstructure_hook_func(_is_frozenset, lambda s: sorted(s))
+    c.register_unstructure_hook_factory(_is_tuple, _tuple_unstructurer(c))
+
+
+def _is_frozenset(t: Any) -> bool:
+    return t is frozenset or get_origin(t) is frozenset
+
+
+def _is_tuple(t: Any) -> bool:
+    return get_origin(t) is tuple and len(get_args(t)) == 2 and get_args(t)[1] is Ellipsis
+
+
+def _tuple_unstructurer(c: cattrs.Converter) -> Callable[[Any], Callable[[Any], Any]]:
+    def factory(t: Any) -> Callable[[Any], Any]:
+        item = c.get_unstructure_hook(get_args(t)[0])
+        return lambda seq: [item(x) for x in seq]
+
+    return factory  # type: ignore[return-value]
+
+
+# -- strict (untrusted) structuring -----------------------------------------------------------------
+
+
+def _fail(message: str) -> ValidationError:
+    return ValidationError.single("", message)
+
+
+def _strict_str(value: Any, _: Any) -> str:
+    if type(value) is not str:
+        if isinstance(value, str):
+            return str(value)
+        raise _fail(f"must be a string, not {_kind(value)}")
+    return value
+
+
+def _strict_int(value: Any, _: Any) -> int:
+    if type(value) is not int:
+        raise _fail(f"must be an integer, not {_kind(value)}")
+    return value
+
+
+def _strict_bool(value: Any, _: Any) -> bool:
+    if type(value) is not bool:
+        raise _fail(f"must be true or false, not {_kind(value)}")
+    return value
+
+
+def _decimal(value: Any, _: Any) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        raise _fail("must be a decimal string such as '19.99', not a float (floats are inexact)")
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        try:
+            result = Decimal(value)
+        except InvalidOperation:
+            raise _fail("is not a number") from None
+        if not result.is_finite():
+            raise _fail("must be a finite number")
+        return result
+    raise _fail(f"must be a decimal string, not {_kind(value)}")
+
+
+def _datetime(value: Any, _: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise _fail(f"must be an ISO 8601 timestamp string, not {_kind(value)}")
+    if len(value) > 64:
+        raise _fail("is not a timestamp")
+    try:
+        return dateparser.isoparse(value)
+    except (ValueError, OverflowError):
+        pass
+    try:
+        return dateparser.parse(value)
+    except (ValueError, OverflowError, dateparser.ParserError):
+        raise _fail("is not a timestamp (use ISO 8601 with an offset, e.g. 2024-05-01T12:00:00+00:00)") from None
+
+
+def _date(value: Any, _: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and len(value) <= 32:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise _fail("is not a date (use YYYY-MM-DD)")
+
+
+def _time(value: Any, _: Any) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str) and len(value) <= 32:
+        try:
+            return time.fromisoformat(value)
+        except ValueError:
+            pass
+    raise _fail("is not a time of day (use HH:MM)")
+
+
+def _email(value: Any, _: Any) -> EmailAddress:
+    if not isinstance(value, str):
+        raise _fail(f"must be an email address string, not {_kind(value)}")
+    return EmailAddress(value)
+
+
+def _phone(value: Any, _: Any) -> PhoneNumber:
+    if isinstance(value, str):
+        return PhoneNumber.parse(value)
+    if isinstance(value, Mapping):
+        extra = set(value) - {"e164", "region"}
+        if extra:
+            raise ValidationError(Problem(k, "is not a known field") for k in sorted(map(str, extra)))
+        if "e164" not in value:
+            raise ValidationError.single("e164", "is required")
+        region = value.get("region")
+        if region is not None and not isinstance(region, str):
+            raise ValidationError.single("region", "must be a two-letter region code")
+        return PhoneNumber(value["e164"], region)
+    raise _fail(f"must be a phone number string, not {_kind(value)}")
+
+
+@lru_cache(maxsize=None)
+def _members(cls: type[Enum]) -> tuple[dict[Any, Enum], str]:
+    return {m.value: m for m in cls}, ", ".join(str(m.value) for m in cls)
+
+
+def _enum(value: Any, cls: type[Enum]) -> Enum:
+    members, choices = _members(cls)
+    try:
+        return members[value]
+    except (KeyError, TypeError):
+        raise _fail(f"must be one of {choices}") from None
+
+
+def _identifier(value: Any, cls: type[Identifier]) -> Identifier:
+    if not isinstance(value, str):
+        raise _fail(f"must be a string, not {_kind(value)}")
+    return cls(value)
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "an object", list: "a list", type(None): "null", bool: "a boolean", float: "a float"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _configure_strict(c: cattrs.Converter) -> None:
+    # str subclasses (the enums, the typed ids) get their own class hooks, which win over str's
+    c.register_structure_hook(str, _strict_str)
+    c.register_structure_hook(int, _strict_int)
+    c.register_structure_hook(bool, _strict_bool)
+    _configure_common(c, strict=True)
+    c.register_structure_hook(EmailAddress, _email)
+    c.register_structure_hook(PhoneNumber, _phone)
+    c.register_structure_hook(Enum, _enum)
+    c.register_structure_hook(StrEnum, _enum)
+    c.register_structure_hook(Identifier, _identifier)
+    c.register_structure_hook_factory(attrs.has, _mapping_guarded(c))
+    c.register_structure_hook_factory(_is_collection, _sequence_guarded(c))
+
+
+def _configure_common(c: cattrs.Converter, *, strict: bool) -> None:
+    c.register_structure_hook(Decimal, _decimal)
+    c.register_structure_hook(datetime, _datetime if strict else lambda v, _: datetime.fromisoformat(v))
+    c.register_structure_hook(date, _date if strict else lambda v, _: date.fromisoformat(v))
+    c.register_structure_hook(time, _time if strict else lambda v, _: time.fromisoformat(v))
+    c.register_structure_hook(Any, lambda v, _: v)  # type: ignore[arg-type]
+
+
+def _mapping_guarded(c: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any], Any]]:
+    def factory(cls: Any) -> Callable[[Any, Any], Any]:
+        inner = cattrs.gen.make_dict_structure_fn(cls, c, _cattrs_forbid_extra_keys=True)
+
+        def structure(value: Any, t: Any) -> Any:
+            if not isinstance(value, Mapping):
+                raise _fail(f"must be an object, not {_kind(value)}")
+            return inner(value, t)
+
+        return structure
+
+    return factory
+
+
+def _is_collection(t: Any) -> bool:
+    return get_origin(t) in (tuple, list, frozenset, set)
+
+
+def _sequence_guarded(c: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any], Any]]:
+    def factory(t: Any) -> Callable[[Any, Any], Any]:
+        origin = get_origin(t)
+        item_type = get_args(t)[0]
+        item = c.get_structure_hook(item_type)
+
+        def structure(value: Any, _: Any) -> Any:
+            if not isinstance(value, (list, tuple)):
+                raise _fail(f"must be a list, not {_kind(value)}")
+            if len(value) > 100_000:
+                raise _fail("has more than 100000 entries")
+            items, errors = [], []
+            for i, x in enumerate(value):
+                try:
+                    items.append(item(x, item_type))
+                except Exception as exc:  # noqa: BLE001 - every failure is reported with its index
+                    exc.__notes__ = [*getattr(exc, "__notes__", []), IterableValidationNote(f"@ index {i}", i, item_type)]
+                    errors.append(exc)
+            if errors:
+                raise cattrs.IterableValidationError("while structuring a list", errors, t)
+            try:
+                return origin(items)
+            except TypeError:
+                raise _fail("holds values that cannot be in a set") from None
+
+        return structure
+
+    return factory
+
+
+# -- trusted structuring ------------------------------------------------------------------------------
+
+
+def _configure_trusted(c: cattrs.Converter) -> None:
+    for primitive in (str, int, bool):
+        c.register_structure_hook(primitive, lambda v, _: v)
+    _configure_common(c, strict=False)
+    c.register_structure_hook(EmailAddress, lambda v, _: EmailAddress(v))
+    c.register_structure_hook(PhoneNumber, lambda v, _: PhoneNumber(v["e164"], v["region"]))
+    c.register_structure_hook(Identifier, lambda v, cls: cls(v))
+    c.register_structure_hook(StrEnum, lambda v, cls: cls(v))
+
+
+# -- errors -------------------------------------------------------------------------------------------
+
+
+def _problems(exc: BaseException, path: str) -> Iterator[Problem]:
+    if isinstance(exc, ValidationError):
+        for p in exc.problems:
+            yield Problem(join_path(path, p.path), p.message)
+    elif isinstance(exc, ForbiddenExtraKeysError):
+        for key in sorted(map(str, exc.extra_fields)):
+            yield Problem(join_path(path, key), "is not a known field")
+    elif isinstance(exc, BaseExceptionGroup):
+        for sub in exc.exceptions:
+            yield from _problems(sub, _note_path(sub, path))
+    elif isinstance(exc, KeyError):
+        yield Problem(path, "is required")
+    elif isinstance(exc, RecursionError):
+        yield Problem(path, "is nested too deeply")
+    else:
+        yield Problem(path, "has the wrong shape or type")
+
+
+def _note_path(exc: BaseException, path: str) -> str:
+    for note in getattr(exc, "__notes__", ()):
+        if isinstance(note, AttributeValidationNote):
+            return join_path(path, note.name)
+        if isinstance(note, IterableValidationNote):
+            index = note.index
+            return f"{path}[{index!r}]" if isinstance(index, str) else f"{path}[{index}]"
+    return path
+
+
+# -- public functions -----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=2)
+def _default(trusted: bool) -> cattrs.Converter:
+    return make_converter(trusted=trusted)
+
+
+def to_dict(obj: Any, *, converter: cattrs.Converter | None = None) -> dict[str, Any]:
+    """``obj`` as a JSON-safe dict, with ``schema_version`` first."""
+    data = (converter or _default(False)).unstructure(obj)
+    if not isinstance(data, dict):
+        raise TypeError(f"to_dict needs a custdata model, not {type(obj).__name__}")
+    return {SCHEMA_KEY: SCHEMA_VERSION, **data}
+
+
+def from_dict(cls: type[T], data: Any, *, trusted: bool = False, converter: cattrs.Converter | None = None) -> T:
+    """Build a ``cls`` from ``data``, checking everything unless ``trusted``.
+
+    Raises :class:`custdata.ValidationError` listing every problem with its path.
+    """
+    if trusted:
+        body = dict(data)
+        body.pop(SCHEMA_KEY, None)
+        with trusting():
+            return (converter or _default(True)).structure(body, cls)
+    if not isinstance(data, Mapping):
+        raise ValidationError.single("", f"must be an object, not {_kind(data)}")
+    body = dict(data)
+    version = body.pop(SCHEMA_KEY, SCHEMA_VERSION)
+    if type(version) is not int or version < 1:
+        raise ValidationError.single(SCHEMA_KEY, "must be a positive integer")
+    if version > SCHEMA_VERSION:
+        raise ValidationError.single(
+            SCHEMA_KEY, f"is {version}, newer than this release understands ({SCHEMA_VERSION}); upgrade custdata"
+        )
+    try:
+        return (converter or _default(False)).structure(body, cls)
+    except ValidationError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a ValidationError with paths
+        problems = list(_problems(exc, ""))
+        raise ValidationError(problems or [Problem("", "is not valid")]) from None
+
+
+def to_json(obj: Any, *, converter: cattrs.Converter | None = None) -> str:
+    """``obj`` as a JSON string (UTF-8 characters kept as they are)."""
+    return json.dumps(to_dict(obj, converter=converter), ensure_ascii=False, separators=(",", ":"))
+
+
+def from_json(cls: type[T], text: str | bytes, *, trusted: bool = False, converter: cattrs.Converter | None = None) -> T:
+    """Parse JSON text into a ``cls``; malformed JSON is a :class:`custdata.ValidationError` too."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ValidationError.single("", f"is not valid JSON ({type(exc).__name__})") from None
+    except TypeError:
+        raise ValidationError.single("", "must be a JSON string or bytes") from None
+    return from_dict(cls, data, trusted=trusted, converter=converter)
