@@ -28,6 +28,8 @@ class ConsentPurpose(StrEnum):
 
 
 class ConsentState(StrEnum):
+    """The state of a consent, as Shopify names it."""
+
     NOT_SUBSCRIBED = "not_subscribed"
     PENDING = "pending"
     SUBSCRIBED = "subscribed"
@@ -36,12 +38,16 @@ class ConsentState(StrEnum):
 
 
 class OptInLevel(StrEnum):
+    """How an opt-in was obtained: single, or confirmed (double opt-in)."""
+
     UNKNOWN = "unknown"
     SINGLE = "single"
     CONFIRMED = "confirmed"
 
 
 class CompanyRole(StrEnum):
+    """A customer's role in their company."""
+
     ADMIN = "admin"
     BUYER = "buyer"
     APPROVER = "approver"
@@ -49,6 +55,8 @@ class CompanyRole(StrEnum):
 
 
 class OrderStatus(StrEnum):
+    """Where an order stands; :data:`custdata.ORDER_TRANSITIONS` says which status may follow which."""
+
     PLACED = "placed"
     PAID = "paid"
     PACKED = "packed"
@@ -75,6 +83,8 @@ class TrackingStatus(StrEnum):
 
 
 class ReturnStatus(StrEnum):
+    """Where a return stands."""
+
     REQUESTED = "requested"
     OPEN = "open"
     RECEIVED = "received"
@@ -84,6 +94,8 @@ class ReturnStatus(StrEnum):
 
 
 class ReturnReason(StrEnum):
+    """Why a line came back."""
+
     WRONG_SIZE = "wrong_size"
     WRONG_ITEM = "wrong_item"
     DAMAGED = "damaged"
@@ -95,11 +107,15 @@ class ReturnReason(StrEnum):
 
 
 class Direction(StrEnum):
+    """Outbound (to the customer) or inbound (from the customer)."""
+
     OUTBOUND = "outbound"
     INBOUND = "inbound"
 
 
 class Topic(StrEnum):
+    """What a message is about. Marketing topics (review request, re-engagement, cart reminder) need an opt-in."""
+
     ORDER_CONFIRMATION = "order_confirmation"
     ORDER_PACKED = "order_packed"
     ORDER_SHIPPED = "order_shipped"
@@ -126,6 +142,8 @@ _MARKETING = frozenset({Topic.REVIEW_REQUEST, Topic.RE_ENGAGEMENT, Topic.CART_RE
 
 
 class CommunicationStatus(StrEnum):
+    """Where a message stands: queued, sent, delivered (and opened, clicked), bounced, failed, suppressed (with a reason), or received (inbound)."""
+
     QUEUED = "queued"
     SENT = "sent"
     DELIVERED = "delivered"

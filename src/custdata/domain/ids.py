@@ -26,26 +26,36 @@ class Identifier(str):
 
 
 class CustomerId(Identifier):
+    """Identifies a :class:`~custdata.Customer` (generated ids start with ``cus_``)."""
+
     __slots__ = ()
     prefix = "cus"
 
 
 class CompanyId(Identifier):
+    """Identifies a :class:`~custdata.Company` (``com_``)."""
+
     __slots__ = ()
     prefix = "com"
 
 
 class OrderId(Identifier):
+    """Identifies an :class:`~custdata.Order` (``ord_``)."""
+
     __slots__ = ()
     prefix = "ord"
 
 
 class CommunicationId(Identifier):
+    """Identifies a :class:`~custdata.CommunicationEvent` (``msg_``)."""
+
     __slots__ = ()
     prefix = "msg"
 
 
 class ActivityId(Identifier):
+    """Identifies an :class:`~custdata.ActivityEvent` (``act_``)."""
+
     __slots__ = ()
     prefix = "act"
 

@@ -1,0 +1,47 @@
+"""A real PostgreSQL server for the tests in this folder, started once per session on 127.0.0.1.
+
+When the server programs or psycopg are missing, the tests fail under CI (``$CI`` set) and skip elsewhere,
+so PostgreSQL is never silently left untested in CI.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from custdata.storage._pgserver import PostgresServer, find_bindir
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"PostgreSQL tests cannot run in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """A throwaway server: initdb into a temporary folder as a non-root user, trust auth, fsync off."""
+    try:
+        import psycopg  # noqa: F401
+        import psycopg_pool  # noqa: F401
+    except ImportError:
+        _unavailable("psycopg is not installed (pip install 'custdata[postgres]')")
+    bindir = find_bindir()
+    if bindir is None:
+        _unavailable(
+            "PostgreSQL server programs (initdb, pg_ctl, postgres) not found; run .ci/install-postgres "
+            "or set CUSTDATA_PG_BINDIR"
+        )
+    server = PostgresServer.start(bindir=bindir)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_server: PostgresServer) -> str:
+    """URL of the ``postgres`` database on the session's server."""
+    return pg_server.url("postgres")
