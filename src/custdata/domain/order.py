@@ -161,6 +161,8 @@ class Shipment:
 
 @attrs.frozen
 class ReturnLine:
+    """How many of one order line come back, and why."""
+
     line_id: str
     quantity: int
     reason: ReturnReason
