@@ -16,7 +16,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -41,12 +40,13 @@ FAST_SETTINGS = {
 def find_bindir() -> Path | None:
     """The folder holding ``initdb``, ``pg_ctl`` and ``postgres``, or ``None`` when PostgreSQL is not installed.
 
-    Looks at ``$CUSTDATA_PG_BINDIR``, then ``pg_config --bindir``, then Debian's ``/usr/lib/postgresql/*/bin``
-    (newest first), then ``$PATH``.
+    ``$CUSTDATA_PG_BINDIR``, when set, is the only place looked at (a wrong setting is reported, not worked
+    around); otherwise ``pg_config --bindir``, then Debian's ``/usr/lib/postgresql/*/bin`` (newest first), then
+    ``$PATH``.
     """
     candidates: list[Path] = []
     if explicit := os.environ.get("CUSTDATA_PG_BINDIR"):
-        candidates.append(Path(explicit))
+        return _usable(Path(explicit))
     if pg_config := shutil.which("pg_config"):
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10, check=True)
@@ -62,9 +62,13 @@ def find_bindir() -> Path | None:
     if initdb := shutil.which("initdb"):
         candidates.append(Path(initdb).resolve().parent)
     for folder in candidates:
-        if all(os.access(folder / name, os.X_OK) for name in PROGRAMS):
+        if _usable(folder):
             return folder
     return None
+
+
+def _usable(folder: Path) -> Path | None:
+    return folder if all(os.access(folder / name, os.X_OK) for name in PROGRAMS) else None
 
 
 def free_port() -> int:
