@@ -18,6 +18,7 @@ from custdata._errors import (
     ValidationError,
 )
 from custdata.domain import (
+    ORDER_TRANSITIONS,
     ActivityEvent,
     ActivityId,
     Address,
@@ -40,7 +41,6 @@ from custdata.domain import (
     ExternalRef,
     Identifier,
     Money,
-    ORDER_TRANSITIONS,
     OptInLevel,
     Order,
     OrderId,

@@ -95,9 +95,7 @@ class InvalidTransitionError(ValidationError):
         self.current, self.requested = current, requested
         self.allowed = tuple(sorted(allowed))
         choices = ", ".join(self.allowed) or "none: it is final"
-        super().__init__(
-            [Problem("status", f"cannot go from {current} to {requested} (allowed: {choices})")]
-        )
+        super().__init__([Problem("status", f"cannot go from {current} to {requested} (allowed: {choices})")])
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.current, self.requested, self.allowed))

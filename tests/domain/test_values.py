@@ -26,7 +26,9 @@ class TestEmailAddress:
     def test_international_domain(self) -> None:
         assert EmailAddress.parse("info@BÜCHER.de").domain == "bücher.de"
 
-    @pytest.mark.parametrize("bad", ["", "plain", "a@", "@b.com", "a b@c.com", "a@b..com", "a@-b.com", "x" * 400 + "@b.com"])
+    @pytest.mark.parametrize(
+        "bad", ["", "plain", "a@", "@b.com", "a b@c.com", "a@b..com", "a@-b.com", "x" * 400 + "@b.com"]
+    )
     def test_rejects_invalid(self, bad: str) -> None:
         with pytest.raises(ValidationError, match="is not a valid email address"):
             EmailAddress.parse(bad)
@@ -80,14 +82,20 @@ class TestPhoneNumber:
 
     @pytest.mark.parametrize(
         ("text", "message"),
-        [("12345", "no valid country calling code"), ("+49 1", "too short"), ("+49 30 123456789012345", "not a possible|too long"), ("hello", "not a phone number"), ("+" + "9" * 70, "longer")],
+        [
+            ("12345", "no valid country calling code"),
+            ("+49 1", "too short"),
+            ("+49 30 123456789012345", "not a possible|too long"),
+            ("hello", "not a phone number"),
+            ("+" + "9" * 70, "longer"),
+        ],
     )
     def test_rejects_invalid(self, text: str, message: str) -> None:
         with pytest.raises(ValidationError, match=message):
             PhoneNumber.parse(text)
 
     def test_constructor_checks_e164(self) -> None:
-        with pytest.raises(ValidationError, match="e164: is not in E.164"):
+        with pytest.raises(ValidationError, match=r"e164: is not in E\.164"):
             PhoneNumber("+49 30 1234567")
         with pytest.raises(ValidationError, match="region: does not match"):
             PhoneNumber("+49301234567", "FR")

@@ -165,7 +165,8 @@ class Checker:
             self.add(path, f"must be a list, not {type(value).__name__}")
             return False
         before = len(self.problems)
-        for i, item in enumerate(value):
+        sequence: list[Any] | tuple[Any, ...] = value  # type: ignore[assignment]
+        for i, item in enumerate(sequence):
             check(f"{path}[{i}]", item)
         return len(self.problems) == before
 
@@ -176,7 +177,7 @@ class Checker:
         before = len(self.problems)
         for tag in sorted(value, key=str):
             if not isinstance(tag, str) or not tag.strip() or len(tag) > 100 or _CONTROL.search(tag):
-                self.add(path, f"entries must be non-empty strings of at most 100 characters")
+                self.add(path, "entries must be non-empty strings of at most 100 characters")
                 break
         return len(self.problems) == before
 

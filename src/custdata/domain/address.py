@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import attrs
@@ -43,7 +43,7 @@ def address_rules(country_code: str, country_area: str = "", city: str = "", cit
     return rules
 
 
-@lru_cache(maxsize=None)
+@cache
 def _is_country(code: str) -> bool:
     if code.upper() == "ZZ" or len(code) != 2:
         return False

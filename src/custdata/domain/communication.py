@@ -10,18 +10,23 @@ import attrs
 
 from custdata.domain._checks import Checker, trusted
 from custdata.domain.enums import Channel, CommunicationStatus, Direction, Topic
-from custdata.domain.ids import ActivityId, CommunicationId, CustomerId, OrderId, coerce
+from custdata.domain.ids import (
+    ActivityId,
+    CommunicationId,
+    CustomerId,
+    OrderId,
+    to_activity_id,
+    to_communication_id,
+    to_customer_id,
+    to_optional_customer_id,
+    to_optional_order_id,
+)
 
 _EVENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9 _.\-]{0,127}")
 
 
 def _created(self: Any) -> Any:
     return self.created_at
-
-
-def _optional(cls: type[Any]) -> Any:
-    convert = coerce(cls)
-    return lambda v: None if v is None else convert(v)  # type: ignore[operator]
 
 
 @attrs.define(repr=False)
@@ -32,8 +37,8 @@ class CommunicationEvent:
     it is never delivered twice. A ``suppressed`` event carries the reason it was not sent.
     """
 
-    id: CommunicationId = attrs.field(converter=coerce(CommunicationId))
-    customer_id: CustomerId = attrs.field(converter=coerce(CustomerId))
+    id: CommunicationId = attrs.field(converter=to_communication_id)
+    customer_id: CustomerId = attrs.field(converter=to_customer_id)
     channel: Channel
     topic: Topic
     created_at: datetime
@@ -42,7 +47,7 @@ class CommunicationEvent:
     template: str | None = None
     idempotency_key: str | None = None
     suppression_reason: str | None = None
-    order_id: OrderId | None = attrs.field(default=None, converter=_optional(OrderId))
+    order_id: OrderId | None = attrs.field(default=None, converter=to_optional_order_id)
     ticket_id: str | None = None
     subject: str | None = None
     body: str | None = None
@@ -101,10 +106,10 @@ class ActivityEvent:
     Anonymous activity carries an ``anonymous_id`` until the visitor is known.
     """
 
-    id: ActivityId = attrs.field(converter=coerce(ActivityId))
+    id: ActivityId = attrs.field(converter=to_activity_id)
     event: str
     occurred_at: datetime
-    customer_id: CustomerId | None = attrs.field(default=None, converter=_optional(CustomerId))
+    customer_id: CustomerId | None = attrs.field(default=None, converter=to_optional_customer_id)
     anonymous_id: str | None = None
     properties: dict[str, Any] = attrs.Factory(dict)
     source: str | None = None

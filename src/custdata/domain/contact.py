@@ -154,7 +154,7 @@ class PhoneNumber:
 
     @property
     def country_code(self) -> int:
-        return int(self._parsed.country_code)
+        return int(self._parsed.country_code or 0)
 
     def __str__(self) -> str:
         return self.e164
@@ -164,7 +164,7 @@ class PhoneNumber:
 
 
 def _regions(parsed: phonenumbers.PhoneNumber) -> list[str]:
-    return list(phonenumbers.region_codes_for_country_code(parsed.country_code))
+    return list(phonenumbers.region_codes_for_country_code(parsed.country_code or 0))
 
 
 def _parse_number(text: str, region: str | None, path: str, *, strict: bool) -> Any:

@@ -22,7 +22,7 @@ from custdata.domain.enums import (
     ConsentState,
     OptInLevel,
 )
-from custdata.domain.ids import CompanyId, CustomerId, coerce
+from custdata.domain.ids import CompanyId, CustomerId, to_company_id, to_customer_id
 
 _VAT = re.compile(r"[A-Z]{2}[A-Z0-9+*]{2,13}")
 _LOCALE = re.compile(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{4}))?(?:[-_]([A-Za-z]{2}|\d{3}))?")
@@ -40,9 +40,7 @@ def normalise_locale(text: str) -> str:
     language, script, region = match.groups()
     language = language.lower()
     known = (
-        pycountry.languages.get(alpha_2=language)
-        if len(language) == 2
-        else pycountry.languages.get(alpha_3=language)
+        pycountry.languages.get(alpha_2=language) if len(language) == 2 else pycountry.languages.get(alpha_3=language)
     )
     if known is None:
         raise ValidationError.single("", "names no ISO 639 language")
@@ -65,7 +63,7 @@ def _timezones() -> frozenset[str]:
 class Company:
     """A business customer: name, VAT id (normalised, country prefix first), registration number."""
 
-    id: CompanyId = attrs.field(converter=coerce(CompanyId))
+    id: CompanyId = attrs.field(converter=to_company_id)
     name: str
     vat_id: str | None = None
     registration_number: str | None = None
@@ -189,7 +187,7 @@ class Customer:
     and used for optimistic concurrency.
     """
 
-    id: CustomerId = attrs.field(converter=coerce(CustomerId))
+    id: CustomerId = attrs.field(converter=to_customer_id)
     created_at: datetime
     given_name: str | None = None
     family_name: str | None = None

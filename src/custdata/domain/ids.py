@@ -60,12 +60,37 @@ class ActivityId(Identifier):
     prefix = "act"
 
 
-def coerce(cls: type[T]) -> object:
-    """An attrs converter turning plain strings into ``cls``; anything else is left for the checks."""
+# attrs converters (named functions, so that type checkers see the constructor takes a str): plain strings
+# become the typed id; anything else is left as it is for the model's checks to report.
 
-    def convert(value: object) -> object:
-        if type(value) is str:
-            return cls(value)
-        return value
 
-    return convert
+def _convert(cls: type[T], value: object) -> T:
+    return cls(value) if type(value) is str else value  # type: ignore[return-value]
+
+
+def to_customer_id(value: str) -> CustomerId:
+    return _convert(CustomerId, value)
+
+
+def to_company_id(value: str) -> CompanyId:
+    return _convert(CompanyId, value)
+
+
+def to_order_id(value: str) -> OrderId:
+    return _convert(OrderId, value)
+
+
+def to_communication_id(value: str) -> CommunicationId:
+    return _convert(CommunicationId, value)
+
+
+def to_activity_id(value: str) -> ActivityId:
+    return _convert(ActivityId, value)
+
+
+def to_optional_customer_id(value: str | None) -> CustomerId | None:
+    return None if value is None else _convert(CustomerId, value)
+
+
+def to_optional_order_id(value: str | None) -> OrderId | None:
+    return None if value is None else _convert(OrderId, value)

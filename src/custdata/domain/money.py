@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cache
+
 import attrs
 import iso4217
 import pycountry
@@ -12,7 +13,7 @@ from custdata._errors import CurrencyMismatchError, Problem, ValidationError
 from custdata.domain._checks import trusted
 
 
-@lru_cache(maxsize=None)
+@cache
 def currency_exponent(code: str) -> int | None:
     """Minor units of ``code`` (2 for EUR, 0 for JPY, 3 for BHD); None where ISO 4217 defines none (XAU).
 
@@ -22,6 +23,16 @@ def currency_exponent(code: str) -> int | None:
         raise ValidationError.single("currency", "is not an ISO 4217 currency code")
     exponent: int | None = iso4217.Currency(code).exponent
     return exponent
+
+
+def _to_decimal(value: Decimal | str | int) -> Decimal:
+    """Accept ints and numeric strings; leave anything else for the checks to report."""
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            pass
+    return value  # type: ignore[return-value]  # reported by the checks
 
 
 @attrs.frozen(order=False)
@@ -38,7 +49,7 @@ class Money:
     Money(amount=Decimal('10.50'), currency='EUR')
     """
 
-    amount: Decimal = attrs.field(converter=lambda v: _to_decimal(v))
+    amount: Decimal = attrs.field(converter=_to_decimal)
     currency: str
 
     def __attrs_post_init__(self) -> None:
@@ -147,16 +158,6 @@ class Money:
         return f"{self.amount} {self.currency}"
 
 
-def _to_decimal(value: object) -> object:
-    """Accept ints and numeric strings; leave anything else for the checks to report."""
-    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
-        try:
-            return Decimal(value)
-        except InvalidOperation:
-            return value
-    return value
-
-
-@lru_cache(maxsize=None)
+@cache
 def _quantum(exponent: int) -> Decimal:
     return Decimal(1).scaleb(-exponent)

@@ -15,7 +15,7 @@ from custdata._errors import InvalidTransitionError, ValidationError
 from custdata.domain._checks import Checker, trusted
 from custdata.domain.address import Address
 from custdata.domain.enums import OrderStatus, ReturnReason, ReturnStatus, TrackingStatus
-from custdata.domain.ids import CustomerId, OrderId, coerce
+from custdata.domain.ids import CustomerId, OrderId, to_customer_id, to_order_id
 from custdata.domain.money import Money
 
 _S = OrderStatus
@@ -225,7 +225,7 @@ def _subtotal(self: Any) -> Money:
     try:
         return sum((line.total for line in self.lines), Money.zero(self.currency))
     except (ValidationError, AttributeError, TypeError):
-        return Money.zero("XXX")  # the line problems are reported by the checks
+        return _zero(self)  # the line problems are reported by the checks
 
 
 def _total(self: Any) -> Money:
@@ -233,7 +233,7 @@ def _total(self: Any) -> Money:
         total: Money = self.subtotal + self.shipping - self.discount
         return total if self.taxes_included else total + self.tax
     except (ValidationError, TypeError):
-        return Money.zero("XXX")
+        return _zero(self)
 
 
 def _placed(self: Any) -> Any:
@@ -249,8 +249,8 @@ class Order:
     Change the status with :meth:`transition`, which enforces :data:`ORDER_TRANSITIONS`.
     """
 
-    id: OrderId = attrs.field(converter=coerce(OrderId))
-    customer_id: CustomerId = attrs.field(converter=coerce(CustomerId))
+    id: OrderId = attrs.field(converter=to_order_id)
+    customer_id: CustomerId = attrs.field(converter=to_customer_id)
     currency: str
     lines: tuple[OrderLine, ...]
     placed_at: datetime
@@ -368,7 +368,9 @@ class Order:
         """
         target = OrderStatus(status)
         if target not in ORDER_TRANSITIONS[self.status]:
-            raise InvalidTransitionError(self.status.value, target.value, (s.value for s in ORDER_TRANSITIONS[self.status]))
+            raise InvalidTransitionError(
+                self.status.value, target.value, (s.value for s in ORDER_TRANSITIONS[self.status])
+            )
         check = Checker()
         if not check.timestamp("at", at):
             check.done()

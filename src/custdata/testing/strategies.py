@@ -82,8 +82,41 @@ __all__ = [
 
 OFFSETS = (UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30)), timezone(timedelta(hours=9)))
 CURRENCIES = ("EUR", "USD", "GBP", "JPY", "KRW", "BHD", "KWD", "CHF", "SEK", "BRL")
-COUNTRIES = ("US", "DE", "GB", "FR", "JP", "BR", "CA", "AU", "IN", "NL", "ES", "IT", "CH", "AT", "SE", "PL", "MX", "CN", "KR", "IE", "NZ", "ZA", "AE", "SG")
-SEGMENT_EVENTS = ("Product Viewed", "Product Added", "Product Removed", "Cart Viewed", "Checkout Started", "Cart Abandoned", "Order Completed")
+COUNTRIES = (
+    "US",
+    "DE",
+    "GB",
+    "FR",
+    "JP",
+    "BR",
+    "CA",
+    "AU",
+    "IN",
+    "NL",
+    "ES",
+    "IT",
+    "CH",
+    "AT",
+    "SE",
+    "PL",
+    "MX",
+    "CN",
+    "KR",
+    "IE",
+    "NZ",
+    "ZA",
+    "AE",
+    "SG",
+)
+SEGMENT_EVENTS = (
+    "Product Viewed",
+    "Product Added",
+    "Product Removed",
+    "Cart Viewed",
+    "Checkout Started",
+    "Cart Abandoned",
+    "Order Completed",
+)
 
 
 def _valid(build: Any, *args: Any, **kwargs: Any) -> Any:
@@ -115,8 +148,18 @@ def aware_datetimes(
 
 
 def json_objects(max_leaves: int = 8) -> st.SearchStrategy[dict[str, Any]]:
-    leaves = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20).filter(lambda s: "\x00" not in s)
-    values = st.recursive(leaves, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=max_leaves)
+    leaves = (
+        st.none()
+        | st.booleans()
+        | st.integers(-(2**53), 2**53)
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(max_size=20).filter(lambda s: "\x00" not in s)
+    )
+    values = st.recursive(
+        leaves,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+        max_leaves=max_leaves,
+    )
     return st.dictionaries(st.text(min_size=1, max_size=12), values, max_size=4)
 
 
@@ -180,7 +223,8 @@ def addresses(draw: st.DrawFn, countries: tuple[str, ...] = COUNTRIES) -> Addres
         phone=draw(st.none() | phone_numbers()),
     )
     # a country-wide example postal code may not fit the drawn subdivision: discard such draws
-    return draw(st.just(address).filter(lambda a: a is not _INVALID))
+    result: Address = draw(st.just(address).filter(lambda a: a is not _INVALID))
+    return result
 
 
 def money(currencies: tuple[str, ...] = CURRENCIES, max_value: int = 10**7) -> st.SearchStrategy[Money]:
@@ -223,7 +267,9 @@ def preferences() -> st.SearchStrategy[Preferences]:
     return st.builds(
         lambda channels, delivery, q: Preferences(channels, delivery, *(q or (None, None))),
         st.lists(st.sampled_from(Channel), min_size=1, max_size=3, unique=True).map(tuple),
-        st.builds(DeliveryPreferences, st.booleans(), st.none() | st.sampled_from(("08-12", "evening")), st.none() | names()),
+        st.builds(
+            DeliveryPreferences, st.booleans(), st.none() | st.sampled_from(("08-12", "evening")), st.none() | names()
+        ),
         quiet,
     )
 
@@ -256,7 +302,9 @@ def customers(draw: st.DrawFn) -> Customer:
         tags=draw(st.frozensets(names(), max_size=3)),
         locale=draw(st.none() | st.sampled_from(("en", "de-AT", "pt-BR", "fr", "ja", "zh-Hant-TW"))),
         timezone=draw(st.none() | st.sampled_from(("Europe/Berlin", "America/New_York", "Asia/Tokyo", "UTC"))),
-        birthday=draw(st.none() | st.dates(min_value=datetime(1920, 1, 1).date(), max_value=datetime(2010, 1, 1).date())),
+        birthday=draw(
+            st.none() | st.dates(min_value=datetime(1920, 1, 1).date(), max_value=datetime(2010, 1, 1).date())
+        ),
         preferences=draw(preferences()),
         consents=tuple(draw(st.lists(consent_records(), max_size=3))),
         metadata=draw(json_objects()),
@@ -273,7 +321,9 @@ def order_lines(currency: str, line_id: str) -> st.SearchStrategy[OrderLine]:
         product_name=names(),
         quantity=st.integers(1, 5),
         unit_price=money((currency,), max_value=10_000),
-        variant=st.dictionaries(st.sampled_from(("size", "colour", "material")), st.sampled_from(("42", "M", "red", "wool")), max_size=2),
+        variant=st.dictionaries(
+            st.sampled_from(("size", "colour", "material")), st.sampled_from(("42", "M", "red", "wool")), max_size=2
+        ),
     )
 
 
@@ -311,7 +361,12 @@ def returns(draw: st.DrawFn, lines: tuple[OrderLine, ...], return_id: str = "ret
         id=return_id,
         requested_at=draw(aware_datetimes()),
         lines=tuple(
-            ReturnLine(line.id, draw(st.integers(1, line.quantity)), draw(st.sampled_from(ReturnReason)), draw(st.none() | names()))
+            ReturnLine(
+                line.id,
+                draw(st.integers(1, line.quantity)),
+                draw(st.sampled_from(ReturnReason)),
+                draw(st.none() | names()),
+            )
             for line in chosen
         ),
         status=draw(st.sampled_from(ReturnStatus)),
@@ -338,7 +393,12 @@ def orders(draw: st.DrawFn) -> Order:
         lines=lines,
         placed_at=placed,
         status=draw(st.sampled_from(OrderStatus)),
-        external_ref=draw(st.none() | st.builds(ExternalRef, st.sampled_from(("shopify", "woocommerce", "magento")), st.from_regex(r"\A[0-9]{6,12}\Z"))),
+        external_ref=draw(
+            st.none()
+            | st.builds(
+                ExternalRef, st.sampled_from(("shopify", "woocommerce", "magento")), st.from_regex(r"\A[0-9]{6,12}\Z")
+            )
+        ),
         shipping_address=draw(st.none() | addresses()),
         taxes_included=draw(st.booleans()),
         shipping=shipping,
@@ -367,7 +427,9 @@ def communication_events(draw: st.DrawFn) -> CommunicationEvent:
         status=status,
         template=draw(st.none() | st.sampled_from(("order_confirmation.v2", "shipped"))),
         idempotency_key=draw(st.none() | st.from_regex(r"\A[a-z0-9_:]{8,40}\Z")),
-        suppression_reason=draw(st.sampled_from(("no marketing consent", "quiet hours", "frequency cap"))) if status == CommunicationStatus.SUPPRESSED else None,
+        suppression_reason=draw(st.sampled_from(("no marketing consent", "quiet hours", "frequency cap")))
+        if status == CommunicationStatus.SUPPRESSED
+        else None,
         order_id=draw(st.none() | st.from_regex(r"\Aord_[0-9a-z]{8}\Z")),
         ticket_id=draw(st.none() | st.from_regex(r"\At-[0-9]{4}\Z")),
         subject=draw(st.none() | names()),
@@ -393,4 +455,3 @@ def activity_events(draw: st.DrawFn) -> ActivityEvent:
         properties=draw(json_objects(max_leaves=4)),
         source=draw(st.none() | st.sampled_from(("web", "ios", "android"))),
     )
-
