@@ -1,0 +1,228 @@
+"""Backend-neutral record handling: entities to rows, search arguments to keys, cursors to keys and back.
+
+Every store, in memory or SQL, derives the same indexed values from an entity here, so that searches match
+the same records everywhere:
+
+- a document (the entity serialized with :func:`custdata.to_json`, its ``version`` set to the stored one),
+  loaded back with ``trusted=True`` because the library wrote it;
+- timestamps as integer microseconds since the Unix epoch (UTC), which sort correctly whatever the offset;
+- for customers, *search keys*: ``(field, value)`` pairs for ``email`` (canonical), ``phone`` (E.164),
+  ``name`` (case-folded given, family, display and full name), ``tag``, ``group`` and ``country``.
+
+Search terms that no stored value can equal (they hold NUL or lone surrogates, which the model or UTF-8
+cannot store) become None: the search then matches nothing without asking the database.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import unicodedata
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from custdata._errors import ValidationError
+from custdata.domain import (
+    ActivityEvent,
+    CommunicationEvent,
+    Customer,
+    EmailAddress,
+    Order,
+    PhoneNumber,
+)
+from custdata.domain._checks import trusting
+from custdata.serialization import SCHEMA_KEY, make_converter, to_dict
+
+T = TypeVar("T")
+E = TypeVar("E", Customer, Order, CommunicationEvent, ActivityEvent)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+_MAX_TERM = 1024
+
+#: The search-key fields of a customer, in the order documented above.
+KEY_FIELDS = ("email", "phone", "name", "tag", "group", "country")
+
+
+def micros(moment: datetime) -> int:
+    """Microseconds since the epoch for a timezone-aware datetime (exact, offset-independent)."""
+    return (moment - EPOCH) // _MICRO
+
+
+def document(entity: Any, version: int | None = None) -> str:
+    """The JSON document stored for ``entity``; ``version`` replaces the entity's own when given."""
+    data = to_dict(entity)
+    if version is not None:
+        data["version"] = version
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+@lru_cache(maxsize=1)
+def _trusted_converter() -> Any:
+    return make_converter(trusted=True)
+
+
+def load_documents(cls: type[E], docs: Iterable[str]) -> list[E]:
+    """Entities from documents this library stored (the trusted, fast path: no re-validation)."""
+    structure = _trusted_converter().get_structure_hook(cls)
+    loads = json.loads
+    out: list[E] = []
+    with trusting():
+        for doc in docs:
+            data = loads(doc)
+            data.pop(SCHEMA_KEY, None)
+            out.append(structure(data, cls))
+    return out
+
+
+# -- search keys ----------------------------------------------------------------------------------------
+
+
+def name_key(text: str) -> str:
+    """The form names are indexed and searched in: NFKC, case-folded, single spaces, trimmed."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def customer_keys(customer: Customer) -> set[tuple[str, str]]:
+    """Every ``(field, value)`` search key of a customer."""
+    keys: set[tuple[str, str]] = set()
+    for email in customer.emails:
+        keys.add(("email", email.canonical))
+    for phone in customer.phones:
+        keys.add(("phone", phone.e164))
+    given, family = customer.given_name, customer.family_name
+    full = " ".join(n for n in (given, family) if n)
+    for name in (given, family, customer.display_name, full):
+        if name:
+            key = name_key(name)
+            if key:
+                keys.add(("name", key))
+    keys.update(("tag", tag) for tag in customer.tags)
+    keys.update(("group", group) for group in customer.groups)
+    keys.update(("country", address.country_code) for address in customer.addresses)
+    return keys
+
+
+def storable(term: str) -> str | None:
+    """``term`` if a stored value could equal it, else None (NUL, lone surrogates, absurd length)."""
+    if "\x00" in term or len(term) > _MAX_TERM:
+        return None
+    try:
+        term.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return term
+
+
+def email_term(email: object) -> str | None:
+    """The canonical form to look ``email`` up by; a string that is no email address is a ValidationError."""
+    if isinstance(email, EmailAddress):
+        return email.canonical
+    if not isinstance(email, str):
+        raise ValidationError.single("email", f"must be a string or EmailAddress, not {type(email).__name__}")
+    if storable(email) is None:
+        return None
+    try:
+        return EmailAddress.parse(email).canonical
+    except ValidationError as exc:
+        raise exc.prefixed("email") from None
+
+
+def phone_term(phone: object, region: str | None = None) -> str | None:
+    """The E.164 form to look ``phone`` up by; a string that is no phone number is a ValidationError."""
+    if isinstance(phone, PhoneNumber):
+        return phone.e164
+    if not isinstance(phone, str):
+        raise ValidationError.single("phone", f"must be a string or PhoneNumber, not {type(phone).__name__}")
+    if region is not None and (not isinstance(region, str) or storable(region) is None):
+        raise ValidationError.single("region", "must be a two-letter region code")
+    if storable(phone) is None:
+        return None
+    try:
+        return PhoneNumber.parse(phone, region, strict=False).e164
+    except ValidationError as exc:
+        raise exc.prefixed("phone") from None
+
+
+def prefix_range(prefix: str) -> tuple[str, str | None]:
+    """``(low, high)`` such that a string starts with ``prefix`` iff ``low <= s < high`` in code point order.
+
+    ``high`` is None when no upper bound exists (the prefix is all U+10FFFF). Code point order is the order
+    of UTF-8 bytes, so the range also works on SQLite's BINARY collation and PostgreSQL's ``"C"``.
+    """
+    chars = list(prefix)
+    while chars:
+        last = ord(chars.pop()) + 1
+        if 0xD800 <= last <= 0xDFFF:
+            last = 0xE000
+        if last <= 0x10FFFF:
+            return prefix, "".join(chars) + chr(last)
+    return prefix, None
+
+
+def entity_ids(ids: Iterable[object], path: str = "ids") -> list[str]:
+    """The ids as plain strings, each checked to be a string; duplicates dropped, order kept."""
+    if isinstance(ids, (str, bytes)):
+        raise ValidationError.single(path, "must be an iterable of ids, not a single string")
+    seen: dict[str, None] = {}
+    for i, value in enumerate(ids):
+        if not isinstance(value, str):
+            raise ValidationError.single(f"{path}[{i}]", f"must be a string, not {type(value).__name__}")
+        seen[str(value)] = None
+    return list(seen)
+
+
+def check_id(value: object, path: str = "id") -> str:
+    """``value`` as a plain string id, or a ValidationError."""
+    if not isinstance(value, str):
+        raise ValidationError.single(path, f"must be a string, not {type(value).__name__}")
+    return str(value)
+
+
+def check_entity(entity: object, cls: type[T], path: str = "") -> T:
+    """``entity`` if it is a ``cls``; a store never accepts lookalikes (they would not serialize)."""
+    if not isinstance(entity, cls):
+        raise ValidationError.single(path, f"must be a {cls.__name__}, not {type(entity).__name__}")
+    return entity
+
+
+# -- cursors ----------------------------------------------------------------------------------------------
+
+
+def encode_cursor(listing: str, key: tuple[int, str] | str) -> str:
+    """An opaque cursor for ``listing`` continuing after ``key`` (an id, or a time and an id)."""
+    raw = json.dumps([listing, key], ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _cursor_key(listing: str, cursor: object) -> Any:
+    problem = ValidationError.single("cursor", "is not a cursor of this listing (pass next_cursor back unchanged)")
+    if not isinstance(cursor, str) or len(cursor) > 4096:
+        raise problem
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        name, key = json.loads(raw)
+    except (ValueError, TypeError, binascii.Error):
+        raise problem from None
+    if name != listing:
+        raise problem
+    return key
+
+
+def decode_cursor(listing: str, cursor: object) -> str:
+    """The id inside a cursor made by :func:`encode_cursor` for the same listing, or a ValidationError."""
+    key = _cursor_key(listing, cursor)
+    if isinstance(key, str) and storable(key):
+        return key
+    raise ValidationError.single("cursor", "is not a cursor of this listing (pass next_cursor back unchanged)")
+
+
+def decode_timed_cursor(listing: str, cursor: object) -> tuple[int, str]:
+    """The time and id inside a cursor made by :func:`encode_cursor`, or a ValidationError."""
+    key = _cursor_key(listing, cursor)
+    if isinstance(key, list) and len(key) == 2 and type(key[0]) is int and isinstance(key[1], str) and storable(key[1]):
+        return key[0], key[1]
+    raise ValidationError.single("cursor", "is not a cursor of this listing (pass next_cursor back unchanged)")

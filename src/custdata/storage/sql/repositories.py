@@ -1,0 +1,396 @@
+"""The repositories of every SQL store, written once against :class:`~custdata.storage.sql.session.SqlSession`.
+
+All SQL is parameterised; table and column names come from :mod:`custdata.storage.sql.tables`, never from
+arguments. Writes validate the entity first, so that nothing invalid is ever stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from typing import Any, Generic, TypeVar
+
+from custdata._errors import ConflictError, NotFoundError, ValidationError
+from custdata.domain import (
+    ActivityEvent,
+    ActivityId,
+    CommunicationEvent,
+    CommunicationId,
+    Customer,
+    CustomerId,
+    EmailAddress,
+    ExternalRef,
+    Order,
+    OrderId,
+    PhoneNumber,
+)
+from custdata.storage.ports import DEFAULT_LIMIT, CustomerQuery, Page, check_limit
+from custdata.storage.records import (
+    check_entity,
+    check_id,
+    decode_cursor,
+    decode_timed_cursor,
+    document,
+    email_term,
+    encode_cursor,
+    entity_ids,
+    load_documents,
+    micros,
+    name_key,
+    phone_term,
+    prefix_range,
+    storable,
+)
+from custdata.storage.sql.session import SqlSession
+from custdata.storage.sql.tables import (
+    ACTIVITY,
+    COMMUNICATIONS,
+    CUSTOMERS,
+    INSERT_KEY,
+    ORDERS,
+    Table,
+    key_rows,
+)
+
+E = TypeVar("E", Customer, Order, CommunicationEvent, ActivityEvent)
+K = TypeVar("K", bound=str)
+T = TypeVar("T")
+
+#: Entities written per statement batch by ``add_many``.
+BATCH = 500
+
+
+def _version(entity: Customer | Order | CommunicationEvent | ActivityEvent) -> int:
+    return int(getattr(entity, "version", 0))
+
+
+def _set_version(entity: Any, version: int) -> None:
+    entity.version = version
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+class SqlRepository(Generic[E, K]):
+    """Operations shared by the four repositories; ``session`` gives the unit of work's open session."""
+
+    def __init__(self, session: Callable[[], SqlSession], table: Table[E]) -> None:
+        self._session = session
+        self._table: Table[E] = table
+
+    def _sql(self, template: str) -> str:
+        return self._session().dialect.render(template)
+
+    def _row(self, entity: E, version: int | None) -> tuple[Any, ...]:
+        head: tuple[Any, ...] = (str(entity.id),)
+        if version is not None:
+            head += (version,)
+        return (*head, *self._table.values(entity), document(entity, version))
+
+    def _checked(self, entity: object) -> E:
+        checked: E = check_entity(entity, self._table.cls)
+        checked.validate()
+        return checked
+
+    def _after_insert(self, entities: list[E]) -> None:
+        """Hook for side tables (customer search keys)."""
+
+    def _after_update(self, entity: E) -> None:
+        """Hook for side tables (customer search keys)."""
+
+    # -- writes -------------------------------------------------------------------------------------------
+
+    def add(self, entity: E) -> None:
+        checked = self._checked(entity)
+        version = _version(checked) if self._table.versioned else None
+        self._session().execute(self._sql(self._table.insert_sql()), self._row(checked, version))
+        self._after_insert([checked])
+
+    def add_many(self, entities: Iterable[E]) -> int:
+        if isinstance(entities, (str, bytes)) or not isinstance(entities, Iterable):
+            raise ValidationError.single("", f"must be an iterable of {self._table.cls.__name__}")
+        total = 0
+        sql = self._sql(self._table.insert_sql())
+        versioned = self._table.versioned
+        for chunk in _chunks(entities, BATCH):
+            checked = [self._checked(e) for e in chunk]
+            rows = [self._row(e, _version(e) if versioned else None) for e in checked]
+            self._session().execute_many(sql, rows)
+            self._after_insert(checked)
+            total += len(checked)
+        return total
+
+    def update(self, entity: E) -> None:
+        checked: E = self._checked(entity)
+        key = str(checked.id)
+        if not self._table.versioned:
+            if self._session().execute(self._sql(self._table.update_sql()), (*self._row(checked, None)[1:], key)) == 0:
+                raise NotFoundError(self._table.kind, key)
+            self._after_update(checked)
+            return
+        old: int = _version(checked)
+        new: int = old + 1
+        count = self._session().execute(self._sql(self._table.update_sql()), (*self._row(checked, new)[1:], key, old))
+        if count == 0:
+            raise self._missing_or_conflict(key, old)
+        self._after_update(checked)
+        _set_version(checked, new)
+
+    def _delete(self, entity_id: object, version: int | None) -> None:
+        key = check_id(entity_id)
+        if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+            raise ValidationError.single("version", "must be an integer")
+        if storable(key) is None:
+            raise NotFoundError(self._table.kind, key)
+        if version is None:
+            count = self._session().execute(self._sql(f"DELETE FROM {self._table.name} WHERE id = ?"), (key,))
+        else:
+            count = self._session().execute(
+                self._sql(f"DELETE FROM {self._table.name} WHERE id = ? AND version = ?"), (key, version)
+            )
+        if count == 0:
+            raise self._missing_or_conflict(key, version)
+
+    def _missing_or_conflict(self, key: str, expected: int | None) -> Exception:
+        row = self._session().fetch_one(self._sql(f"SELECT version FROM {self._table.name} WHERE id = ?"), (key,))
+        if row is None or expected is None:
+            return NotFoundError(self._table.kind, key)
+        return ConflictError(self._table.kind, key, expected, int(row[0]))
+
+    # -- reads ----------------------------------------------------------------------------------------------
+
+    def _load(self, rows: list[tuple[Any, ...]], column: int = 0) -> list[E]:
+        return load_documents(self._table.cls, [r[column] for r in rows])
+
+    def get(self, entity_id: str) -> E:
+        key = check_id(entity_id)
+        row = None
+        if storable(key) is not None:
+            row = self._session().fetch_one(
+                self._sql(f"SELECT {{doc_out}} FROM {self._table.name} WHERE id = ?"), (key,)
+            )
+        if row is None:
+            raise NotFoundError(self._table.kind, key)
+        return self._load([row])[0]
+
+    def get_many(self, ids: Iterable[str]) -> dict[K, E]:
+        keys = [k for k in entity_ids(ids) if storable(k) is not None]
+        session = self._session()
+        found: dict[K, E] = {}
+        for chunk in _chunks(keys, session.dialect.max_params):
+            marks = ", ".join("?" * len(chunk))
+            rows = session.fetch_all(
+                self._sql(f"SELECT {{doc_out}} FROM {self._table.name} WHERE id IN ({marks})"), chunk
+            )
+            for entity in self._load(rows):
+                found[entity.id] = entity  # type: ignore[index]
+        return found
+
+    def page(self, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page[E]:
+        return self._paged(self._table.name, "", [], limit, cursor)
+
+    def _paged(self, listing: str, where: str, params: list[Any], limit: int, cursor: str | None) -> Page[E]:
+        """One page in id order of the rows matching ``where`` (a condition or empty)."""
+        size = check_limit(limit)
+        conditions = [where] if where else []
+        if cursor is not None:
+            conditions.append("id > ?")
+            params = [*params, decode_cursor(listing, cursor)]
+        clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        rows = self._session().fetch_all(
+            self._sql(f"SELECT id, {{doc_out}} FROM {self._table.name}{clause} ORDER BY id LIMIT ?"),
+            [*params, size + 1],
+        )
+        more = len(rows) > size
+        rows = rows[:size]
+        next_cursor = encode_cursor(listing, rows[-1][0]) if more else None
+        return Page(tuple(self._load(rows, 1)), next_cursor)
+
+    def for_customer(self, customer_id: str, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page[E]:
+        key = check_id(customer_id, "customer_id")
+        size = check_limit(limit)
+        time = self._table.time_column
+        listing = f"{self._table.name}.for_customer"
+        if storable(key) is None:
+            if cursor is not None:
+                decode_timed_cursor(listing, cursor)
+            return Page(())
+        params: list[Any] = [key]
+        after = ""
+        if cursor is not None:
+            moment, last = decode_timed_cursor(listing, cursor)
+            after = f" AND ({time}, id) > (?, ?)"
+            params += [moment, last]
+        rows = self._session().fetch_all(
+            self._sql(
+                f"SELECT {time}, id, {{doc_out}} FROM {self._table.name} WHERE customer_id = ?{after} "
+                f"ORDER BY {time}, id LIMIT ?"
+            ),
+            [*params, size + 1],
+        )
+        more = len(rows) > size
+        rows = rows[:size]
+        next_cursor = encode_cursor(listing, (int(rows[-1][0]), rows[-1][1])) if more else None
+        return Page(tuple(self._load(rows, 2)), next_cursor)
+
+    def count(self, *, customer_id: str | None = None) -> int:
+        if customer_id is None:
+            row = self._session().fetch_one(self._sql(f"SELECT count(*) FROM {self._table.name}"))
+        else:
+            key = check_id(customer_id, "customer_id")
+            if storable(key) is None:
+                return 0
+            row = self._session().fetch_one(
+                self._sql(f"SELECT count(*) FROM {self._table.name} WHERE customer_id = ?"), (key,)
+            )
+        return int(row[0]) if row else 0
+
+
+class SqlCustomerRepository(SqlRepository[Customer, CustomerId]):
+    """Customers, with their search keys kept in ``customer_keys``."""
+
+    def __init__(self, session: Callable[[], SqlSession]) -> None:
+        super().__init__(session, CUSTOMERS)
+
+    def _after_insert(self, entities: list[Customer]) -> None:
+        self._session().execute_many(self._sql(INSERT_KEY), key_rows(entities))
+
+    def _after_update(self, entity: Customer) -> None:
+        session = self._session()
+        session.execute(self._sql("DELETE FROM customer_keys WHERE customer_id = ?"), (str(entity.id),))
+        session.execute_many(self._sql(INSERT_KEY), key_rows([entity]))
+
+    def delete(self, customer_id: str, *, version: int | None = None) -> None:
+        self._delete(customer_id, version)
+
+    def _by_key(self, field: str, value: str | None) -> list[Customer]:
+        if value is None:
+            return []
+        rows = self._session().fetch_all(
+            self._sql(
+                "SELECT {doc_out} FROM customers WHERE id IN "
+                "(SELECT customer_id FROM customer_keys WHERE field = ? AND value = ?) ORDER BY id"
+            ),
+            (field, value),
+        )
+        return self._load(rows)
+
+    def find_by_email(self, email: str | EmailAddress) -> list[Customer]:
+        return self._by_key("email", email_term(email))
+
+    def find_by_phone(self, phone: str | PhoneNumber, *, region: str | None = None) -> list[Customer]:
+        return self._by_key("phone", phone_term(phone, region))
+
+    def search(
+        self, query: CustomerQuery | None = None, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+    ) -> Page[Customer]:
+        check_limit(limit)
+        where = customer_filter(query)
+        if where is None:
+            if cursor is not None:
+                decode_cursor("customers", cursor)
+            return Page(())
+        return self._paged("customers", where[0], where[1], limit, cursor)
+
+    def count(self, query: CustomerQuery | None = None) -> int:  # type: ignore[override]
+        where = customer_filter(query)
+        if where is None:
+            return 0
+        clause = f" WHERE {where[0]}" if where[0] else ""
+        row = self._session().fetch_one(self._sql(f"SELECT count(*) FROM customers{clause}"), where[1])
+        return int(row[0]) if row else 0
+
+
+def customer_filter(query: CustomerQuery | None) -> tuple[str, list[Any]] | None:
+    """A condition on ``customers`` and its parameters for ``query``; None when nothing can match."""
+    if query is None:
+        return "", []
+    if not isinstance(query, CustomerQuery):
+        raise ValidationError.single("query", f"must be a CustomerQuery, not {type(query).__name__}")
+    conditions: list[str] = []
+    params: list[Any] = []
+    subquery = "id IN (SELECT customer_id FROM customer_keys WHERE field = ? AND value"
+    if query.name_prefix is not None:
+        prefix = storable(name_key(query.name_prefix))
+        if not prefix:
+            return None
+        low, high = prefix_range(prefix)
+        if high is None:
+            conditions.append(f"{subquery} >= ?)")
+            params += ["name", low]
+        else:
+            conditions.append(f"{subquery} >= ? AND value < ?)")
+            params += ["name", low, high]
+    for field, raw in (("tag", query.tag), ("group", query.group), ("country", query.country)):
+        if raw is None:
+            continue
+        value = storable(raw.strip().upper() if field == "country" else raw)
+        if value is None:
+            return None
+        conditions.append(f"{subquery} = ?)")
+        params += [field, value]
+    for column, low_bound, high_bound in (
+        ("created_us", query.created_from, query.created_to),
+        ("updated_us", query.updated_from, query.updated_to),
+    ):
+        if low_bound is not None:
+            conditions.append(f"{column} >= ?")
+            params.append(micros(low_bound))
+        if high_bound is not None:
+            conditions.append(f"{column} < ?")
+            params.append(micros(high_bound))
+    return " AND ".join(conditions), params
+
+
+class SqlOrderRepository(SqlRepository[Order, OrderId]):
+    """Orders; the external reference is a unique indexed pair."""
+
+    def __init__(self, session: Callable[[], SqlSession]) -> None:
+        super().__init__(session, ORDERS)
+
+    def delete(self, order_id: str, *, version: int | None = None) -> None:
+        self._delete(order_id, version)
+
+    def find_by_external_ref(self, ref: ExternalRef) -> Order | None:
+        check_entity(ref, ExternalRef, "ref")
+        platform, ref_id = storable(ref.platform), storable(ref.id)
+        if platform is None or ref_id is None:
+            return None
+        rows = self._session().fetch_all(
+            self._sql("SELECT {doc_out} FROM orders WHERE ext_platform = ? AND ext_id = ?"), (platform, ref_id)
+        )
+        return self._load(rows)[0] if rows else None
+
+
+class SqlCommunicationRepository(SqlRepository[CommunicationEvent, CommunicationId]):
+    """Communication events; the idempotency key is unique."""
+
+    def __init__(self, session: Callable[[], SqlSession]) -> None:
+        super().__init__(session, COMMUNICATIONS)
+
+    def delete(self, event_id: str, *, version: int | None = None) -> None:
+        self._delete(event_id, version)
+
+    def find_by_idempotency_key(self, key: str) -> CommunicationEvent | None:
+        if not isinstance(key, str):
+            raise ValidationError.single("key", f"must be a string, not {type(key).__name__}")
+        term = storable(key)
+        if term is None:
+            return None
+        rows = self._session().fetch_all(
+            self._sql("SELECT {doc_out} FROM communications WHERE idempotency_key = ?"), (term,)
+        )
+        return self._load(rows)[0] if rows else None
+
+
+class SqlActivityRepository(SqlRepository[ActivityEvent, ActivityId]):
+    """Activity events: no version, so ``update`` replaces the stored event."""
+
+    def __init__(self, session: Callable[[], SqlSession]) -> None:
+        super().__init__(session, ACTIVITY)
+
+    def delete(self, event_id: str) -> None:
+        self._delete(event_id, None)

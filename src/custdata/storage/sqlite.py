@@ -1,0 +1,279 @@
+"""The SQLite store: the default embedded store, on the standard library's ``sqlite3``.
+
+Each unit of work checks a connection out of a small pool. Connections run in WAL mode (readers never wait
+for the writer), with a busy timeout, foreign keys on, ``synchronous=NORMAL`` (a committed unit of work
+survives a crash of the process; only a power cut may lose the last ones) and ``secure_delete`` on (deleted
+data is overwritten, not left in free pages). The first write of a unit of work issues ``BEGIN IMMEDIATE``,
+so several processes can safely write the same file: they queue for the write lock, and a stale version is
+reported as :class:`~custdata.ConflictError` once the lock is held. The schema is migrated on open.
+
+URLs: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``, ``sqlite://`` (a private temporary
+database, deleted on close); options ``?timeout=SECONDS`` (default 10) and ``?synchronous=full``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+import weakref
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from custdata._errors import IntegrityError, OperationalError, ProgrammingError, StoreError, ValidationError
+from custdata.storage.sql.schema import SQLITE, Dialect
+from custdata.storage.sql.session import Params
+from custdata.storage.sql.unit_of_work import SqlStore
+
+_MAX_IDLE = 8
+_INTEGRITY = {
+    "UNIQUE constraint failed: customers.id": "a customer with this id already exists",
+    "UNIQUE constraint failed: orders.id": "an order with this id already exists",
+    "UNIQUE constraint failed: orders.ext_platform, orders.ext_id": (
+        "an order with this external reference already exists"
+    ),
+    "UNIQUE constraint failed: communications.id": "a communication event with this id already exists",
+    "UNIQUE constraint failed: communications.idempotency_key": (
+        "a communication event with this idempotency key already exists"
+    ),
+    "UNIQUE constraint failed: activity.id": "an activity event with this id already exists",
+    "FOREIGN KEY constraint failed": (
+        "a foreign key failed: the customer referred to does not exist, or a customer being deleted "
+        "still has orders, communication or activity events"
+    ),
+}
+
+
+def translate(exc: BaseException) -> Exception:
+    """The custdata error for an exception raised by ``sqlite3`` (messages carry no stored values)."""
+    if isinstance(exc, StoreError | ValidationError):
+        return exc
+    if isinstance(exc, UnicodeEncodeError):
+        return ValidationError.single("", "contains a lone surrogate character, which cannot be stored")
+    if isinstance(exc, OverflowError):
+        return ValidationError.single("", "holds an integer too large to store")
+    message = str(exc)
+    if isinstance(exc, sqlite3.IntegrityError):
+        return IntegrityError(_INTEGRITY.get(message, message))
+    if isinstance(exc, sqlite3.OperationalError):
+        if "locked" in message or "busy" in message:
+            return OperationalError(f"the SQLite database is locked by another writer ({message})")
+        return OperationalError(f"SQLite could not do the work: {message}")
+    if isinstance(exc, sqlite3.DataError):
+        return ValidationError.single("", f"holds a value SQLite cannot store ({message})")
+    if isinstance(exc, sqlite3.ProgrammingError | sqlite3.InterfaceError | sqlite3.Warning):
+        return ProgrammingError(f"SQLite was used wrongly: {message}")
+    if isinstance(exc, sqlite3.DatabaseError):
+        return OperationalError(f"SQLite failed: {message}")
+    return OperationalError(f"SQLite failed: {type(exc).__name__}")
+
+
+_DRIVER_ERRORS = (sqlite3.Error, UnicodeEncodeError, OverflowError)
+
+
+class SQLiteSession:
+    """A pooled connection checked out for one unit of work (see :class:`custdata.storage.sql.SqlSession`)."""
+
+    def __init__(self, store: SQLiteStore, connection: sqlite3.Connection) -> None:
+        self._store = store
+        self._conn: sqlite3.Connection | None = connection
+        self._writing = False
+
+    @property
+    def dialect(self) -> Dialect:
+        return SQLITE
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise ProgrammingError("this session is closed")
+        return self._conn
+
+    def fetch_all(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self.connection.execute(sql, params).fetchall()
+        except _DRIVER_ERRORS as exc:
+            raise translate(exc) from exc
+
+    def fetch_one(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
+        try:
+            row: tuple[Any, ...] | None = self.connection.execute(sql, params).fetchone()
+            return row
+        except _DRIVER_ERRORS as exc:
+            raise translate(exc) from exc
+
+    def _begin(self) -> sqlite3.Connection:
+        conn = self.connection
+        if not self._writing:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except _DRIVER_ERRORS as exc:
+                raise translate(exc) from exc
+            self._writing = True
+        return conn
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        conn = self._begin()
+        try:
+            return conn.execute(sql, params).rowcount
+        except _DRIVER_ERRORS as exc:
+            raise translate(exc) from exc
+
+    def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
+        conn = self._begin()
+        try:
+            conn.executemany(sql, rows)
+        except _DRIVER_ERRORS as exc:
+            raise translate(exc) from exc
+
+    def commit(self) -> None:
+        self._end("COMMIT")
+
+    def rollback(self) -> None:
+        self._end("ROLLBACK")
+
+    def _end(self, statement: str) -> None:
+        conn = self.connection
+        self._writing = False
+        if conn.in_transaction:
+            try:
+                conn.execute(statement)
+            except _DRIVER_ERRORS as exc:
+                if statement == "COMMIT" and conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise translate(exc) from exc
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            conn.close()
+            return
+        self._store._release(conn)
+
+
+class SQLiteStore(SqlStore):
+    """A store in one SQLite file (``path``), or in a private temporary file when ``path`` is None.
+
+    ``timeout`` is how long (seconds) a writer waits for the write lock before an OperationalError.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, *, timeout: float = 10.0, synchronous: str = "normal"
+    ) -> None:
+        if synchronous.lower() not in {"normal", "full"}:
+            raise ProgrammingError("synchronous must be 'normal' or 'full'")
+        if not isinstance(timeout, int | float) or timeout < 0:
+            raise ProgrammingError("timeout must be a non-negative number of seconds")
+        self._tempdir: str | None = None
+        if path is None:
+            self._tempdir = tempfile.mkdtemp(prefix="custdata-")
+            path = Path(self._tempdir) / "store.db"
+            url = "sqlite://"
+        else:
+            url = f"sqlite:///{os.fspath(path)}"
+        super().__init__(url)
+        self.path = Path(path)
+        self._timeout = float(timeout)
+        self._synchronous = synchronous.upper()
+        self._idle: list[sqlite3.Connection] = []
+        self._pool_lock = threading.Lock()
+        self._cleanup = weakref.finalize(self, _remove_tempdir, self._tempdir)
+        try:
+            conn = self._connect()
+            try:
+                if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
+                    raise OperationalError("SQLite could not switch the database to WAL mode")
+            except _DRIVER_ERRORS as exc:
+                conn.close()
+                raise translate(exc) from exc
+            self._release(conn)
+            self.migrate()
+        except BaseException:
+            self.close()
+            raise
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False, cached_statements=256
+            )
+        except _DRIVER_ERRORS as exc:
+            raise translate(exc) from exc
+        try:
+            for pragma in ("foreign_keys = ON", f"synchronous = {self._synchronous}", "secure_delete = ON"):
+                conn.execute(f"PRAGMA {pragma}")
+        except _DRIVER_ERRORS as exc:
+            conn.close()
+            raise translate(exc) from exc
+        return conn
+
+    def _open_session(self) -> SQLiteSession:
+        with self._pool_lock:
+            conn = self._idle.pop() if self._idle else None
+        return SQLiteSession(self, conn if conn is not None else self._connect())
+
+    def _release(self, conn: sqlite3.Connection) -> None:
+        with self._pool_lock:
+            if not self.closed and len(self._idle) < _MAX_IDLE:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def _close(self) -> None:
+        with self._pool_lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+        self._cleanup()
+
+    # -- maintenance ---------------------------------------------------------------------------------------
+
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database file and empty it (``wal_checkpoint(TRUNCATE)``)."""
+        self._pragma("wal_checkpoint(TRUNCATE)")
+
+    def integrity_check(self) -> list[str]:
+        """SQLite's ``PRAGMA integrity_check``: ``['ok']`` for a sound file, else the problems found."""
+        return [str(row[0]) for row in self._pragma("integrity_check")]
+
+    def _pragma(self, pragma: str) -> list[tuple[Any, ...]]:
+        session = self._checked_out()
+        try:
+            return session.fetch_all(f"PRAGMA {pragma}")
+        finally:
+            session.close()
+
+
+def _remove_tempdir(tempdir: str | None) -> None:
+    if tempdir is not None:
+        shutil.rmtree(tempdir, ignore_errors=True)
+
+
+def open_url(url: str) -> SQLiteStore:
+    """Open the SQLite store named by a ``sqlite://`` URL (see the module docstring)."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "sqlite":
+        raise ProgrammingError("a SQLite store URL starts with sqlite://")
+    if parts.netloc:
+        raise ProgrammingError("a SQLite URL has no host: use sqlite:///relative.db or sqlite:////absolute.db")
+    options = dict(parse_qsl(parts.query, keep_blank_values=True))
+    unknown = set(options) - {"timeout", "synchronous"}
+    if unknown:
+        raise ProgrammingError(f"unknown SQLite URL options: {', '.join(sorted(unknown))}")
+    try:
+        timeout = float(options.get("timeout", "10"))
+    except ValueError:
+        raise ProgrammingError("the SQLite URL option timeout must be a number of seconds") from None
+    path = unquote(parts.path)[1:] if parts.path.startswith("/") else unquote(parts.path)
+    if path in {"", ":memory:"}:
+        return SQLiteStore(None, timeout=timeout, synchronous=options.get("synchronous", "normal"))
+    return SQLiteStore(path, timeout=timeout, synchronous=options.get("synchronous", "normal"))
