@@ -22,6 +22,7 @@ from typing import Any, TypeVar, get_args, get_origin
 import attrs
 import cattrs
 import cattrs.gen
+from cattrs.fns import identity
 from cattrs.errors import AttributeValidationNote, ForbiddenExtraKeysError, IterableValidationNote
 from dateutil import parser as dateparser
 
@@ -63,6 +64,11 @@ def _configure_unstructure(c: cattrs.Converter) -> None:
     c.register_unstructure_hook(Identifier, str)
     c.register_unstructure_hook_func(_is_frozenset, lambda s: sorted(s))
     c.register_unstructure_hook_factory(_is_tuple, _tuple_unstructurer(c))
+    # optional primitives need no work: the identity hook lets cattrs inline them in generated code
+    c.register_unstructure_hook_func(lambda t: t in _OPTIONAL_PRIMITIVES, identity)
+
+
+_OPTIONAL_PRIMITIVES = frozenset({str | None, int | None, bool | None, Any})
 
 
 def _is_frozenset(t: Any) -> bool:
@@ -131,6 +137,10 @@ def _datetime(value: Any, _: Any) -> datetime:
         raise _fail(f"must be an ISO 8601 timestamp string, not {_kind(value)}")
     if len(value) > 64:
         raise _fail("is not a timestamp")
+    try:  # the standard library reads the common ISO 8601 forms fastest; dateutil reads the rest
+        return datetime.fromisoformat(value)
+    except ValueError:
+        pass
     try:
         return dateparser.isoparse(value)
     except (ValueError, OverflowError):

@@ -170,10 +170,24 @@ class Checker:
             check(f"{path}[{i}]", item)
         return len(self.problems) == before
 
+    def instances(self, path: str, value: object, cls: type, *, kind: type = tuple) -> bool:
+        """A ``kind`` (tuple by default) whose every item is a ``cls``."""
+        if type(value) is not kind and not isinstance(value, kind):
+            self.add(path, f"must be a list, not {type(value).__name__}")
+            return False
+        ok = True
+        for i, item in enumerate(value):  # type: ignore[call-overload]
+            if not isinstance(item, cls):
+                self.add(f"{path}[{i}]", f"must be {cls.__name__}, not {type(item).__name__}")
+                ok = False
+        return ok
+
     def tags(self, path: str, value: object) -> bool:
         if not isinstance(value, frozenset):
             self.add(path, f"must be a set of strings, not {type(value).__name__}")
             return False
+        if not value:
+            return True
         before = len(self.problems)
         for tag in sorted(value, key=str):
             if not isinstance(tag, str) or not tag.strip() or len(tag) > 100 or _CONTROL.search(tag):
@@ -185,6 +199,8 @@ class Checker:
         if not isinstance(value, dict):
             self.add(path, f"must be an object, not {type(value).__name__}")
             return False
+        if not value:
+            return True
         before = len(self.problems)
         _check_json(self, path, value, 0)
         return len(self.problems) == before

@@ -128,12 +128,16 @@ class PhoneNumber:
         """Parse ``text``, in national form when ``region`` (ISO 3166 alpha-2) is given."""
         if not isinstance(text, str):
             raise ValidationError.single("", f"must be a string, not {type(text).__name__}")
-        parsed = _parse_number(text, region.upper() if region else None, "", strict=strict)
+        wanted = region.upper() if isinstance(region, str) else None
+        parsed = _parse_number(text, wanted, "", strict=strict)
         e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
         found = phonenumbers.region_code_for_number(parsed)
-        if region and region.upper() in _regions(parsed):
-            found = region.upper()
-        return cls(e164, found)
+        if wanted and wanted != found and wanted in _regions(parsed):
+            found = wanted
+        number = object.__new__(cls)  # already checked: skip the constructor's second parse
+        object.__setattr__(number, "e164", e164)
+        object.__setattr__(number, "region", found)
+        return number
 
     @cached_property
     def _parsed(self) -> phonenumbers.PhoneNumber:
@@ -185,6 +189,6 @@ def _parse_number(text: str, region: str | None, path: str, *, strict: bool) -> 
         raise ValidationError.single(path, reason) from None
     if not phonenumbers.is_possible_number(parsed):
         raise ValidationError.single(path, "is not a possible phone number (wrong length)")
-    if strict and not phonenumbers.is_valid_number(parsed):
+    if strict and not phonenumbers.is_valid_number_for_region(parsed, phonenumbers.region_code_for_number(parsed)):
         raise ValidationError.single(path, "is not a valid phone number for its region")
     return parsed

@@ -156,7 +156,7 @@ class Preferences:
     customer's own time zone and may wrap midnight (22:00 to 07:00)."""
 
     channels: tuple[Channel, ...] = (Channel.EMAIL,)
-    delivery: DeliveryPreferences = attrs.Factory(DeliveryPreferences)
+    delivery: DeliveryPreferences = DeliveryPreferences()
     quiet_hours_start: time | None = None
     quiet_hours_end: time | None = None
 
@@ -206,7 +206,7 @@ class Customer:
     locale: str | None = None
     timezone: str | None = None
     birthday: date | None = None
-    preferences: Preferences = attrs.Factory(Preferences)
+    preferences: Preferences = Preferences()
     consents: tuple[ConsentRecord, ...] = ()
     metadata: dict[str, Any] = attrs.Factory(dict)
     private_metadata: dict[str, Any] = attrs.Factory(dict)
@@ -224,16 +224,16 @@ class Customer:
         for name in ("given_name", "family_name", "display_name"):
             check.text(name, getattr(self, name), optional=True, max_length=256)
         check.instance("email", self.email, EmailAddress, optional=True)
-        if check.items("other_emails", self.other_emails, lambda p, v: check.instance(p, v, EmailAddress), kind=tuple):
+        if check.instances("other_emails", self.other_emails, EmailAddress) and self.other_emails:
             seen = [e.canonical for e in (self.email, *self.other_emails) if e is not None]
             if len(set(seen)) != len(seen):
                 check.add("other_emails", "lists an address twice")
         check.instance("phone", self.phone, PhoneNumber, optional=True)
-        if check.items("other_phones", self.other_phones, lambda p, v: check.instance(p, v, PhoneNumber), kind=tuple):
+        if check.instances("other_phones", self.other_phones, PhoneNumber) and self.other_phones:
             numbers = [p.e164 for p in (self.phone, *self.other_phones) if p is not None]
             if len(set(numbers)) != len(numbers):
                 check.add("other_phones", "lists a number twice")
-        if check.items("addresses", self.addresses, lambda p, v: check.instance(p, v, Address), kind=tuple):
+        if check.instances("addresses", self.addresses, Address):
             for name in ("default_shipping_address", "default_billing_address"):
                 index = getattr(self, name)
                 if index is not None and check.integer(name, index, minimum=0) and index >= len(self.addresses):
@@ -252,7 +252,7 @@ class Customer:
                 check.add("timezone", "is not an IANA time zone such as 'Europe/Berlin'")
         check.day("birthday", self.birthday, optional=True)
         check.instance("preferences", self.preferences, Preferences)
-        check.items("consents", self.consents, lambda p, v: check.instance(p, v, ConsentRecord), kind=tuple)
+        check.instances("consents", self.consents, ConsentRecord)
         check.json_object("metadata", self.metadata)
         check.json_object("private_metadata", self.private_metadata)
         if check.timestamp("created_at", self.created_at) and check.timestamp("updated_at", self.updated_at):

@@ -143,7 +143,7 @@ class Shipment:
             if not _URL.fullmatch(self.tracking_url):
                 check.add("tracking_url", "must be an http or https URL")
         check.timestamp("shipped_at", self.shipped_at, optional=True)
-        check.items("events", self.events, lambda p, v: check.instance(p, v, TrackingEvent), kind=tuple)
+        check.instances("events", self.events, TrackingEvent)
         check.done()
 
     @property
@@ -196,7 +196,7 @@ class Return:
         check = Checker()
         check.identifier("id", self.id)
         check.timestamp("requested_at", self.requested_at)
-        if check.items("lines", self.lines, lambda p, v: check.instance(p, v, ReturnLine), kind=tuple):
+        if check.instances("lines", self.lines, ReturnLine):
             if not self.lines:
                 check.add("lines", "must name at least one line")
         check.enum("status", self.status, ReturnStatus)
@@ -286,7 +286,7 @@ class Order:
             except ValidationError as exc:
                 check.nested("", exc)
                 currency_ok = False
-        lines_ok = check.items("lines", self.lines, lambda p, v: check.instance(p, v, OrderLine), kind=tuple)
+        lines_ok = check.instances("lines", self.lines, OrderLine)
         if lines_ok and not self.lines:
             check.add("lines", "must hold at least one line")
         ids = [line.id for line in self.lines] if lines_ok else []
@@ -317,9 +317,9 @@ class Order:
                 check.add("subtotal", "does not equal the sum of the lines")
             elif self.total != _total(self):
                 check.add("total", "does not equal subtotal + shipping + tax - discount")
-        shipments_ok = check.items("shipments", self.shipments, lambda p, v: check.instance(p, v, Shipment), kind=tuple)
-        returns_ok = check.items("returns", self.returns, lambda p, v: check.instance(p, v, Return), kind=tuple)
-        check.items("history", self.history, lambda p, v: check.instance(p, v, StatusChange), kind=tuple)
+        shipments_ok = check.instances("shipments", self.shipments, Shipment)
+        returns_ok = check.instances("returns", self.returns, Return)
+        check.instances("history", self.history, StatusChange)
         if lines_ok and shipments_ok and returns_ok:
             self._check_quantities(check, {line.id: line.quantity for line in self.lines})
         check.json_object("metadata", self.metadata)
