@@ -56,12 +56,23 @@ def _is_country(code: str) -> bool:
     return True
 
 
+_CHOICE_INDEXES: dict[int, tuple[list[tuple[str, str]], dict[str, str]]] = {}
+
+
 def _match(value: str, choices: list[tuple[str, str]]) -> str | None:
-    wanted = value.strip().lower()
-    for key, label in choices:
-        if key.lower() == wanted or label.lower() == wanted:
-            return key
-    return None
+    """The key of the choice whose key or name is ``value``, ignoring case (first listed wins)."""
+    # the choice lists live in the cached rules, so an index per list is built once; the list is kept
+    # beside its index so that its id cannot be reused while the index exists
+    entry = _CHOICE_INDEXES.get(id(choices))
+    if entry is None or entry[0] is not choices:
+        index: dict[str, str] = {}
+        for key, label in choices:
+            index.setdefault(key.lower(), key)
+            index.setdefault(label.lower(), key)
+        if len(_CHOICE_INDEXES) > 8192:
+            _CHOICE_INDEXES.clear()
+        entry = _CHOICE_INDEXES[id(choices)] = (choices, index)
+    return entry[1].get(value.strip().lower())
 
 
 @attrs.frozen(repr=False)
