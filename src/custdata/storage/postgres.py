@@ -1,0 +1,476 @@
+"""The PostgreSQL store, on psycopg 3 with a psycopg_pool connection pool (``pip install 'custdata[postgres]'``).
+
+It runs the shared SQL repositories and migrations of :mod:`custdata.storage.sql`: one table per entity with
+indexed columns for every query and the document in a ``JSONB`` column, plus the customer search keys.
+Keys are compared in the ``"C"`` collation (code point order), so pagination and prefix search agree with the
+other stores.
+
+Concurrency. Each unit of work checks a connection out of the pool. Reads run in autocommit (each sees the
+latest committed data); the first write opens a transaction. PostgreSQL locks rows, not the database: an
+``update`` with a stale version matches no row once the concurrent writer has committed, and is reported as
+:class:`~custdata.ConflictError`; a writer waiting longer than ``timeout`` for a row lock gets
+:class:`~custdata.OperationalError`, as does a deadlock. Every write statement runs inside a savepoint, so a
+failed one (a duplicate id, say) is undone on its own and the unit of work stays usable, as on SQLite.
+Migrations run on open under an advisory lock, so processes opening an old database at once migrate it once.
+
+Documents. ``JSONB`` keeps numbers as exact decimals and forgets how they were written, so a float such as
+``1.2345678901234567e+20`` in metadata would read back as an integer; the store writes such floats in plain
+decimal notation with a fractional part, which ``JSONB`` keeps, so every float reads back equal. (The sign of
+a floating-point ``-0.0`` is the one thing ``JSONB`` cannot keep; it reads back as ``0.0``, which compares
+equal.)
+
+URLs: ``postgresql://user:password@host:port/dbname?schema=shop&pool_max_size=10&timeout=10``; other query
+options (``sslmode``, ``connect_timeout``, ...) go to libpq unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import zlib
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from custdata._errors import IntegrityError, OperationalError, ProgrammingError, StoreError, ValidationError
+from custdata.storage.sql.schema import POSTGRESQL, Dialect, Schema, migrate
+from custdata.storage.sql.session import Params
+from custdata.storage.sql.tables import CORE
+from custdata.storage.sql.unit_of_work import SqlStore
+
+try:
+    import psycopg
+    import psycopg_pool
+    from psycopg import errors as pg_errors
+    from psycopg import sql as pg_sql
+    from psycopg.pq import TransactionStatus
+except ModuleNotFoundError as exc:  # the extra is not installed; PostgresStore says how to install it
+    _MISSING: ModuleNotFoundError | None = exc
+else:
+    _MISSING = None
+
+#: Options of a ``postgresql://`` URL that custdata reads itself; every other option goes to libpq.
+URL_OPTIONS = ("schema", "pool_min_size", "pool_max_size", "timeout")
+
+_INTEGRITY = {
+    "customers_pkey": "a customer with this id already exists",
+    "orders_pkey": "an order with this id already exists",
+    "orders_external_ref": "an order with this external reference already exists",
+    "communications_pkey": "a communication event with this id already exists",
+    "communications_idempotency": "a communication event with this idempotency key already exists",
+    "activity_pkey": "an activity event with this id already exists",
+    "customer_keys_pkey": "a customer search key is stored twice",
+}
+_FOREIGN_KEY = (
+    "a foreign key failed: the customer referred to does not exist, or a customer being deleted "
+    "still has orders, communication or activity events"
+)
+
+
+# -- errors ---------------------------------------------------------------------------------------------------
+
+
+def translate(exc: BaseException) -> Exception:
+    """The custdata error for an exception raised by psycopg or its pool.
+
+    Server messages can quote stored values, so messages are built from the SQLSTATE, the error's name and
+    the constraint or object it concerns, never from the values themselves.
+    """
+    if isinstance(exc, StoreError | ValidationError):
+        return exc
+    if isinstance(exc, UnicodeEncodeError):
+        return ValidationError.single("", "contains a lone surrogate character, which cannot be stored")
+    if isinstance(exc, psycopg_pool.PoolClosed):
+        return ProgrammingError("the store is closed")
+    if isinstance(exc, psycopg_pool.PoolTimeout):
+        return OperationalError(f"no PostgreSQL connection became free in time ({exc})")
+    if not isinstance(exc, psycopg.Error):
+        return OperationalError(f"PostgreSQL failed: {type(exc).__name__}")
+    state = exc.sqlstate
+    name = type(exc).__name__
+    what = f"{name}, SQLSTATE {state}" if state else name
+    if isinstance(exc, psycopg.IntegrityError):
+        if isinstance(exc, pg_errors.ForeignKeyViolation):
+            return IntegrityError(_FOREIGN_KEY)
+        constraint = exc.diag.constraint_name or ""
+        return IntegrityError(_INTEGRITY.get(constraint, f"a constraint failed ({what}, {constraint or 'unnamed'})"))
+    if isinstance(exc, psycopg.DataError):
+        return ValidationError.single("", f"holds a value PostgreSQL cannot store ({what})")
+    if isinstance(exc, pg_errors.LockNotAvailable):
+        return OperationalError("another unit of work holds a lock on this data; gave up waiting for it")
+    if isinstance(exc, pg_errors.DeadlockDetected | pg_errors.SerializationFailure):
+        return OperationalError(f"PostgreSQL aborted the transaction to resolve a conflict ({what}); retry it")
+    if isinstance(exc, pg_errors.QueryCanceled):
+        return OperationalError(f"PostgreSQL cancelled the statement ({what})")
+    if isinstance(exc, pg_errors.InFailedSqlTransaction):
+        return OperationalError("an earlier statement of this unit of work failed; roll back and retry")
+    if isinstance(exc, psycopg.ProgrammingError | psycopg.NotSupportedError):
+        # syntax, missing tables, privileges: the primary message names objects, not stored values
+        return ProgrammingError(f"PostgreSQL rejected the statement ({what}): {exc.diag.message_primary or ''}")
+    if state is None:
+        # raised by libpq or psycopg themselves: connection failures, a closed connection
+        return OperationalError(f"PostgreSQL connection problem: {exc}")
+    return OperationalError(f"PostgreSQL could not do the work ({what})")
+
+
+# -- documents --------------------------------------------------------------------------------------------------
+
+_NUMBER_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|(-?\d+(?:\.\d+)?e\+\d+)')
+
+
+def _fixed(match: re.Match[str]) -> str:
+    number = match.group(1)
+    if number is None:
+        return match.group(0)
+    return f"{Decimal(number):f}.0"
+
+
+def jsonb_safe(doc: str) -> str:
+    """``doc`` with floats written as ``1.5e+16`` rewritten as ``15000000000000000.0``, which ``JSONB`` keeps a
+    float (it would turn the first into an integer, and one not always equal to the float).
+
+    >>> jsonb_safe('{"a":1.5e+16,"b":"1e+16","c":1e-05}')
+    '{"a":15000000000000000.0,"b":"1e+16","c":1e-05}'
+    """
+    if "e+" not in doc:
+        return doc
+    return _NUMBER_OR_STRING.sub(_fixed, doc)
+
+
+@lru_cache(maxsize=256)
+def _doc_position(sql: str) -> int | None:
+    """Which parameter of ``sql`` is a document (the one cast to ``jsonb``), if any."""
+    at = sql.find("%s::jsonb")
+    return None if at < 0 else sql.count("%s", 0, at)
+
+
+def _safe_params(sql: str, params: Params) -> Params:
+    position = _doc_position(sql)
+    if position is None:
+        return params
+    doc = params[position]
+    if not isinstance(doc, str) or "e+" not in doc:
+        return params
+    fixed = list(params)
+    fixed[position] = jsonb_safe(doc)
+    return fixed
+
+
+# -- sessions ---------------------------------------------------------------------------------------------------
+
+
+class PostgresSession:
+    """A pooled connection checked out for one unit of work (see :class:`custdata.storage.sql.SqlSession`)."""
+
+    def __init__(self, connection: psycopg.Connection[Any], release: Callable[[psycopg.Connection[Any]], None]) -> None:
+        self._conn: psycopg.Connection[Any] | None = connection
+        self._release = release
+        self._writing = False
+        self._aborted = False
+
+    @property
+    def dialect(self) -> Dialect:
+        return POSTGRESQL
+
+    @property
+    def connection(self) -> psycopg.Connection[Any]:
+        """The psycopg connection, for components that need the driver itself."""
+        if self._conn is None:
+            raise ProgrammingError("this session is closed")
+        return self._conn
+
+    def _usable(self) -> psycopg.Connection[Any]:
+        conn = self.connection
+        if self._aborted:
+            raise OperationalError("an earlier statement of this unit of work failed; roll back and retry")
+        return conn
+
+    def _failed(self, exc: BaseException) -> Exception:
+        conn = self._conn
+        if conn is not None and conn.info.transaction_status == TransactionStatus.INERROR:
+            self._aborted = True
+        return translate(exc)
+
+    def fetch_all(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        conn = self._usable()
+        try:
+            return conn.execute(sql, params).fetchall()
+        except (psycopg.Error, UnicodeEncodeError) as exc:
+            raise self._failed(exc) from exc
+
+    def fetch_one(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
+        conn = self._usable()
+        try:
+            row: tuple[Any, ...] | None = conn.execute(sql, params).fetchone()
+            return row
+        except (psycopg.Error, UnicodeEncodeError) as exc:
+            raise self._failed(exc) from exc
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        safe = _safe_params(sql, params)
+        return self._write(lambda cur: cur.execute(sql, safe))
+
+    def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
+        self._write(lambda cur: cur.executemany(sql, (_safe_params(sql, row) for row in rows)))
+
+    def _write(self, run: Callable[[psycopg.Cursor[Any]], object]) -> int:
+        """Run a write in the unit of work's transaction (opening it if needed), inside a savepoint."""
+        conn = self._usable()
+        cur = conn.cursor()
+        try:
+            with conn.pipeline():
+                if not self._writing:
+                    self._writing = True
+                    conn.execute("BEGIN")
+                conn.execute("SAVEPOINT custdata_write")
+                run(cur)
+                conn.execute("RELEASE SAVEPOINT custdata_write")
+            return cur.rowcount  # known only once the pipeline has synced
+        except (psycopg.Error, UnicodeEncodeError) as exc:
+            status = conn.info.transaction_status
+            if status == TransactionStatus.IDLE:
+                self._writing = False
+            elif status == TransactionStatus.INERROR:
+                try:
+                    conn.execute("ROLLBACK TO SAVEPOINT custdata_write")
+                except psycopg.Error:
+                    self._aborted = True
+            raise translate(exc) from exc
+        finally:
+            cur.close()
+
+    def commit(self) -> None:
+        conn = self.connection
+        if not self._writing:
+            return
+        if self._aborted:
+            self.rollback()
+            raise OperationalError("an earlier statement of this unit of work failed; it was rolled back")
+        self._writing = False
+        try:
+            status = conn.execute("COMMIT").statusmessage
+        except psycopg.Error as exc:
+            raise self._failed(exc) from exc
+        if status != "COMMIT":
+            raise OperationalError("PostgreSQL rolled the transaction back instead of committing it")
+
+    def rollback(self) -> None:
+        conn = self.connection
+        self._writing = self._aborted = False
+        if conn.info.transaction_status != TransactionStatus.IDLE:
+            try:
+                conn.execute("ROLLBACK")
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")
+        except psycopg.Error:
+            conn.close()  # broken: the pool replaces closed connections
+        self._release(conn)
+
+
+# -- the store --------------------------------------------------------------------------------------------------
+
+
+class PostgresStore(SqlStore):
+    """A store in a PostgreSQL database: ``PostgresStore("postgresql://shop@db.internal/shop")``.
+
+    ``schema`` is the PostgreSQL schema holding the tables (created if missing; default ``public``), so
+    several stores can share a database. The pool keeps ``pool_min_size`` to ``pool_max_size`` connections;
+    ``timeout`` (seconds) bounds waits for a pooled connection and for row locks. Keywords win over the
+    same options in the URL.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        pool_min_size: int | None = None,
+        pool_max_size: int | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        if _MISSING is not None:
+            raise ProgrammingError(
+                f"the PostgreSQL store needs {_MISSING.name}, which is not installed: pip install 'custdata[postgres]'"
+            )
+        conninfo, options = split_url(url)
+        self.schema = _schema_name(schema if schema is not None else options.get("schema", "public"))
+        self._min = _count("pool_min_size", pool_min_size, options, 1, minimum=0)
+        self._max = _count("pool_max_size", pool_max_size, options, max(10, self._min), minimum=max(1, self._min))
+        self._timeout = _seconds(timeout, options)
+        super().__init__(public_url(url))
+        self._conninfo = conninfo
+        self._pool: psycopg_pool.ConnectionPool[psycopg.Connection[Any]] | None = None
+        self._pool_lock = threading.Lock()
+        try:
+            self._check_reachable()
+            self._pool = psycopg_pool.ConnectionPool(
+                conninfo,
+                min_size=self._min,
+                max_size=self._max,
+                kwargs={"autocommit": True, "fallback_application_name": "custdata"},
+                configure=self._configure,
+                check=psycopg_pool.ConnectionPool.check_connection,
+                timeout=self._timeout,
+                name=f"custdata-{self.schema}",
+                open=False,
+            )
+            try:
+                self._pool.open(wait=self._min > 0, timeout=self._timeout)
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
+            self.migrate()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
+    def _check_reachable(self) -> None:
+        """Connect once without the pool, so that a wrong URL fails now with libpq's reason."""
+        try:
+            with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=max(2, round(self._timeout))):
+                pass
+        except psycopg.Error as exc:
+            raise translate(exc) from exc
+
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        path = pg_sql.Identifier(self.schema).as_string(conn)
+        conn.execute(
+            "SELECT set_config('search_path', %s, false), set_config('lock_timeout', %s, false)",
+            (path, f"{round(self._timeout * 1000)}ms"),
+        )
+
+    def _open_session(self) -> PostgresSession:
+        pool = self._pool
+        if pool is None:
+            raise ProgrammingError("the store is closed")
+        try:
+            conn = pool.getconn(timeout=self._timeout)
+        except psycopg.Error as exc:
+            raise translate(exc) from exc
+        return PostgresSession(conn, self._give_back)
+
+    def _give_back(self, conn: psycopg.Connection[Any]) -> None:
+        pool = self._pool
+        if pool is None or pool.closed:
+            conn.close()
+        else:
+            pool.putconn(conn)
+
+    def _close(self) -> None:
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    def migrate(self, schema: Schema = CORE, *, target: int | None = None) -> list[int]:
+        """Bring ``schema`` up to date (or up to ``target``), holding an advisory lock so one process does it."""
+        if self.closed:
+            raise ProgrammingError("the store is closed")
+        session = self._open_session()
+        try:
+            conn = session.connection
+            key = _lock_key(self.schema, schema.name)
+            try:
+                conn.execute("SELECT pg_advisory_lock(%s, %s)", key)
+                conn.execute(pg_sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(pg_sql.Identifier(self.schema)))
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
+            try:
+                return migrate(session, schema, target=target)
+            finally:
+                session.rollback()
+                try:
+                    conn.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+                except psycopg.Error:
+                    conn.close()  # closing the connection releases the lock too
+        finally:
+            session.close()
+
+
+def _lock_key(pg_schema: str, schema_name: str) -> tuple[int, int]:
+    def signed(value: int) -> int:
+        return value - (1 << 32) if value >= 1 << 31 else value
+
+    return signed(zlib.crc32(b"custdata-migrations")), signed(zlib.crc32(f"{pg_schema}\0{schema_name}".encode()))
+
+
+# -- URLs and options -----------------------------------------------------------------------------------------------
+
+
+def split_url(url: str) -> tuple[str, dict[str, str]]:
+    """``(conninfo for libpq, custdata's own options)`` from a ``postgresql://`` URL."""
+    if not isinstance(url, str):
+        raise ProgrammingError(f"a PostgreSQL store URL must be a string, not {type(url).__name__}")
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in {"postgresql", "postgres"}:
+        raise ProgrammingError("a PostgreSQL store URL starts with postgresql://")
+    ours: dict[str, str] = {}
+    theirs: list[tuple[str, str]] = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key in URL_OPTIONS:
+            ours[key] = value
+        else:
+            theirs.append((key, value))
+    conninfo = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(theirs, quote_via=quote), ""))
+    return conninfo, ours
+
+
+def public_url(url: str) -> str:
+    """``url`` without its password (in the user part or the query), fit for logs and reprs."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hosts = netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}@{hosts}" if user else hosts
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "password"]
+    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, quote_via=quote), ""))
+
+
+def _schema_name(value: object) -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= 63 or "\x00" in value:
+        raise ProgrammingError("schema must be a PostgreSQL schema name of 1 to 63 characters")
+    return value
+
+
+def _count(name: str, given: int | None, options: dict[str, str], default: int, *, minimum: int) -> int:
+    raw: object = given if given is not None else options.get(name, default)
+    try:
+        value = int(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        value = None
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ProgrammingError(f"{name} must be an integer of at least {minimum}")
+    return value
+
+
+def _seconds(given: float | None, options: dict[str, str]) -> float:
+    raw: object = given if given is not None else options.get("timeout", 10.0)
+    try:
+        value = float(raw) if isinstance(raw, str | int | float) and not isinstance(raw, bool) else None
+    except ValueError:
+        value = None
+    if value is None or not 0 < value <= 86_400:
+        raise ProgrammingError("timeout must be a number of seconds above 0 (at most a day)")
+    return value
+
+
+def open_url(url: str) -> PostgresStore:
+    """Open the PostgreSQL store named by a ``postgresql://`` URL (see the module docstring)."""
+    return PostgresStore(url)
+
+
+__all__ = ["URL_OPTIONS", "PostgresSession", "PostgresStore", "jsonb_safe", "open_url", "public_url", "split_url"]
