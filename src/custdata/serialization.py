@@ -132,21 +132,29 @@ def _decimal(value: Any, _: Any) -> Decimal:
 
 def _datetime(value: Any, _: Any) -> datetime:
     if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str):
+        parsed = value
+    elif not isinstance(value, str):
         raise _fail(f"must be an ISO 8601 timestamp string, not {_kind(value)}")
-    if len(value) > 64:
+    elif len(value) > 64:
         raise _fail("is not a timestamp")
+    else:
+        parsed = _parse_timestamp(value)
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise _fail("must be timezone-aware (include an offset such as +00:00)")
+    return parsed
+
+
+def _parse_timestamp(text: str) -> datetime:
     try:  # the standard library reads the common ISO 8601 forms fastest; dateutil reads the rest
-        return datetime.fromisoformat(value)
+        return datetime.fromisoformat(text)
     except ValueError:
         pass
     try:
-        return dateparser.isoparse(value)
+        return dateparser.isoparse(text)
     except (ValueError, OverflowError):
         pass
     try:
-        return dateparser.parse(value)
+        return dateparser.parse(text)
     except (ValueError, OverflowError, dateparser.ParserError):
         raise _fail("is not a timestamp (use ISO 8601 with an offset, e.g. 2024-05-01T12:00:00+00:00)") from None
 
