@@ -1,0 +1,26 @@
+"""Delivering messages to customers: the message, the notifier protocol, results, and the notifiers.
+
+Everything here uses only the standard library, so importing it costs nothing extra.
+"""
+
+from custdata.notify.message import Message
+from custdata.notify.recording import Attempt, RecordingNotifier
+from custdata.notify.result import Outcome, SendResult
+from custdata.notify.routing import ChannelRouter
+from custdata.notify.smtp import SMTPNotifier, SMTPSecurity
+from custdata.notify.typing import ClosableNotifier, Notifier
+from custdata.notify.webhook import WebhookNotifier
+
+__all__ = [
+    "Attempt",
+    "ChannelRouter",
+    "ClosableNotifier",
+    "Message",
+    "Notifier",
+    "Outcome",
+    "RecordingNotifier",
+    "SMTPNotifier",
+    "SMTPSecurity",
+    "SendResult",
+    "WebhookNotifier",
+]

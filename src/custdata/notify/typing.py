@@ -1,0 +1,41 @@
+"""The protocols and callable types of the notify package, for annotating your own code.
+
+A notifier is anything with ``send(message) -> SendResult``; it need not inherit from anything. One that
+holds connections may also have ``close()``, which dispatchers call when they stop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
+
+if TYPE_CHECKING:
+    from custdata.notify.message import Message
+    from custdata.notify.result import SendResult
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    """Delivers messages. ``send`` reports every outcome, failures included, as a :class:`SendResult`;
+    it raises only for programming errors (such as passing something that is not a Message).
+
+    Implementations must be safe to call from several threads at once.
+    """
+
+    def send(self, message: Message, /) -> SendResult: ...
+
+
+@runtime_checkable
+class ClosableNotifier(Notifier, Protocol):
+    """A notifier that holds resources (an open SMTP connection...) to release with ``close()``."""
+
+    def close(self) -> None: ...
+
+
+#: Decides a send in a :class:`~custdata.notify.RecordingNotifier`: a result to return instead of
+#: delivering, or None to deliver as usual.
+FailureRule: TypeAlias = "Callable[[Message], SendResult | None]"
+
+#: Returns the current time (timezone-aware); injected where a notifier stamps messages.
+Clock: TypeAlias = Callable[[], datetime]

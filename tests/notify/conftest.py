@@ -1,0 +1,301 @@
+"""Real servers on 127.0.0.1 for the notifier tests: aiosmtpd SMTP servers, an HTTP endpoint, TLS certs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import attrs
+import pytest
+import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from custdata.testing.notifier_contract import Delivery
+
+USERNAME, PASSWORD = "shop", "correct horse battery staple"
+
+
+class PortZeroController(Controller):
+    """An aiosmtpd controller that binds a free port chosen by the kernel (no port guessing, no races)."""
+
+    def _trigger_server(self) -> None:
+        assert self.server is not None
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+@attrs.define
+class Received:
+    """One message as the SMTP server stored it."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+    peer: Any
+    smtputf8: bool
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what it accepts, scripted to refuse or drop where a test says.
+
+    ``rcpt``: address -> a refusal reply, or None to accept. ``data``: a reply given instead of accepting.
+    ``drop``: the command ("MAIL", "RCPT", "DATA") at which the server hangs up without answering.
+    ``close_after_data``: hang up right after accepting each message (a server's idle timeout).
+    """
+
+    def __init__(
+        self,
+        *,
+        rcpt: Callable[[str], str | None] | None = None,
+        data: str | None = None,
+        drop: str | None = None,
+        close_after_data: bool = False,
+    ) -> None:
+        self.lock = threading.Lock()
+        self.messages: list[Received] = []
+        self.rcpt, self.data, self.drop, self.close_after_data = rcpt, data, drop, close_after_data
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        if self.drop == "MAIL":
+            server.transport.close()
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        if self.drop == "RCPT":
+            server.transport.close()
+        refusal = self.rcpt(address) if self.rcpt else None
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.drop == "DATA":
+            server.transport.close()
+            return "250 OK"
+        if self.data:
+            return self.data
+        with self.lock:
+            self.messages.append(
+                Received(
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    envelope.original_content or envelope.content,
+                    session.peer,
+                    envelope.smtp_utf8,
+                )
+            )
+        if self.close_after_data:
+            asyncio.get_running_loop().call_soon(server.transport.close)
+        return "250 2.0.0 OK: queued"
+
+    def deliveries(self) -> list[Delivery]:
+        with self.lock:
+            return [Delivery.from_email(m.data, recipient=m.rcpt_tos[0]) for m in self.messages]
+
+
+@attrs.define
+class SMTPServer:
+    controller: Controller
+    inbox: Inbox
+
+    @property
+    def port(self) -> int:
+        return int(self.controller.port)
+
+    def deliveries(self) -> list[Delivery]:
+        return self.inbox.deliveries()
+
+
+def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == USERNAME.encode()
+        and auth_data.password == PASSWORD.encode()
+    )
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture
+def start_smtp() -> Iterator[Callable[..., SMTPServer]]:
+    """Start aiosmtpd servers on 127.0.0.1 (``auth=True`` requires login); all stop after the test."""
+    started: list[Controller] = []
+
+    def start(
+        *,
+        auth: bool = False,
+        rcpt: Callable[[str], str | None] | None = None,
+        data: str | None = None,
+        drop: str | None = None,
+        close_after_data: bool = False,
+        **kwargs: Any,
+    ) -> SMTPServer:
+        inbox = Inbox(rcpt=rcpt, data=data, drop=drop, close_after_data=close_after_data)
+        if auth:
+            kwargs.update(authenticator=_authenticator, auth_required=True)
+        controller = PortZeroController(inbox, hostname="127.0.0.1", port=0, **kwargs)
+        controller.start()
+        started.append(controller)
+        return SMTPServer(controller, inbox)
+
+    yield start
+    for controller in started:
+        controller.stop()
+
+
+@pytest.fixture(scope="module")
+def smtp_server() -> Iterator[SMTPServer]:
+    """A plain SMTP server that accepts everything, shared by a module's tests."""
+    inbox = Inbox()
+    controller = PortZeroController(inbox, hostname="127.0.0.1", port=0)
+    controller.start()
+    yield SMTPServer(controller, inbox)
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def certificate_authority() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def server_tls(certificate_authority: trustme.CA) -> ssl.SSLContext:
+    """A server context with a freshly generated certificate for 127.0.0.1 and localhost."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate_authority.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    return context
+
+
+@pytest.fixture(scope="session")
+def client_tls(certificate_authority: trustme.CA) -> ssl.SSLContext:
+    """A client context that trusts the test certificate authority (and nothing else)."""
+    context = ssl.create_default_context()
+    certificate_authority.configure_trust(context)
+    return context
+
+
+@pytest.fixture
+def refused_port() -> int:
+    """A port on 127.0.0.1 where nothing listens: connecting to it is refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A port that accepts TCP connections (into the backlog) but never says a word: sends time out."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(8)
+        yield int(s.getsockname()[1])
+
+
+# -- HTTP -------------------------------------------------------------------------------------------
+
+
+@attrs.define
+class Reply:
+    """How the HTTP test server answers a request: status, headers, a delay, or a dropped connection."""
+
+    status: int = 200
+    headers: dict[str, str] = attrs.Factory(dict)
+    delay: float = 0.0
+    drop: bool = False
+
+
+@attrs.define
+class Request:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (timeout tests) breaks the pipe; the client's side is what is tested."""
+
+
+class HTTPServer:
+    """A real HTTP server in a thread on 127.0.0.1 that records requests and answers as ``reply`` says."""
+
+    def __init__(self) -> None:
+        self.requests: list[Request] = []
+        self.lock = threading.Lock()
+        self.reply: Callable[[Request], Reply] = lambda request: Reply()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                request = Request(self.path, dict(self.headers.items()), self.rfile.read(length))
+                with outer.lock:
+                    outer.requests.append(request)
+                reply = outer.reply(request)
+                if reply.delay:
+                    time.sleep(reply.delay)
+                if reply.drop:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def answer(self, status: int = 200, **kwargs: Any) -> None:
+        """Answer every following request the same way (see :class:`Reply`)."""
+        fixed = Reply(status=status, **kwargs)
+        self.reply = lambda request: fixed
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/custdata"
+
+    def deliveries(self) -> list[Delivery]:
+        with self.lock:
+            return [Delivery.from_webhook(r.body) for r in self.requests]
+
+    def json(self, index: int = -1) -> Any:
+        with self.lock:
+            return json.loads(self.requests[index].body)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def http_server() -> Iterator[HTTPServer]:
+    server = HTTPServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_http_server() -> Iterator[HTTPServer]:
+    server = HTTPServer()
+    yield server
+    server.stop()
