@@ -1,0 +1,245 @@
+"""The matcher: normalise records, find candidate pairs by blocking, score them and decide.
+
+>>> from custdata.matching import Matcher
+>>> pair = Matcher(default_region="US").compare(
+...     {"id": "a", "first_name": "Jon", "last_name": "Smith", "phone": "(415) 555-0132", "email": "jon@example.com"},
+...     {"id": "b", "first_name": "John", "last_name": "Smith", "phone": "+1 415 555 0132", "email": "JON@example.com"},
+... )
+>>> pair.decision.value, pair.field("given_name").level, pair.field("phone").outcome.value
+('auto_merge', 'nickname', 'agree')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+import attrs
+
+from custdata._errors import Problem, ValidationError
+from custdata.matching import compare
+from custdata.matching.blocking import BlockingStats, all_pairs, candidate_pairs
+from custdata.matching.model import (
+    FIELDS,
+    HOUSEHOLD_FIELDS,
+    LEVELS,
+    MISSING,
+    CandidatePair,
+    Decision,
+    FieldEvidence,
+    MatchModel,
+    Outcome,
+)
+from custdata.matching.normalise import NormalisedRecord, normalise
+from custdata.matching.records import to_record
+
+#: Default thresholds, in bits: a pair this far above chance is merged without a look / shown for review.
+AUTO_MERGE = 26.0
+REVIEW = 16.0
+
+_ADDRESS_AGREES = frozenset(("exact", "typo"))
+_Levels = tuple[str, str, str, str, str, str, str]
+
+
+@attrs.frozen
+class MatchResult:
+    """The pairs found (best score first) and what it took: records read, pairs compared, blocking stats."""
+
+    pairs: tuple[CandidatePair, ...]
+    records: int
+    compared: int
+    blocking: BlockingStats | None
+
+    def __iter__(self) -> Iterator[CandidatePair]:
+        return iter(self.pairs)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def with_decision(self, decision: Decision) -> tuple[CandidatePair, ...]:
+        """The pairs that got ``decision``."""
+        return tuple(pair for pair in self.pairs if pair.decision is decision)
+
+
+def _threshold(name: str) -> Callable[[object, attrs.Attribute[float], float], None]:
+    def check(_: object, __: attrs.Attribute[float], value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise ValidationError.single(name, "must be a number of bits")
+
+    return check
+
+
+def _positive(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+        raise ValidationError.single(attribute.name, "must be an integer of at least 2")
+
+
+@attrs.frozen
+class Matcher:
+    """Finds likely duplicates among customer records, rows or :class:`custdata.Customer` objects.
+
+    ``auto_merge`` and ``review`` are score thresholds in bits (log2 likelihood ratio, see
+    :class:`MatchModel`); pairs below ``review`` are dropped. ``default_region`` reads national phone numbers
+    of records without a country. ``max_block_size`` and ``window`` bound the work per blocking key.
+    """
+
+    model: MatchModel = attrs.field(factory=MatchModel.default)
+    auto_merge: float = attrs.field(default=AUTO_MERGE, validator=_threshold("auto_merge"), kw_only=True)
+    review: float = attrs.field(default=REVIEW, validator=_threshold("review"), kw_only=True)
+    default_region: str | None = attrs.field(default=None, kw_only=True)
+    max_block_size: int = attrs.field(default=50, validator=_positive, kw_only=True)
+    window: int = attrs.field(default=8, validator=_positive, kw_only=True)
+    _tables: dict[str, dict[str, float]] = attrs.field(init=False, repr=False, eq=False)
+    _household: dict[str, dict[str, float]] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.model, MatchModel):
+            raise ValidationError.single("model", "must be a MatchModel")
+        if self.review > self.auto_merge:
+            raise ValidationError.single("review", "must not be above auto_merge")
+        if self.default_region is not None and (
+            not isinstance(self.default_region, str) or len(self.default_region) != 2
+        ):
+            raise ValidationError.single("default_region", "must be an ISO 3166 alpha-2 code such as 'DE'")
+        tables = {f: {lv: self.model.weight(f, lv) for lv in LEVELS[f]} | {MISSING: 0.0} for f in FIELDS}
+        household = {
+            f: {lv: self.model.weight(f, lv, same_address=f in HOUSEHOLD_FIELDS) for lv in tables[f]} for f in FIELDS
+        }
+        object.__setattr__(self, "_tables", tables)
+        object.__setattr__(self, "_household", household)
+
+    # -- public ----------------------------------------------------------------------------------
+
+    def normalise(self, records: Iterable[object]) -> list[NormalisedRecord]:
+        """Normalise a batch; every bad row is reported at once, each with its position (``[3].phone``)."""
+        result: list[NormalisedRecord] = []
+        problems: list[Problem] = []
+        ids: dict[str, int] = {}
+        for position, item in enumerate(records):
+            try:
+                record = to_record(item, position)
+            except ValidationError as exc:
+                problems.extend(exc.problems)
+                continue
+            if record.id in ids:
+                problems.append(Problem(f"[{position}].id", f"repeats the id of row {ids[record.id]}"))
+                continue
+            ids[record.id] = position
+            result.append(normalise(record, self._region))
+        if problems:
+            raise ValidationError(problems)
+        return result
+
+    def compare(self, left: object, right: object) -> CandidatePair:
+        """Score two records (records, rows or customers) against each other, with the full explanation.
+        Errors name the side: ``[0]`` is ``left``, ``[1]`` is ``right``."""
+        problems: list[Problem] = []
+        records = []
+        for position, item in enumerate((left, right)):
+            try:
+                records.append(normalise(to_record(item, position), self._region))
+            except ValidationError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise ValidationError(problems)
+        a, b = records
+        levels, swapped, total = self._score(a, b)
+        return self._pair(a, b, levels, swapped, total)
+
+    def find_duplicates(self, records: Iterable[object], *, blocking: bool = True) -> MatchResult:
+        """Every pair scoring at least ``review``, best first. ``blocking=False`` compares all pairs, which
+        is only sensible for a few thousand records; it exists to check what blocking misses."""
+        normalised = self.normalise(records)
+        stats: BlockingStats | None
+        pairs: Iterable[tuple[int, int]]
+        if blocking:
+            pairs, stats = candidate_pairs(normalised, max_block_size=self.max_block_size, window=self.window)
+        else:
+            pairs, stats = all_pairs(len(normalised)), None
+        found: list[CandidatePair] = []
+        compared = 0
+        score = self._score
+        review = self.review
+        for i, j in pairs:
+            compared += 1
+            a, b = normalised[i], normalised[j]
+            levels, swapped, total = score(a, b)
+            if total >= review:
+                found.append(self._pair(a, b, levels, swapped, total))
+        found.sort(key=lambda p: (-p.score, p.left, p.right))
+        return MatchResult(tuple(found), len(normalised), compared, stats)
+
+    # -- scoring ---------------------------------------------------------------------------------
+
+    @property
+    def _region(self) -> str | None:
+        return self.default_region.upper() if self.default_region else None
+
+    def _score(self, a: NormalisedRecord, b: NormalisedRecord) -> tuple[_Levels, bool, float]:
+        tables = self._tables
+        given = compare.given_name(a.given, b.given)
+        family = compare.family_name(a.family, b.family)
+        swapped = False
+        if given != "exact" or family != "exact":
+            # Swapped names: a's given name against b's family name and the other way round. Trying both
+            # assignments of the comparators keeps the score symmetric.
+            best = tables["given_name"][given] + tables["family_name"][family]
+            for one, other in ((a.given, b.family), (b.given, a.family)), ((b.given, a.family), (a.given, b.family)):
+                cross_given = compare.given_name(*one)
+                cross_family = compare.family_name(*other)
+                cross = tables["given_name"][cross_given] + tables["family_name"][cross_family]
+                if cross > best:
+                    given, family, swapped, best = cross_given, cross_family, True, cross
+        street = compare.street(a.street, b.street)
+        locality = compare.locality(a, b)
+        levels: _Levels = (
+            given,
+            family,
+            compare.birthday(a.birthday, b.birthday),
+            compare.email(a.emails, b.emails),
+            compare.phone(a.phones, b.phones),
+            street,
+            locality,
+        )
+        total = 0.0
+        for field, household, level in zip(FIELDS, _household_fields(levels), levels, strict=True):
+            total += self._household[field][level] if household else tables[field][level]
+        return levels, swapped, total
+
+    def _pair(
+        self, a: NormalisedRecord, b: NormalisedRecord, levels: _Levels, swapped: bool, total: float
+    ) -> CandidatePair:
+        address_agrees = levels[5] in _ADDRESS_AGREES and levels[6] in _ADDRESS_AGREES
+        reason = "counted as a household trait: the " + ("address" if address_agrees else "phone") + " agrees"
+        evidence = []
+        for field, household, level in zip(FIELDS, _household_fields(levels), levels, strict=True):
+            notes = []
+            if swapped and field in ("given_name", "family_name"):
+                notes.append("given and family name swapped")
+            weight = self._tables[field][level]
+            if household and self._household[field][level] != weight:
+                weight = self._household[field][level]
+                notes.append(reason)
+            outcome = Outcome.MISSING if level == MISSING else LEVELS[field][level]
+            evidence.append(FieldEvidence(field, outcome, level, round(weight, 4), "; ".join(notes)))
+        score = round(total, 4)
+        if total >= self.auto_merge:
+            decision = Decision.AUTO_MERGE
+        elif total >= self.review:
+            decision = Decision.REVIEW
+        else:
+            decision = Decision.DISTINCT
+        left, right = sorted((a.id, b.id))
+        return CandidatePair(left, right, score, decision, tuple(evidence))
+
+
+_NOT_HOUSEHOLD = (False,) * len(FIELDS)
+
+
+def _household_fields(levels: _Levels) -> tuple[bool, ...]:
+    """Which fields count with their household probabilities: family name once the address or the phone
+    agrees, phone once the address agrees."""
+    address = levels[5] in _ADDRESS_AGREES and levels[6] in _ADDRESS_AGREES
+    phone = levels[4] == "exact"
+    if not (address or phone):
+        return _NOT_HOUSEHOLD
+    return (False, True, False, False, address, False, False)
