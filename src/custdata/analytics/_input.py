@@ -14,8 +14,6 @@ from decimal import Decimal, InvalidOperation
 from types import ModuleType
 from typing import TypeVar
 
-import attrs
-
 from custdata._errors import ValidationError
 from custdata.analytics._errors import MissingExtraError
 from custdata.domain import ActivityEvent, CommunicationEvent, Customer, Money, Order
@@ -27,7 +25,7 @@ _MODELS = (Order, Customer, CommunicationEvent, ActivityEvent, Money, str, bytes
 
 def each(items: Iterable[T], cls: type[T], name: str) -> Iterator[T]:
     """Yield the items of ``items``, checking that each is a ``cls``; ``name`` is used in error paths."""
-    if isinstance(items, _MODELS) or attrs.has(type(items)) or not isinstance(items, Iterable):
+    if isinstance(items, _MODELS) or not isinstance(items, Iterable):
         raise ValidationError.single(name, f"must be an iterable of {cls.__name__}, not {type(items).__name__}")
     for i, item in enumerate(items):
         if not isinstance(item, cls):

@@ -81,6 +81,42 @@ def rfm_columns(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> tuple
     return x, t_x, big_t
 
 
+def linalg() -> Any:
+    """``scipy.linalg``."""
+    return optional_module("scipy.linalg", EXTRA)
+
+
+def beta_quadrature(a: float, b: float, nodes: int) -> tuple[FloatArray, FloatArray]:
+    """Gauss-Jacobi nodes ``p`` in (0, 1) and weights ``w`` summing to 1 with ``sum(w * f(p))`` ~ E[f(P)] for
+    P ~ Beta(a, b), exact for polynomials of degree < 2 * ``nodes``.
+
+    Golub-Welsch: the nodes are the eigenvalues of the Jacobi matrix of the weight (1-u)^(b-1) (1+u)^(a-1)
+    on [-1, 1]; the weights come from the Christoffel function, normalised, so no Beta function (which
+    overflows for large b) is ever computed.
+    """
+    numpy = np()
+    alpha, beta = b - 1.0, a - 1.0
+    k = numpy.arange(nodes, dtype=numpy.float64)
+    s = 2 * k + alpha + beta
+    with numpy.errstate(all="ignore"):
+        diagonal = numpy.where(k == 0, (beta - alpha) / (alpha + beta + 2), (beta**2 - alpha**2) / (s * (s + 2)))
+        k1, s1 = k[1:], s[1:]
+        tail = numpy.where(k1 == 1, 1.0, numpy.sqrt(k1 * (k1 + alpha + beta) / numpy.where(k1 == 1, 1.0, s1 - 1)))
+        off = 2.0 / s1 * numpy.sqrt((k1 + alpha) * (k1 + beta) / (s1 + 1)) * tail
+    u = linalg().eigvalsh_tridiagonal(diagonal, off)
+    # Christoffel function: 1 / sum of the squared orthonormal polynomials at each node
+    previous, current = numpy.zeros_like(u), numpy.ones_like(u)
+    total = numpy.ones_like(u)
+    for j in range(nodes - 1):
+        below = off[j - 1] * previous if j else 0.0
+        previous, current = current, ((u - diagonal[j]) * current - below) / off[j]
+        total += current * current
+    weights = 1.0 / total
+    p: FloatArray = (1 + u) / 2
+    w: FloatArray = weights / weights.sum()
+    return p, w
+
+
 def minimize(objective: Callable[[Any], float], start: FloatArray, what: str) -> FloatArray:
     """Minimise ``objective`` from ``start``: L-BFGS-B, then Nelder-Mead from there if that did not converge.
 

@@ -174,11 +174,10 @@ class GammaGamma:
         check_horizon(betageo, periods, period_length, discount_rate)
         numpy = num.np()
         value = self.expected_average_value(frequency, monetary)
-        total = numpy.zeros_like(value)
-        before = numpy.zeros_like(value)
-        for i in range(1, periods + 1):
-            by_now = betageo.expected_purchases(frequency, recency, T, horizon=i * period_length)
-            total += (by_now - before) * value / (1 + discount_rate) ** i
-            before = by_now
-        result: FloatArray = total
+        cumulative = betageo.expected_purchases_over(
+            frequency, recency, T, [i * period_length for i in range(periods + 1)]
+        )
+        per_period = numpy.diff(cumulative, axis=0)
+        discount = (1 + discount_rate) ** -numpy.arange(1, periods + 1, dtype=numpy.float64)
+        result: FloatArray = (discount @ per_period) * value
         return result
