@@ -19,10 +19,12 @@ import base64
 import binascii
 import json
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
+
+import attrs
 
 from custdata._errors import ValidationError
 from custdata.domain import (
@@ -76,6 +78,87 @@ def load_documents(cls: type[E], docs: Iterable[str]) -> list[E]:
             data.pop(SCHEMA_KEY, None)
             out.append(structure(data, cls))
     return out
+
+
+# -- tables --------------------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Table(Generic[E]):
+    """How one entity kind maps onto its table: the indexed columns between ``id``/``version`` and ``doc``."""
+
+    kind: str
+    name: str
+    cls: type[E]
+    columns: tuple[str, ...]
+    values: Callable[[E], tuple[Any, ...]]
+    versioned: bool = True
+    time_column: str | None = None
+    #: Column groups whose values (when none is null) must be unique across the table.
+    unique: tuple[tuple[str, ...], ...] = ()
+    #: Whether ``customer_id`` refers to a customer that must exist.
+    belongs_to_customer: bool = True
+
+
+def _customer(c: Customer) -> tuple[Any, ...]:
+    return (micros(c.created_at), micros(c.updated_at))
+
+
+def _order(o: Order) -> tuple[Any, ...]:
+    ref = o.external_ref
+    return (
+        str(o.customer_id),
+        micros(o.placed_at),
+        micros(o.updated_at),
+        None if ref is None else ref.platform,
+        None if ref is None else ref.id,
+    )
+
+
+def _communication(e: CommunicationEvent) -> tuple[Any, ...]:
+    return (
+        str(e.customer_id),
+        None if e.order_id is None else str(e.order_id),
+        micros(e.created_at),
+        micros(e.updated_at),
+        e.idempotency_key,
+    )
+
+
+def _activity(e: ActivityEvent) -> tuple[Any, ...]:
+    return (None if e.customer_id is None else str(e.customer_id), e.anonymous_id, micros(e.occurred_at))
+
+
+CUSTOMERS: Table[Customer] = Table(
+    "customer", "customers", Customer, ("created_us", "updated_us"), _customer, belongs_to_customer=False
+)
+ORDERS: Table[Order] = Table(
+    "order",
+    "orders",
+    Order,
+    ("customer_id", "placed_us", "updated_us", "ext_platform", "ext_id"),
+    _order,
+    time_column="placed_us",
+    unique=(("ext_platform", "ext_id"),),
+)
+COMMUNICATIONS: Table[CommunicationEvent] = Table(
+    "communication event",
+    "communications",
+    CommunicationEvent,
+    ("customer_id", "order_id", "created_us", "updated_us", "idempotency_key"),
+    _communication,
+    time_column="created_us",
+    unique=(("idempotency_key",),),
+)
+ACTIVITY: Table[ActivityEvent] = Table(
+    "activity event",
+    "activity",
+    ActivityEvent,
+    ("customer_id", "anonymous_id", "occurred_us"),
+    _activity,
+    versioned=False,
+    time_column="occurred_us",
+)
 
 
 # -- search keys ----------------------------------------------------------------------------------------

@@ -26,6 +26,11 @@ from custdata.domain import (
 )
 from custdata.storage.ports import DEFAULT_LIMIT, CustomerQuery, Page, check_limit
 from custdata.storage.records import (
+    ACTIVITY,
+    COMMUNICATIONS,
+    CUSTOMERS,
+    ORDERS,
+    Table,
     check_entity,
     check_id,
     decode_cursor,
@@ -43,13 +48,10 @@ from custdata.storage.records import (
 )
 from custdata.storage.sql.session import SqlSession
 from custdata.storage.sql.tables import (
-    ACTIVITY,
-    COMMUNICATIONS,
-    CUSTOMERS,
     INSERT_KEY,
-    ORDERS,
-    Table,
+    insert_sql,
     key_rows,
+    update_sql,
 )
 
 E = TypeVar("E", Customer, Order, CommunicationEvent, ActivityEvent)
@@ -106,14 +108,14 @@ class SqlRepository(Generic[E, K]):
     def add(self, entity: E) -> None:
         checked = self._checked(entity)
         version = _version(checked) if self._table.versioned else None
-        self._session().execute(self._sql(self._table.insert_sql()), self._row(checked, version))
+        self._session().execute(self._sql(insert_sql(self._table)), self._row(checked, version))
         self._after_insert([checked])
 
     def add_many(self, entities: Iterable[E]) -> int:
         if isinstance(entities, (str, bytes)) or not isinstance(entities, Iterable):
             raise ValidationError.single("", f"must be an iterable of {self._table.cls.__name__}")
         total = 0
-        sql = self._sql(self._table.insert_sql())
+        sql = self._sql(insert_sql(self._table))
         versioned = self._table.versioned
         for chunk in _chunks(entities, BATCH):
             checked = [self._checked(e) for e in chunk]
@@ -127,13 +129,13 @@ class SqlRepository(Generic[E, K]):
         checked: E = self._checked(entity)
         key = str(checked.id)
         if not self._table.versioned:
-            if self._session().execute(self._sql(self._table.update_sql()), (*self._row(checked, None)[1:], key)) == 0:
+            if self._session().execute(self._sql(update_sql(self._table)), (*self._row(checked, None)[1:], key)) == 0:
                 raise NotFoundError(self._table.kind, key)
             self._after_update(checked)
             return
         old: int = _version(checked)
         new: int = old + 1
-        count = self._session().execute(self._sql(self._table.update_sql()), (*self._row(checked, new)[1:], key, old))
+        count = self._session().execute(self._sql(update_sql(self._table)), (*self._row(checked, new)[1:], key, old))
         if count == 0:
             raise self._missing_or_conflict(key, old)
         self._after_update(checked)
@@ -155,8 +157,10 @@ class SqlRepository(Generic[E, K]):
             raise self._missing_or_conflict(key, version)
 
     def _missing_or_conflict(self, key: str, expected: int | None) -> Exception:
+        if expected is None or not self._table.versioned:
+            return NotFoundError(self._table.kind, key)
         row = self._session().fetch_one(self._sql(f"SELECT version FROM {self._table.name} WHERE id = ?"), (key,))
-        if row is None or expected is None:
+        if row is None:
             return NotFoundError(self._table.kind, key)
         return ConflictError(self._table.kind, key, expected, int(row[0]))
 

@@ -16,97 +16,28 @@ activity fails, while the search keys go with the customer. Times are microsecon
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, Generic, TypeVar
+from collections.abc import Iterable
+from typing import Any
 
-import attrs
-
-from custdata.domain import ActivityEvent, CommunicationEvent, Customer, Order
-from custdata.storage.records import customer_keys, load_documents, micros
+from custdata.domain import Customer
+from custdata.storage.records import Table, customer_keys, load_documents
 from custdata.storage.sql.schema import Migration, Schema
 from custdata.storage.sql.session import SqlSession
 
-E = TypeVar("E", Customer, Order, CommunicationEvent, ActivityEvent)
+
+def insert_sql(table: Table[Any]) -> str:
+    """The INSERT template of ``table``: id, version (when kept), the indexed columns, the document."""
+    names = ["id", *(["version"] if table.versioned else []), *table.columns, "doc"]
+    slots = ", ".join(["?"] * (len(names) - 1) + ["{doc_in}"])
+    return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({slots})"
 
 
-@attrs.frozen
-class Table(Generic[E]):
-    """How one entity kind maps onto its table: the indexed columns between ``id``/``version`` and ``doc``."""
+def update_sql(table: Table[Any]) -> str:
+    """The UPDATE template of ``table``; parameters as for insert without the id, then the id and old version."""
+    sets = [*(["version = ?"] if table.versioned else []), *(f"{c} = ?" for c in table.columns), "doc = {doc_in}"]
+    check = " AND version = ?" if table.versioned else ""
+    return f"UPDATE {table.name} SET {', '.join(sets)} WHERE id = ?{check}"
 
-    kind: str
-    name: str
-    cls: type[E]
-    columns: tuple[str, ...]
-    values: Callable[[E], tuple[Any, ...]]
-    versioned: bool = True
-    time_column: str | None = None
-
-    def insert_sql(self) -> str:
-        names = ["id", *(["version"] if self.versioned else []), *self.columns, "doc"]
-        slots = ", ".join(["?"] * (len(names) - 1) + ["{doc_in}"])
-        return f"INSERT INTO {self.name} ({', '.join(names)}) VALUES ({slots})"
-
-    def update_sql(self) -> str:
-        sets = [*(["version = ?"] if self.versioned else []), *(f"{c} = ?" for c in self.columns), "doc = {doc_in}"]
-        check = " AND version = ?" if self.versioned else ""
-        return f"UPDATE {self.name} SET {', '.join(sets)} WHERE id = ?{check}"
-
-
-def _customer(c: Customer) -> tuple[Any, ...]:
-    return (micros(c.created_at), micros(c.updated_at))
-
-
-def _order(o: Order) -> tuple[Any, ...]:
-    ref = o.external_ref
-    return (
-        str(o.customer_id),
-        micros(o.placed_at),
-        micros(o.updated_at),
-        None if ref is None else ref.platform,
-        None if ref is None else ref.id,
-    )
-
-
-def _communication(e: CommunicationEvent) -> tuple[Any, ...]:
-    return (
-        str(e.customer_id),
-        None if e.order_id is None else str(e.order_id),
-        micros(e.created_at),
-        micros(e.updated_at),
-        e.idempotency_key,
-    )
-
-
-def _activity(e: ActivityEvent) -> tuple[Any, ...]:
-    return (None if e.customer_id is None else str(e.customer_id), e.anonymous_id, micros(e.occurred_at))
-
-
-CUSTOMERS: Table[Customer] = Table("customer", "customers", Customer, ("created_us", "updated_us"), _customer)
-ORDERS: Table[Order] = Table(
-    "order",
-    "orders",
-    Order,
-    ("customer_id", "placed_us", "updated_us", "ext_platform", "ext_id"),
-    _order,
-    time_column="placed_us",
-)
-COMMUNICATIONS: Table[CommunicationEvent] = Table(
-    "communication event",
-    "communications",
-    CommunicationEvent,
-    ("customer_id", "order_id", "created_us", "updated_us", "idempotency_key"),
-    _communication,
-    time_column="created_us",
-)
-ACTIVITY: Table[ActivityEvent] = Table(
-    "activity event",
-    "activity",
-    ActivityEvent,
-    ("customer_id", "anonymous_id", "occurred_us"),
-    _activity,
-    versioned=False,
-    time_column="occurred_us",
-)
 
 INSERT_KEY = "INSERT INTO customer_keys (field, value, customer_id) VALUES (?, ?, ?)"
 
