@@ -343,3 +343,21 @@ def test_build_email_previews_without_a_server() -> None:
     notifier = SMTPNotifier("mx.example", sender=SENDER, message_id_domain="mail.shop.example")
     mail = notifier.build_email(email())
     assert mail["Message-ID"] == notifier.message_id(email()) and mail["Message-ID"].endswith("@mail.shop.example>")
+
+
+def test_unicode_headers_long_lines_and_dots_survive_the_trip(start_smtp: Any) -> None:
+    server = start_smtp()
+    subject = "Ihre Bestellung „Größe 42“ ist unterwegs \u2013 " + "sehr lange Betreffzeile " * 8
+    text = "Grüße ✓\n.\n..\n" + "x" * 1500 + "\nEnde"
+    message = email(subject=subject.strip(), text=text, html="<p>Grüße ✓</p>", headers={"X-Kampagne": "Frühling"})
+    with plain(server.port, sender_name="Schuh-Laden Müller") as notifier:
+        assert notifier.send(message).ok
+    raw = server.inbox.messages[0].data
+    assert raw.isascii(), "an all-ASCII address gets a 7-bit email"
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    mail = parsed(raw)
+    assert mail["Subject"] == subject.strip()
+    assert mail["From"] == "Schuh-Laden Müller <shop@shop.example>"
+    assert mail["X-Kampagne"] == "Frühling"
+    assert content(mail, "plain") == text and content(mail, "html") == "<p>Grüße ✓</p>"
+    assert mail["MIME-Version"] == "1.0" and mail.get_body(("plain",))["MIME-Version"] is None

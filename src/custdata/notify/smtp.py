@@ -17,7 +17,7 @@ import smtplib
 import ssl
 import threading
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from email.message import Message as RawEmail
 from enum import StrEnum
 from types import TracebackType
 
@@ -170,7 +170,7 @@ class SMTPNotifier:
             _log.info("email %s not sent: %s", message.idempotency_key, result)
         return result
 
-    def build_email(self, message: Message) -> EmailMessage:
+    def build_email(self, message: Message) -> RawEmail:
         """The email that :meth:`send` would deliver for ``message``, to inspect or preview."""
         ensure_message(message)
         return mime.build_email(

@@ -136,10 +136,10 @@ class NotifierHarness:
 
     notifier: Notifier
     received: Callable[[], Sequence[Delivery]]
-    channel: Channel = Channel.EMAIL
+    channel: Channel = attrs.field(default=Channel.EMAIL, converter=Channel)
     recipient: str | None = None
     unreachable: Notifier | None = None
-    unserved_channel: Channel | None = None
+    unserved_channel: Channel | None = attrs.field(default=None, converter=attrs.converters.optional(Channel))
     html: bool = True
     wait: float = 5.0
     close: Callable[[], None] | None = None
