@@ -68,7 +68,7 @@ _DE_FAMILY = _words(
     "Lang Scholz Möller Weiß Jung Hahn Schubert Vogel Friedrich Keller Günther Frank Berger Winkler Roth Beck "
     "Lorenz Baumann Franke Albrecht Schuster Simon Ludwig Böhm Winter Kraus Martin Schumacher Krämer Vogt "
     "Stein Jäger Otto Sommer Groß Seidel Heinrich Brandt Haas Schreiber Graf Schulte Dietrich Ziegler Kuhn "
-    "Kühn Pohl Engel Horn Busch Bergmann Thomas Voigt Sauer Arnold Wolff Pfeiffer Yılmaz Kaya Nowak Kowalski "
+    "Kühn Pohl Engel Horn Busch Bergmann Thomas Voigt Sauer Arnold Wolff Pfeiffer Y\u0131lmaz Kaya Nowak Kowalski "
     "Öztürk Popescu Hoxha Ivanov Müller-Lüdenscheidt Hansen Jansen Petersen Lindner Ernst Vogler Dreher"
 )
 _FR_GIVEN = _words(

@@ -9,7 +9,7 @@ records are sorted by name and each is compared with its ``window`` nearest neig
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 import attrs
 
@@ -45,7 +45,6 @@ def blocking_keys(record: NormalisedRecord) -> set[str]:
         given_ids = [f"#{group}" for group in given.groups] or [given.code]
         for name in given_ids:
             keys.add("n" + "|".join(sorted((name, family.code))))
-            keys.add("n" + "|".join(sorted((name, family.first[:4]))))
     if record.birthday is not None:
         for code in codes:
             keys.add(f"b{record.birthday.digits}|{code}")
@@ -64,36 +63,40 @@ class BlockingStats:
 
 def candidate_pairs(
     records: Sequence[NormalisedRecord], *, max_block_size: int = 50, window: int = 8
-) -> tuple[list[tuple[int, int]], BlockingStats]:
-    """Distinct ``(i, j)`` index pairs (``i < j``) of records that share a blocking key."""
+) -> tuple[Collection[int], BlockingStats]:
+    """Distinct pairs of records that share a blocking key, each coded as ``i * len(records) + j`` with
+    ``i < j`` (use ``divmod`` to decode): a set of ints takes a fraction of the memory of a set of tuples."""
     index: dict[str, list[int]] = {}
     for position, record in enumerate(records):
         for key in blocking_keys(record):
-            index.setdefault(key, []).append(position)
+            members = index.get(key)
+            if members is None:
+                index[key] = [position]
+            else:
+                members.append(position)
     count = len(records)
     seen: set[int] = set()
+    add = seen.add
     blocks = oversized = 0
-    for members in index.values():
-        if len(members) < 2:
+    name_limit = max(2, max_block_size // 5)
+    name_window = max(1, window // 2)
+    for key, members in index.items():
+        size = len(members)
+        if size < 2:
             continue
         blocks += 1
-        if len(members) <= max_block_size:
-            pairs: Iterator[tuple[int, int]] = _all_pairs(members)
+        by_name = key[0] == "n"
+        if size == 2:
+            add(members[0] * count + members[1])  # positions were appended in increasing order
+        elif size <= (name_limit if by_name else max_block_size):
+            for x, i in enumerate(members):
+                base = i * count
+                seen.update(base + j for j in members[x + 1 :])
         else:
             oversized += 1
-            pairs = _neighbours(members, records, window)
-        for i, j in pairs:
-            seen.add(i * count + j if i < j else j * count + i)
-    ordered = sorted(seen)
-    del seen
-    result = [divmod(code, count) for code in ordered]
-    return result, BlockingStats(blocks, oversized, len(result))
-
-
-def _all_pairs(members: list[int]) -> Iterator[tuple[int, int]]:
-    for x, i in enumerate(members):
-        for j in members[x + 1 :]:
-            yield i, j
+            for i, j in _neighbours(members, records, name_window if by_name else window):
+                add(i * count + j if i < j else j * count + i)
+    return seen, BlockingStats(blocks, oversized, len(seen))
 
 
 def _neighbours(members: list[int], records: Sequence[NormalisedRecord], window: int) -> Iterator[tuple[int, int]]:

@@ -55,7 +55,7 @@ def _one_edit(a: str, b: str) -> bool:
     """Same length and one character changed, or two neighbouring characters swapped."""
     if len(a) != len(b) or a == b:
         return False
-    diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
     if len(diff) == 1:
         return True
     return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]

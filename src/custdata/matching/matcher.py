@@ -37,6 +37,7 @@ AUTO_MERGE = 26.0
 REVIEW = 16.0
 
 _ADDRESS_AGREES = frozenset(("exact", "typo"))
+_TRY_SWAP = frozenset(("different", MISSING))
 _Levels = tuple[str, str, str, str, str, str, str]
 
 
@@ -152,7 +153,8 @@ class Matcher:
         stats: BlockingStats | None
         pairs: Iterable[tuple[int, int]]
         if blocking:
-            pairs, stats = candidate_pairs(normalised, max_block_size=self.max_block_size, window=self.window)
+            codes, stats = candidate_pairs(normalised, max_block_size=self.max_block_size, window=self.window)
+            pairs = (divmod(code, len(normalised)) for code in codes)
         else:
             pairs, stats = all_pairs(len(normalised)), None
         found: list[CandidatePair] = []
@@ -175,35 +177,40 @@ class Matcher:
         return self.default_region.upper() if self.default_region else None
 
     def _score(self, a: NormalisedRecord, b: NormalisedRecord) -> tuple[_Levels, bool, float]:
+        """The levels of every field, whether the names matched the other way round, and the score. This is
+        the inner loop of :meth:`find_duplicates`, hence the unrolled code."""
         tables = self._tables
+        given_table, family_table = tables["given_name"], tables["family_name"]
         given = compare.given_name(a.given, b.given)
         family = compare.family_name(a.family, b.family)
         swapped = False
-        if given != "exact" or family != "exact":
+        if given in _TRY_SWAP or family in _TRY_SWAP:
             # Swapped names: a's given name against b's family name and the other way round. Trying both
             # assignments of the comparators keeps the score symmetric.
-            best = tables["given_name"][given] + tables["family_name"][family]
+            best = given_table[given] + family_table[family]
             for one, other in ((a.given, b.family), (b.given, a.family)), ((b.given, a.family), (a.given, b.family)):
                 cross_given = compare.given_name(*one)
                 cross_family = compare.family_name(*other)
-                cross = tables["given_name"][cross_given] + tables["family_name"][cross_family]
+                cross = given_table[cross_given] + family_table[cross_family]
                 if cross > best:
                     given, family, swapped, best = cross_given, cross_family, True, cross
+        birthday = compare.birthday(a.birthday, b.birthday)
+        email = compare.email(a.emails, b.emails)
+        phone = compare.phone(a.phones, b.phones)
         street = compare.street(a.street, b.street)
         locality = compare.locality(a, b)
-        levels: _Levels = (
-            given,
-            family,
-            compare.birthday(a.birthday, b.birthday),
-            compare.email(a.emails, b.emails),
-            compare.phone(a.phones, b.phones),
-            street,
-            locality,
+        address = street in _ADDRESS_AGREES and locality in _ADDRESS_AGREES
+        household = self._household
+        total = (
+            given_table[given]
+            + (household if address or phone == "exact" else tables)["family_name"][family]
+            + tables["birthday"][birthday]
+            + tables["email"][email]
+            + (household if address else tables)["phone"][phone]
+            + tables["street"][street]
+            + tables["locality"][locality]
         )
-        total = 0.0
-        for field, household, level in zip(FIELDS, _household_fields(levels), levels, strict=True):
-            total += self._household[field][level] if household else tables[field][level]
-        return levels, swapped, total
+        return (given, family, birthday, email, phone, street, locality), swapped, total
 
     def _pair(
         self, a: NormalisedRecord, b: NormalisedRecord, levels: _Levels, swapped: bool, total: float

@@ -56,10 +56,6 @@ COLUMN_ALIASES: Mapping[str, str] = {
 }
 
 
-def _text(value: str | None) -> str | None:
-    return value
-
-
 @attrs.frozen(repr=False)
 class CustomerRecord:
     """One customer as imported, every field an unvalidated string (or ``None`` when absent).
@@ -182,16 +178,17 @@ def _coerce(name: str, raw: object) -> Any:
         if raw is None or raw == "":
             return ()
         if isinstance(raw, str):
-            raw = [part for part in raw.replace(";", ",").split(",")]
+            raw = raw.replace(";", ",").split(",")
         if not isinstance(raw, (list, tuple)):
             raise ValidationError.single("", f"must be a list of strings, not {type(raw).__name__}")
         items = []
         for i, item in enumerate(raw):
-            value = _coerce("email", item)
+            try:
+                value = _coerce(name[len("other_") : -1], item)
+            except ValidationError as exc:
+                raise exc.prefixed(f"[{i}]") from None
             if value is not None:
                 items.append(value)
-            elif item is not None and not isinstance(item, str):
-                raise ValidationError.single(f"[{i}]", "must be a string")
         return tuple(items)
     if raw is None:
         return None

@@ -24,6 +24,7 @@ import string
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from itertools import accumulate
+from typing import Any
 
 import attrs
 
@@ -48,7 +49,7 @@ class SyntheticData:
         unknown = [f for f in fields if f not in TEXT_FIELDS]
         if unknown:
             raise ValidationError.single("fields", f"{', '.join(unknown)} is not a record field")
-        blank: dict[str, object] = {f: None for f in fields}
+        blank: dict[str, Any] = {f: None for f in fields}
         if "email" in fields:
             blank["other_emails"] = ()
         if "phone" in fields:
@@ -111,7 +112,7 @@ class _Generator:
 
     def run(self, count: int, duplicate_share: float, household_share: float) -> SyntheticData:
         rng = self.rng
-        rows: list[tuple[int, dict[str, object]]] = []
+        rows: list[tuple[int, dict[str, Any]]] = []
         people: list[_Person] = []
         while len(rows) < count:
             if people and rng.random() < household_share:
@@ -132,7 +133,7 @@ class _Generator:
         members: dict[int, list[str]] = {}
         for number, (entity, fields) in enumerate(rows, start=1):
             record_id = f"r{number:06d}"
-            records.append(CustomerRecord(record_id, **fields))  # type: ignore[arg-type]
+            records.append(CustomerRecord(record_id, **fields))
             entity_of[record_id] = f"c{entity:06d}"
             members.setdefault(entity, []).append(record_id)
         pairs = frozenset(
@@ -286,7 +287,7 @@ class _Generator:
 
     # -- rendering -------------------------------------------------------------------------------
 
-    def render(self, p: _Person, *, clean: bool) -> dict[str, object]:
+    def render(self, p: _Person, *, clean: bool) -> dict[str, Any]:
         rng = self.rng
         roll = rng.random
         drop = 0.0 if clean else 1.0
@@ -341,8 +342,7 @@ class _Generator:
         kind = self.rng.choice(abbreviations) if abbreviate else word
         code = p.country.code
         if code == "DE":
-            joined = p.street + kind if not kind.startswith((" ", "-")) else p.street + kind
-            return f"{joined} {p.house}"
+            return f"{p.street}{kind} {p.house}"
         if code == "FR":
             return f"{p.house}{',' if self.rng.random() < 0.3 else ''} {kind} {p.street}"
         if code == "ES":

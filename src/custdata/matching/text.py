@@ -9,8 +9,21 @@ from functools import lru_cache
 
 from custdata.matching._extra import jellyfish
 
+# Letters that NFKD does not decompose, and apostrophes (ASCII, typographic U+2019, backtick).
 _TRANSLIT = str.maketrans(
-    {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i", "'": "", "’": "", "`": ""}
+    {
+        "ø": "o",
+        "æ": "ae",
+        "œ": "oe",
+        "ł": "l",
+        "đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "\u0131": "i",
+        "'": "",
+        "\u2019": "",
+        "`": "",
+    }
 )
 _NOT_WORD = re.compile(r"[\W_]+")
 _JUNK = frozenset(("", "na", "n/a", "none", "null", "nil", "unknown", "-", "--", "?", "x", "xx", "xxx", "tbd"))
@@ -21,7 +34,7 @@ def fold(text: str) -> str:
     """Lower-case form for comparison: diacritics removed, ``ß`` -> ``ss``, the German ``ue``/``oe``/``ae``
     spellings made equal to the umlaut-less form, apostrophes dropped, other punctuation turned into spaces.
 
-    >>> fold("  Müller-Lüdenscheidt "), fold("Mueller"), fold("Łódź"), fold("O’Brien")
+    >>> fold("  Müller-Lüdenscheidt "), fold("Mueller"), fold("Łódź"), fold("O\u2019Brien")
     ('muller ludenscheidt', 'muller', 'lodz', 'obrien')
     """
     text = unicodedata.normalize("NFKD", text.casefold().translate(_TRANSLIT))
