@@ -176,8 +176,19 @@ def cart_abandoner(*, within: timedelta | None = None, min_age: timedelta = time
         age = f.as_of - f.last_cart_at
         return age >= min_age and (within is None or age <= within)
 
-    parts = [f"within={within}" if within is not None else "", f"min_age={min_age}"]
+    parts = [f"within={_span(within)}" if within is not None else "", f"min_age={_span(min_age)}"]
     return Rule(f"cart_abandoner({', '.join(p for p in parts if p)})", check)
+
+
+def _span(value: timedelta) -> str:
+    """``7d``, ``1h``, ``90m`` or ``45s``: a duration as short as it can be said exactly."""
+    seconds = int(value.total_seconds())
+    if value != timedelta(seconds=seconds):
+        return str(value)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0 and seconds:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def international(home_country: str) -> Rule:
