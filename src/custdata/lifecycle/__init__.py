@@ -1,0 +1,89 @@
+"""The order lifecycle: changes applied to an order move its status forward and emit domain events.
+
+::
+
+    events = apply(order, CarrierUpdate("shp_1", TrackingEvent(TrackingStatus.IN_TRANSIT, now)))
+
+``apply`` changes the order in place (all or nothing) and returns the events: what workflows turn into
+messages, and what the business listens to (a failed delivery, say) before the customer hears of it.
+"""
+
+from custdata.lifecycle.apply import CHAIN, RETURN_TRANSITIONS, STAGE, apply, shipment_stage
+from custdata.lifecycle.changes import (
+    CHANGE_TYPES,
+    AddShipment,
+    Cancel,
+    CarrierUpdate,
+    Change,
+    Deliver,
+    FlagAddressInvalid,
+    Pack,
+    Pay,
+    Place,
+    Refund,
+    RequestReturn,
+    Ship,
+    UpdateReturn,
+)
+from custdata.lifecycle.events import (
+    EVENT_TYPES,
+    DeliveryDelayed,
+    DeliveryFailed,
+    DeliveryProblem,
+    OrderCancelled,
+    OrderEvent,
+    OrderPacked,
+    OrderPaid,
+    OrderPlaced,
+    OrderShipped,
+    OutForDelivery,
+    RefundIssued,
+    ReturnEvent,
+    ReturnRequested,
+    ReturnUpdated,
+    ShipmentDelivered,
+    ShipmentEvent,
+    event_from_dict,
+    event_to_dict,
+)
+
+__all__ = [
+    "CHAIN",
+    "CHANGE_TYPES",
+    "EVENT_TYPES",
+    "RETURN_TRANSITIONS",
+    "STAGE",
+    "AddShipment",
+    "Cancel",
+    "CarrierUpdate",
+    "Change",
+    "Deliver",
+    "DeliveryDelayed",
+    "DeliveryFailed",
+    "DeliveryProblem",
+    "FlagAddressInvalid",
+    "OrderCancelled",
+    "OrderEvent",
+    "OrderPacked",
+    "OrderPaid",
+    "OrderPlaced",
+    "OrderShipped",
+    "OutForDelivery",
+    "Pack",
+    "Pay",
+    "Place",
+    "Refund",
+    "RefundIssued",
+    "RequestReturn",
+    "ReturnEvent",
+    "ReturnRequested",
+    "ReturnUpdated",
+    "Ship",
+    "ShipmentDelivered",
+    "ShipmentEvent",
+    "UpdateReturn",
+    "apply",
+    "event_from_dict",
+    "event_to_dict",
+    "shipment_stage",
+]
