@@ -68,9 +68,10 @@ def returned(
     status: ReturnStatus = ReturnStatus.RECEIVED,
     refund: Money | None = None,
     reason: ReturnReason = ReturnReason.WRONG_SIZE,
+    day: float = 400,
 ) -> Return:
-    """A return of ``(line_id, quantity)`` items."""
-    return Return(return_id, at(400), tuple(ReturnLine(lid, qty, reason) for lid, qty in items), status, refund)
+    """A return of ``(line_id, quantity)`` items, requested ``day`` days after T0."""
+    return Return(return_id, at(day), tuple(ReturnLine(lid, qty, reason) for lid, qty in items), status, refund)
 
 
 _ADDRESSES = {

@@ -52,6 +52,21 @@ def test_historic_clv_by_hand():
     assert historic_clv(shop()).for_customer("ann") == {"EUR": Money("125", "EUR"), "JPY": Money("1500", "JPY")}
 
 
+def test_as_of_leaves_out_later_orders_and_refunds():
+    orders = [
+        order(
+            "o1", "ann", 0, line("X", "50", 2), returns=(returned("r1", ("X", 1), refund=Money("50", "EUR"), day=30),)
+        ),
+        order("o2", "ann", 20),
+    ]
+    assert historic_clv(orders, as_of=at(10))[0].clv == Money("100", "EUR")
+    assert historic_clv(orders, as_of=at(25))[0].clv == Money("110", "EUR")
+    assert historic_clv(orders, as_of=at(30))[0].clv == Money("60", "EUR")
+    assert historic_clv(orders)[0].clv == Money("60", "EUR")
+    with pytest.raises(ValidationError, match="as_of"):
+        historic_clv(orders, as_of=at(0).replace(tzinfo=None))
+
+
 def test_declined_and_cancelled_returns_refund_nothing():
     rets = (
         returned("r1", ("X", 1), status=ReturnStatus.DECLINED, refund=Money("5", "EUR")),

@@ -236,6 +236,8 @@ def test_gamma_gamma_expectations_by_hand():
     x, m = [0, 1, 10], [0, 20.0, 20.0]
     expected = [6.25 * 15.44 / 2.74, 6.25 * (15.44 + 20) / (6.25 + 2.74), 6.25 * (15.44 + 200) / (62.5 + 2.74)]
     assert gg.expected_average_value(x, m).tolist() == pytest.approx(expected)
+    # a repeat customer whose repeat orders were free is predicted, though such rows cannot be fitted
+    assert gg.expected_average_value([2], [0])[0] == pytest.approx(6.25 * 15.44 / (12.5 + 2.74))
 
 
 def test_clv_discounts_each_period():

@@ -42,9 +42,9 @@ def data():
             90,
             line("X", "300", 1, line_id="a"),
             country="FR",
-            returns=(returned("r1", ("a", 1), refund=Money("300", "EUR")),),
+            returns=(returned("r1", ("a", 1), refund=Money("300", "EUR"), day=95),),
         ),
-        order("o3", "bob", 20, line("X", "50", 4, line_id="a"), returns=(returned("r1", ("a", 3)),)),
+        order("o3", "bob", 20, line("X", "50", 4, line_id="a"), returns=(returned("r1", ("a", 3), day=25),)),
         order("o4", "cat", 95, line("X", "2000", 1, currency="USD"), currency="USD"),
         order("o5", "dan", 99, status=OrderStatus.CANCELLED),
         order("o6", "eve", 150),  # after as_of
@@ -97,6 +97,12 @@ def test_facts_by_hand():
     record = table.to_records()[0]
     assert "customer" not in record and record["revenue"] == {"EUR": Decimal("1100.00")}
     assert "Main St" not in repr(fay)
+
+
+def test_facts_ignore_returns_requested_after_as_of():
+    orders, _, _ = data()
+    before = customer_facts(as_of=at(94), orders=orders).get("ann")
+    assert before is not None and (before.items_returned, before.spent("EUR")) == (0, Money("1100", "EUR"))
 
 
 def members(rule):

@@ -69,14 +69,13 @@ from custdata.analytics.segments import (
 from custdata.analytics.service import Nps, SupportLoad, nps, support_contacts_per_order
 
 __all__ = [
-    "CART_EVENTS",
-    "PURCHASE_EVENTS",
     "AllOf",
     "AnyOf",
     "AttributeReturnRates",
     "AttributeReturns",
     "BetaGeo",
     "BetaGeoParams",
+    "CART_EVENTS",
     "Churn",
     "ClvInput",
     "ClvPrediction",
@@ -100,6 +99,7 @@ __all__ = [
     "Not",
     "Nps",
     "OrderMetrics",
+    "PURCHASE_EVENTS",
     "Predicate",
     "ProductReturnRates",
     "ProductReturns",

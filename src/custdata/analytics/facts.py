@@ -110,21 +110,21 @@ class _Builder:
         self.countries: set[str] = set()
         self.customer: Customer | None = None
 
-    def order(self, order: Order) -> None:
+    def order(self, order: Order, as_of: datetime) -> None:
         if order.status is OrderStatus.CANCELLED:
             self.cancelled += 1
             return
         self.orders += 1
         currency = order.currency
         self.revenue[currency] = self.revenue.get(currency, Decimal(0)) + order.total.amount
-        self.refunds[currency] = self.refunds.get(currency, Decimal(0)) + refunded(order)
+        self.refunds[currency] = self.refunds.get(currency, Decimal(0)) + refunded(order, as_of)
         at = order.placed_at
         self.first = at if self.first is None else min(self.first, at)
         self.last = at if self.last is None else max(self.last, at)
         self.purchase = at if self.purchase is None else max(self.purchase, at)
         self.items += order.item_count
         for ret in order.returns:
-            if ret.status in COUNTED_RETURNS:
+            if ret.status in COUNTED_RETURNS and ret.requested_at <= as_of:
                 self.returned += sum(line.quantity for line in ret.lines)
         if order.shipping_address is not None:
             self.countries.add(order.shipping_address.country_code)
@@ -162,8 +162,8 @@ def customer_facts(
 ) -> CustomerFactsTable:
     """Facts for every customer that appears in ``orders``, ``activity`` or ``customers``, as of ``as_of``.
 
-    Orders placed, events that occurred and customers created after ``as_of`` are ignored; so is anonymous
-    activity. An order counts as a purchase for :attr:`CustomerFacts.last_purchase_at`, as does any
+    Orders placed, returns requested, events that occurred and customers created after ``as_of`` are
+    ignored; so is anonymous activity. An order counts as a purchase for :attr:`CustomerFacts.last_purchase_at`, as does any
     activity event named in ``purchase_events``; events named in ``cart_events`` set ``last_cart_at``.
     """
     moment("as_of", as_of)
@@ -171,7 +171,7 @@ def customer_facts(
     builders: dict[CustomerId, _Builder] = {}
     for order in each(orders, Order, "orders"):
         if order.placed_at <= as_of:
-            builders.setdefault(order.customer_id, _Builder()).order(order)
+            builders.setdefault(order.customer_id, _Builder()).order(order, as_of)
     for event in each(activity, ActivityEvent, "activity"):
         if event.customer_id is None or event.occurred_at > as_of:
             continue

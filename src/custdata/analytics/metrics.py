@@ -24,12 +24,14 @@ from custdata.domain import CustomerId, Money, Order, OrderStatus, ReturnStatus
 UNREFUNDED_RETURNS = frozenset({ReturnStatus.DECLINED, ReturnStatus.CANCELLED})
 
 
-def refunded(order: Order) -> Decimal:
-    """The refund amounts recorded on an order's returns that were not declined or cancelled."""
+def refunded(order: Order, as_of: datetime | None = None) -> Decimal:
+    """The refund amounts recorded on an order's returns that were not declined or cancelled (and, with
+    ``as_of``, were requested by then)."""
     total = Decimal(0)
     for ret in order.returns:
         if ret.refund is not None and ret.status not in UNREFUNDED_RETURNS:
-            total += ret.refund.amount
+            if as_of is None or ret.requested_at <= as_of:
+                total += ret.refund.amount
     return total
 
 
@@ -48,16 +50,16 @@ class _Tally:
 
     __slots__ = ("first", "last", "orders", "refunds", "revenue")
 
-    def __init__(self, order: Order) -> None:
+    def __init__(self, order: Order, as_of: datetime | None) -> None:
         self.orders = 1
         self.revenue = order.total.amount
-        self.refunds = refunded(order)
+        self.refunds = refunded(order, as_of)
         self.first = self.last = order.placed_at
 
-    def add(self, order: Order) -> None:
+    def add(self, order: Order, as_of: datetime | None) -> None:
         self.orders += 1
         self.revenue += order.total.amount
-        self.refunds += refunded(order)
+        self.refunds += refunded(order, as_of)
         self.first = min(self.first, order.placed_at)
         self.last = max(self.last, order.placed_at)
 
@@ -90,9 +92,10 @@ class HistoricClv(Table[CustomerValue]):
         return {row.currency: row.clv for row in self.rows if row.customer_id == customer_id}
 
 
-def historic_clv(orders: Iterable[Order]) -> HistoricClv:
+def historic_clv(orders: Iterable[Order], *, as_of: datetime | None = None) -> HistoricClv:
     """The value each customer has brought so far, per currency: the totals of their orders that were not
-    cancelled, less the refunds recorded on returns that were not declined or cancelled.
+    cancelled, less the refunds recorded on returns that were not declined or cancelled. With ``as_of``,
+    orders placed and returns requested after it are left out.
 
     >>> from datetime import datetime, timezone
     >>> from custdata import Money, Order, OrderLine
@@ -102,16 +105,18 @@ def historic_clv(orders: Iterable[Order]) -> HistoricClv:
     >>> [(row.customer_id, str(row.clv)) for row in historic_clv([order(1, "ann", "20"), order(2, "ann", "5")])]
     [(CustomerId('ann'), '25.00 EUR')]
     """
+    if as_of is not None:
+        moment("as_of", as_of)
     tallies: dict[tuple[CustomerId, str], _Tally] = {}
     for order in each(orders, Order, "orders"):
-        if order.status is OrderStatus.CANCELLED:
+        if order.status is OrderStatus.CANCELLED or (as_of is not None and order.placed_at > as_of):
             continue
         key = (order.customer_id, order.currency)
         tally = tallies.get(key)
         if tally is None:
-            tallies[key] = _Tally(order)
+            tallies[key] = _Tally(order, as_of)
         else:
-            tally.add(order)
+            tally.add(order, as_of)
     rows = [
         CustomerValue(
             customer_id=customer_id,

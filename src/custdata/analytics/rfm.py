@@ -147,18 +147,16 @@ def _segment(value: RfmSegment | str) -> RfmSegment:
 
 def rfm(orders: Iterable[Order], *, as_of: datetime, currency: str | None = None) -> RfmTable:
     """RFM scores from orders: recency = days from the last order to ``as_of``, frequency = number of
-    orders, monetary = historic CLV (revenue less refunds). Orders after ``as_of`` and cancelled orders
-    are left out.
+    orders, monetary = historic CLV (revenue less refunds). Orders placed and returns requested after
+    ``as_of`` are left out, as are cancelled orders.
 
     Money is never added across currencies: with orders in several currencies, pass ``currency`` and
     only orders in it are scored.
     """
     moment("as_of", as_of)
     chosen = currency_code("currency", currency)
-    seen = (
-        o for o in each(orders, Order, "orders") if o.placed_at <= as_of and (chosen is None or o.currency == chosen)
-    )
-    return rfm_from_values(historic_clv(seen), as_of=as_of, currency=chosen)
+    seen = (o for o in each(orders, Order, "orders") if chosen is None or o.currency == chosen)
+    return rfm_from_values(historic_clv(seen, as_of=as_of), as_of=as_of, currency=chosen)
 
 
 def rfm_from_values(values: Iterable[CustomerValue], *, as_of: datetime, currency: str | None = None) -> RfmTable:

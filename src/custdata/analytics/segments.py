@@ -87,6 +87,8 @@ class Rule(Predicate):
 
 @attrs.frozen(repr=False)
 class AllOf(Predicate):
+    """True when every part is (``a & b``)."""
+
     parts: tuple[Predicate, ...]
 
     def test(self, facts: CustomerFacts) -> bool:
@@ -101,6 +103,8 @@ class AllOf(Predicate):
 
 @attrs.frozen(repr=False)
 class AnyOf(Predicate):
+    """True when any part is (``a | b``)."""
+
     parts: tuple[Predicate, ...]
 
     def test(self, facts: CustomerFacts) -> bool:
@@ -115,6 +119,8 @@ class AnyOf(Predicate):
 
 @attrs.frozen(repr=False)
 class Not(Predicate):
+    """True when the part is not (``~a``)."""
+
     part: Predicate
 
     def test(self, facts: CustomerFacts) -> bool:

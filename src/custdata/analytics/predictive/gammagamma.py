@@ -83,13 +83,15 @@ class GammaGamma:
         return f"GammaGamma(p={p.p:.4g}, q={p.q:.4g}, gamma={p.gamma:.4g})"
 
     @staticmethod
-    def _columns(frequency: ArrayLike, monetary: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    def _columns(frequency: ArrayLike, monetary: ArrayLike, *, fitting: bool) -> tuple[FloatArray, FloatArray]:
         numpy = num.np()
         x, m = num.column("frequency", frequency), num.column("monetary", monetary)
         if len(x) != len(m):
             raise ValidationError.single("monetary", "frequency and monetary must have the same length")
         num.check("frequency", x != numpy.floor(x), "must be a whole number of repeat purchases")
-        num.check("monetary", (x > 0) & (m <= 0), "must be positive for customers with repeat purchases")
+        if fitting:
+            message = "must be positive for customers with repeat purchases (leave out those whose were free)"
+            num.check("monetary", (x > 0) & (m <= 0), message)
         return x, m
 
     @staticmethod
@@ -111,7 +113,7 @@ class GammaGamma:
     def fit(self, frequency: ArrayLike, monetary: ArrayLike, *, weights: ArrayLike | None = None) -> GammaGamma:
         """Fit by maximum likelihood on the customers with frequency > 0 (others are skipped). Returns self."""
         numpy = num.np()
-        x, m = self._columns(frequency, monetary)
+        x, m = self._columns(frequency, monetary, fitting=True)
         w = numpy.ones_like(x) if weights is None else num.column("weights", weights)
         if len(w) != len(x):
             raise ValidationError.single("weights", "must have one weight per customer")
@@ -147,7 +149,7 @@ class GammaGamma:
     def expected_average_value(self, frequency: ArrayLike, monetary: ArrayLike) -> FloatArray:
         """Each customer's expected mean transaction value: their own mean, shrunk towards the population's
         the fewer repeat purchases back it (customers without any get the population mean)."""
-        x, m = self._columns(frequency, monetary)
+        x, m = self._columns(frequency, monetary, fitting=False)
         p = self.params
         self.population_mean  # noqa: B018 - raises when q <= 1
         result: FloatArray = p.p * (p.gamma + m * x) / (p.p * x + p.q - 1)
