@@ -201,6 +201,34 @@ def silent_server() -> Iterator[int]:
         yield int(s.getsockname()[1])
 
 
+@pytest.fixture
+def greeting_server() -> Iterator[Callable[[bytes], int]]:
+    """A raw TCP server that answers every connection with one line (an SMTP greeting) and hangs up."""
+    sockets: list[socket.socket] = []
+
+    def start(line: bytes) -> int:
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        sockets.append(listener)
+
+        def serve() -> None:
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                with conn:
+                    conn.sendall(line)
+
+        threading.Thread(target=serve, daemon=True).start()
+        return int(listener.getsockname()[1])
+
+    yield start
+    for listener in sockets:
+        listener.close()
+
+
 # -- HTTP -------------------------------------------------------------------------------------------
 
 

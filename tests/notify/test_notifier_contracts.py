@@ -66,6 +66,7 @@ class TestSMTPNotifierOverStartTLSContract(NotifierContract):
             received=self.server.deliveries,
             recipient="Kunde@Beispiel.example",
             unreachable=SMTPNotifier("127.0.0.1", self.silent_port, timeout=0.2, **settings),
+            unserved_channel=Channel.SMS,
             close=notifier.close,
         )
 

@@ -187,6 +187,13 @@ def test_a_server_that_never_answers_times_out_transiently(silent_server: int) -
     assert result.outcome == Outcome.TRANSIENT_FAILURE and "timed out" in (result.reason or "")
 
 
+@pytest.mark.parametrize("greeting", [b"421 4.3.2 Too busy, come back later\r\n", b"554 5.3.2 No service here\r\n"])
+def test_a_server_that_refuses_service_at_the_greeting_is_transient(greeting_server: Any, greeting: bytes) -> None:
+    result = plain(greeting_server(greeting)).send(email())
+    assert result.outcome == Outcome.TRANSIENT_FAILURE and result.code == int(greeting[:3])
+    assert "refused the connection" in (result.reason or "")
+
+
 @pytest.mark.parametrize("stage", ["MAIL", "RCPT", "DATA"])
 def test_a_dropped_connection_is_transient(start_smtp: Any, stage: str) -> None:
     server = start_smtp(drop=stage)
