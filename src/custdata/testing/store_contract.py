@@ -772,10 +772,17 @@ class StoreContract:
             barrier = threading.Barrier(2)
 
             def writer(handle: Store) -> int:
+                try:
+                    return write(handle)
+                except BaseException:
+                    barrier.abort()  # the other writer must not wait for one that has failed
+                    raise
+
+            def write(handle: Store) -> int:
                 conflicts = 0
                 for _ in range(rounds):
                     synchronised = True
-                    while True:
+                    for _attempt in range(50):
                         with handle.unit_of_work() as uow:
                             current = uow.customers.get(customer.id)
                             if synchronised:
@@ -788,6 +795,8 @@ class StoreContract:
                                 break
                             except ConflictError:
                                 conflicts += 1
+                    else:
+                        raise AssertionError("a writer met a conflict on every one of 50 attempts")
                 return conflicts
 
             try:
@@ -979,6 +988,22 @@ class _StoreMachine(RuleBasedStateMachine):
                 uow.customers.update(held)
                 uow.commit()
                 self.model[customer_id] = held
+
+    @rule(customer_id=customers)
+    def lose_a_race(self, customer_id: str) -> None:
+        if customer_id not in self.model:
+            return
+        with self.store.unit_of_work() as slow:
+            mine = slow.customers.get(customer_id)
+            with self.store.unit_of_work() as fast:
+                theirs = fast.customers.get(customer_id)
+                theirs.display_name = f"winner {theirs.version}"
+                fast.customers.update(theirs)
+                fast.commit()
+            self.model[customer_id] = theirs
+            mine.display_name = "loser"
+            with pytest.raises(ConflictError):
+                slow.customers.update(mine)
 
     @rule(customer_id=customers, commit=st.booleans())
     def delete(self, customer_id: str, commit: bool) -> None:
