@@ -1,8 +1,14 @@
-"""Helpers for testing code that uses custdata: Hypothesis strategies for every model.
+"""Helpers for testing code that uses custdata. Needs the test extra: ``pip install custdata[test]``.
 
-Needs the test extra: ``pip install custdata[test]``.
+- :class:`StoreContract`: subclass it with one ``make_store()`` method to prove a store behaves like ours.
+- :class:`NotifierContract` (with :class:`NotifierHarness` and :class:`Delivery`): the same for notifiers.
+- :class:`RecordingNotifier`: a notifier that records messages, with injectable failures.
+- :mod:`custdata.testing.strategies`: Hypothesis strategies for every model.
 """
 
+from custdata.notify import RecordingNotifier
 from custdata.testing import strategies
+from custdata.testing.notifier_contract import Delivery, NotifierContract, NotifierHarness
+from custdata.testing.store_contract import StoreContract
 
-__all__ = ["strategies"]
+__all__ = ["Delivery", "NotifierContract", "NotifierHarness", "RecordingNotifier", "StoreContract", "strategies"]
