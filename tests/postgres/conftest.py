@@ -7,11 +7,16 @@ so PostgreSQL is never silently left untested in CI.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from custdata.storage._pgserver import PostgresServer, find_bindir
+
+if TYPE_CHECKING:
+    from custdata.storage.postgres import PostgresStore
 
 
 def _unavailable(reason: str) -> None:
@@ -45,3 +50,21 @@ def pg_server() -> Iterator[PostgresServer]:
 def pg_url(pg_server: PostgresServer) -> str:
     """URL of the ``postgres`` database on the session's server."""
     return pg_server.url("postgres")
+
+
+@pytest.fixture
+def new_store(pg_url: str) -> Iterator[Callable[..., PostgresStore]]:
+    """Open stores in fresh schemas of the session's server (``new_store(timeout=1)``); closed afterwards."""
+    from custdata.storage.postgres import PostgresStore
+
+    opened: list[PostgresStore] = []
+
+    def make(**options: Any) -> PostgresStore:
+        options.setdefault("schema", f"t_{uuid.uuid4().hex[:16]}")
+        store = PostgresStore(pg_url, **options)
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        store.close()

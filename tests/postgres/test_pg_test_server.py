@@ -1,4 +1,8 @@
-"""The throwaway test server itself: loopback only, not root, disposable, and never silently skipped in CI."""
+"""The throwaway test server itself: loopback only, not root, disposable, and never silently skipped in CI.
+
+psycopg is imported inside the tests (after the server fixture has run), so that a missing driver is reported
+by the fixture (a failure under CI, a skip elsewhere) rather than as a collection error.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from custdata import OperationalError
@@ -16,6 +19,8 @@ from custdata.storage._pgserver import PostgresServer, find_bindir
 
 
 def test_server_listens_on_loopback_with_disposable_settings(pg_server: PostgresServer, pg_url: str) -> None:
+    import psycopg
+
     with psycopg.connect(pg_url) as conn:
         settings = dict(
             conn.execute(
@@ -37,7 +42,9 @@ def test_server_runs_as_an_unprivileged_user(pg_server: PostgresServer) -> None:
     assert pg_server.data_dir.stat().st_uid != 0
 
 
-def test_stop_removes_everything_and_can_be_repeated() -> None:
+def test_stop_removes_everything_and_can_be_repeated(pg_server: PostgresServer) -> None:
+    import psycopg
+
     server = PostgresServer.start()
     url, root = server.url(), server.root
     with psycopg.connect(url) as conn:

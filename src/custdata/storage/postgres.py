@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import re
 import threading
+import time
+import weakref
 import zlib
 from collections.abc import Callable, Iterable
 from decimal import Decimal
@@ -50,6 +52,11 @@ except ModuleNotFoundError as exc:  # the extra is not installed; PostgresStore 
     _MISSING: ModuleNotFoundError | None = exc
 else:
     _MISSING = None
+
+#: Pooled connections idle longer than this (seconds) are checked before use; busier ones are not, which
+#: saves a round trip per unit of work. A connection that broke in between fails its statement, is discarded
+#: by the pool, and the unit of work gets an OperationalError.
+CHECK_AFTER_IDLE = 5.0
 
 #: Options of a ``postgresql://`` URL that custdata reads itself; every other option goes to libpq.
 URL_OPTIONS = ("schema", "pool_min_size", "pool_max_size", "timeout")
@@ -117,6 +124,7 @@ def translate(exc: BaseException) -> Exception:
 
 # -- documents --------------------------------------------------------------------------------------------------
 
+_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 _NUMBER_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|(-?\d+(?:\.\d+)?e\+\d+)')
 
 
@@ -151,7 +159,13 @@ def _safe_params(sql: str, params: Params) -> Params:
     if position is None:
         return params
     doc = params[position]
-    if not isinstance(doc, str) or "e+" not in doc:
+    if not isinstance(doc, str):
+        return params
+    if "\\u0000" in doc and _NUL.search(doc):
+        raise ValidationError.single(
+            "", "holds a NUL character (in a metadata key, say), which PostgreSQL cannot store"
+        )
+    if "e+" not in doc:
         return params
     fixed = list(params)
     fixed[position] = jsonb_safe(doc)
@@ -213,10 +227,14 @@ class PostgresSession:
         return self._write(lambda cur: cur.execute(sql, safe))
 
     def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
-        self._write(lambda cur: cur.executemany(sql, (_safe_params(sql, row) for row in rows)))
+        safe = [_safe_params(sql, row) for row in rows]
+        self._write(lambda cur: cur.executemany(sql, safe))
 
     def _write(self, run: Callable[[psycopg.Cursor[Any]], object]) -> int:
-        """Run a write in the unit of work's transaction (opening it if needed), inside a savepoint."""
+        """Run a write in the unit of work's transaction (opening it if needed), inside a savepoint.
+
+        The statements go in one pipeline: one round trip for BEGIN, SAVEPOINT, the write and RELEASE.
+        """
         conn = self._usable()
         cur = conn.cursor()
         try:
@@ -228,18 +246,27 @@ class PostgresSession:
                 run(cur)
                 conn.execute("RELEASE SAVEPOINT custdata_write")
             return cur.rowcount  # known only once the pipeline has synced
-        except (psycopg.Error, UnicodeEncodeError) as exc:
-            status = conn.info.transaction_status
-            if status == TransactionStatus.IDLE:
-                self._writing = False
-            elif status == TransactionStatus.INERROR:
-                try:
-                    conn.execute("ROLLBACK TO SAVEPOINT custdata_write")
-                except psycopg.Error:
-                    self._aborted = True
-            raise translate(exc) from exc
+        except BaseException as exc:
+            self._undo_write(conn)
+            if isinstance(exc, psycopg.Error | UnicodeEncodeError):
+                raise translate(exc) from exc
+            raise
         finally:
             cur.close()
+
+    def _undo_write(self, conn: psycopg.Connection[Any]) -> None:
+        """Undo a failed write alone, keeping the unit of work's earlier writes (as SQLite does)."""
+        status = conn.info.transaction_status
+        if status == TransactionStatus.IDLE:
+            self._writing = False
+            return
+        if status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+            try:
+                conn.execute("ROLLBACK TO SAVEPOINT custdata_write")
+                return
+            except psycopg.Error:
+                pass
+        self._aborted = True
 
     def commit(self) -> None:
         conn = self.connection
@@ -311,6 +338,7 @@ class PostgresStore(SqlStore):
         self._conninfo = conninfo
         self._pool: psycopg_pool.ConnectionPool[psycopg.Connection[Any]] | None = None
         self._pool_lock = threading.Lock()
+        self._returned: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = weakref.WeakKeyDictionary()
         try:
             self._check_reachable()
             self._pool = psycopg_pool.ConnectionPool(
@@ -319,7 +347,7 @@ class PostgresStore(SqlStore):
                 max_size=self._max,
                 kwargs={"autocommit": True, "fallback_application_name": "custdata"},
                 configure=self._configure,
-                check=psycopg_pool.ConnectionPool.check_connection,
+                check=self._check_if_idle,
                 timeout=self._timeout,
                 name=f"custdata-{self.schema}",
                 open=False,
@@ -362,12 +390,20 @@ class PostgresStore(SqlStore):
             raise translate(exc) from exc
         return PostgresSession(conn, self._give_back)
 
+    def _check_if_idle(self, conn: psycopg.Connection[Any]) -> None:
+        with self._pool_lock:
+            returned = self._returned.get(conn)
+        if returned is None or time.monotonic() - returned > CHECK_AFTER_IDLE:
+            psycopg_pool.ConnectionPool.check_connection(conn)
+
     def _give_back(self, conn: psycopg.Connection[Any]) -> None:
         pool = self._pool
         if pool is None or pool.closed:
             conn.close()
-        else:
-            pool.putconn(conn)
+            return
+        with self._pool_lock:
+            self._returned[conn] = time.monotonic()
+        pool.putconn(conn)
 
     def _close(self) -> None:
         with self._pool_lock:

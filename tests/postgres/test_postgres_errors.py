@@ -1,0 +1,81 @@
+"""Every exception psycopg or its pool can raise becomes a custdata error, with no stored value in the message."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import pytest
+
+from custdata import IntegrityError, OperationalError, ProgrammingError, StoreError, ValidationError
+from custdata.storage._pgserver import PostgresServer
+
+
+def _driver_exceptions(pg_server: PostgresServer) -> list[type[BaseException]]:
+    import psycopg
+    import psycopg_pool
+    from psycopg import errors
+
+    found = {
+        cls
+        for module in (psycopg, errors, psycopg_pool)
+        for _, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, psycopg.Error | psycopg_pool.PoolTimeout | psycopg_pool.PoolClosed)
+    }
+    return sorted(found, key=lambda c: f"{c.__module__}.{c.__qualname__}")
+
+
+def test_every_driver_exception_class_is_translated(pg_server: PostgresServer) -> None:
+    from custdata.storage.postgres import translate
+
+    classes = _driver_exceptions(pg_server)
+    assert len(classes) > 200
+    for cls in classes:
+        exc: Any = cls("driver text with a secret value 'Jane Doe'")
+        result = translate(exc)
+        assert isinstance(result, StoreError | ValidationError), cls
+        if getattr(cls, "sqlstate", None):
+            assert "Jane Doe" not in str(result), cls
+
+
+@pytest.mark.parametrize(
+    ("name", "expected", "words"),
+    [
+        ("UniqueViolation", IntegrityError, "constraint"),
+        ("ForeignKeyViolation", IntegrityError, "customer referred to"),
+        ("NumericValueOutOfRange", ValidationError, "cannot store"),
+        ("UntranslatableCharacter", ValidationError, "cannot store"),
+        ("LockNotAvailable", OperationalError, "lock"),
+        ("DeadlockDetected", OperationalError, "retry"),
+        ("SerializationFailure", OperationalError, "retry"),
+        ("QueryCanceled", OperationalError, "cancelled"),
+        ("InFailedSqlTransaction", OperationalError, "roll back"),
+        ("AdminShutdown", OperationalError, "57P01"),
+        ("UndefinedTable", ProgrammingError, "42P01"),
+        ("InsufficientPrivilege", ProgrammingError, "42501"),
+    ],
+)
+def test_server_errors_map_by_kind(pg_server: PostgresServer, name: str, expected: type, words: str) -> None:
+    from psycopg import errors
+
+    from custdata.storage.postgres import translate
+
+    result = translate(getattr(errors, name)())
+    assert type(result) is expected
+    assert words in str(result)
+
+
+def test_pool_and_client_errors_map_too(pg_server: PostgresServer) -> None:
+    import psycopg
+    import psycopg_pool
+
+    from custdata.storage.postgres import translate
+
+    assert isinstance(translate(psycopg_pool.PoolClosed("closed")), ProgrammingError)
+    assert isinstance(translate(psycopg_pool.PoolTimeout("couldn't get a connection")), OperationalError)
+    assert isinstance(translate(psycopg.InterfaceError("the connection is closed")), OperationalError)
+    assert isinstance(translate(psycopg.OperationalError("connection refused")), OperationalError)
+    assert isinstance(translate(UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates")), ValidationError)
+    assert isinstance(translate(RuntimeError("other")), OperationalError)
+    already = IntegrityError("ours")
+    assert translate(already) is already
