@@ -1,0 +1,86 @@
+"""Argument checks shared by the outbox implementations, so that every backend rejects the same bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from custdata._errors import ValidationError
+from custdata.domain import Topic
+from custdata.domain._checks import Checker
+from custdata.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
+
+
+def entry(value: object) -> OutboxEntry:
+    if not isinstance(value, OutboxEntry):
+        raise ValidationError.single("entry", f"must be an OutboxEntry, not {type(value).__name__}")
+    return value
+
+
+def timer(value: object) -> Timer:
+    if not isinstance(value, Timer):
+        raise ValidationError.single("timer", f"must be a Timer, not {type(value).__name__}")
+    return value
+
+
+def text(path: str, value: object, max_length: int = 512) -> str:
+    check = Checker()
+    check.text(path, value, max_length=max_length)
+    check.done()
+    return str(value)
+
+
+def moment(path: str, value: object) -> datetime:
+    check = Checker()
+    check.timestamp(path, value)
+    check.done()
+    assert isinstance(value, datetime)
+    return value
+
+
+def duration(path: str, value: object) -> timedelta:
+    if not isinstance(value, timedelta) or value <= timedelta(0):
+        raise ValidationError.single(path, "must be a positive timedelta")
+    return value
+
+
+def topics(value: object) -> list[Topic]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValidationError.single("topics", "must be an iterable of Topic values")
+    out = []
+    for i, item in enumerate(value):
+        try:
+            out.append(Topic(item))
+        except ValueError:
+            raise ValidationError.single(f"topics[{i}]", "is not a topic") from None
+    return out
+
+
+def outbox_state(value: object) -> OutboxState:
+    try:
+        if isinstance(value, str):
+            return OutboxState(value)
+    except ValueError:
+        pass
+    raise ValidationError.single("state", f"must be one of {', '.join(m.value for m in OutboxState)}") from None
+
+
+def settle_state(value: object) -> OutboxState:
+    chosen = outbox_state(value)
+    if chosen in (OutboxState.CANCELLED, OutboxState.SUPPRESSED):
+        raise ValidationError.single("state", "a send settles as pending, sent, skipped, failed or dead")
+    return chosen
+
+
+def finish_state(value: object) -> TimerState:
+    if value not in (TimerState.FIRED, TimerState.CANCELLED, "fired", "cancelled"):
+        raise ValidationError.single("state", "a timer finishes as fired or cancelled")
+    return TimerState(str(value))
+
+
+def optional_text(path: str, value: object, max_length: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError.single(path, f"must be a string, not {type(value).__name__}")
+    return value[:max_length]

@@ -1,0 +1,296 @@
+"""The dispatcher: drains the outbox through a notifier, records every result, retries what may pass later.
+
+One round (:meth:`Dispatcher.run_once`) leases a batch of ready entries, sends them one by one and records each
+result as soon as it is known, in its own short unit of work: the outbox entry is settled and the customer's
+:class:`~custdata.CommunicationEvent` says ``sent`` (with the provider's id) or ``failed`` (with the reason).
+
+- A transient failure is retried after an exponential backoff with jitter (:class:`RetryPolicy`), honouring
+  the provider's ``retry_after``; after ``max_attempts`` the entry is dead: listed by
+  :func:`custdata.outbox.service.dead_letters`, re-queued by :func:`~custdata.outbox.service.requeue`.
+- A permanent failure stops at once; a skipped send (a channel the notifier does not deliver) is recorded as
+  suppressed with the notifier's reason.
+- A dispatcher that dies holds its lease until it expires; then another dispatcher takes the entries over.
+  What it had sent but not yet recorded is sent again (at least once): duplicates are bounded by the messages
+  in flight when a process dies (one per dispatcher), and carry the same Message-ID, so mail clients fold them.
+- Before each send the dispatcher checks that its lease still has ``lease_margin`` to run; if not, it stops the
+  batch and lets the entries be leased afresh, so a slow batch never races another dispatcher.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import attrs
+
+from custdata._errors import ValidationError
+from custdata.domain import CommunicationStatus
+from custdata.domain._checks import Checker
+from custdata.notify import Notifier, SendResult
+from custdata.notify.result import Outcome
+from custdata.outbox.model import OutboxEntry, OutboxState
+from custdata.outbox.ports import OutboxUnitOfWork
+from custdata.outbox.service import update_event
+from custdata.storage.ports import Store
+
+_log = logging.getLogger("custdata.outbox")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How transient failures are retried: ``base_delay * 2 ** (attempt - 1)``, at most ``max_delay``, less up to
+    ``jitter`` of it at random (so that a crowd of failures does not come back at the same instant).
+
+    >>> policy = RetryPolicy(base_delay=timedelta(seconds=10), jitter=0.0)
+    >>> [policy.delay(n, random.Random(0)).total_seconds() for n in (1, 2, 3)]
+    [10.0, 20.0, 40.0]
+    """
+
+    max_attempts: int = 8
+    base_delay: timedelta = timedelta(seconds=30)
+    max_delay: timedelta = timedelta(hours=6)
+    jitter: float = 0.5
+
+    def __attrs_post_init__(self) -> None:
+        check = Checker()
+        check.integer("max_attempts", self.max_attempts, minimum=1)
+        for name in ("base_delay", "max_delay"):
+            value = getattr(self, name)
+            if not isinstance(value, timedelta) or value < timedelta(0):
+                check.add(name, "must be a non-negative timedelta")
+        if not isinstance(self.jitter, (int, float)) or isinstance(self.jitter, bool) or not 0 <= self.jitter <= 1:
+            check.add("jitter", "must be a number from 0 to 1")
+        check.done()
+
+    def delay(self, attempt: int, rng: random.Random, retry_after: float | None = None) -> timedelta:
+        """How long to wait after failed attempt number ``attempt`` (1 for the first)."""
+        growth = 2.0 ** min(max(attempt - 1, 0), 60)
+        raw = min(self.max_delay.total_seconds(), self.base_delay.total_seconds() * growth)
+        wait = raw * (1 - self.jitter * rng.random())
+        if retry_after is not None:
+            wait = max(wait, float(retry_after))
+        return timedelta(seconds=wait)
+
+
+@attrs.define
+class DrainReport:
+    """What a dispatcher did: entries leased, and how their sends ended."""
+
+    leased: int = 0
+    sent: int = 0
+    skipped: int = 0
+    retried: int = 0
+    failed: int = 0
+    dead: int = 0
+    lost: int = 0
+
+    def add(self, other: DrainReport) -> None:
+        for field in attrs.fields(DrainReport):
+            setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
+
+
+def _default_owner() -> str:
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{os.urandom(4).hex()}"
+
+
+class Dispatcher:
+    """Sends what the outbox of ``store`` holds through ``notifier``; see the module docstring.
+
+    ``owner`` names this dispatcher in leases (host, process and a random part by default); ``batch_size``
+    entries are leased at a time for ``lease`` each. ``clock`` and ``rng`` are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        notifier: Notifier,
+        *,
+        owner: str | None = None,
+        batch_size: int = 100,
+        lease: timedelta = timedelta(minutes=5),
+        lease_margin: timedelta = timedelta(seconds=30),
+        retry: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        check = Checker()
+        if not callable(getattr(notifier, "send", None)):
+            check.add("notifier", "must have a send(message) method")
+        check.text("owner", owner, optional=True, max_length=128)
+        if check.integer("batch_size", batch_size, minimum=1) and batch_size > 10_000:
+            check.add("batch_size", "must be at most 10000")
+        if not isinstance(lease, timedelta) or lease <= timedelta(0):
+            check.add("lease", "must be a positive timedelta")
+        elif not isinstance(lease_margin, timedelta) or not timedelta(0) <= lease_margin < lease:
+            check.add("lease_margin", "must be a non-negative timedelta shorter than the lease")
+        check.instance("retry", retry, RetryPolicy, optional=True)
+        check.done()
+        self.store = store
+        self.notifier = notifier
+        self.owner = owner or _default_owner()
+        self.batch_size = batch_size
+        self.lease = lease
+        self.lease_margin = lease_margin
+        self.retry = retry or RetryPolicy()
+        self._clock: Clock = clock or utc_now
+        self._rng = rng or random.Random()
+
+    def _uow(self) -> OutboxUnitOfWork:
+        uow = self.store.unit_of_work()
+        if not isinstance(uow, OutboxUnitOfWork):
+            raise ValidationError.single("store", f"{type(self.store).__name__} has no outbox")
+        return uow
+
+    # -- running -------------------------------------------------------------------------------------------
+
+    def run_once(self) -> DrainReport:
+        """Lease one batch, send it, record the results; an empty report when nothing is ready."""
+        report = DrainReport()
+        with self._uow() as uow:
+            batch = uow.outbox.lease(self.owner, now=self._clock(), limit=self.batch_size, duration=self.lease)
+            uow.commit()
+        report.leased = len(batch)
+        for entry in batch:
+            now = self._clock()
+            expires = entry.lease_expires_at
+            if expires is not None and now >= expires - self.lease_margin:
+                _log.warning("lease of %s running out; leaving the rest of the batch to a new lease", self.owner)
+                break
+            self._handle(entry, now, report)
+        return report
+
+    def drain(self, *, max_rounds: int | None = None) -> DrainReport:
+        """Run rounds until no entry is ready (or ``max_rounds`` ran); the sum of their reports."""
+        total = DrainReport()
+        rounds = 0
+        while max_rounds is None or rounds < max_rounds:
+            report = self.run_once()
+            rounds += 1
+            total.add(report)
+            if report.leased == 0:
+                break
+        return total
+
+    def run(self, stop: threading.Event, *, idle: float = 1.0) -> DrainReport:
+        """Drain until ``stop`` is set, waiting ``idle`` seconds whenever nothing is ready."""
+        total = DrainReport()
+        while not stop.is_set():
+            report = self.run_once()
+            total.add(report)
+            if report.leased == 0:
+                stop.wait(idle)
+        return total
+
+    def close(self) -> None:
+        """Close the notifier if it holds connections."""
+        close = getattr(self.notifier, "close", None)
+        if callable(close):
+            close()
+
+    # -- one entry -----------------------------------------------------------------------------------------
+
+    def _handle(self, entry: OutboxEntry, now: datetime, report: DrainReport) -> None:
+        message = entry.message
+        if message is None:  # an entry that was never to be sent; nothing to do but release it
+            self._record(entry, now, OutboxState.SKIPPED, report, reason="nothing to send")
+            return
+        if entry.attempts > self.retry.max_attempts:
+            # leased more often than allowed without a recorded result: its sends keep killing dispatchers
+            error = f"gave up after {entry.attempts - 1} attempts without a recorded result"
+            self._record(entry, now, OutboxState.DEAD, report, error=error)
+            return
+        try:
+            result = self.notifier.send(message)
+        except Exception as exc:  # noqa: BLE001 - a notifier bug must not stop the dispatcher
+            result = SendResult.transient(f"the notifier raised {type(exc).__name__}")
+        if not isinstance(result, SendResult):
+            result = SendResult.transient(f"the notifier returned {type(result).__name__}, not a SendResult")
+        now = self._clock()
+        if result.outcome == Outcome.SENT:
+            self._record(entry, now, OutboxState.SENT, report, provider_id=result.provider_id)
+        elif result.outcome == Outcome.SKIPPED:
+            self._record(entry, now, OutboxState.SKIPPED, report, reason=result.reason)
+        elif result.outcome == Outcome.PERMANENT_FAILURE:
+            self._record(entry, now, OutboxState.FAILED, report, error=str(result))
+        elif entry.attempts >= self.retry.max_attempts:
+            error = f"gave up after {entry.attempts} attempts: {result}"
+            self._record(entry, now, OutboxState.DEAD, report, error=error)
+        else:
+            wait = self.retry.delay(entry.attempts, self._rng, result.retry_after)
+            self._record(entry, now, OutboxState.PENDING, report, error=str(result), available_at=now + wait)
+
+    def _record(
+        self,
+        entry: OutboxEntry,
+        now: datetime,
+        state: OutboxState,
+        report: DrainReport,
+        *,
+        provider_id: str | None = None,
+        error: str | None = None,
+        reason: str | None = None,
+        available_at: datetime | None = None,
+    ) -> None:
+        with self._uow() as uow:
+            settled = uow.outbox.settle(
+                str(entry.id),
+                self.owner,
+                state=state,
+                now=now,
+                available_at=available_at,
+                provider_id=provider_id,
+                error=error,
+                reason=reason,
+            )
+            if not settled:
+                report.lost += 1
+                _log.warning("outbox entry %s: lease lost before its result was recorded", entry.id)
+                return
+            _update_event(uow, entry, now, state, provider_id, error, reason)
+            uow.commit()
+        setattr(report, _COUNTERS[state], getattr(report, _COUNTERS[state]) + 1)
+        if state != OutboxState.SENT:
+            _log.info("outbox entry %s: %s (%s)", entry.id, state.value, error or reason or "")
+
+
+def _update_event(
+    uow: OutboxUnitOfWork,
+    entry: OutboxEntry,
+    now: datetime,
+    state: OutboxState,
+    provider_id: str | None,
+    error: str | None,
+    reason: str | None,
+) -> None:
+    """Bring the entry's communication event in line with how its send ended."""
+    if state == OutboxState.SENT:
+        update_event(
+            uow, entry.id, now=now, status=CommunicationStatus.SENT, provider_id=provider_id, sent_at=now, error=None
+        )
+    elif state == OutboxState.SKIPPED:
+        why = f"not sent: {reason or 'skipped by the notifier'}"[:512]
+        update_event(uow, entry.id, now=now, status=CommunicationStatus.SUPPRESSED, suppression_reason=why)
+    elif state in (OutboxState.FAILED, OutboxState.DEAD):
+        update_event(uow, entry.id, now=now, status=CommunicationStatus.FAILED, error=(error or "")[:4000] or None)
+    else:
+        update_event(uow, entry.id, now=now, error=(error or "")[:4000] or None)
+
+
+_COUNTERS = {
+    OutboxState.SENT: "sent",
+    OutboxState.SKIPPED: "skipped",
+    OutboxState.FAILED: "failed",
+    OutboxState.DEAD: "dead",
+    OutboxState.PENDING: "retried",
+}

@@ -1,0 +1,120 @@
+"""The outbox ports: what a store offers so that messages are written with their cause and sent once.
+
+A store with an outbox hands out units of work (:class:`OutboxUnitOfWork`) that have, beside the four
+repositories of :class:`custdata.storage.UnitOfWork`, an ``outbox`` (:class:`OutboxRepository`) and
+``timers`` (:class:`TimerRepository`), in the same transaction::
+
+    with store.unit_of_work() as uow:
+        uow.orders.update(order)
+        uow.outbox.add(entry)          # committed together with the order, or not at all
+        uow.communications.add(event)
+        uow.commit()
+
+Rules every implementation keeps (checked by :class:`custdata.testing.outbox_contract.OutboxContract`):
+
+- **One entry per key.** ``add`` writes nothing and returns False when an entry with the same idempotency key
+  exists, whatever its state; two units of work adding the same key at once store it once.
+- **Leases.** ``lease`` atomically picks pending entries that are available and not leased by anyone (or whose
+  lease expired), marks them leased by ``owner`` until ``now + duration`` and counts an attempt; two
+  dispatchers never hold the same entry at once. ``settle`` changes a leased entry only while ``owner`` still
+  holds the lease, so a dispatcher whose lease ran out cannot overwrite a newer result.
+- **Cancelling** touches only pending entries that no dispatcher holds right now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+from custdata.domain import Topic
+from custdata.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
+from custdata.storage.ports import DEFAULT_LIMIT, Page, UnitOfWork
+
+
+class OutboxRepository(Protocol):
+    """Outbox entries: added with their cause, leased and settled by dispatchers."""
+
+    def add(self, entry: OutboxEntry) -> bool:
+        """Store ``entry``; False (and nothing written) when its idempotency key is taken."""
+
+    def get(self, entry_id: str) -> OutboxEntry:
+        """The entry with this id, or :class:`~custdata.NotFoundError`."""
+
+    def find(self, idempotency_key: str) -> OutboxEntry | None:
+        """The entry with this idempotency key, if any."""
+
+    def lease(self, owner: str, *, now: datetime, limit: int, duration: timedelta) -> list[OutboxEntry]:
+        """Lease up to ``limit`` ready entries for ``owner``, oldest ``available_at`` first (see the module doc)."""
+
+    def settle(
+        self,
+        entry_id: str,
+        owner: str,
+        *,
+        state: OutboxState,
+        now: datetime,
+        available_at: datetime | None = None,
+        provider_id: str | None = None,
+        error: str | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        """Record the result of a send and release the lease; False when ``owner`` no longer holds it.
+
+        ``state`` pending means "try again at ``available_at``".
+        """
+
+    def cancel(
+        self, *, customer_id: str, topics: Iterable[Topic], now: datetime, reason: str, order_id: str | None = None
+    ) -> list[OutboxEntry]:
+        """Cancel the customer's pending, unleased entries of ``topics`` (of ``order_id`` when given, or of no
+        order); the entries as they were before."""
+
+    def requeue(self, entry_id: str, *, now: datetime) -> OutboxEntry:
+        """Put a dead or failed entry back to pending, available now, its attempts reset; returns it."""
+
+    def with_state(
+        self, state: OutboxState, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+    ) -> Page[OutboxEntry]:
+        """Entries in ``state``, in id order, one page at a time (dead letters: ``OutboxState.DEAD``)."""
+
+    def count(self, state: OutboxState | None = None) -> int:
+        """How many entries there are (in ``state`` when given)."""
+
+    def count_recent(self, customer_id: str, *, since: datetime, topics: Iterable[Topic]) -> int:
+        """How many of the customer's entries of ``topics`` created at or after ``since`` are pending or sent."""
+
+
+class TimerRepository(Protocol):
+    """Timers: messages due later, decided when they fall due."""
+
+    def schedule(self, timer: Timer, *, replace: bool = False) -> bool:
+        """Store ``timer``; with its key taken, replace the stored one when ``replace`` (back to pending),
+        else keep it. True when something was written."""
+
+    def get(self, key: str) -> Timer | None: ...
+
+    def due(self, now: datetime, *, limit: int = DEFAULT_LIMIT) -> list[Timer]:
+        """Pending timers due at or before ``now``, earliest first."""
+
+    def finish(self, key: str, state: TimerState, *, reason: str | None = None) -> bool:
+        """Mark a pending timer fired or cancelled; False when it was not pending (someone else took it)."""
+
+    def cancel(self, *, customer_id: str, topics: Iterable[Topic], reason: str, order_id: str | None = None) -> int:
+        """Cancel the customer's pending timers of ``topics`` (of ``order_id`` or of no order); how many."""
+
+    def pending(self, customer_id: str) -> list[Timer]:
+        """The customer's pending timers, earliest first."""
+
+
+@runtime_checkable
+class OutboxUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that also has the outbox and the timers (see the module docstring)."""
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
+    @property
+    def timers(self) -> TimerRepository: ...
+
+
+__all__ = ["OutboxRepository", "OutboxUnitOfWork", "TimerRepository"]

@@ -1,0 +1,173 @@
+"""Putting messages in the outbox, and the operations around it: suppress, cancel, list and re-queue.
+
+Each function works inside a unit of work the caller opened (and commits), so the outbox entry and the
+customer's :class:`~custdata.CommunicationEvent` are written together with whatever caused them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from custdata._errors import ConflictError, NotFoundError, ValidationError
+from custdata.domain import Channel, CommunicationEvent, CommunicationId, CommunicationStatus, Topic
+from custdata.notify import Message
+from custdata.outbox.model import OutboxEntry, OutboxState
+from custdata.outbox.ports import OutboxUnitOfWork
+from custdata.storage.ports import DEFAULT_LIMIT, Page
+
+
+def enqueue(
+    uow: OutboxUnitOfWork,
+    message: Message,
+    *,
+    customer_id: str,
+    now: datetime,
+    available_at: datetime | None = None,
+    template: str | None = None,
+    metadata: dict[str, object] | None = None,
+) -> OutboxEntry | None:
+    """Add ``message`` to the outbox and a queued event to the customer's history, unless its idempotency key
+    is known already (then nothing is written and None comes back).
+
+    ``available_at`` holds the message back until then (quiet hours). ``order_id`` comes from the message.
+    """
+    if not isinstance(message, Message):
+        raise ValidationError.single("message", f"must be a Message, not {type(message).__name__}")
+    entry = OutboxEntry(
+        id=CommunicationId.new(),
+        idempotency_key=message.idempotency_key,
+        customer_id=customer_id,
+        order_id=message.order_id,
+        topic=message.topic,
+        channel=message.channel,
+        created_at=now,
+        available_at=now if available_at is None else max(now, available_at),
+        message=message,
+    )
+    if not uow.outbox.add(entry):
+        return None
+    uow.communications.add(
+        CommunicationEvent(
+            id=entry.id,
+            customer_id=entry.customer_id,
+            channel=message.channel,
+            topic=message.topic,
+            created_at=now,
+            template=template,
+            idempotency_key=message.idempotency_key,
+            order_id=message.order_id,
+            subject=message.subject,
+            body=message.text,
+            metadata=dict(metadata or {}),
+        )
+    )
+    return entry
+
+
+def suppress(
+    uow: OutboxUnitOfWork,
+    *,
+    idempotency_key: str,
+    customer_id: str,
+    topic: Topic,
+    channel: Channel,
+    reason: str,
+    now: datetime,
+    order_id: str | None = None,
+    template: str | None = None,
+    metadata: dict[str, object] | None = None,
+) -> OutboxEntry | None:
+    """Record a decision not to send: a suppressed outbox entry (so a replay stays silent) and a suppressed
+    event with ``reason`` in the customer's history. None when the key is known already."""
+    entry = OutboxEntry(
+        id=CommunicationId.new(),
+        idempotency_key=idempotency_key,
+        customer_id=customer_id,
+        order_id=order_id,
+        topic=topic,
+        channel=channel,
+        created_at=now,
+        available_at=now,
+        state=OutboxState.SUPPRESSED,
+        reason=reason,
+    )
+    if not uow.outbox.add(entry):
+        return None
+    uow.communications.add(
+        CommunicationEvent(
+            id=entry.id,
+            customer_id=entry.customer_id,
+            channel=channel,
+            topic=topic,
+            created_at=now,
+            status=CommunicationStatus.SUPPRESSED,
+            suppression_reason=reason,
+            template=template,
+            idempotency_key=idempotency_key,
+            order_id=entry.order_id,
+            metadata=dict(metadata or {}),
+        )
+    )
+    return entry
+
+
+def cancel(
+    uow: OutboxUnitOfWork,
+    *,
+    customer_id: str,
+    topics: Iterable[Topic],
+    reason: str,
+    now: datetime,
+    order_id: str | None = None,
+) -> list[OutboxEntry]:
+    """Drop the customer's pending messages (and timers) of ``topics`` for ``order_id`` (or of no order);
+    their events become suppressed with ``reason``. Messages a dispatcher is sending right now stay."""
+    wanted = list(topics)
+    uow.timers.cancel(customer_id=customer_id, topics=wanted, reason=reason, order_id=order_id)
+    cancelled = uow.outbox.cancel(customer_id=customer_id, topics=wanted, now=now, reason=reason, order_id=order_id)
+    for entry in cancelled:
+        update_event(
+            uow,
+            entry.id,
+            status=CommunicationStatus.SUPPRESSED,
+            suppression_reason=reason,
+            now=now,
+        )
+    return cancelled
+
+
+def dead_letters(uow: OutboxUnitOfWork, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page[OutboxEntry]:
+    """The messages that ran out of retries, in id order, one page at a time."""
+    return uow.outbox.with_state(OutboxState.DEAD, limit=limit, cursor=cursor)
+
+
+def requeue(uow: OutboxUnitOfWork, entry_id: str, *, now: datetime) -> OutboxEntry:
+    """Send a dead or failed message again: pending now, attempts reset, its event queued once more."""
+    entry = uow.outbox.requeue(entry_id, now=now)
+    update_event(uow, entry.id, status=CommunicationStatus.QUEUED, error=None, now=now)
+    return entry
+
+
+def update_event(uow: OutboxUnitOfWork, event_id: str, *, now: datetime, **changes: Any) -> bool:
+    """Apply ``changes`` to the communication event ``event_id``, re-reading it when someone changed it
+    concurrently; False when the event is gone (erased with its customer, say)."""
+    if "suppression_reason" not in changes and changes.get("status") != CommunicationStatus.SUPPRESSED:
+        changes = {**changes, "suppression_reason": None}
+    for attempt in range(3):
+        try:
+            event = uow.communications.get(event_id)
+        except NotFoundError:
+            return False
+        updated = attrs.evolve(event, updated_at=max(event.updated_at, now), **changes)
+        try:
+            uow.communications.update(updated)
+        except ConflictError:
+            if attempt == 2:
+                raise
+            continue
+        return True
+    return False

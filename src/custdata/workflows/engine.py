@@ -1,0 +1,355 @@
+"""The workflow engine: turns domain and activity events into decided, rendered messages in the outbox.
+
+:meth:`Workflows.handle` runs inside the caller's unit of work, so the messages are committed with the change
+that caused them. For each matching rule it cancels what the event made obsolete, then either starts a timer
+(delayed rules) or decides the send (:class:`~custdata.workflows.Policy`), renders the template and enqueues
+the message, or records the suppression with its reason. :meth:`Workflows.run_due` fires the timers that are
+due, each in its own unit of work, deciding with what is true at that moment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import attrs
+
+from custdata._errors import NotFoundError, ValidationError
+from custdata.domain import ActivityEvent, Channel, Customer, Order
+from custdata.lifecycle.events import OrderEvent, event_from_dict, event_to_dict
+from custdata.notify import Message
+from custdata.outbox.model import Timer, TimerState
+from custdata.outbox.ports import OutboxUnitOfWork
+from custdata.outbox.service import cancel, enqueue, suppress
+from custdata.serialization import from_dict, to_dict
+from custdata.storage.ports import Store
+from custdata.workflows.context import Shop, available, variables
+from custdata.workflows.defaults import default_registry, default_rules
+from custdata.workflows.policy import FrequencyCap, Policy
+from custdata.workflows.rules import Due, Rule, Trigger, customer_of, order_of, trigger_key
+from custdata.workflows.templates import TemplateRegistry
+
+Action = Literal["queued", "suppressed", "scheduled", "duplicate", "cancelled", "skipped"]
+
+
+@attrs.frozen
+class Step:
+    """One thing the engine did: which rule, what (``action``), the message or timer key, and why."""
+
+    rule: str
+    action: Action
+    key: str
+    reason: str | None = None
+    channel: Channel | None = None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Workflows:
+    """Rules, templates, policy and shop details, checked together when built.
+
+    Every rule's topic needs a template in the default locale, and every variable its templates may use must be
+    one its trigger provides (or its ``variables`` function adds, as its ``provides`` says): otherwise a :class:`custdata.ValidationError`
+    names the rule. ``clock`` is injectable for tests and for replaying history.
+    """
+
+    def __init__(
+        self,
+        *,
+        shop: Shop,
+        rules: Iterable[Rule] | None = None,
+        templates: TemplateRegistry | None = None,
+        policy: Policy | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        if not isinstance(shop, Shop):
+            raise ValidationError.single("shop", f"must be a Shop, not {type(shop).__name__}")
+        self.shop = shop
+        self.rules = list(default_rules() if rules is None else rules)
+        self.templates = default_registry() if templates is None else templates
+        self.policy = policy or Policy()
+        self._clock = clock or _utc_now
+        self._by_name = self._check()
+
+    def _check(self) -> dict[str, Rule]:
+        from custdata._errors import Problem
+
+        problems: list[Problem] = []
+        by_name: dict[str, Rule] = {}
+        if not isinstance(self.templates, TemplateRegistry):
+            raise ValidationError.single("templates", "must be a TemplateRegistry")
+        if not isinstance(self.policy, Policy):
+            raise ValidationError.single("policy", "must be a Policy")
+        for i, rule in enumerate(self.rules):
+            path = f"rules[{i}]"
+            if not isinstance(rule, Rule):
+                problems.append(Problem(path, f"must be a Rule, not {type(rule).__name__}"))
+                continue
+            if rule.name in by_name:
+                problems.append(Problem(f"{path}.name", f"{rule.name!r} is used by two rules"))
+            by_name[rule.name] = rule
+            channels = self.templates.channels(rule.topic)
+            if not channels:
+                problems.append(Problem(f"{path}.topic", f"has no {rule.topic.value} template in the default locale"))
+            elif rule.channels is not None and not set(rule.channels) & channels:
+                problems.append(Problem(f"{path}.channels", f"none has a {rule.topic.value} template"))
+            given = available(rule.on, rule.topic) | rule.provides
+            missing = sorted(self.templates.variables(rule.topic) - given)
+            if missing:
+                problems.append(
+                    Problem(path, f"its trigger gives no {', '.join(missing)} for {rule.topic.value} templates")
+                )
+        if problems:
+            raise ValidationError(problems)
+        return by_name
+
+    # -- handling events ------------------------------------------------------------------------------------
+
+    def handle(self, uow: OutboxUnitOfWork, events: Iterable[Trigger], *, now: datetime | None = None) -> list[Step]:
+        """Decide the messages for ``events`` inside ``uow`` (the caller commits); what was done, step by step."""
+        if not isinstance(uow, OutboxUnitOfWork):
+            raise ValidationError.single("uow", "must be a unit of work of a store with an outbox")
+        moment = now or self._clock()
+        cache = _Cache(uow)
+        steps: list[Step] = []
+        for trigger in events:
+            if not isinstance(trigger, (OrderEvent, ActivityEvent)):
+                raise ValidationError.single(
+                    "events", f"must hold order or activity events, not {type(trigger).__name__}"
+                )
+            for rule in self.rules:
+                if rule.matches(trigger):
+                    steps += self._fire(uow, cache, rule, trigger, moment)
+        return steps
+
+    def _fire(self, uow: OutboxUnitOfWork, cache: _Cache, rule: Rule, trigger: Trigger, now: datetime) -> list[Step]:
+        customer_id = customer_of(trigger)
+        if customer_id is None:
+            return [Step(rule.name, "skipped", trigger_key(trigger), "the visitor is anonymous")]
+        steps: list[Step] = []
+        if rule.cancels:
+            reason = f"made obsolete by {getattr(trigger, 'name', 'activity')} ({rule.name})"
+            dropped = cancel(
+                uow, customer_id=customer_id, topics=rule.cancels, reason=reason, now=now, order_id=order_of(trigger)
+            )
+            steps += [Step(rule.name, "cancelled", e.idempotency_key, reason, e.channel) for e in dropped]
+        customer = cache.customer(customer_id)
+        if customer is None:
+            return [*steps, Step(rule.name, "skipped", trigger_key(trigger), "the customer does not exist")]
+        if rule.segment is not None and not rule.segment(customer):
+            return [
+                *steps,
+                Step(rule.name, "skipped", trigger_key(trigger), "the customer is not in the rule's segment"),
+            ]
+        if rule.delay is not None:
+            timer = Timer(
+                key=rule.timer_key(trigger),
+                rule=rule.name,
+                topic=rule.topic,
+                customer_id=customer_id,
+                order_id=order_of(trigger),
+                due_at=trigger.occurred_at + rule.delay,
+                created_at=now,
+                trigger=_serialize(trigger),
+            )
+            written = uow.timers.schedule(timer, replace=rule.reschedule)
+            return [*steps, Step(rule.name, "scheduled" if written else "duplicate", timer.key)]
+        return steps + self._send(uow, cache, rule, trigger, customer, now)
+
+    def _send(
+        self, uow: OutboxUnitOfWork, cache: _Cache, rule: Rule, trigger: Trigger, customer: Customer, now: datetime
+    ) -> list[Step]:
+        with_templates = self.templates.channels(rule.topic)
+        wanted = rule.channels if rule.channels is not None else customer.preferences.channels
+        channels = [c for c in wanted if c in with_templates]
+        if not channels and rule.channels is None:
+            reason = f"none of the customer's channels ({', '.join(c.value for c in wanted)}) has a template"
+            return [self._suppress(uow, rule, trigger, customer, wanted[0] if wanted else Channel.EMAIL, reason, now)]
+        groups: Sequence[list[Channel]] = [[c] for c in channels] if rule.all_channels else [channels]
+        steps = []
+        for group in groups:
+            key = rule.message_key(trigger, group[0])
+            if uow.outbox.find(key) is not None:
+                steps.append(Step(rule.name, "duplicate", key))
+                continue
+
+            def recent(cap: FrequencyCap) -> int:
+                return uow.outbox.count_recent(customer.id, since=now - cap.period, topics=cap.topics)
+
+            decision = self.policy.decide(customer, rule.topic, group, now, recent)
+            if not decision.send:
+                steps.append(
+                    self._suppress(uow, rule, trigger, customer, decision.channel, str(decision.reason), now, key)
+                )
+                continue
+            message, template = self._render(
+                cache, rule, trigger, customer, decision.channel, decision.recipient, key, now
+            )
+            entry = enqueue(
+                uow,
+                message,
+                customer_id=customer.id,
+                now=now,
+                available_at=decision.not_before,
+                template=template,
+                metadata={"rule": rule.name},
+            )
+            action: Action = "queued" if entry is not None else "duplicate"
+            held = None if decision.not_before is None else f"held back until {decision.not_before.isoformat()}"
+            steps.append(Step(rule.name, action, key, held, decision.channel))
+        return steps
+
+    def _suppress(
+        self,
+        uow: OutboxUnitOfWork,
+        rule: Rule,
+        trigger: Trigger,
+        customer: Customer,
+        channel: Channel,
+        reason: str,
+        now: datetime,
+        key: str | None = None,
+    ) -> Step:
+        key = key or rule.message_key(trigger, channel)
+        entry = suppress(
+            uow,
+            idempotency_key=key,
+            customer_id=customer.id,
+            topic=rule.topic,
+            channel=channel,
+            reason=reason[:512],
+            now=now,
+            order_id=order_of(trigger),
+            metadata={"rule": rule.name},
+        )
+        return Step(rule.name, "suppressed" if entry is not None else "duplicate", key, reason, channel)
+
+    def _render(
+        self,
+        cache: _Cache,
+        rule: Rule,
+        trigger: Trigger,
+        customer: Customer,
+        channel: Channel,
+        recipient: str | None,
+        key: str,
+        now: datetime,
+    ) -> tuple[Message, str]:
+        order_id = order_of(trigger)
+        order = cache.order(order_id) if order_id is not None else None
+        timezone = customer.timezone or self.policy.default_timezone
+        values = variables(trigger, rule.topic, customer, order, self.shop, channel, timezone, now)
+        if rule.variables is not None:
+            values.update(rule.variables(trigger, customer))
+        wanted = self.templates.variables(rule.topic)
+        rendered = self.templates.render(rule.topic, channel, customer.locale, {k: values.get(k) for k in wanted})
+        unsubscribe = None
+        if rule.topic.is_marketing:
+            unsubscribe = self.shop.link(self.shop.unsubscribe_url, customer_id=str(customer.id), channel=channel)
+        message = Message(
+            idempotency_key=key,
+            channel=channel,
+            topic=rule.topic,
+            recipient=str(recipient),
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            locale=rendered.locale,
+            customer_id=customer.id,
+            order_id=order_id,
+            unsubscribe_url=unsubscribe if channel == Channel.EMAIL else None,
+            metadata={"rule": rule.name},
+        )
+        return message, rendered.template
+
+    # -- timers -----------------------------------------------------------------------------------------------
+
+    def run_due(self, store: Store, *, now: datetime | None = None, limit: int = 100) -> list[Step]:
+        """Fire every timer due at ``now`` (the clock by default), ``limit`` per round, each in its own unit of
+        work; two sweeps running at once fire each timer once."""
+        moment = now or self._clock()
+        steps: list[Step] = []
+        while True:
+            with _outbox_uow(store) as uow:
+                due = uow.timers.due(moment, limit=limit)
+            for timer in due:
+                with _outbox_uow(store) as uow:
+                    fired = self._fire_timer(uow, timer, moment)
+                    if fired is not None:
+                        uow.commit()
+                        steps += fired
+            if len(due) < limit:
+                return steps
+
+    def _fire_timer(self, uow: OutboxUnitOfWork, timer: Timer, now: datetime) -> list[Step] | None:
+        rule = self._by_name.get(timer.rule)
+        if rule is None:
+            gone = f"no rule named {timer.rule!r} any more"
+            return [Step(timer.rule, "cancelled", timer.key, gone)] if self._finish(uow, timer, gone) else None
+        trigger = _deserialize(timer.trigger)
+        cache = _Cache(uow)
+        customer = cache.customer(str(timer.customer_id))
+        reason: str | None = None
+        if customer is None:
+            reason = "the customer does not exist"
+        elif rule.segment is not None and not rule.segment(customer):
+            reason = "the customer is no longer in the rule's segment"
+        elif rule.guard is not None:
+            reason = rule.guard(Due(uow, customer, trigger, now))
+        state = TimerState.FIRED if reason is None else TimerState.CANCELLED
+        if not uow.timers.finish(timer.key, state, reason=reason):
+            return None  # another sweep took it
+        if reason is not None or customer is None:
+            return [Step(rule.name, "cancelled", timer.key, reason)]
+        return self._send(uow, cache, rule, trigger, customer, now)
+
+    @staticmethod
+    def _finish(uow: OutboxUnitOfWork, timer: Timer, reason: str) -> bool:
+        return uow.timers.finish(timer.key, TimerState.CANCELLED, reason=reason)
+
+
+class _Cache:
+    """Customers and orders read once per batch of events."""
+
+    def __init__(self, uow: OutboxUnitOfWork) -> None:
+        self._uow = uow
+        self._customers: dict[str, Customer | None] = {}
+        self._orders: dict[str, Order | None] = {}
+
+    def customer(self, customer_id: str) -> Customer | None:
+        if customer_id not in self._customers:
+            try:
+                self._customers[customer_id] = self._uow.customers.get(customer_id)
+            except NotFoundError:
+                self._customers[customer_id] = None
+        return self._customers[customer_id]
+
+    def order(self, order_id: str) -> Order | None:
+        if order_id not in self._orders:
+            try:
+                self._orders[order_id] = self._uow.orders.get(order_id)
+            except NotFoundError:
+                self._orders[order_id] = None
+        return self._orders[order_id]
+
+
+def _outbox_uow(store: Store) -> OutboxUnitOfWork:
+    uow = store.unit_of_work()
+    if not isinstance(uow, OutboxUnitOfWork):
+        raise ValidationError.single("store", f"{type(store).__name__} has no outbox")
+    return uow
+
+
+def _serialize(trigger: Trigger) -> dict[str, Any]:
+    if isinstance(trigger, OrderEvent):
+        return {"order_event": event_to_dict(trigger)}
+    return {"activity": to_dict(trigger)}
+
+
+def _deserialize(data: dict[str, Any]) -> Trigger:
+    if "order_event" in data:
+        return event_from_dict(data["order_event"])
+    return from_dict(ActivityEvent, data.get("activity"))
