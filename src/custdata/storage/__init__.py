@@ -19,6 +19,7 @@ from types import ModuleType
 from urllib.parse import urlsplit
 
 from custdata._errors import ProgrammingError
+from custdata.storage.bulk import add_in_batches
 from custdata.storage.ports import (
     ActivityRepository,
     CommunicationRepository,
@@ -78,6 +79,7 @@ __all__ = [
     "Page",
     "Store",
     "UnitOfWork",
+    "add_in_batches",
     "open_store",
     "walk",
 ]
