@@ -127,7 +127,8 @@ class Dispatcher:
         check = Checker()
         if not callable(getattr(notifier, "send", None)):
             check.add("notifier", "must have a send(message) method")
-        check.text("owner", owner, optional=True, max_length=128)
+        if owner is not None and check.text("owner", owner, max_length=128) and not owner.strip():
+            check.add("owner", "must not be empty")
         if check.integer("batch_size", batch_size, minimum=1) and batch_size > 10_000:
             check.add("batch_size", "must be at most 10000")
         if not isinstance(lease, timedelta) or lease <= timedelta(0):

@@ -1,6 +1,6 @@
 """The outbox and timers of the SQL stores, on the shared :class:`~custdata.storage.sql.SqlSession`.
 
-Tables (created by :data:`MIGRATION_STEPS`, version 3 of the core schema):
+Tables (created by :data:`SCHEMA`, the ``custdata_outbox`` schema, which the SQL stores migrate when they open):
 
 - ``outbox``: one row per entry; the delivery state in columns (so leasing and settling are plain UPDATEs)
   and the rendered message as a document. The idempotency key is unique; a partial index over pending rows
@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cattrs
 
@@ -31,7 +31,10 @@ from custdata.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
 from custdata.serialization import SCHEMA_KEY, make_converter, to_dict
 from custdata.storage.ports import DEFAULT_LIMIT, Page, check_limit
 from custdata.storage.records import EPOCH, decode_cursor, encode_cursor, micros, storable
-from custdata.storage.sql.session import SqlSession
+from custdata.storage.sql.schema import Migration, Schema
+
+if TYPE_CHECKING:
+    from custdata.storage.sql.session import SqlSession
 
 MIGRATION_STEPS: tuple[str, ...] = (
     """CREATE TABLE outbox (
@@ -72,6 +75,9 @@ MIGRATION_STEPS: tuple[str, ...] = (
     "CREATE INDEX timers_due ON timers (due_us, key) WHERE state = 'pending'",
     "CREATE INDEX timers_customer ON timers (customer_id, state)",
 )
+
+#: The outbox's own schema, migrated by the SQL stores when they open (its versions count apart from the core's).
+SCHEMA = Schema("custdata_outbox", (Migration(1, "outbox entries and timers", MIGRATION_STEPS),))
 
 _COLUMNS = (
     "id, idempotency_key, customer_id, order_id, topic, channel, state, created_us, available_us, updated_us, "

@@ -87,9 +87,8 @@ class Shop:
         _check_url_template(check, "unsubscribe_url", self.unsubscribe_url, https=True)
         if self.secret is not None and (not isinstance(self.secret, bytes) or len(self.secret) < 16):
             check.add("secret", "must be at least 16 random bytes")
-        uses_token = any(
-            "{token}" in getattr(self, n) for n in ("order_url", "review_url", "cart_url", "unsubscribe_url")
-        )
+        links = [getattr(self, n) for n in ("order_url", "review_url", "cart_url", "unsubscribe_url")]
+        uses_token = any(isinstance(link, str) and "{token}" in link for link in links)
         if uses_token and self.secret is None:
             check.add("secret", "is required: a link template uses {token}")
         check.done()

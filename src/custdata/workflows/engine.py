@@ -9,14 +9,17 @@ due, each in its own unit of work, deciding with what is true at that moment.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import attrs
 
-from custdata._errors import NotFoundError, ValidationError
+from custdata._errors import ConflictError, NotFoundError, ValidationError
 from custdata.domain import ActivityEvent, Channel, Customer, Order
+from custdata.lifecycle.apply import apply
+from custdata.lifecycle.changes import Change, Place
 from custdata.lifecycle.events import OrderEvent, event_from_dict, event_to_dict
 from custdata.notify import Message
 from custdata.outbox.model import Timer, TimerState
@@ -264,6 +267,47 @@ class Workflows:
             metadata={"rule": rule.name},
         )
         return message, rendered.template
+
+    # -- conveniences: one change, one unit of work ------------------------------------------------------------
+
+    def place(self, store: Store, order: Order, *, now: datetime | None = None) -> list[Step]:
+        """Add a new ``order`` to ``store``, record it as placed and decide its messages, in one unit of work."""
+        with _outbox_uow(store) as uow:
+            events = apply(order, Place())
+            uow.orders.add(order)
+            steps = self.handle(uow, events, now=now)
+            uow.commit()
+        return steps
+
+    def change(
+        self, store: Store, order_id: str, change: Change, *, now: datetime | None = None, attempts: int = 3
+    ) -> tuple[tuple[OrderEvent, ...], list[Step]]:
+        """Apply ``change`` to the stored order, save it and decide the messages its events call for, all in one
+        unit of work; retried (re-reading the order) when someone else changed it meanwhile."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with _outbox_uow(store) as uow:
+                    order = uow.orders.get(order_id)
+                    before = copy.copy(order)  # apply replaces fields, never mutates them in place
+                    events = apply(order, change)
+                    if order == before:
+                        return events, []
+                    uow.orders.update(order)
+                    steps = self.handle(uow, events, now=now)
+                    uow.commit()
+                    return events, steps
+            except ConflictError:
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
+
+    def track(self, store: Store, activity: ActivityEvent, *, now: datetime | None = None) -> list[Step]:
+        """Store an activity event (a cart abandoned, say) and decide what it calls for, in one unit of work."""
+        with _outbox_uow(store) as uow:
+            uow.activity.add(activity)
+            steps = self.handle(uow, [activity], now=now)
+            uow.commit()
+        return steps
 
     # -- timers -----------------------------------------------------------------------------------------------
 
