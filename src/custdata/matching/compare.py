@@ -40,12 +40,12 @@ def family_name(a: NameKeys, b: NameKeys) -> str:
         return MISSING
     if a.full == b.full:
         return "exact"
-    if JaroWinkler.similarity(a.full, b.full) >= NAME_TYPO:
-        return "typo"
     if len(a.tokens) != len(b.tokens):
         short, long = (a.tokens, b.tokens) if len(a.tokens) < len(b.tokens) else (b.tokens, a.tokens)
         if set(short) <= set(long):
             return "partial"
+    if JaroWinkler.similarity(a.full, b.full) >= NAME_TYPO:
+        return "typo"
     if a.code == b.code and "".join(a.tokens[1:]) == "".join(b.tokens[1:]):
         return "phonetic"
     return "different"
@@ -133,9 +133,9 @@ def street(a: StreetKeys, b: StreetKeys) -> str:
 
 
 def locality(a: NormalisedRecord, b: NormalisedRecord) -> str:
-    """Postal code, city and country together: ``exact`` (same postal code), ``typo`` (postal codes one
-    character apart in the same city, or no postal code on one side), ``city`` (same city, other postal
-    code) or ``different`` (another city or country)."""
+    """Postal code, city and country together: ``exact`` (same postal code), ``city`` (same city, a postal
+    code on one side only), ``typo`` (postal codes one character apart, cities not in conflict),
+    ``other_postal_code`` (same city, another postal code) or ``different`` (another city or country)."""
     if a.country and b.country and a.country != b.country:
         return "different"
     same_city = bool(a.city and b.city and (a.city == b.city or JaroWinkler.similarity(a.city, b.city) >= NAME_TYPO))
@@ -145,7 +145,7 @@ def locality(a: NormalisedRecord, b: NormalisedRecord) -> str:
         cities_differ = bool(a.city and b.city and not same_city)
         if not cities_differ and _one_edit(a.postal_code, b.postal_code):
             return "typo"
-        return "city" if same_city else "different"
+        return "other_postal_code" if same_city else "different"
     if a.city and b.city:
-        return "typo" if same_city else "different"
+        return "city" if same_city else "different"
     return MISSING

@@ -36,7 +36,8 @@ from custdata.matching.records import to_record
 AUTO_MERGE = 26.0
 REVIEW = 16.0
 
-_ADDRESS_AGREES = frozenset(("exact", "typo"))
+_STREET_AGREES = frozenset(("exact", "typo"))
+_LOCALITY_AGREES = frozenset(("exact", "typo", "city"))
 _TRY_SWAP = frozenset(("different", MISSING))
 _Levels = tuple[str, str, str, str, str, str, str]
 
@@ -199,7 +200,7 @@ class Matcher:
         phone = compare.phone(a.phones, b.phones)
         street = compare.street(a.street, b.street)
         locality = compare.locality(a, b)
-        address = street in _ADDRESS_AGREES and locality in _ADDRESS_AGREES
+        address = street in _STREET_AGREES and locality in _LOCALITY_AGREES
         household = self._household
         total = (
             given_table[given]
@@ -215,7 +216,7 @@ class Matcher:
     def _pair(
         self, a: NormalisedRecord, b: NormalisedRecord, levels: _Levels, swapped: bool, total: float
     ) -> CandidatePair:
-        address_agrees = levels[5] in _ADDRESS_AGREES and levels[6] in _ADDRESS_AGREES
+        address_agrees = levels[5] in _STREET_AGREES and levels[6] in _LOCALITY_AGREES
         reason = "counted as a household trait: the " + ("address" if address_agrees else "phone") + " agrees"
         evidence = []
         for field, household, level in zip(FIELDS, _household_fields(levels), levels, strict=True):
@@ -245,7 +246,7 @@ _NOT_HOUSEHOLD = (False,) * len(FIELDS)
 def _household_fields(levels: _Levels) -> tuple[bool, ...]:
     """Which fields count with their household probabilities: family name once the address or the phone
     agrees, phone once the address agrees."""
-    address = levels[5] in _ADDRESS_AGREES and levels[6] in _ADDRESS_AGREES
+    address = levels[5] in _STREET_AGREES and levels[6] in _LOCALITY_AGREES
     phone = levels[4] == "exact"
     if not (address or phone):
         return _NOT_HOUSEHOLD

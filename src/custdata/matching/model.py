@@ -76,8 +76,9 @@ LEVELS: Mapping[str, Mapping[str, Outcome]] = MappingProxyType(
         },
         "locality": {
             "exact": Outcome.AGREE,
-            "city": Outcome.PARTIAL,
+            "city": Outcome.AGREE,
             "typo": Outcome.PARTIAL,
+            "other_postal_code": Outcome.PARTIAL,
             "different": Outcome.DISAGREE,
         },
     }
@@ -139,7 +140,13 @@ _DEFAULT: dict[str, dict[str, Level]] = {
     "email": _levels(exact=(0.75, 0.00002), typo=(0.05, 0.0005), different=(0.2, 0.9995)),
     "phone": _levels(exact=(0.75, 0.00002), typo=(0.05, 0.0005), different=(0.2, 0.9995)),
     "street": _levels(exact=(0.75, 0.0005), typo=(0.15, 0.0005), other_house=(0.02, 0.01), different=(0.08, 0.989)),
-    "locality": _levels(exact=(0.85, 0.005), city=(0.04, 0.02), typo=(0.03, 0.005), different=(0.08, 0.97)),
+    "locality": _levels(
+        exact=(0.8, 0.005),
+        city=(0.08, 0.02),
+        typo=(0.02, 0.002),
+        other_postal_code=(0.04, 0.02),
+        different=(0.06, 0.95),
+    ),
 }
 
 _SAME_ADDRESS: dict[str, dict[str, Level]] = {
