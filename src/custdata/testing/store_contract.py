@@ -103,7 +103,7 @@ def make_customer(**fields: Any) -> Customer:
     n = _n()
     values: dict[str, Any] = {
         "id": CustomerId.new(),
-        "created_at": T0 + timedelta(minutes=n),
+        "created_at": T0 + timedelta(seconds=n),
         "given_name": "Ada",
         "family_name": "Lovelace",
         "email": EmailAddress(f"ada.{n}@example.com"),
@@ -121,7 +121,7 @@ def make_order(customer_id: str, **fields: Any) -> Order:
         "customer_id": customer_id,
         "currency": "EUR",
         "lines": (line,),
-        "placed_at": T0 + timedelta(minutes=n),
+        "placed_at": T0 + timedelta(seconds=n),
     }
     values.update(fields)
     return Order(**values)
@@ -135,7 +135,7 @@ def make_message(customer_id: str, **fields: Any) -> CommunicationEvent:
         "customer_id": customer_id,
         "channel": Channel.EMAIL,
         "topic": Topic.ORDER_CONFIRMATION,
-        "created_at": T0 + timedelta(minutes=n),
+        "created_at": T0 + timedelta(seconds=n),
     }
     values.update(fields)
     return CommunicationEvent(**values)
@@ -147,7 +147,7 @@ def make_activity(customer_id: str | None, **fields: Any) -> ActivityEvent:
     values: dict[str, Any] = {
         "id": ActivityId.new(),
         "event": "Product Viewed",
-        "occurred_at": T0 + timedelta(minutes=n),
+        "occurred_at": T0 + timedelta(seconds=n),
         "customer_id": customer_id,
         "anonymous_id": None if customer_id else f"anon-{n}",
     }
