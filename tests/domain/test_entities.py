@@ -131,6 +131,22 @@ class TestCustomer:
         )
         assert "Lovelace" not in repr(c) and "ada@" not in repr(c)
 
+    def test_verification_needs_the_contact_point(self) -> None:
+        with pytest.raises(ValidationError) as exc:
+            Customer(id="c1", created_at=NOW, email_verified_at=NOW, phone_verified_at=NOW)
+        assert paths(exc) == {"email_verified_at", "phone_verified_at"}
+        verified = Customer(id="c1", created_at=NOW, email=EmailAddress.parse("a@example.com"), email_verified_at=NOW)
+        assert verified.email_verified_at == NOW
+
+    def test_merged_into_another_customer(self) -> None:
+        with pytest.raises(ValidationError, match="merged_into: names the customer itself"):
+            Customer(id="c1", created_at=NOW, merged_into="c1")
+        with pytest.raises(ValidationError, match="merged_into: must be 1 to 128"):
+            Customer(id="c1", created_at=NOW, merged_into="no spaces")
+        merged = Customer(id="c1", created_at=NOW, given_name="Ada", merged_into="c2", redacted_at=NOW)
+        assert isinstance(merged.merged_into, CustomerId)
+        assert repr(merged) == "Customer(id=CustomerId('c1'), name='A***', registered, redacted, merged into c2, version=0)"
+
     def test_quiet_hours_need_both_ends(self) -> None:
         with pytest.raises(ValidationError, match="quiet_hours_end"):
             Preferences(quiet_hours_start=time(22))

@@ -184,7 +184,10 @@ class Customer:
     """A customer profile: identity, contact points, address book, company, preferences and consent.
 
     Guests have orders but no account (``is_guest``). ``version`` is bumped by stores on every update
-    and used for optimistic concurrency.
+    and used for optimistic concurrency. ``email_verified_at`` and ``phone_verified_at`` say when the primary
+    email and phone were proven to reach the customer (clear them when you change those); ``redacted_at`` is
+    set when the customer's personal data was erased; ``merged_into`` names the customer this record was merged
+    into (the record stays so that its id still resolves).
     """
 
     id: CustomerId = attrs.field(converter=to_customer_id)
@@ -212,6 +215,10 @@ class Customer:
     private_metadata: dict[str, Any] = attrs.Factory(dict)
     updated_at: datetime = attrs.Factory(_updated_default, takes_self=True)
     version: int = 0
+    email_verified_at: datetime | None = None
+    phone_verified_at: datetime | None = None
+    redacted_at: datetime | None = None
+    merged_into: CustomerId | None = attrs.field(default=None, converter=attrs.converters.optional(to_customer_id))
 
     def __attrs_post_init__(self) -> None:
         if not trusted():
@@ -259,6 +266,14 @@ class Customer:
             if self.updated_at < self.created_at:
                 check.add("updated_at", "is earlier than created_at")
         check.integer("version", self.version, minimum=0)
+        for name, contact in (("email_verified_at", self.email), ("phone_verified_at", self.phone)):
+            if check.timestamp(name, getattr(self, name), optional=True):
+                if getattr(self, name) is not None and contact is None:
+                    check.add(name, f"is set, but the customer has no {name.split('_')[0]}")
+        check.timestamp("redacted_at", self.redacted_at, optional=True)
+        if self.merged_into is not None and check.identifier("merged_into", self.merged_into):
+            if self.merged_into == self.id:
+                check.add("merged_into", "names the customer itself")
         check.done()
 
     # -- conveniences -----------------------------------------------------------------------------
@@ -299,4 +314,8 @@ class Customer:
 
     def __repr__(self) -> str:
         kind = "guest" if self.is_guest else "registered"
+        if self.redacted_at is not None:
+            kind += ", redacted"
+        if self.merged_into is not None:
+            kind += f", merged into {self.merged_into}"
         return f"Customer(id={self.id!r}, name={mask(self.name)!r}, {kind}, version={self.version})"

@@ -310,6 +310,10 @@ def customers(draw: st.DrawFn) -> Customer:
         metadata=draw(json_objects()),
         private_metadata=draw(json_objects(max_leaves=3)),
         version=draw(st.integers(0, 1000)),
+        email_verified_at=draw(st.none() | st.just(updated)) if emails else None,
+        phone_verified_at=draw(st.none() | st.just(updated)) if phones else None,
+        redacted_at=draw(st.none() | st.just(updated)),
+        merged_into=draw(st.none() | st.from_regex(r"\Acus_m[0-9a-z]{8}\Z")),
     )
 
 
