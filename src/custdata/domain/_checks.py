@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from custdata._errors import Problem, ValidationError, join_path
 
@@ -176,7 +176,7 @@ class Checker:
             self.add(path, f"must be a list, not {type(value).__name__}")
             return False
         ok = True
-        for i, item in enumerate(value):  # type: ignore[call-overload]
+        for i, item in enumerate(cast("Iterable[object]", value)):
             if not isinstance(item, cls):
                 self.add(f"{path}[{i}]", f"must be {cls.__name__}, not {type(item).__name__}")
                 ok = False

@@ -189,6 +189,7 @@ def _parse_number(text: str, region: str | None, path: str, *, strict: bool) -> 
         raise ValidationError.single(path, reason) from None
     if not phonenumbers.is_possible_number(parsed):
         raise ValidationError.single(path, "is not a possible phone number (wrong length)")
-    if strict and not phonenumbers.is_valid_number_for_region(parsed, phonenumbers.region_code_for_number(parsed)):
+    region = phonenumbers.region_code_for_number(parsed)
+    if strict and (region is None or not phonenumbers.is_valid_number_for_region(parsed, region)):
         raise ValidationError.single(path, "is not a valid phone number for its region")
     return parsed
