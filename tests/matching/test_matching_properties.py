@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from custdata import ValidationError
 from custdata.domain.contact import EmailAddress
-from custdata.matching import CustomerRecord, Decision, Matcher, Outcome
+from custdata.matching import CustomerRecord, Decision, Matcher, Outcome, normalise
 from custdata.matching.normalise import normalise_email
 from custdata.testing import strategies as cst
 
@@ -87,6 +87,8 @@ def test_score_is_symmetric(a: CustomerRecord, b: CustomerRecord) -> None:
 
 @given(records("a"), records("b"))
 def test_a_record_matches_itself_at_least_as_well_as_anything_else(a: CustomerRecord, b: CustomerRecord) -> None:
+    # Without a given name a shared address may be a household, which is scored differently (see the docs).
+    assume(normalise(a).given.full)
     itself = MATCHER.compare(a, _copy(a, "a2"))
     assert itself.score >= MATCHER.compare(a, b).score - 1e-9
     assert all(item.outcome in (Outcome.AGREE, Outcome.MISSING) for item in itself.evidence)

@@ -38,6 +38,9 @@ REVIEW = 16.0
 
 _STREET_AGREES = frozenset(("exact", "typo"))
 _LOCALITY_AGREES = frozenset(("exact", "typo", "city"))
+#: Given-name levels that tell two members of a household apart; with any other level (a typo, an initial,
+#: a missing name) a shared address or phone may be a household, so the household probabilities apply.
+_TELLS_APART = frozenset(("exact", "nickname"))
 _TRY_SWAP = frozenset(("different", MISSING))
 _Levels = tuple[str, str, str, str, str, str, str]
 
@@ -200,18 +203,20 @@ class Matcher:
         phone = compare.phone(a.phones, b.phones)
         street = compare.street(a.street, b.street)
         locality = compare.locality(a, b)
-        address = street in _STREET_AGREES and locality in _LOCALITY_AGREES
+        maybe_household = given not in _TELLS_APART
+        address = maybe_household and street in _STREET_AGREES and locality in _LOCALITY_AGREES
+        shared = address or (maybe_household and phone == "exact")
         household = self._household
         total = (
             given_table[given]
-            + (household if address or phone == "exact" else tables)["family_name"][family]
+            + (household if shared else tables)["family_name"][family]
             + tables["birthday"][birthday]
             + tables["email"][email]
             + (household if address else tables)["phone"][phone]
             + tables["street"][street]
             + tables["locality"][locality]
         )
-        return (given, family, birthday, email, phone, street, locality), swapped, total
+        return (given, family, birthday, email, phone, street, locality), swapped, round(total, 4)
 
     def _pair(
         self, a: NormalisedRecord, b: NormalisedRecord, levels: _Levels, swapped: bool, total: float
@@ -229,7 +234,6 @@ class Matcher:
                 notes.append(reason)
             outcome = Outcome.MISSING if level == MISSING else LEVELS[field][level]
             evidence.append(FieldEvidence(field, outcome, level, round(weight, 4), "; ".join(notes)))
-        score = round(total, 4)
         if total >= self.auto_merge:
             decision = Decision.AUTO_MERGE
         elif total >= self.review:
@@ -237,15 +241,18 @@ class Matcher:
         else:
             decision = Decision.DISTINCT
         left, right = sorted((a.id, b.id))
-        return CandidatePair(left, right, score, decision, tuple(evidence))
+        return CandidatePair(left, right, total, decision, tuple(evidence))
 
 
 _NOT_HOUSEHOLD = (False,) * len(FIELDS)
 
 
 def _household_fields(levels: _Levels) -> tuple[bool, ...]:
-    """Which fields count with their household probabilities: family name once the address or the phone
-    agrees, phone once the address agrees."""
+    """Which fields count with their household probabilities. Only when the given names do not clearly agree:
+    then the family name counts as a household trait once the address or the phone agrees, and the phone
+    once the address agrees. Identical records are therefore never discounted."""
+    if levels[0] in _TELLS_APART:
+        return _NOT_HOUSEHOLD
     address = levels[5] in _STREET_AGREES and levels[6] in _LOCALITY_AGREES
     phone = levels[4] == "exact"
     if not (address or phone):
