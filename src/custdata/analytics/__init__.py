@@ -67,6 +67,7 @@ from custdata.analytics.segments import (
     where,
 )
 from custdata.analytics.service import Nps, SupportLoad, nps, support_contacts_per_order
+from custdata.analytics.store import StoreAnalytics
 
 __all__ = [
     "AllOf",
@@ -108,6 +109,7 @@ __all__ = [
     "RfmTable",
     "Rule",
     "Segment",
+    "StoreAnalytics",
     "SupportLoad",
     "Table",
     "average_order_value",
