@@ -172,6 +172,51 @@ def _safe_params(sql: str, params: Params) -> Params:
     return fixed
 
 
+# -- long IN lists ---------------------------------------------------------------------------------------------
+
+_IN_LIST = re.compile(r" IN \(((?:%s, )+%s)\)")
+_SHORT_LIST = 8
+
+
+@lru_cache(maxsize=64)
+def _any_form(sql: str) -> tuple[str, tuple[tuple[int, int], ...]] | None:
+    """``sql`` with each long ``IN (%s, %s, ...)`` turned into ``= ANY(%s)``, and where those lists' parameters
+    start and how many there are; None when there is nothing to turn.
+
+    psycopg parses a statement with more than 50 parameters anew on every call, and PostgreSQL plans each
+    list length separately; one array parameter keeps the statement short, cached and prepared.
+    """
+    pieces: list[str] = []
+    lists: list[tuple[int, int]] = []
+    last = 0
+    for match in _IN_LIST.finditer(sql):
+        count = match.group(1).count("%s")
+        if count < _SHORT_LIST:
+            continue
+        start = sql.count("%s", 0, match.start())
+        shift = sum(n - 1 for _, n in lists)
+        lists.append((start - shift, count))
+        pieces += [sql[last : match.start()], " = ANY(%s)"]
+        last = match.end()
+    if not lists:
+        return None
+    pieces.append(sql[last:])
+    return "".join(pieces), tuple(lists)
+
+
+def _with_arrays(sql: str, params: Params) -> tuple[str, Params]:
+    if " IN (" not in sql:
+        return sql, params
+    form = _any_form(sql)
+    if form is None:
+        return sql, params
+    rewritten, lists = form
+    grouped = list(params)
+    for start, count in lists:
+        grouped[start : start + count] = [grouped[start : start + count]]
+    return rewritten, grouped
+
+
 # -- sessions ---------------------------------------------------------------------------------------------------
 
 
@@ -209,6 +254,7 @@ class PostgresSession:
 
     def fetch_all(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         conn = self._usable()
+        sql, params = _with_arrays(sql, params)
         try:
             return conn.execute(sql, params).fetchall()
         except (psycopg.Error, UnicodeEncodeError) as exc:
@@ -216,6 +262,7 @@ class PostgresSession:
 
     def fetch_one(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
         conn = self._usable()
+        sql, params = _with_arrays(sql, params)
         try:
             row: tuple[Any, ...] | None = conn.execute(sql, params).fetchone()
             return row
@@ -357,6 +404,7 @@ class PostgresStore(SqlStore):
             except psycopg.Error as exc:
                 raise translate(exc) from exc
             self.migrate()
+            self.migrate(OUTBOX_SCHEMA)
         except BaseException:
             self.close()
             raise
