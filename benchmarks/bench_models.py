@@ -26,6 +26,8 @@ try:
 except ImportError as exc:  # pragma: no cover - guidance for a missing extra
     raise SystemExit("this benchmark needs: pip install 'custdata[bench]'") from exc
 
+from _report import record, verdict
+
 import custdata
 from custdata.domain._checks import Checker
 from custdata.domain.address import _apply_rules
@@ -59,8 +61,13 @@ def make_rows(n: int, seed: int = 7) -> list[dict[str, Any]]:
                 "phone": phone.format(**digits),
                 "addresses": [
                     {
-                        "first_name": first, "last_name": last, "street_address_1": f"Main Street {i % 200 + 1}",
-                        "city": city, "postal_code": postal, "country_code": country, "country_area": area,
+                        "first_name": first,
+                        "last_name": last,
+                        "street_address_1": f"Main Street {i % 200 + 1}",
+                        "city": city,
+                        "postal_code": postal,
+                        "country_code": country,
+                        "country_area": area,
                     }
                 ],
                 "default_shipping_address": 0,
@@ -159,7 +166,9 @@ def main() -> None:
     t_py_load, models = best_of(args.runs, lambda: [PCustomer.model_validate(r) for r in rows])
     t_cd_dump, dumped = best_of(args.runs, lambda: [custdata.to_dict(c) for c in customers])
     t_py_dump, _ = best_of(args.runs, lambda: [m.model_dump(mode="json") for m in models])
-    t_trusted, again = best_of(args.runs, lambda: [custdata.from_dict(custdata.Customer, d, trusted=True) for d in dumped])
+    t_trusted, again = best_of(
+        args.runs, lambda: [custdata.from_dict(custdata.Customer, d, trusted=True) for d in dumped]
+    )
     t_checked, _ = best_of(args.runs, lambda: [custdata.from_dict(custdata.Customer, d) for d in dumped])
     assert again == customers
 
@@ -172,10 +181,13 @@ def main() -> None:
         ("trusted load of own output", t_trusted, t_checked, "custdata validating load", 1 / 3),
     ]
     for name, ours, base, label, target in rows_out:
-        ratio = ours / base
-        flag = "ok" if ratio <= target else "over target"
-        print(f"{name:<34}{ours:>10.2f}s{base:>10.2f}s{ratio:>8.2f}  {label} (target <= {target:.2f}: {flag})")
-    print(f"per customer: validate {t_cd_load / n * 1e6:.1f} us, serialize {t_cd_dump / n * 1e6:.1f} us, trusted load {t_trusted / n * 1e6:.1f} us")
+        row = record("models", name, ours, label, base, target=target, size=f"{n:,}")
+        print(
+            f"{name:<34}{ours:>10.2f}s{base:>10.2f}s{row['ratio']:>8.2f}  {label} (target <= {target:.2f}: {verdict(row)})"
+        )
+    print(
+        f"per customer: validate {t_cd_load / n * 1e6:.1f} us, serialize {t_cd_dump / n * 1e6:.1f} us, trusted load {t_trusted / n * 1e6:.1f} us"
+    )
 
 
 if __name__ == "__main__":

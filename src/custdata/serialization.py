@@ -22,8 +22,8 @@ from typing import Any, TypeVar, get_args, get_origin
 import attrs
 import cattrs
 import cattrs.gen
-from cattrs.fns import identity
 from cattrs.errors import AttributeValidationNote, ForbiddenExtraKeysError, IterableValidationNote
+from cattrs.fns import identity
 from dateutil import parser as dateparser
 
 from custdata._errors import Problem, ValidationError, join_path
@@ -82,7 +82,9 @@ def _is_tuple(t: Any) -> bool:
 def _tuple_unstructurer(c: cattrs.Converter) -> Callable[[Any], Callable[[Any], Any]]:
     def factory(t: Any) -> Callable[[Any], Any]:
         item = c.get_unstructure_hook(get_args(t)[0])
-        return lambda seq: [item(x) for x in seq]
+        if item is identity or item is str:
+            return list
+        return lambda seq: [item(x) for x in seq] if seq else []
 
     return factory
 
