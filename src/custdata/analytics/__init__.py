@@ -8,6 +8,7 @@ numpy, scipy (predictive models) and pandas (``to_pandas``) are imported only wh
 
 from custdata.analytics._errors import FitError, MissingExtraError
 from custdata.analytics._results import Table
+from custdata.analytics.audience import Audience, SegmentCheck
 from custdata.analytics.cohorts import CohortCell, CohortRetention, cohort_retention
 from custdata.analytics.facts import CART_EVENTS, PURCHASE_EVENTS, CustomerFacts, CustomerFactsTable, customer_facts
 from custdata.analytics.impact import ImpactEstimate, ImpactStep, estimate_impact
@@ -74,6 +75,7 @@ __all__ = [
     "AnyOf",
     "AttributeReturnRates",
     "AttributeReturns",
+    "Audience",
     "BetaGeo",
     "BetaGeoParams",
     "CART_EVENTS",
@@ -109,6 +111,7 @@ __all__ = [
     "RfmTable",
     "Rule",
     "Segment",
+    "SegmentCheck",
     "StoreAnalytics",
     "SupportLoad",
     "Table",

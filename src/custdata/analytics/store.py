@@ -9,6 +9,8 @@ the iterable functions of :mod:`custdata.analytics`, equal to what they give on 
 - ``orders()``, ``customers()``, ``communications()`` and ``activity()`` stream every record page by page, to
   feed any other analytics function (cohorts, return rates, segments, CLV summaries) without loading a whole
   table. Memory holds one page and the per-customer figures, never all the orders.
+- ``customer_facts``, ``audience`` and ``segment_check`` evaluate segments against the store, in the
+  ``callable(customer)`` shape that workflow rules take (see :mod:`custdata.analytics.audience`).
 
 With a store, each call reads through a unit of work of its own; with a unit of work, calls read inside it
 (and see its uncommitted writes). Figures are read in one statement where pushed down, else in pages, so
@@ -17,7 +19,7 @@ writes committed by others while a call runs may or may not be counted, as when 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -26,6 +28,8 @@ from typing import TypeVar
 from custdata._errors import ValidationError
 from custdata.analytics._input import moment
 from custdata.analytics._store_sql import DIALECTS, Aggregates, aggregate_orders
+from custdata.analytics.audience import Audience, SegmentCheck, audience_of
+from custdata.analytics.facts import CART_EVENTS, PURCHASE_EVENTS, CustomerFactsTable, customer_facts
 from custdata.analytics.metrics import (
     CurrencyMetrics,
     CustomerValue,
@@ -37,6 +41,7 @@ from custdata.analytics.metrics import (
     ratio,
 )
 from custdata.analytics.rfm import RfmTable, rfm_from_values
+from custdata.analytics.segments import Segment
 from custdata.domain import ActivityEvent, CommunicationEvent, Customer, CustomerId, Order
 from custdata.storage.ports import MAX_LIMIT, Page, Store, UnitOfWork, walk
 from custdata.storage.records import EPOCH
@@ -128,6 +133,48 @@ class StoreAnalytics:
     def activity(self) -> Iterator[ActivityEvent]:
         """Every activity event, in id order, fetched a page at a time."""
         return self._stream(lambda uow, size, cursor: uow.activity.page(limit=size, cursor=cursor))
+
+    def customer(self, customer_id: str) -> Customer:
+        """The customer with this id, or :class:`~custdata.NotFoundError`."""
+        with reading(self._source) as uow:
+            return uow.customers.get(customer_id)
+
+    def orders_of(self, customer_id: str) -> Iterator[Order]:
+        """The customer's orders by time placed, fetched a page at a time."""
+        return self._stream(lambda uow, size, cursor: uow.orders.for_customer(customer_id, limit=size, cursor=cursor))
+
+    def activity_of(self, customer_id: str) -> Iterator[ActivityEvent]:
+        """The customer's activity events by time, fetched a page at a time."""
+        return self._stream(lambda uow, size, cursor: uow.activity.for_customer(customer_id, limit=size, cursor=cursor))
+
+    # -- segments ---------------------------------------------------------------------------------------------
+
+    def customer_facts(
+        self,
+        *,
+        as_of: datetime,
+        cart_events: Iterable[str] = CART_EVENTS,
+        purchase_events: Iterable[str] = PURCHASE_EVENTS,
+    ) -> CustomerFactsTable:
+        """What :func:`custdata.analytics.customer_facts` gives on every order, activity event and customer."""
+        return customer_facts(
+            as_of=as_of,
+            orders=self.orders(),
+            activity=self.activity(),
+            customers=self.customers(),
+            cart_events=cart_events,
+            purchase_events=purchase_events,
+        )
+
+    def audience(self, segment: Segment, *, as_of: datetime | None = None) -> Audience:
+        """The members of ``segment`` as of ``as_of`` (now when None), as an :class:`Audience`: a snapshot that
+        a workflow rule takes as its ``segment`` (``audience(customer)`` is a set look-up)."""
+        return audience_of(self, segment, as_of)
+
+    def segment_check(self, segment: Segment, *, clock: Callable[[], datetime] | None = None) -> SegmentCheck:
+        """A live test of ``segment`` for one customer at a time, as of ``clock()`` (UTC now by default); a
+        workflow rule takes it as its ``segment``. Each call reads that customer's orders and activity."""
+        return SegmentCheck(self, segment, clock)
 
     # -- aggregates -------------------------------------------------------------------------------------------
 
