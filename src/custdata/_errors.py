@@ -5,7 +5,8 @@
     CustdataError
      ├── ValidationError (ValueError)      bad data; lists every problem with its path
      │    ├── CurrencyMismatchError        arithmetic across two currencies
-     │    └── InvalidTransitionError       an order status change the table forbids
+     │    ├── InvalidTransitionError       an order status change the table forbids
+     │    └── TokenError                   a verification token that is malformed, forged, expired, used or foreign
      └── StoreError                        anything a store reports
           ├── NotFoundError (LookupError)  no record with that id
           ├── ConflictError                optimistic concurrency: the version was stale
@@ -99,6 +100,26 @@ class InvalidTransitionError(ValidationError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.current, self.requested, self.allowed))
+
+
+class TokenError(ValidationError):
+    """A verification token was refused; ``reason`` says why, so that the application can answer fittingly.
+
+    Reasons: ``malformed`` (not a token of this kind), ``tampered`` (the signature does not match: altered, or
+    signed with another secret), ``expired``, ``used`` (the customer changed since it was issued, which a
+    completed verification does) and ``foreign`` (issued for another customer or an address the customer no
+    longer has).
+    """
+
+    REASONS = ("malformed", "tampered", "expired", "used", "foreign")
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        self.detail = message
+        super().__init__([Problem("token", message)])
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.reason, self.detail))
 
 
 class StoreError(CustdataError):

@@ -1,0 +1,119 @@
+"""The consent ledger: appended records, derived state, double opt-in, history, and the sending policy's view."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from privacy_builders import T0, customer
+
+from custdata import Channel, ConsentPurpose, ConsentState, OptInLevel, Topic, ValidationError
+from custdata.privacy import consent
+from custdata.workflows.policy import Policy
+
+M, E, S = ConsentPurpose.MARKETING, Channel.EMAIL, Channel.SMS
+
+
+def test_grant_then_withdraw_derives_the_latest_state_and_keeps_history() -> None:
+    c = customer()
+    assert consent.current_state(c, M, E) is ConsentState.NOT_SUBSCRIBED
+    consent.grant(c, M, E, at=T0, source="checkout")
+    assert consent.allows(c, "marketing", "email")
+    consent.withdraw(c, M, E, at=T0 + timedelta(days=3), source="unsubscribe link")
+    assert consent.current_state(c, M, E) is ConsentState.UNSUBSCRIBED
+    assert not consent.allows(c, M, E)
+    assert [r.state for r in consent.history(c, M, E)] == [ConsentState.SUBSCRIBED, ConsentState.UNSUBSCRIBED]
+    assert consent.history(c, M, S) == ()
+    assert consent.current(c)[(M, E)].source == "unsubscribe link"
+
+
+def test_double_opt_in_is_pending_until_confirmed() -> None:
+    c = customer()
+    consent.request_confirmation(c, M, E, at=T0, source="newsletter form")
+    assert consent.current_state(c, M, E) is ConsentState.PENDING
+    assert not consent.allows(c, M, E)
+    record = consent.confirm(c, M, E, at=T0 + timedelta(minutes=5), source="confirmation link")
+    assert record.state is ConsentState.SUBSCRIBED and record.opt_in_level is OptInLevel.CONFIRMED
+    assert consent.allows(c, M, E)
+    with pytest.raises(ValidationError, match="no confirmation is pending"):
+        consent.confirm(c, M, E, at=T0 + timedelta(minutes=6), source="confirmation link")
+
+
+def test_confirm_without_request_and_bad_arguments_are_refused() -> None:
+    c = customer()
+    with pytest.raises(ValidationError, match="no confirmation is pending"):
+        consent.confirm(c, M, E, at=T0, source="link")
+    with pytest.raises(ValidationError, match="purpose: must be one of"):
+        consent.grant(c, "spam", E, at=T0, source="x")
+    with pytest.raises(ValidationError, match="channel: must be one of"):
+        consent.grant(c, M, "pigeon", at=T0, source="x")
+    with pytest.raises(ValidationError, match="opt_in_level"):
+        consent.grant(c, M, E, at=T0, source="x", level="triple")
+    with pytest.raises(ValidationError, match="source"):
+        consent.grant(c, M, E, at=T0, source="")
+    with pytest.raises(ValidationError, match="recorded_at"):
+        consent.grant(c, M, E, at=T0.replace(tzinfo=None), source="x")
+    assert c.consents == ()
+
+
+def test_backdated_records_are_refused_so_the_last_appended_is_in_force() -> None:
+    c = customer()
+    consent.grant(c, M, E, at=T0, source="checkout")
+    with pytest.raises(ValidationError, match="earlier than the latest consent record"):
+        consent.withdraw(c, M, E, at=T0 - timedelta(seconds=1), source="import")
+    assert consent.allows(c, M, E)
+    consent.withdraw(c, M, S, at=T0 - timedelta(days=1), source="import")  # another channel: its own order
+
+
+def test_erased_customers_take_no_consent() -> None:
+    c = customer()
+    consent.grant(c, M, E, at=T0, source="checkout")
+    consent.redact_ledger(c, at=T0 + timedelta(days=1))
+    assert consent.current_state(c, M, E) is ConsentState.REDACTED
+    c.redacted_at = T0 + timedelta(days=1)
+    with pytest.raises(ValidationError, match="was erased"):
+        consent.grant(c, M, E, at=T0 + timedelta(days=2), source="checkout")
+
+
+_actions = st.lists(
+    st.tuples(
+        st.sampled_from(["grant", "request", "confirm", "withdraw"]),
+        st.sampled_from(list(ConsentPurpose)),
+        st.sampled_from([Channel.EMAIL, Channel.SMS, Channel.PUSH]),
+        st.integers(min_value=0, max_value=3),
+    ),
+    max_size=25,
+)
+
+
+@given(_actions)
+def test_derived_state_is_what_the_sending_policy_sees(actions: list[tuple[str, ConsentPurpose, Channel, int]]) -> None:
+    c = customer()
+    at = T0
+    for action, purpose, channel, step in actions:
+        at += timedelta(minutes=step)  # equal times happen: the record appended last still wins
+        try:
+            if action == "grant":
+                consent.grant(c, purpose, channel, at=at, source="t")
+            elif action == "request":
+                consent.request_confirmation(c, purpose, channel, at=at, source="t")
+            elif action == "confirm":
+                consent.confirm(c, purpose, channel, at=at, source="t")
+            else:
+                consent.withdraw(c, purpose, channel, at=at, source="t")
+        except ValidationError:
+            assert action == "confirm"
+    expected: dict[tuple[ConsentPurpose, Channel], ConsentState] = {}
+    for record in c.consents:
+        expected[(record.purpose, record.channel)] = record.state
+    policy = Policy(caps=())
+    c.private_metadata = {"contacts": {"push": "device-token"}}
+    for channel in (Channel.EMAIL, Channel.SMS, Channel.PUSH):
+        state = expected.get((M, channel), ConsentState.NOT_SUBSCRIBED)
+        assert consent.current_state(c, M, channel) is state
+        assert c.consent(M, channel) == consent.current(c).get((M, channel))
+        decision = policy.decide(c, Topic.REVIEW_REQUEST, [channel], T0)
+        assert decision.send is (state is ConsentState.SUBSCRIBED), (state, decision)
+    assert list(consent.history(c)) == sorted(c.consents, key=lambda r: r.recorded_at)
