@@ -152,6 +152,11 @@ class MemoryStore:
     def close(self) -> None:
         self._closed = True
 
+    def purge_residue(self) -> None:
+        """Nothing to do: the memory store has no files and keeps no old versions of what it deleted or replaced."""
+        if self._closed:
+            raise ProgrammingError("the store is closed")
+
     def __enter__(self) -> Self:
         return self
 

@@ -288,6 +288,18 @@ class Store(Protocol):
         """Where the data lives, with any password removed."""
 
     def unit_of_work(self) -> UnitOfWork: ...
+
+    def purge_residue(self) -> None:
+        """Make what committed units of work deleted or overwrote unrecoverable from the store's own files.
+
+        Deleting or overwriting a record removes it from every read at once, but databases keep the old bytes
+        around (free pages, write-ahead logs, old row versions) until they happen to be reused. After this
+        returns, the bytes of records deleted or overwritten before the call are gone from the files the store
+        writes (SQLite: the database, ``-wal`` and ``-shm`` files; PostgreSQL: the tables' and indexes' files).
+        Live data is untouched. Copies outside the store (backups, replicas, a server's own logs) are not.
+        Raises :class:`~custdata.OperationalError` when other connections keep it from finishing; retry then.
+        """
+
     def close(self) -> None: ...
     def __enter__(self) -> Self: ...
     def __exit__(

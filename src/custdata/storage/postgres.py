@@ -483,6 +483,40 @@ class PostgresStore(SqlStore):
         finally:
             session.close()
 
+    def purge_residue(self) -> None:
+        """Make what committed units of work deleted or overwrote unrecoverable from the tables' files.
+
+        PostgreSQL keeps old row versions in the table and index pages until they are reused; a plain
+        ``VACUUM`` marks their space free but leaves the bytes. This runs ``VACUUM (FULL)`` on every table of
+        the store's schema (custdata's and those of components that migrated their own tables into it), which
+        rewrites each table, its TOAST data and its indexes into new files holding only the live rows, and
+        truncates the old files. Each table is locked exclusively while it is rewritten, so run it when the
+        store is quiet; a lock not granted within ``timeout`` raises :class:`~custdata.OperationalError`.
+        The server's write-ahead log, its archives, replicas and backups keep older copies until they are
+        recycled or expire; they are the database administrator's to manage.
+        """
+        if self.closed:
+            raise ProgrammingError("the store is closed")
+        session = self._open_session()
+        try:
+            conn = session.connection
+            try:
+                tables = conn.execute(
+                    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = %s AND c.relkind IN ('r', 'm') ORDER BY c.relname",
+                    (self.schema,),
+                ).fetchall()
+                for (table,) in tables:
+                    conn.execute(
+                        pg_sql.SQL("VACUUM (FULL) {}.{}").format(
+                            pg_sql.Identifier(self.schema), pg_sql.Identifier(table)
+                        )
+                    )
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
+        finally:
+            session.close()
+
 
 def _lock_key(pg_schema: str, schema_name: str) -> tuple[int, int]:
     def signed(value: int) -> int:

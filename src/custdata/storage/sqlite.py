@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from custdata._errors import IntegrityError, OperationalError, ProgrammingError, StoreError, ValidationError
+from custdata.outbox.sql import SCHEMA as OUTBOX_SCHEMA
 from custdata.storage.sql.schema import SQLITE, Dialect
 from custdata.storage.sql.session import Params
 from custdata.storage.sql.unit_of_work import SqlStore
@@ -197,6 +198,7 @@ class SQLiteStore(SqlStore):
                 raise translate(exc) from exc
             self._release(conn)
             self.migrate()
+            self.migrate(OUTBOX_SCHEMA)
         except BaseException:
             self.close()
             raise
@@ -240,6 +242,29 @@ class SQLiteStore(SqlStore):
     def checkpoint(self) -> None:
         """Copy the write-ahead log into the database file and empty it (``wal_checkpoint(TRUNCATE)``)."""
         self._pragma("wal_checkpoint(TRUNCATE)")
+
+    def purge_residue(self) -> None:
+        """Make what committed units of work deleted or overwrote unrecoverable from the database's files.
+
+        Every connection of the store runs with ``secure_delete`` on, so SQLite overwrites deleted records with
+        zeros in the pages it writes; until a checkpoint, though, the old pages are still in the main file and
+        older copies in the write-ahead log. This checks that ``secure_delete`` is on, then runs
+        ``wal_checkpoint(TRUNCATE)``: the zeroed pages replace the old ones in the main file and the ``-wal``
+        file is emptied to zero bytes. Raises :class:`~custdata.OperationalError` when another connection
+        (in any process) keeps the log in use past the store's timeout; nothing is lost then, call it again.
+        """
+        session = self._checked_out()
+        try:
+            row = session.fetch_one("PRAGMA secure_delete")
+            if row is None or int(row[0]) != 1:
+                raise OperationalError("SQLite does not overwrite deleted data on this connection (secure_delete)")
+            result = session.fetch_one("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            session.close()
+        if result is None or int(result[0]) != 0:
+            raise OperationalError(
+                "SQLite could not empty the write-ahead log: another connection is using it; try again"
+            )
 
     def integrity_check(self) -> list[str]:
         """SQLite's ``PRAGMA integrity_check``: ``['ok']`` for a sound file, else the problems found."""

@@ -894,6 +894,32 @@ class StoreContract:
         with pytest.raises(ValidationError):
             customers.search(cursor=text)
 
+    # -- purging residue -------------------------------------------------------------------------------------
+
+    def test_purge_residue_keeps_live_data_and_the_store_usable(self) -> None:
+        with self.opened() as store:
+            kept, gone, changed = make_customer(), make_customer(), make_customer(given_name="Bartholomew")
+            order = make_order(kept.id)
+            self.put(store, kept, gone, changed, order)
+            with store.unit_of_work() as uow:
+                uow.customers.delete(gone.id)
+                changed.given_name = "Cuthbert"
+                uow.customers.update(changed)
+                uow.commit()
+            store.purge_residue()
+            store.purge_residue()  # nothing left to purge is fine too
+            later = make_customer()
+            self.put(store, later)
+            with store.unit_of_work() as uow:
+                expected = {kept.id: kept, changed.id: changed, later.id: later}
+                assert uow.customers.get_many([kept.id, gone.id, changed.id, later.id]) == expected
+                assert uow.customers.search(CustomerQuery(name_prefix="Bartholomew")).items == ()
+                assert uow.customers.search(CustomerQuery(name_prefix="Cuthbert")).items == (changed,)
+                assert uow.orders.get(order.id) == order
+                assert uow.customers.count() == 3
+        with pytest.raises(ProgrammingError):
+            store.purge_residue()
+
     # -- the model check ---------------------------------------------------------------------------------------
 
     def test_behaves_like_a_dictionary_under_random_operations(self) -> None:

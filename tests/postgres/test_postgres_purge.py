@@ -1,0 +1,118 @@
+"""``PostgresStore.purge_residue``: deleted and overwritten personal data is gone from the files of the store's
+tables, TOAST data and indexes, while live data stays."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import psycopg
+import pytest
+
+from custdata import Address, Customer, EmailAddress, OperationalError, PhoneNumber
+from custdata.storage._pgserver import PostgresServer
+from custdata.storage.postgres import PostgresStore
+from custdata.testing.store_contract import make_customer, make_order
+
+NewStore = Callable[..., PostgresStore]
+SECRETS = ("zebulonqx", "quillfeatherby", "zq.erase.me", "3098765", "yarrowstrasse")
+KEEPER = "keeperinaxx"
+
+
+def secret_customer(i: int, *, big: bool) -> Customer:
+    return make_customer(
+        given_name=f"Zebulonqx{i}",
+        family_name="Quillfeatherby",
+        email=EmailAddress(f"zq.erase.me{i}@example.com"),
+        phone=PhoneNumber.parse(f"+49 30 98765{i:03d}"),
+        addresses=(
+            Address(
+                first_name="Zebulonqx",
+                last_name="Quillfeatherby",
+                street_address_1=f"Yarrowstrasse {i + 1}",
+                city="BERLIN",
+                postal_code="10115",
+                country_code="DE",
+            ),
+        ),
+        # random-looking text that PostgreSQL cannot compress, so that it is stored out of line (TOAST)
+        metadata={"note": " ".join(f"Yarrowstrasse{n * 7919 % 10007}" for n in range(600 if big else 1))},
+    )
+
+
+def residue(server: PostgresServer, url: str, schema: str) -> dict[str, int]:
+    """How often each secret (and the keeper's name) occurs in the files of the schema's relations, after a
+    checkpoint has written every changed page to disk."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+        paths = [
+            path
+            for (path,) in conn.execute(
+                """SELECT pg_relation_filepath(c.oid) FROM pg_class c
+                   WHERE c.relnamespace = to_regnamespace(%(s)s)
+                      OR c.oid IN (SELECT reltoastrelid FROM pg_class WHERE relnamespace = to_regnamespace(%(s)s))
+                      OR c.oid IN (SELECT i.indexrelid FROM pg_index i JOIN pg_class t ON t.reltoastrelid = i.indrelid
+                                   WHERE t.relnamespace = to_regnamespace(%(s)s))""",
+                {"s": schema},
+            ).fetchall()
+            if path is not None
+        ]
+    assert len(paths) > 10  # tables, their indexes, TOAST tables and TOAST indexes
+    counts = dict.fromkeys((*SECRETS, KEEPER), 0)
+    for path in paths:
+        for file in server.data_dir.glob(f"{path}*"):  # the main fork, its extra segments, free space maps...
+            data = file.read_bytes().lower()
+            for text in counts:
+                counts[text] += data.count(text.encode())
+    return counts
+
+
+def test_erased_customers_leave_no_bytes_in_the_relation_files(
+    pg_server: PostgresServer, pg_url: str, new_store: NewStore
+) -> None:
+    store = new_store()
+    keepers = [make_customer(given_name=f"Keeperinaxx{i}") for i in range(150)]
+    victims = [secret_customer(i, big=i % 4 == 0) for i in range(40)]
+    with store.unit_of_work() as uow:
+        uow.customers.add_many(keepers[:75])
+        uow.customers.add_many(victims)
+        uow.customers.add_many(keepers[75:])
+        uow.orders.add(make_order(keepers[0].id))
+        uow.commit()
+    before = residue(pg_server, pg_url, store.schema)
+    assert all(before[s] for s in SECRETS), before
+    with store.unit_of_work() as uow:
+        for i, victim in enumerate(victims):
+            if i % 2:
+                uow.customers.delete(victim.id)
+                continue
+            victim.given_name, victim.family_name = "Plain", "Person"
+            victim.email, victim.phone = EmailAddress(f"plain{i}@example.com"), None
+            victim.addresses, victim.default_shipping_address, victim.metadata = (), None, {}
+            uow.customers.update(victim)
+        uow.commit()
+    assert any(residue(pg_server, pg_url, store.schema)[s] for s in SECRETS), "old row versions linger"
+
+    store.purge_residue()
+
+    after = residue(pg_server, pg_url, store.schema)
+    assert {s: n for s, n in after.items() if n and s != KEEPER} == {}
+    assert after[KEEPER] >= 150, "live data must stay"
+    with store.unit_of_work() as uow:
+        assert uow.customers.get_many(c.id for c in keepers) == {c.id: c for c in keepers}
+        assert uow.customers.count() == 170
+        assert uow.customers.find_by_email("zq.erase.me2@example.com") == []
+
+
+def test_a_table_in_use_makes_the_purge_fail_loudly(new_store: NewStore) -> None:
+    store = new_store(timeout=0.3)
+    customer = make_customer()
+    with store.unit_of_work() as uow:
+        uow.customers.add(customer)
+        uow.commit()
+    with store.unit_of_work() as busy:
+        busy.customers.update(customer)  # holds a row lock, and so a lock on the table, until rolled back
+        with pytest.raises(OperationalError):
+            store.purge_residue()
+    store.purge_residue()
+    with store.unit_of_work() as uow:
+        assert uow.customers.get(customer.id).version == 0
