@@ -60,6 +60,7 @@ EXPECTED = {
     "from_dict",
     "from_json",
     "make_converter",
+    "open_store",
     "to_dict",
     "to_json",
 }

@@ -1,7 +1,7 @@
 """custdata: the customer-data library for online shops.
 
-The domain model, its errors and its serialization are importable from here; stores, notifiers,
-analytics and the rest live in their own modules.
+The domain model, its errors, its serialization and ``open_store`` are importable from here; the stores'
+protocols, notifiers, analytics and the rest live in their own modules.
 """
 
 from custdata._errors import (
@@ -62,6 +62,8 @@ from custdata.serialization import SCHEMA_VERSION, from_dict, from_json, make_co
 
 __version__ = "0.1.0"
 
+from custdata.storage import open_store
+
 __all__ = [
     "ActivityEvent",
     "ActivityId",
@@ -117,6 +119,7 @@ __all__ = [
     "from_dict",
     "from_json",
     "make_converter",
+    "open_store",
     "to_dict",
     "to_json",
 ]
