@@ -58,7 +58,7 @@ def test_an_older_schema_with_data_is_migrated_on_open(pg_url: str) -> None:
     store = PostgresStore(pg_url, schema=schema)
     try:
         with store.unit_of_work() as uow:
-            assert _ledger(uow.session) == [("custdata", 1), ("custdata", 2)]  # type: ignore[arg-type]
+            assert _ledger(uow.session) == [("custdata", 1), ("custdata", 2), ("custdata_outbox", 1)]  # type: ignore[arg-type]
             assert uow.customers.count() == 1500
             assert uow.customers.find_by_email("old.customer7@example.com") == [customers[7]]
             assert uow.customers.count(CustomerQuery(tag="legacy")) == 1500
@@ -101,7 +101,7 @@ def test_stores_opening_a_new_schema_at_once_migrate_it_once(pg_url: str) -> Non
     try:
         assert not errors, errors
         with stores[0].unit_of_work() as uow:
-            assert _ledger(uow.session) == [("custdata", 1), ("custdata", 2)]  # type: ignore[arg-type]
+            assert _ledger(uow.session) == [("custdata", 1), ("custdata", 2), ("custdata_outbox", 1)]  # type: ignore[arg-type]
     finally:
         for store in stores:
             store.close()
@@ -110,23 +110,24 @@ def test_stores_opening_a_new_schema_at_once_migrate_it_once(pg_url: str) -> Non
 def test_components_migrate_their_own_tables_with_their_own_versions(new_store: NewStore) -> None:
     store = new_store()
     outbox = Schema(
-        "outbox",
+        "widgets",
         (
-            Migration(1, "messages", ("CREATE TABLE outbox (id {key} PRIMARY KEY, doc {doc} NOT NULL)",)),
-            Migration(2, "sent flag", ("ALTER TABLE outbox ADD COLUMN sent BOOLEAN NOT NULL DEFAULT false",)),
+            Migration(1, "messages", ("CREATE TABLE widgets (id {key} PRIMARY KEY, doc {doc} NOT NULL)",)),
+            Migration(2, "sent flag", ("ALTER TABLE widgets ADD COLUMN sent BOOLEAN NOT NULL DEFAULT false",)),
         ),
     )
     assert store.migrate(outbox, target=1) == [1]
     assert store.migrate(outbox) == [2]
     assert store.migrate(outbox) == []
     with store.unit_of_work() as uow:
-        uow.session.execute("INSERT INTO outbox (id, doc) VALUES (%s, %s::jsonb)", ("m1", '{"to": "x"}'))
+        uow.session.execute("INSERT INTO widgets (id, doc) VALUES (%s, %s::jsonb)", ("m1", '{"to": "x"}'))
         uow.commit()
         assert _ledger(uow.session) == [  # type: ignore[arg-type]
             ("custdata", 1),
             ("custdata", 2),
-            ("outbox", 1),
-            ("outbox", 2),
+            ("custdata_outbox", 1),
+            ("widgets", 1),
+            ("widgets", 2),
         ]
 
 

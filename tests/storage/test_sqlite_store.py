@@ -168,7 +168,9 @@ def test_an_older_schema_is_migrated_on_open_with_its_data(tmp_path: Path) -> No
         session = store._open_session()
         try:
             assert schema_version(session, "custdata") == CORE.latest == 2
-            ledger = session.fetch_all("SELECT version, description FROM custdata_migrations ORDER BY version")
+            ledger = session.fetch_all(
+                "SELECT version, description FROM custdata_migrations WHERE schema_name = 'custdata' ORDER BY version"
+            )
         finally:
             session.close()
         assert [v for v, _ in ledger] == [1, 2]
@@ -230,7 +232,8 @@ def test_stores_opening_a_new_file_at_once_migrate_it_once(tmp_path: Path) -> No
         thread.join()
     assert not errors
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version FROM custdata_migrations ORDER BY version").fetchall() == [(1,), (2,)]
+        rows = conn.execute("SELECT schema_name, version FROM custdata_migrations ORDER BY schema_name, version")
+        assert rows.fetchall() == [("custdata", 1), ("custdata", 2), ("custdata_outbox", 1)]
 
 
 # -- errors ---------------------------------------------------------------------------------------------------

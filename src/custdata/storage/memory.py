@@ -24,6 +24,8 @@ from custdata._errors import (
     ValidationError,
 )
 from custdata.domain import ActivityEvent, CommunicationEvent, Customer, EmailAddress, ExternalRef, Order, PhoneNumber
+from custdata.outbox.memory import OutboxOverlay, OutboxTables
+from custdata.outbox.memory import repositories as outbox_repositories
 from custdata.storage.ports import DEFAULT_LIMIT, CustomerQuery, Page, check_limit
 from custdata.storage.records import (
     ACTIVITY,
@@ -135,6 +137,7 @@ class MemoryStore:
 
     def __init__(self, *, timeout: float = 10.0) -> None:
         self._data = _Committed()
+        self._outbox = OutboxTables()
         self._state = threading.RLock()
         self._writer = threading.Lock()
         self._timeout = timeout
@@ -182,6 +185,10 @@ class MemoryUnitOfWork:
         self.orders = MemoryOrderRepository(self)
         self.communications = MemoryCommunicationRepository(self)
         self.activity = MemoryActivityRepository(self)
+        self._outbox_writes = OutboxOverlay()
+        self.outbox, self.timers = outbox_repositories(
+            store._outbox, self._outbox_writes, self.begin_write, self.check_active
+        )
 
     # -- transaction ----------------------------------------------------------------------------------------
 
@@ -222,6 +229,7 @@ class MemoryUnitOfWork:
                 for changes in self._pending.values():
                     changes.clear()
                 self._pending_unique.clear()
+                self._outbox_writes.clear()
                 self._writing = False
                 self._store._writer.release()
 
@@ -232,6 +240,7 @@ class MemoryUnitOfWork:
             for table, changes in self._pending.items():
                 for key, record in changes.items():
                     data.put(table, key, record)
+            self._outbox_writes.apply(self._store._outbox)
 
     def begin_write(self) -> None:
         """Take the store's write lock for this unit of work (the first write does it)."""

@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from custdata._errors import IntegrityError, OperationalError, ProgrammingError, StoreError, ValidationError
+from custdata.outbox.sql import SCHEMA as OUTBOX_SCHEMA
 from custdata.storage.sql.schema import POSTGRESQL, Dialect, Schema, migrate
 from custdata.storage.sql.session import Params
 from custdata.storage.sql.tables import CORE

@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Self
 
+import custdata.outbox.sql as _outbox  # as a module: custdata.outbox.sql imports this package in turn
 from custdata._errors import ProgrammingError
 from custdata.storage.sql.repositories import (
     SqlActivityRepository,
@@ -26,7 +27,8 @@ from custdata.storage.sql.tables import CORE
 
 
 class SqlUnitOfWork:
-    """One transaction over the four repositories of an SQL store (see :class:`custdata.storage.UnitOfWork`)."""
+    """One transaction over the repositories of an SQL store (see :class:`custdata.storage.UnitOfWork`), with
+    the outbox and the timers (see :class:`custdata.outbox.OutboxUnitOfWork`)."""
 
     def __init__(self, store: SqlStore) -> None:
         self._store = store
@@ -36,6 +38,8 @@ class SqlUnitOfWork:
         self.orders = SqlOrderRepository(self._active)
         self.communications = SqlCommunicationRepository(self._active)
         self.activity = SqlActivityRepository(self._active)
+        self.outbox = _outbox.SqlOutboxRepository(self._active)
+        self.timers = _outbox.SqlTimerRepository(self._active)
 
     @property
     def session(self) -> SqlSession:

@@ -1,0 +1,133 @@
+"""Dispatchers killed with SIGKILL mid-drain: every message still reaches a real SMTP server, duplicates bounded.
+
+A real aiosmtpd server on 127.0.0.1 records every message it accepts; dispatcher processes drain a SQLite
+outbox into it through :class:`custdata.notify.SMTPNotifier` and are killed at random moments while sending.
+A dispatcher sends one message at a time and records each result as soon as it has it, so a kill can repeat
+at most the one message in flight: duplicates at the server are at most one per kill. They carry the same
+Message-ID (derived from the idempotency key), which is how they are counted here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from custdata import CommunicationStatus, Customer, Topic
+from custdata.notify import Message
+from custdata.outbox import OutboxState
+from custdata.outbox.ports import OutboxUnitOfWork
+from custdata.outbox.service import enqueue
+from custdata.storage import walk
+from custdata.storage.sqlite import SQLiteStore
+
+CHILD = Path(__file__).with_name("dispatch_child.py")
+MESSAGES = 80
+KILLS = 5
+
+
+class FreePortController(Controller):
+    """Binds a port the kernel picks, so parallel runs never collide."""
+
+    def _trigger_server(self) -> None:
+        assert self.server is not None
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+class Recorder:
+    """Keeps the Message-ID of every message accepted; a little slow, so that kills land mid-drain."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.message_ids: list[str] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(0.01)
+        parsed = email.message_from_bytes(envelope.original_content or envelope.content)
+        with self.lock:
+            self.message_ids.append(str(parsed["Message-ID"]))
+        return "250 OK"
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.message_ids)
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Recorder, int]]:
+    recorder = Recorder()
+    controller = FreePortController(recorder, hostname="127.0.0.1", port=0)
+    controller.start()
+    try:
+        yield recorder, int(controller.port)
+    finally:
+        controller.stop()
+
+
+def fill(path: Path) -> None:
+    now = datetime.now(UTC)
+    with SQLiteStore(path) as store, store.unit_of_work() as uow:
+        assert isinstance(uow, OutboxUnitOfWork)
+        uow.customers.add(Customer(id="cus_1", created_at=now - timedelta(days=1)))
+        for i in range(MESSAGES):
+            message = Message(
+                idempotency_key=f"ord_{i}:shipped:shp_1:order_shipped",
+                channel="email",
+                topic=Topic.ORDER_SHIPPED,
+                recipient=f"customer{i}@example.com",
+                subject=f"Order {i} is on its way",
+                text="Hello",
+            )
+            enqueue(uow, message, customer_id="cus_1", now=now)
+        uow.commit()
+
+
+def test_sigkilled_dispatchers_lose_nothing_and_repeat_at_most_one_message_per_kill(
+    smtp: tuple[Recorder, int], tmp_path: Path
+) -> None:
+    recorder, port = smtp
+    path = tmp_path / "outbox.db"
+    fill(path)
+    rng = random.Random(20240301)
+    command = [sys.executable, str(CHILD), str(path), str(port)]
+    kills = 0
+    for _ in range(KILLS):
+        before = recorder.count()
+        child = subprocess.Popen(command)
+        deadline = time.monotonic() + 30
+        while recorder.count() == before and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)  # wait until it is sending
+        time.sleep(rng.uniform(0.0, 0.15))
+        if child.poll() is None:
+            child.send_signal(signal.SIGKILL)
+            kills += 1
+        child.wait(10)
+    final = subprocess.run(command, timeout=120, check=False)
+    assert final.returncode == 0
+    counts = Counter(recorder.message_ids)
+    duplicates = sum(n - 1 for n in counts.values())
+    print(f"\n{MESSAGES} messages, {kills} dispatchers killed, {len(recorder.message_ids)} received, {duplicates} duplicates")
+    assert kills >= 3
+    assert len(counts) == MESSAGES  # none lost
+    assert duplicates <= kills  # at most the message in flight, per kill
+    with SQLiteStore(path) as store, store.unit_of_work() as uow:
+        assert isinstance(uow, OutboxUnitOfWork)
+        assert uow.outbox.count(OutboxState.SENT) == MESSAGES
+        events = list(walk(lambda c: uow.communications.for_customer("cus_1", cursor=c, limit=500)))
+        assert {e.status for e in events} == {CommunicationStatus.SENT}
+        assert len({e.provider_id for e in events}) == MESSAGES
+        assert store.integrity_check() == ["ok"]
