@@ -120,7 +120,9 @@ def test_sigkilled_dispatchers_lose_nothing_and_repeat_at_most_one_message_per_k
     assert final.returncode == 0
     counts = Counter(recorder.message_ids)
     duplicates = sum(n - 1 for n in counts.values())
-    print(f"\n{MESSAGES} messages, {kills} dispatchers killed, {len(recorder.message_ids)} received, {duplicates} duplicates")
+    print(
+        f"\n{MESSAGES} messages, {kills} dispatchers killed, {len(recorder.message_ids)} received, {duplicates} duplicates"
+    )
     assert kills >= 3
     assert len(counts) == MESSAGES  # none lost
     assert duplicates <= kills  # at most the message in flight, per kill
