@@ -133,13 +133,23 @@ class Workflows:
         if customer_id is None:
             return [Step(rule.name, "skipped", trigger_key(trigger), "the visitor is anonymous")]
         steps: list[Step] = []
+        customer = cache.customer(customer_id)
         if rule.cancels:
             reason = f"made obsolete by {getattr(trigger, 'name', 'activity')} ({rule.name})"
+            order_id = order_of(trigger)
+            timers = [
+                t
+                for t in uow.timers.pending(customer_id)
+                if t.topic in rule.cancels and (t.order_id is None or t.order_id == order_id)
+            ]
             dropped = cancel(
-                uow, customer_id=customer_id, topics=rule.cancels, reason=reason, now=now, order_id=order_of(trigger)
+                uow, customer_id=customer_id, topics=rule.cancels, reason=reason, now=now, order_id=order_id
             )
             steps += [Step(rule.name, "cancelled", e.idempotency_key, reason, e.channel) for e in dropped]
-        customer = cache.customer(customer_id)
+            for timer in timers:
+                steps.append(Step(timer.rule, "cancelled", timer.key, reason))
+                if customer is not None:
+                    self._record_dropped_timer(uow, timer, customer, reason, now)
         if customer is None:
             return [*steps, Step(rule.name, "skipped", trigger_key(trigger), "the customer does not exist")]
         if rule.segment is not None and not rule.segment(customer):
@@ -347,8 +357,22 @@ class Workflows:
         if not uow.timers.finish(timer.key, state, reason=reason):
             return None  # another sweep took it
         if reason is not None or customer is None:
+            if customer is not None and reason is not None:
+                self._record_dropped_timer(uow, timer, customer, reason, now)
             return [Step(rule.name, "cancelled", timer.key, reason)]
         return self._send(uow, cache, rule, trigger, customer, now)
+
+    def _record_dropped_timer(
+        self, uow: OutboxUnitOfWork, timer: Timer, customer: Customer, reason: str, now: datetime
+    ) -> None:
+        """Record a timed message that will not be sent as a suppressed event (with the message's own key, so a
+        replay of its trigger stays silent)."""
+        rule = self._by_name.get(timer.rule)
+        if rule is None:
+            return
+        channels = rule.channels if rule.channels is not None else customer.preferences.channels
+        channel = channels[0] if channels else Channel.EMAIL
+        self._suppress(uow, rule, _deserialize(timer.trigger), customer, channel, reason, now)
 
     @staticmethod
     def _finish(uow: OutboxUnitOfWork, timer: Timer, reason: str) -> bool:

@@ -1,0 +1,160 @@
+"""Rules aimed at an analytics segment, and timed messages that are dropped: each drop is a suppressed event with
+its reason in the customer's history, and replaying the trigger afterwards stays silent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from custdata import (
+    ActivityEvent,
+    Channel,
+    CommunicationEvent,
+    CommunicationStatus,
+    ConsentPurpose,
+    ConsentRecord,
+    ConsentState,
+    Customer,
+    EmailAddress,
+    Money,
+    Order,
+    OrderLine,
+    Shipment,
+    Topic,
+)
+from custdata.analytics import Segment, StoreAnalytics, tagged
+from custdata.lifecycle import Deliver, Pay, Ship
+from custdata.notify import RecordingNotifier
+from custdata.outbox.dispatcher import Dispatcher
+from custdata.storage import Store, open_store, walk
+from custdata.storage.sqlite import SQLiteStore
+from custdata.workflows import Shop, Workflows, default_rules
+
+T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
+SHOP = Shop(name="Example Shop", url="https://shop.example", secret=b"0123456789abcdef")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    opened = open_store("memory://") if request.param == "memory" else SQLiteStore(tmp_path / "shop.db")
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def add_customer(store: Store, customer_id: str, **kwargs: Any) -> None:
+    consent = ConsentRecord(ConsentPurpose.MARKETING, Channel.EMAIL, ConsentState.SUBSCRIBED, T0 - timedelta(days=99))
+    fields: dict[str, Any] = {
+        "id": customer_id,
+        "created_at": T0 - timedelta(days=365),
+        "given_name": "Jane",
+        "email": EmailAddress.parse(f"{customer_id}@example.com"),
+        "timezone": "Europe/Berlin",
+        "consents": (consent,),
+    }
+    fields.update(kwargs)
+    with store.unit_of_work() as uow:
+        uow.customers.add(Customer(**fields))
+        uow.commit()
+
+
+def new_order(order_id: str, customer_id: str, placed_at: datetime = T0) -> Order:
+    line = OrderLine("l1", "TRAIL-42", "Trail shoe", 1, Money("89.90", "EUR"))
+    return Order(id=order_id, customer_id=customer_id, currency="EUR", lines=(line,), placed_at=placed_at)
+
+
+def history(store: Store, customer_id: str, topic: Topic) -> list[CommunicationEvent]:
+    with store.unit_of_work() as uow:
+        found = walk(lambda cursor: uow.communications.for_customer(customer_id, cursor=cursor))
+        return [e for e in found if e.topic == topic]
+
+
+def test_a_timed_rule_reaches_only_its_live_analytics_segment(store: Store) -> None:
+    for customer_id in ("cus_vip", "cus_lapsed_vip"):
+        add_customer(store, customer_id, tags=frozenset({"vip"}))
+    add_customer(store, "cus_plain")
+    clock = Clock()
+    vips = StoreAnalytics(store).segment_check(Segment("VIPs", tagged("vip")), clock=clock)
+    rules = [attrs.evolve(r, segment=vips) if r.name == "re_engagement" else r for r in default_rules()]
+    flows = Workflows(shop=SHOP, rules=rules, clock=clock)
+    for i, customer_id in enumerate(("cus_vip", "cus_lapsed_vip", "cus_plain")):
+        steps = {s.rule: (s.action, s.reason) for s in flows.place(store, new_order(f"ord_{i}", customer_id))}
+        expected = ("skipped", "the customer is not in the rule's segment") if i == 2 else ("scheduled", None)
+        assert steps["re_engagement"] == expected
+    with store.unit_of_work() as uow:  # the customer leaves the segment before the timer falls due
+        lapsed = uow.customers.get("cus_lapsed_vip")
+        uow.customers.update(attrs.evolve(lapsed, tags=frozenset()))
+        uow.commit()
+    clock.now = T0 + timedelta(days=91)
+    steps = flows.run_due(store)
+    assert sorted((s.action, s.key, s.reason) for s in steps) == [
+        ("cancelled", "re_engagement:cus_lapsed_vip", "the customer is no longer in the rule's segment"),
+        ("queued", "ord_0:placed:re_engagement", None),
+    ]
+    (dropped,) = history(store, "cus_lapsed_vip", Topic.RE_ENGAGEMENT)
+    assert dropped.status == CommunicationStatus.SUPPRESSED
+    assert dropped.suppression_reason == "the customer is no longer in the rule's segment"
+    assert history(store, "cus_plain", Topic.RE_ENGAGEMENT) == []
+    notifier = RecordingNotifier()
+    Dispatcher(store, notifier, clock=clock).drain()
+    assert [(m.topic, m.recipient) for m in notifier.messages if m.topic.is_marketing] == [
+        (Topic.RE_ENGAGEMENT, "cus_vip@example.com")
+    ]
+
+
+def test_a_cart_reminder_made_obsolete_by_an_order_is_recorded_and_a_replay_stays_silent(store: Store) -> None:
+    add_customer(store, "cus_1")
+    clock = Clock()
+    flows = Workflows(shop=SHOP, clock=clock)
+    cart = ActivityEvent(id="act_1", event="Cart Abandoned", occurred_at=T0, customer_id="cus_1")
+    assert [s.action for s in flows.track(store, cart)] == ["scheduled"]
+    clock.now = T0 + timedelta(minutes=20)
+    steps = flows.place(store, new_order("ord_1", "cus_1", placed_at=clock.now))
+    reason = "made obsolete by placed (order_confirmation)"
+    assert ("cart_reminder", "cancelled", "cart_reminder:cus_1:cart_abandoned:act_1", reason) in [
+        (s.rule, s.action, s.key, s.reason) for s in steps
+    ]
+    (dropped,) = history(store, "cus_1", Topic.CART_REMINDER)
+    assert (dropped.status, dropped.suppression_reason) == (CommunicationStatus.SUPPRESSED, reason)
+    assert dropped.idempotency_key == "cus_1:cart_abandoned:act_1:cart_reminder"
+    with store.unit_of_work() as uow:
+        uow.activity.delete("act_1")
+        uow.commit()
+    assert [s.action for s in flows.track(store, cart)] == ["duplicate"]  # the webhook delivered twice
+    clock.now = T0 + timedelta(days=1)
+    assert [s.action for s in flows.run_due(store) if s.rule == "cart_reminder"] == []
+    assert len(history(store, "cus_1", Topic.CART_REMINDER)) == 1
+
+
+def test_a_review_request_for_an_order_gone_meanwhile_is_dropped_with_the_reason(store: Store) -> None:
+    add_customer(store, "cus_1")
+    clock = Clock()
+    flows = Workflows(shop=SHOP, clock=clock)
+    flows.place(store, new_order("ord_1", "cus_1"))
+    flows.change(store, "ord_1", Pay(T0))
+    flows.change(store, "ord_1", Ship(Shipment("shp_1", "DHL"), T0 + timedelta(hours=5)))
+    flows.change(store, "ord_1", Deliver(T0 + timedelta(days=1)))
+    with store.unit_of_work() as uow:  # a test order, removed by the shop
+        uow.orders.delete("ord_1")
+        uow.commit()
+    clock.now = T0 + timedelta(days=9)
+    steps = [s for s in flows.run_due(store) if s.rule == "review_request"]
+    assert [(s.action, s.reason) for s in steps] == [("cancelled", "the order no longer exists")]
+    (dropped,) = history(store, "cus_1", Topic.REVIEW_REQUEST)
+    assert dropped.status == CommunicationStatus.SUPPRESSED
+    assert dropped.suppression_reason == "the order no longer exists"
+    assert dropped.order_id == "ord_1"
