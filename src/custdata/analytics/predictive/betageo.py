@@ -17,6 +17,7 @@ import attrs
 
 from custdata._errors import ValidationError
 from custdata.analytics._errors import FitError
+from custdata.analytics._results import Summary
 from custdata.analytics.predictive import _numeric as num
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ _CHUNK = 2048
 
 
 @attrs.frozen
-class BetaGeoParams:
+class BetaGeoParams(Summary):
     """Fitted BG/NBD parameters: purchase rate ~ Gamma(r, alpha), dropout probability ~ Beta(a, b)."""
 
     r: float

@@ -14,6 +14,7 @@ import attrs
 
 from custdata._errors import ValidationError
 from custdata.analytics._errors import FitError
+from custdata.analytics._results import Summary
 from custdata.analytics.predictive import _numeric as num
 from custdata.analytics.predictive.betageo import BetaGeo, _positive
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 
 @attrs.frozen
-class GammaGammaParams:
+class GammaGammaParams(Summary):
     """Fitted Gamma-Gamma parameters: shape ``p`` of spend per transaction, ``q`` and ``gamma`` of its scale."""
 
     p: float
