@@ -3,7 +3,7 @@
 Each entry says when, what kind of thing happened, a short description made only of ids, statuses,
 amounts and carriers (never names, addresses, message bodies or carrier free text, so it is safe to log
 and to show), and the record it came from. Entries sort by time, then by kind (in :class:`EntryKind`
-order), then by reference, so the same data always gives the same timeline.
+order), then by order and reference, so the same data always gives the same timeline.
 """
 
 from __future__ import annotations
@@ -62,9 +62,9 @@ class TimelineEntry:
     record: Any = attrs.field(default=None, eq=False, repr=False)
 
     @property
-    def sort_key(self) -> tuple[datetime, int, str]:
-        """(time in UTC, kind rank, ref): the order of the timeline."""
-        return (self.at.astimezone(UTC), _RANK[self.kind], self.ref)
+    def sort_key(self) -> tuple[datetime, int, str, str, str]:
+        """(time in UTC, kind rank, order id, ref, description): the order of the timeline."""
+        return (self.at.astimezone(UTC), _RANK[self.kind], self.order_id or "", self.ref, self.description)
 
 
 def is_support_contact(event: CommunicationEvent) -> bool:
