@@ -25,6 +25,7 @@ from custdata.matching.model import (
 )
 from custdata.matching.normalise import NormalisedRecord, normalise
 from custdata.matching.records import COLUMN_ALIASES, CustomerRecord
+from custdata.matching.sources import store_records
 from custdata.matching.synthetic import SyntheticData, generate_customers
 
 __all__ = [
@@ -51,4 +52,5 @@ __all__ = [
     "evaluate",
     "generate_customers",
     "normalise",
+    "store_records",
 ]
