@@ -39,8 +39,8 @@ class TestSQLiteTemporaryOutbox(OutboxContract):
 
 class TestPostgresOutbox(OutboxContract):
     @pytest.fixture(autouse=True)
-    def _server(self, outbox_pg_url: str) -> None:
-        self.url = outbox_pg_url
+    def _server(self, pg_url: str) -> None:
+        self.url = pg_url
 
     def make_store(self) -> Store:
         from custdata.storage.postgres import PostgresStore

@@ -9,22 +9,15 @@ Message-ID (derived from the idempotency key), which is how they are counted her
 
 from __future__ import annotations
 
-import asyncio
-import email
 import random
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import pytest
-from aiosmtpd.controller import Controller
+from outbox_smtp import Recorder
 
 from custdata import CommunicationStatus, Customer, Topic
 from custdata.notify import Message
@@ -37,45 +30,6 @@ from custdata.storage.sqlite import SQLiteStore
 CHILD = Path(__file__).with_name("dispatch_child.py")
 MESSAGES = 80
 KILLS = 5
-
-
-class FreePortController(Controller):
-    """Binds a port the kernel picks, so parallel runs never collide."""
-
-    def _trigger_server(self) -> None:
-        assert self.server is not None
-        self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
-
-
-class Recorder:
-    """Keeps the Message-ID of every message accepted; a little slow, so that kills land mid-drain."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.message_ids: list[str] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        await asyncio.sleep(0.01)
-        parsed = email.message_from_bytes(envelope.original_content or envelope.content)
-        with self.lock:
-            self.message_ids.append(str(parsed["Message-ID"]))
-        return "250 OK"
-
-    def count(self) -> int:
-        with self.lock:
-            return len(self.message_ids)
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Recorder, int]]:
-    recorder = Recorder()
-    controller = FreePortController(recorder, hostname="127.0.0.1", port=0)
-    controller.start()
-    try:
-        yield recorder, int(controller.port)
-    finally:
-        controller.stop()
 
 
 def fill(path: Path) -> None:
@@ -97,9 +51,9 @@ def fill(path: Path) -> None:
 
 
 def test_sigkilled_dispatchers_lose_nothing_and_repeat_at_most_one_message_per_kill(
-    smtp: tuple[Recorder, int], tmp_path: Path
+    smtp: Recorder, tmp_path: Path
 ) -> None:
-    recorder, port = smtp
+    recorder, port = smtp, smtp.port
     path = tmp_path / "outbox.db"
     fill(path)
     rng = random.Random(20240301)
@@ -118,13 +72,12 @@ def test_sigkilled_dispatchers_lose_nothing_and_repeat_at_most_one_message_per_k
         child.wait(10)
     final = subprocess.run(command, timeout=120, check=False)
     assert final.returncode == 0
-    counts = Counter(recorder.message_ids)
-    duplicates = sum(n - 1 for n in counts.values())
+    duplicates = recorder.duplicates()
     print(
         f"\n{MESSAGES} messages, {kills} dispatchers killed, {len(recorder.message_ids)} received, {duplicates} duplicates"
     )
     assert kills >= 3
-    assert len(counts) == MESSAGES  # none lost
+    assert recorder.distinct() == MESSAGES  # none lost
     assert duplicates <= kills  # at most the message in flight, per kill
     with SQLiteStore(path) as store, store.unit_of_work() as uow:
         assert isinstance(uow, OutboxUnitOfWork)
