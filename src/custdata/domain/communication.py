@@ -98,6 +98,12 @@ class CommunicationEvent:
             f"{self.topic.value}, status={self.status.value})"
         )
 
+    def _repr_html_(self) -> str:
+        """HTML for Jupyter, personal data masked (see :mod:`custdata.notebook`)."""
+        from custdata.notebook.render import to_html
+
+        return to_html(self)
+
 
 @attrs.define(repr=False)
 class ActivityEvent:
@@ -134,3 +140,9 @@ class ActivityEvent:
 
     def __repr__(self) -> str:
         return f"ActivityEvent(id={self.id!r}, event={self.event!r}, customer_id={self.customer_id!r})"
+
+    def _repr_html_(self) -> str:
+        """HTML for Jupyter, personal data masked (see :mod:`custdata.notebook`)."""
+        from custdata.notebook.render import to_html
+
+        return to_html(self)

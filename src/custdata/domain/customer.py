@@ -319,3 +319,9 @@ class Customer:
         if self.merged_into is not None:
             kind += f", merged into {self.merged_into}"
         return f"Customer(id={self.id!r}, name={mask(self.name)!r}, {kind}, version={self.version})"
+
+    def _repr_html_(self) -> str:
+        """HTML for Jupyter, personal data masked (see :mod:`custdata.notebook`)."""
+        from custdata.notebook.render import to_html
+
+        return to_html(self)

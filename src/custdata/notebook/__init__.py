@@ -1,0 +1,28 @@
+"""Notebook helpers: HTML renderings with personal data masked, and matplotlib plots.
+
+``show(obj)`` renders a customer, order, message, activity event, customer 360 view or any analytics result
+as HTML (names, emails, phones and streets masked; ``reveal=True`` shows them). The plots
+(:func:`cohort_heatmap`, :func:`rfm_segment_bars`, :func:`clv_distribution`) need
+``pip install 'custdata[notebook]'``; matplotlib is imported only when one is drawn.
+"""
+
+from custdata.notebook.masking import PII_FIELDS, mask_email, mask_phone, mask_text, pii_revealed, reveal_pii
+from custdata.notebook.plots import clv_distribution, cohort_heatmap, rfm_segment_bars
+from custdata.notebook.render import Html, show, to_html
+from custdata.notebook.tables import result_html
+
+__all__ = [
+    "PII_FIELDS",
+    "Html",
+    "clv_distribution",
+    "cohort_heatmap",
+    "mask_email",
+    "mask_phone",
+    "mask_text",
+    "pii_revealed",
+    "result_html",
+    "reveal_pii",
+    "rfm_segment_bars",
+    "show",
+    "to_html",
+]

@@ -1,0 +1,264 @@
+"""HTML renderings of customers, orders, messages, activity, customer 360 views and analytics results, for
+Jupyter's ``_repr_html_`` and for :func:`show`.
+
+Personal data is masked unless revealed (see :mod:`custdata.notebook.masking`), every value is escaped,
+and long lists are cut to ``max_rows`` with a note saying how many rows there are.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import attrs
+
+from custdata.domain import ActivityEvent, CommunicationEvent, Customer, Order
+from custdata.notebook.masking import address_lines, email_text, mask_text, phone_text, pii_revealed, reveal_pii
+from custdata.notebook.tables import DEFAULT_MAX_ROWS, block, esc, fmt, heading, pairs, result_html, table
+
+if TYPE_CHECKING:
+    from custdata.customer360 import Customer360
+
+
+@attrs.frozen
+class Html:
+    """Rendered HTML that Jupyter displays as such (``_repr_html_``); ``str()`` gives the markup."""
+
+    html: str = attrs.field(repr=False)
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __str__(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return f"Html({len(self.html)} characters)"
+
+
+def _name(customer: Customer, reveal: bool) -> str:
+    name = customer.name
+    return (name if reveal else mask_text(name)) or "(no name)"
+
+
+def customer_html(customer: Customer, *, reveal: bool | None = None, max_rows: int = DEFAULT_MAX_ROWS) -> str:
+    """A customer's card: identity, contact points, address book, tags, consent."""
+    show = pii_revealed() if reveal is None else reveal
+    status = "guest" if customer.is_guest else "registered"
+    if customer.redacted_at is not None:
+        status += f", redacted {fmt(customer.redacted_at)}"
+    if customer.merged_into is not None:
+        status += f", merged into {customer.merged_into}"
+    facts = [
+        ("id", str(customer.id)),
+        ("name", _name(customer, show)),
+        ("status", status),
+        ("email", ", ".join(email_text(e, show) for e in customer.emails)),
+        ("phone", ", ".join(phone_text(p, show) for p in customer.phones)),
+        ("company", customer.company.company.name if customer.company else ""),
+        ("groups", fmt(customer.groups)),
+        ("tags", fmt(customer.tags)),
+        ("locale", customer.locale or ""),
+        ("timezone", customer.timezone or ""),
+        ("created", fmt(customer.created_at)),
+        ("updated", fmt(customer.updated_at)),
+        ("version", str(customer.version)),
+    ]
+    parts = [pairs(facts)]
+    if customer.addresses:
+
+        def role(index: int) -> str:
+            shipping = index == customer.default_shipping_address
+            billing = index == customer.default_billing_address
+            return ", ".join(name for name, flag in (("shipping", shipping), ("billing", billing)) if flag)
+
+        rows = [
+            [str(i), role(i), ", ".join(address_lines(a, show))] for i, a in enumerate(customer.addresses[:max_rows])
+        ]
+        parts += [heading("Addresses"), table(["#", "default", "address"], rows, total=len(customer.addresses))]
+    if customer.consents:
+        rows = [
+            [c.purpose.value, c.channel.value, c.state.value, c.opt_in_level.value, fmt(c.recorded_at), c.source]
+            for c in customer.consents[:max_rows]
+        ]
+        parts += [
+            heading("Consent"),
+            table(["purpose", "channel", "state", "opt-in", "recorded", "source"], rows, total=len(customer.consents)),
+        ]
+    return block(f"Customer {customer.id}", "".join(parts))
+
+
+def order_html(order: Order, *, reveal: bool | None = None, max_rows: int = DEFAULT_MAX_ROWS) -> str:
+    """An order's card: status and totals, lines, shipments with their latest tracking, returns."""
+    show = pii_revealed() if reveal is None else reveal
+    facts = [
+        ("id", str(order.id)),
+        ("customer", str(order.customer_id)),
+        ("status", order.status.value),
+        ("placed", fmt(order.placed_at)),
+        ("external ref", str(order.external_ref) if order.external_ref else ""),
+        ("subtotal", fmt(order.subtotal)),
+        ("shipping", fmt(order.shipping)),
+        ("tax", fmt(order.tax) + (" (included)" if order.taxes_included else "")),
+        ("discount", fmt(order.discount)),
+        ("total", fmt(order.total)),
+        ("ship to", ", ".join(address_lines(order.shipping_address, show)) if order.shipping_address else ""),
+    ]
+    lines = [
+        [
+            line.id,
+            line.sku,
+            line.product_name,
+            fmt(line.variant),
+            str(line.quantity),
+            fmt(line.unit_price),
+            fmt(line.total),
+        ]
+        for line in order.lines[:max_rows]
+    ]
+    parts = [
+        pairs(facts),
+        heading("Lines"),
+        table(["line", "sku", "product", "variant", "qty", "unit price", "total"], lines, total=len(order.lines)),
+    ]
+    if order.shipments:
+        rows = []
+        for s in order.shipments[:max_rows]:
+            latest = s.latest_event
+            rows.append(
+                [
+                    s.id,
+                    s.carrier,
+                    s.tracking_number or "",
+                    fmt(s.shipped_at),
+                    latest.status.value if latest else "",
+                    fmt(s.estimated_delivery_at),
+                ]
+            )
+        headers = ["shipment", "carrier", "tracking number", "shipped", "latest status", "estimated delivery"]
+        parts += [heading("Shipments"), table(headers, rows, total=len(order.shipments))]
+    if order.returns:
+        rows = [
+            [
+                r.id,
+                r.status.value,
+                fmt(r.requested_at),
+                ", ".join(f"{line.line_id} x{line.quantity} ({line.reason.value})" for line in r.lines),
+                fmt(r.refund),
+            ]
+            for r in order.returns[:max_rows]
+        ]
+        parts += [
+            heading("Returns"),
+            table(["return", "status", "requested", "lines", "refund"], rows, total=len(order.returns)),
+        ]
+    return block(f"Order {order.id}", "".join(parts))
+
+
+def communication_html(event: CommunicationEvent, *, reveal: bool | None = None) -> str:
+    """A message's card; subject and body (which may quote personal data) only when revealed."""
+    show = pii_revealed() if reveal is None else reveal
+    facts = [
+        ("id", str(event.id)),
+        ("customer", str(event.customer_id)),
+        ("channel", event.channel.value),
+        ("direction", event.direction.value),
+        ("topic", event.topic.value),
+        ("status", event.status.value),
+        ("suppressed because", event.suppression_reason or ""),
+        ("order", str(event.order_id or "")),
+        ("ticket", event.ticket_id or ""),
+        ("template", event.template or ""),
+        ("created", fmt(event.created_at)),
+        ("sent", fmt(event.sent_at)),
+        ("subject", (event.subject or "") if show else ("(hidden)" if event.subject else "")),
+    ]
+    body = f"<pre>{esc(event.body)}</pre>" if show and event.body else ""
+    return block(f"Message {event.id}", pairs(facts) + body)
+
+
+def activity_html(event: ActivityEvent, *, reveal: bool | None = None) -> str:
+    """An activity event's card; property values (which may hold personal data) only when revealed."""
+    show = pii_revealed() if reveal is None else reveal
+    properties = fmt(event.properties) if show else ", ".join(sorted(event.properties))
+    facts = [
+        ("id", str(event.id)),
+        ("event", event.event),
+        ("occurred", fmt(event.occurred_at)),
+        ("customer", str(event.customer_id or "")),
+        ("anonymous id", event.anonymous_id or ""),
+        ("source", event.source or ""),
+        ("properties" if show else "property names", properties),
+    ]
+    return block(f"Activity {event.id}", pairs(facts))
+
+
+def view_html(view: Customer360, *, reveal: bool | None = None, max_rows: int = 200) -> str:
+    """A customer 360 view: profile, summary figures, open issues and the timeline (newest ``max_rows``)."""
+    show = pii_revealed() if reveal is None else reveal
+    c, f = view.customer, view.figures
+    merged = f"reached from merged {', '.join(view.merged_ids)}" if view.merged_ids else ""
+    profile = [
+        ("id", str(c.id)),
+        ("name", _name(c, show)),
+        ("email", email_text(c.email, show)),
+        ("phone", phone_text(c.phone, show)),
+        ("merged", merged),
+        ("customer since", fmt(c.created_at)),
+    ]
+    summary = [
+        ("as of", fmt(f.as_of)),
+        ("orders", str(f.order_count)),
+        ("cancelled orders", str(f.cancelled_orders)),
+        ("total spent", fmt(f.total_spent)),
+        ("refunded", fmt(f.refunded)),
+        ("average order value", fmt(f.average_order_value)),
+        ("first order", fmt(f.first_order_at)),
+        ("last order", fmt(f.last_order_at)),
+        ("days since last order", fmt(f.days_since_last_order)),
+        (
+            "return rate",
+            "" if f.return_rate is None else f"{f.return_rate:.1%} ({f.items_returned} of {f.items_bought} items)",
+        ),
+        ("support contacts", f"{f.support_contacts} in {f.support_tickets} tickets"),
+    ]
+    parts = [pairs(profile), heading("Summary"), pairs(summary)]
+    issues = [[i.kind.value, fmt(i.since), i.description] for i in f.open_issues]
+    parts += [heading(f"Open issues ({len(issues)})"), table(["issue", "since", "what"], issues) if issues else ""]
+    newest = view.timeline[::-1][:max_rows]
+    rows = [[fmt(e.at), e.kind.value, e.description] for e in newest]
+    parts += [heading("Timeline, newest first"), table(["when", "what", "details"], rows, total=len(view.timeline))]
+    return block(f"Customer 360: {c.id}", "".join(parts))
+
+
+def to_html(obj: object, *, reveal: bool | None = None, max_rows: int | None = None) -> str:
+    """HTML for a customer, order, message, activity event, customer 360 view or any attrs result.
+
+    ``reveal`` overrides the current :func:`~custdata.notebook.reveal_pii` setting; ``max_rows`` caps the
+    rows of long tables.
+    """
+    from custdata.customer360 import Customer360
+
+    rows = {} if max_rows is None else {"max_rows": max_rows}
+    if isinstance(obj, Customer):
+        return customer_html(obj, reveal=reveal, **rows)
+    if isinstance(obj, Order):
+        return order_html(obj, reveal=reveal, **rows)
+    if isinstance(obj, CommunicationEvent):
+        return communication_html(obj, reveal=reveal)
+    if isinstance(obj, ActivityEvent):
+        return activity_html(obj, reveal=reveal)
+    if isinstance(obj, Customer360):
+        return view_html(obj, reveal=reveal, **rows)
+    return result_html(obj, reveal=reveal, **rows)
+
+
+def show(obj: object, *, reveal: bool = False, max_rows: int | None = None) -> Html:
+    """``obj`` rendered for a notebook; personal data is shown only with ``reveal=True``.
+
+    >>> from custdata.notebook import show
+    >>> from custdata.analytics import nps
+    >>> "<th>score</th>" in str(show(nps([10, 9, 3])))
+    True
+    """
+    with reveal_pii(reveal):
+        return Html(to_html(obj, max_rows=max_rows))
