@@ -1,0 +1,161 @@
+"""What every command shares: exit codes, the store option, errors as messages, and a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from custdata._errors import (
+    CustdataError,
+    NotFoundError,
+    ProgrammingError,
+    StoreError,
+    ValidationError,
+)
+from custdata.storage import Store, open_store
+
+#: The environment variable naming the store when ``--store`` is not given.
+STORE_VARIABLE = "CUSTDATA_STORE"
+#: The store used when neither ``--store`` nor the environment names one: a SQLite file in the current folder.
+DEFAULT_STORE = "sqlite:///custdata.db"
+
+
+class ExitCode(enum.IntEnum):
+    """How a command ended; documented in the command line guide."""
+
+    OK = 0
+    REJECTED_ROWS = 1  # finished, but some input rows were rejected (see the rejects file)
+    USAGE = 2  # the command line was wrong
+    INPUT = 3  # an input file is missing, unreadable or malformed, or a value is invalid
+    STORE = 4  # the store could not be opened or refused the work
+    NOT_FOUND = 5  # no such customer (or other record)
+    MISSING_EXTRA = 6  # an optional dependency is not installed
+    INTERRUPTED = 130  # stopped with Ctrl-C
+    INTERNAL = 70  # a bug in custdata: please report it
+
+
+class CliError(CustdataError):
+    """A failure to report to the user as one line, with the exit code to end with."""
+
+    def __init__(self, message: str, code: ExitCode) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def add_store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help=(
+            f"the store: sqlite:///file.db, postgresql://user@host/db, memory://, or a plain file path for SQLite "
+            f"(default: ${STORE_VARIABLE}, else {DEFAULT_STORE})"
+        ),
+    )
+
+
+def store_url(args: argparse.Namespace) -> str:
+    """The URL named by ``--store``, else by ``$CUSTDATA_STORE``, else the default SQLite file."""
+    given = getattr(args, "store", None) or os.environ.get(STORE_VARIABLE) or DEFAULT_STORE
+    if "://" not in given:  # a plain path: a SQLite file
+        return f"sqlite:///{Path(given).expanduser().resolve()}"
+    return given
+
+
+def open_cli_store(args: argparse.Namespace) -> Store:
+    """Open the store the command line names, as a :class:`CliError` with a clear message if that fails."""
+    url = store_url(args)
+    try:
+        return open_store(url)
+    except ProgrammingError as exc:
+        code = ExitCode.MISSING_EXTRA if "pip install" in str(exc) else ExitCode.USAGE
+        raise CliError(f"cannot open the store: {exc}", code) from exc
+    except StoreError as exc:
+        raise CliError(f"cannot open the store {_safe_url(url)}: {exc}", ExitCode.STORE) from exc
+
+
+def _safe_url(url: str) -> str:
+    """The URL without a password."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}{sep}{user}:***@{host}" if ":" in credentials else url
+    return url
+
+
+def exit_code_for(exc: BaseException) -> tuple[ExitCode, str]:
+    """The exit code and one-line message for an error that reached the top of a command."""
+    if isinstance(exc, CliError):
+        return exc.code, exc.message
+    if isinstance(exc, ValidationError):
+        return ExitCode.INPUT, f"invalid input: {exc}"
+    if isinstance(exc, NotFoundError):
+        return ExitCode.NOT_FOUND, str(exc)
+    if isinstance(exc, ProgrammingError) and "pip install" in str(exc):
+        return ExitCode.MISSING_EXTRA, str(exc)
+    if isinstance(exc, StoreError):
+        return ExitCode.STORE, f"the store refused the work: {exc}"
+    if isinstance(exc, ImportError) and "pip install" in str(exc):
+        return ExitCode.MISSING_EXTRA, str(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return ExitCode.INTERRUPTED, "interrupted"
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return ExitCode.INPUT, f"{exc.strerror or type(exc).__name__}{where}"
+    return ExitCode.INTERNAL, (
+        f"internal error ({type(exc).__name__}); run again with CUSTDATA_DEBUG=1 for details, and please report it"
+    )
+
+
+class ProgressBar:
+    """A one-line progress bar on ``stream`` (standard error), drawn only when it is a terminal."""
+
+    def __init__(self, stream: IO[str] | None = None, *, enabled: bool | None = None, width: int = 30) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.width = width
+        self._last = 0.0
+        self._drawn = False
+
+    def update(self, label: str, done: int, total: int | None = None) -> None:
+        """Show ``done`` of ``total`` (a count alone when the total is unknown); redrawn at most 10 times a second."""
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.1 and (total is None or done < total):
+            return
+        self._last = now
+        if total:
+            filled = min(self.width, self.width * done // total)
+            bar = "#" * filled + "." * (self.width - filled)
+            text = f"\r{label:<10} [{bar}] {100 * done // total:3d}% {done}/{total}"
+        else:
+            text = f"\r{label:<10} {done}"
+        self.stream.write(text)
+        self.stream.flush()
+        self._drawn = True
+
+    def close(self) -> None:
+        """End the line the bar was drawn on."""
+        if self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._drawn = False
+
+
+@contextmanager
+def progress_bar(enabled: bool | None = None) -> Iterator[ProgressBar]:
+    bar = ProgressBar(enabled=enabled)
+    try:
+        yield bar
+    finally:
+        bar.close()
