@@ -1,5 +1,9 @@
 """``SQLiteStore.purge_residue``: deleted and overwritten personal data is gone from the raw bytes of the
-database, ``-wal`` and ``-shm`` files, while live data stays."""
+database, ``-wal`` and ``-shm`` files, while live data stays.
+
+Ids and emails are fixed so that the pages come out the same in every run: with this layout ``secure_delete``
+and a checkpoint alone leave stale copies of erased search keys in the unused gaps of rebuilt index pages.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from custdata import Address, Customer, EmailAddress, OperationalError, PhoneNumber
+from custdata import Address, Customer, CustomerId, EmailAddress, OperationalError, PhoneNumber
 from custdata.storage.sqlite import SQLiteStore
 from custdata.testing.store_contract import make_customer, make_order
 
@@ -19,6 +23,7 @@ KEEPER = "keeperinaxx"
 
 def secret_customer(i: int, *, big: bool) -> Customer:
     return make_customer(
+        id=CustomerId(f"cus_{i * 5 + 2:05d}"),  # fixed ids, between the keepers': the same pages every run
         given_name=f"Zebulonqx{i}",
         family_name="Quillfeatherby",
         email=EmailAddress(f"zq.erase.me{i}@example.com"),
@@ -35,6 +40,12 @@ def secret_customer(i: int, *, big: bool) -> Customer:
         ),
         # a long note makes the document spill into overflow pages
         metadata={"note": "Yarrowstrasse Zebulonqx " * (2000 if big else 1)},
+    )
+
+
+def keeper(i: int) -> Customer:
+    return make_customer(
+        id=CustomerId(f"cus_{i * 5:05d}"), given_name=f"Keeperinaxx{i}", email=EmailAddress(f"keeper{i}@example.com")
     )
 
 
@@ -68,7 +79,7 @@ def erase(store: SQLiteStore, victims: list[Customer]) -> None:
 def test_erased_customers_leave_no_bytes_in_any_file(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "shop.db")
     try:
-        keepers = [make_customer(given_name=f"Keeperinaxx{i}") for i in range(200)]
+        keepers = [keeper(i) for i in range(200)]
         in_main_file = [secret_customer(i, big=i % 4 == 0) for i in range(0, 40)]
         in_log_only = [secret_customer(i, big=i % 4 == 0) for i in range(40, 60)]
         with store.unit_of_work() as uow:

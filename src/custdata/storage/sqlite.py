@@ -246,18 +246,23 @@ class SQLiteStore(SqlStore):
     def purge_residue(self) -> None:
         """Make what committed units of work deleted or overwrote unrecoverable from the database's files.
 
-        Every connection of the store runs with ``secure_delete`` on, so SQLite overwrites deleted records with
-        zeros in the pages it writes; until a checkpoint, though, the old pages are still in the main file and
-        older copies in the write-ahead log. This checks that ``secure_delete`` is on, then runs
-        ``wal_checkpoint(TRUNCATE)``: the zeroed pages replace the old ones in the main file and the ``-wal``
-        file is emptied to zero bytes. Raises :class:`~custdata.OperationalError` when another connection
-        (in any process) keeps the log in use past the store's timeout; nothing is lost then, call it again.
+        Every connection of the store runs with ``secure_delete`` on, so SQLite zeroes deleted cells and freed
+        pages; but when it rebuilds a page (a split, a merge, a defragmentation) stale copies of moved cells
+        can stay in the page's unused gap, and until a checkpoint the old pages are still in the main file and
+        older copies in the write-ahead log. So this checks that ``secure_delete`` is on, runs ``VACUUM`` (the
+        database is rebuilt from its live rows, every page written afresh) and then
+        ``wal_checkpoint(TRUNCATE)`` (the new pages replace the old ones in the main file and the ``-wal`` file
+        is emptied to zero bytes). It takes about as long as copying the file and needs as much free disk
+        space, so batch erasures and purge once afterwards. Raises :class:`~custdata.OperationalError` when
+        another connection (in any process) holds the write lock or keeps the log in use past the store's
+        timeout; nothing is lost then, call it again.
         """
         session = self._checked_out()
         try:
             row = session.fetch_one("PRAGMA secure_delete")
             if row is None or int(row[0]) != 1:
                 raise OperationalError("SQLite does not overwrite deleted data on this connection (secure_delete)")
+            session.fetch_all("VACUUM")
             result = session.fetch_one("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             session.close()

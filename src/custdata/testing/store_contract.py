@@ -11,7 +11,8 @@
 pytest collects only the subclass (the name of this class does not start with ``Test``). The contract
 covers every repository operation, transactions and rollback, optimistic concurrency with two real
 concurrent writers, pagination stability under inserts and deletes, Unicode and very long values, hostile
-strings through every search path, and a Hypothesis state machine comparing the store with a plain model.
+strings through every search path and as stored values, ``purge_residue``, and a Hypothesis state machine
+comparing the store with a plain model.
 
 Two hooks may be overridden: :meth:`StoreContract.writer_stores` (give each concurrent writer its own
 handle on the same data, for stores whose objects must not be shared between threads) and
@@ -92,6 +93,51 @@ HOSTILE = (
     "\U0001d518\U0001d52b\U0001d526\U0001d520\U0001d52c\U0001d521\U0001d522" * 2000,
     "é" * 100_000,
 )
+
+
+#: Values that quoting, placeholders, ``LIKE`` wildcards, case folding or collation could get wrong when they are
+#: the stored data rather than the search argument.
+LOOKALIKES = (
+    "'",
+    "''",
+    '"',
+    "\\",
+    "%",
+    "%%",
+    "_",
+    "*",
+    "?",
+    "%s",
+    "%(id)s",
+    "$1",
+    ":id",
+    "{doc}",
+    "?::jsonb",
+    "' OR '1'='1",
+    "x'); DROP TABLE customers; --",
+    "Robert'); DELETE FROM customer_keys; --",
+    "\u202eevil",
+    "ß",
+    "SS",
+    "ss",
+    "İ",
+    "i",
+    "🙂",
+    "a b",
+    "A",
+    "a",
+)
+
+
+def storable_text(text: str) -> bool:
+    """True when the model takes ``text`` as a tag, group and display name (non-empty, short, no control
+    characters) and it is valid Unicode (a lone surrogate is not)."""
+    try:
+        text.encode("utf-8")
+        make_customer(tags=frozenset({text}), groups=frozenset({text}), display_name=text)
+    except (ValidationError, UnicodeEncodeError):
+        return False
+    return True
 
 
 def _n() -> int:
@@ -846,6 +892,42 @@ class StoreContract:
                     self._probe(uow, text, customer)
 
             probe_generated()
+
+    def test_hostile_values_are_stored_and_found_by_exactly_themselves(self) -> None:
+        texts = [*LOOKALIKES, *(f"{t} [{i}]" for i, t in enumerate(LOOKALIKES)), *(t[:98] for t in HOSTILE)]
+        accepted = list(dict.fromkeys(t for t in texts if storable_text(t)))
+        assert "' OR '1'='1" in accepted and "%" in accepted and "ß" in accepted
+        with self.opened() as store:
+            self._store_and_find(store, accepted)
+
+            @given(texts=st.lists(st.text(min_size=1, max_size=30), min_size=1, max_size=4, unique=True))
+            @settings(max_examples=15, deadline=None)
+            def generated(texts: list[str]) -> None:
+                with store.unit_of_work() as uow:
+                    fresh = [t for t in texts if storable_text(t) and not uow.customers.count(CustomerQuery(tag=t))]
+                self._store_and_find(store, fresh)
+
+            generated()
+
+    def _store_and_find(self, store: Store, texts: list[str]) -> None:
+        """One customer (with an order and a message) per text, the text in every indexed field it can go in,
+        all side by side; then every text finds exactly its own records."""
+        made = {}
+        for text in texts:
+            customer = make_customer(tags=frozenset({text}), groups=frozenset({text}), display_name=text)
+            order = make_order(customer.id, external_ref=ExternalRef("shop", text))
+            message = make_message(customer.id, idempotency_key=text)
+            made[text] = (customer, order, message)
+        self.put(store, *(entity for records in made.values() for entity in records))
+        with store.unit_of_work() as uow:
+            for text, (customer, order, message) in made.items():
+                assert uow.customers.search(CustomerQuery(tag=text)).items == (customer,), repr(text)
+                assert uow.customers.count(CustomerQuery(group=text)) == 1, repr(text)
+                assert uow.orders.find_by_external_ref(ExternalRef("shop", text)) == order, repr(text)
+                assert uow.communications.find_by_idempotency_key(text) == message, repr(text)
+                assert uow.customers.get(customer.id) == customer
+                found = walk(lambda c: uow.customers.search(CustomerQuery(name_prefix=text), cursor=c))  # noqa: B023
+                assert customer.id in {c.id for c in found}, repr(text)
 
     @staticmethod
     def _probe(uow: UnitOfWork, text: str, seeded: Customer) -> None:
