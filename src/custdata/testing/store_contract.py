@@ -973,8 +973,17 @@ class StoreContract:
         for repository in (customers, orders):
             with pytest.raises((NotFoundError, ValidationError)):
                 repository.get(text)
-        with pytest.raises(ValidationError):
-            customers.search(cursor=text)
+        cursor_calls: list[Callable[[], object]] = [
+            lambda: customers.search(cursor=text),
+            lambda: orders.page(cursor=text),
+            lambda: uow.communications.page(cursor=text),
+            lambda: uow.activity.page(cursor=text),
+            lambda: orders.for_customer(seeded.id, cursor=text),
+            lambda: uow.communications.for_customer(seeded.id, cursor=text),
+        ]
+        for call in cursor_calls:
+            with pytest.raises(ValidationError):
+                call()
 
     # -- purging residue -------------------------------------------------------------------------------------
 
