@@ -168,6 +168,10 @@ class Workflows:
                 created_at=now,
                 trigger=_serialize(trigger),
             )
+            if rule.reschedule:  # moves forward only: a replayed older event never brings the timer back
+                known = uow.timers.get(timer.key)
+                if known is not None and known.due_at >= timer.due_at:
+                    return [*steps, Step(rule.name, "duplicate", timer.key)]
             written = uow.timers.schedule(timer, replace=rule.reschedule)
             return [*steps, Step(rule.name, "scheduled" if written else "duplicate", timer.key)]
         return steps + self._send(uow, cache, rule, trigger, customer, now)
