@@ -34,7 +34,7 @@ from custdata.domain._checks import Checker
 from custdata.notify import Notifier, SendResult
 from custdata.notify.result import Outcome
 from custdata.outbox.model import OutboxEntry, OutboxState
-from custdata.outbox.ports import OutboxUnitOfWork
+from custdata.outbox.ports import OutboxUnitOfWork, has_outbox
 from custdata.outbox.service import update_event
 from custdata.storage.ports import Store
 
@@ -149,7 +149,7 @@ class Dispatcher:
 
     def _uow(self) -> OutboxUnitOfWork:
         uow = self.store.unit_of_work()
-        if not isinstance(uow, OutboxUnitOfWork):
+        if not has_outbox(uow):
             raise ValidationError.single("store", f"{type(self.store).__name__} has no outbox")
         return uow
 

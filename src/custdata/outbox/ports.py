@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeGuard, runtime_checkable
 
 from custdata.domain import Topic
 from custdata.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
@@ -117,4 +117,17 @@ class OutboxUnitOfWork(UnitOfWork, Protocol):
     def timers(self) -> TimerRepository: ...
 
 
-__all__ = ["OutboxRepository", "OutboxUnitOfWork", "TimerRepository"]
+_HAS_OUTBOX: dict[type, bool] = {}
+
+
+def has_outbox(uow: object) -> TypeGuard[OutboxUnitOfWork]:
+    """``isinstance(uow, OutboxUnitOfWork)``, remembered per class (a protocol check inspects every member, and
+    the dispatcher opens a unit of work per message)."""
+    cls = type(uow)
+    known = _HAS_OUTBOX.get(cls)
+    if known is None:
+        known = _HAS_OUTBOX[cls] = isinstance(uow, OutboxUnitOfWork)
+    return known
+
+
+__all__ = ["OutboxRepository", "OutboxUnitOfWork", "TimerRepository", "has_outbox"]

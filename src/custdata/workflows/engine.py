@@ -23,7 +23,7 @@ from custdata.lifecycle.changes import Change, Place
 from custdata.lifecycle.events import OrderEvent, event_from_dict, event_to_dict
 from custdata.notify import Message
 from custdata.outbox.model import Timer, TimerState
-from custdata.outbox.ports import OutboxUnitOfWork
+from custdata.outbox.ports import OutboxUnitOfWork, has_outbox
 from custdata.outbox.service import cancel, enqueue, suppress
 from custdata.serialization import from_dict, to_dict
 from custdata.storage.ports import Store
@@ -410,7 +410,7 @@ class _Cache:
 
 def _outbox_uow(store: Store) -> OutboxUnitOfWork:
     uow = store.unit_of_work()
-    if not isinstance(uow, OutboxUnitOfWork):
+    if not has_outbox(uow):
         raise ValidationError.single("store", f"{type(store).__name__} has no outbox")
     return uow
 
