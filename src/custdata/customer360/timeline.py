@@ -9,7 +9,7 @@ order), then by order and reference, so the same data always gives the same time
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -63,8 +63,9 @@ class TimelineEntry:
 
     @property
     def sort_key(self) -> tuple[datetime, int, str, str, str]:
-        """(time in UTC, kind rank, order id, ref, description): the order of the timeline."""
-        return (self.at.astimezone(UTC), _RANK[self.kind], self.order_id or "", self.ref, self.description)
+        """(time, kind rank, order id, ref, description): the order of the timeline. Aware datetimes compare
+        as instants, whatever their offsets."""
+        return (self.at, _RANK[self.kind], self.order_id or "", self.ref, self.description)
 
 
 def is_support_contact(event: CommunicationEvent) -> bool:
