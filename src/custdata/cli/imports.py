@@ -1,0 +1,110 @@
+"""``custdata import``: customers and orders from CSV, JSON Lines, Shopify's customer export and order JSON."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from custdata.cli._common import CliError, ExitCode, add_store_option, open_cli_store, progress_bar
+
+_DESCRIPTION = """\
+Import customers or orders. Every record is checked; refused ones are listed in a rejects file (line, field,
+reason; next to the input unless --rejects says otherwise) and the rest are added in batches, each one
+transaction. Records get ids derived from their reference in the source system (its id column), so running
+the same import again skips what the store already holds: an interrupted import is finished by running it again.
+
+Formats (guessed from the file name unless --format is given): csv, jsonl (one JSON object per line),
+shopify-csv (Shopify's customer export) and shopify-json (Shopify's order JSON, as the Admin API returns it).
+Flat order rows (csv, jsonl) hold one order line each, and the rows of one order follow each other.
+"""
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "import",
+        help="import customers or orders (CSV, JSON Lines, Shopify exports)",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("kind", choices=("customers", "orders"), help="what the file holds")
+    parser.add_argument("file", type=Path, help="the file to import")
+    add_store_option(parser)
+    parser.add_argument(
+        "--format", choices=("csv", "jsonl", "shopify-csv", "shopify-json"), help="the file's format (default: guessed)"
+    )
+    parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="read FIELD from COLUMN (repeatable), e.g. --map email=E-mail --map id='Customer No'",
+    )
+    parser.add_argument(
+        "--source",
+        metavar="NAME",
+        help="the source system's name, part of every derived id (default: shopify for Shopify formats, else import)",
+    )
+    parser.add_argument(
+        "--rejects", type=Path, metavar="FILE", help="where refused records go (default FILE.rejects.csv)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=500, metavar="N", help="records per transaction (default 500)"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from custdata.importing import (
+        CUSTOMER_FIELDS,
+        ORDER_FIELDS,
+        ImportOptions,
+        RejectsFile,
+        count_lines,
+        guess_format,
+        import_customers,
+        import_orders,
+        parse_mapping,
+        read_rows,
+    )
+
+    file: Path = args.file
+    format = args.format or guess_format(file, shopify=False)
+    if args.kind == "customers" and format == "shopify-json":
+        raise CliError("Shopify's order JSON holds orders: use 'custdata import orders'", ExitCode.USAGE)
+    if args.kind == "orders" and format == "shopify-csv":
+        raise CliError("Shopify's customer export holds customers: use 'custdata import customers'", ExitCode.USAGE)
+    shopify = format.startswith("shopify")
+    if shopify and args.map:
+        raise CliError("--map applies to csv and jsonl files; Shopify's columns are known", ExitCode.USAGE)
+    if not file.is_file():
+        raise CliError(f"no such file: {file}", ExitCode.INPUT)
+    mapping = parse_mapping(args.map, CUSTOMER_FIELDS if args.kind == "customers" else ORDER_FIELDS)
+    options = ImportOptions(
+        platform=args.source or ("shopify" if shopify else "import"), mapping=mapping, batch_size=args.batch_size
+    )
+    rejects_path: Path = args.rejects or file.with_name(file.name + ".rejects.csv")
+    rejects_path.unlink(missing_ok=True)  # the rejects file belongs to the last run
+    importer = import_customers if args.kind == "customers" else import_orders
+    read = format if format in ("csv", "jsonl") else ("csv" if format == "shopify-csv" else "shopify-json")
+    with open_cli_store(args) as store, RejectsFile(rejects_path) as rejects, progress_bar() as bar:
+        total = count_lines(file) if bar.enabled else None
+
+        def progress(line: int) -> None:
+            bar.update(args.kind, line, total)
+
+        report = importer(
+            store, read_rows(file, read), shopify=shopify, options=options, rejects=rejects, progress=progress
+        )
+        bar.close()
+    summary = (
+        f"{args.kind}: {report.read} read, {report.imported} imported, {report.skipped} already in the store, "
+        f"{report.rejected} rejected"
+    )
+    if report.customers_added:
+        summary += f"; {report.customers_added} customers added with their orders"
+    print(summary)
+    if report.rejected:
+        print(f"Rejected records are listed in {rejects_path} (line, field, reason).")
+        return int(ExitCode.REJECTED_ROWS)
+    return int(ExitCode.OK)

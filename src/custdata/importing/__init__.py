@@ -1,0 +1,53 @@
+"""Importing a shop's customers and orders: CSV and JSON Lines with column mapping, Shopify's customer CSV
+export and Shopify's order JSON.
+
+Every record is validated; refused ones go to a rejects file with their line, field and reason; the rest are
+added in batches, one unit of work each; ids derive from the source system's references, so running the
+same import again skips what is already stored::
+
+    from custdata.importing import ImportOptions, RejectsFile, import_customers, read_rows
+
+    with open_store("sqlite:///shop.db") as store, RejectsFile("customers.rejects.csv") as rejects:
+        report = import_customers(store, read_rows("customers.csv", "csv"), rejects=rejects)
+"""
+
+from custdata.importing.convert import customer_from_fields, customer_id_for, order_id_for
+from custdata.importing.importer import (
+    ImportOptions,
+    ImportReport,
+    Rejects,
+    RejectsFile,
+    RejectsList,
+    import_customers,
+    import_orders,
+)
+from custdata.importing.mapping import CUSTOMER_FIELDS, ORDER_FIELDS, SHOPIFY_CUSTOMER_COLUMNS, parse_mapping
+from custdata.importing.orders import CustomerKey, ImportedOrder, order_from_rows, order_from_shopify
+from custdata.importing.sources import FORMATS, Row, SourceError, count_lines, guess_format, read_rows
+
+__all__ = [
+    "CUSTOMER_FIELDS",
+    "FORMATS",
+    "ORDER_FIELDS",
+    "SHOPIFY_CUSTOMER_COLUMNS",
+    "CustomerKey",
+    "ImportOptions",
+    "ImportReport",
+    "ImportedOrder",
+    "Rejects",
+    "RejectsFile",
+    "RejectsList",
+    "Row",
+    "SourceError",
+    "count_lines",
+    "customer_from_fields",
+    "customer_id_for",
+    "guess_format",
+    "import_customers",
+    "import_orders",
+    "order_from_rows",
+    "order_from_shopify",
+    "order_id_for",
+    "parse_mapping",
+    "read_rows",
+]

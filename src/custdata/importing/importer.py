@@ -1,0 +1,367 @@
+"""Importing customers and orders into a store: every record validated, bad ones to a rejects file, the rest
+added in batches that are each one unit of work (whole or absent after a crash), and what the store already
+holds (same reference in the source system) skipped, so an interrupted import is finished by running it again.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import attrs
+
+from custdata._errors import Problem, ValidationError
+from custdata.domain import Customer, CustomerId, ExternalRef
+from custdata.importing.convert import CustomerFields, customer_from_fields, text
+from custdata.importing.mapping import CUSTOMER_FIELDS, ORDER_FIELDS, resolve_columns, shopify_columns
+from custdata.importing.orders import ImportedOrder, order_from_rows, order_from_shopify
+from custdata.importing.sources import Row
+from custdata.storage.ports import Store, UnitOfWork
+
+Progress = Callable[[int], None]
+
+
+class Rejects(Protocol):
+    """Where refused records go: the line, the field (as the input names it) and the reason."""
+
+    def reject(self, line: int, field: str, reason: str) -> None: ...
+
+
+@attrs.define
+class ImportReport:
+    """What an import did: records read, added, skipped (already stored), refused; customers that came
+    with orders; batches committed."""
+
+    read: int = 0
+    imported: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    customers_added: int = 0
+    batches: int = 0
+
+
+class RejectsFile:
+    """A CSV file of refused records (``line,field,reason``), created at the first one; no personal data is
+    copied into it, the line number points at the record in the input."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.count = 0
+        self._handle: IO[str] | None = None
+        self._writer: Any = None
+
+    def reject(self, line: int, field: str, reason: str) -> None:
+        if self._handle is None:
+            self._handle = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed in close()
+            self._writer = csv.writer(self._handle)
+            self._writer.writerow(["line", "field", "reason"])
+        self._writer.writerow([line, field, reason])
+        self.count += 1
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def __enter__(self) -> RejectsFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class RejectsList:
+    """Refused records kept in memory, as ``(line, field, reason)`` tuples (for tests and notebooks)."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[int, str, str]] = []
+
+    def reject(self, line: int, field: str, reason: str) -> None:
+        self.items.append((line, field, reason))
+
+
+@attrs.frozen
+class ImportOptions:
+    """How to read the input: the source system's name (``platform``, a lower-case word, part of every
+    derived id), the field -> column mapping, the batch size and the import's time (for defaults)."""
+
+    platform: str = "import"
+    mapping: Mapping[str, str] = attrs.Factory(dict)
+    batch_size: int = 500
+    now: datetime = attrs.Factory(lambda: datetime.now(UTC))
+
+    def __attrs_post_init__(self) -> None:
+        try:
+            ExternalRef(self.platform, "x")
+        except ValidationError as exc:
+            raise exc.prefixed("platform") from None
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ValidationError.single("batch_size", "must be a positive whole number")
+
+
+def _translate(problems: Iterable[Problem], columns: Mapping[str, str]) -> Iterator[tuple[str, str]]:
+    """Problem paths in the input's own column names where the first part is a mapped field."""
+    for problem in problems:
+        head, sep, rest = problem.path.partition(".")
+        name, bracket, index = head.partition("[")
+        column = columns.get(name, name)
+        yield f"{column}{bracket}{index}{sep}{rest}" or "(record)", problem.message
+
+
+def _reject(rejects: Rejects | None, report: ImportReport, line: int, problems: Iterable[tuple[str, str]]) -> None:
+    report.rejected += 1
+    if rejects is not None:
+        for field, reason in problems:
+            rejects.reject(line, field, reason)
+
+
+def _row_problem(row: Row) -> str | None:
+    """A reader's note that the record could not be read at all (bad JSON, too many values)."""
+    value = row.fields.get("")
+    return value if isinstance(value, str) and len(row.fields) == 1 else None
+
+
+# -- customers -------------------------------------------------------------------------------------------------
+
+
+def import_customers(
+    store: Store,
+    rows: Iterable[Row],
+    *,
+    shopify: bool = False,
+    options: ImportOptions | None = None,
+    rejects: Rejects | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import customers from ``rows`` (CSV or JSON Lines records; Shopify's export columns with ``shopify``)."""
+    options = options or ImportOptions(platform="shopify" if shopify else "import")
+    report = ImportReport()
+    context = CustomerFields(options.platform, options.now)
+    seen: dict[CustomerId, int] = {}
+    columns: dict[str, str] | None = None
+    batch: list[tuple[int, Customer]] = []
+    for row in rows:
+        report.read += 1
+        if (note := _row_problem(row)) is not None:
+            _reject(rejects, report, row.line, [("(record)", note)])
+            continue
+        if (
+            columns is None
+            or not isinstance(row.fields, dict)
+            or set(row.fields) != set(columns.values()) | _extra(row, columns)
+        ):
+            columns = (
+                shopify_columns(row.fields)
+                if shopify
+                else resolve_columns(row.fields, CUSTOMER_FIELDS, options.mapping)
+            )
+        values = {name: row.fields.get(column) for name, column in columns.items()}
+        try:
+            customer = customer_from_fields(values, context)
+        except ValidationError as exc:
+            _reject(rejects, report, row.line, _translate(exc.problems, columns))
+            continue
+        first = seen.setdefault(customer.id, row.line)
+        if first != row.line:
+            _reject(rejects, report, row.line, [(columns.get("id", "email"), f"the same customer as line {first}")])
+            continue
+        batch.append((row.line, customer))
+        if len(batch) >= options.batch_size:
+            _add_customers(store, batch, report)
+            batch = []
+            if progress is not None:
+                progress(row.line)
+    if batch:
+        _add_customers(store, batch, report)
+    return report
+
+
+def _extra(row: Row, columns: Mapping[str, str]) -> set[str]:
+    return set(row.fields) - set(columns.values())
+
+
+def _add_customers(store: Store, batch: Sequence[tuple[int, Customer]], report: ImportReport) -> None:
+    with store.unit_of_work() as uow:
+        existing = uow.customers.get_many([c.id for _, c in batch])
+        new = [c for _, c in batch if c.id not in existing]
+        uow.customers.add_many(new)
+        uow.commit()
+    report.imported += len(new)
+    report.skipped += len(batch) - len(new)
+    report.batches += 1
+
+
+# -- orders ----------------------------------------------------------------------------------------------------
+
+
+def import_orders(
+    store: Store,
+    rows: Iterable[Row],
+    *,
+    shopify: bool = False,
+    options: ImportOptions | None = None,
+    rejects: Rejects | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import orders: Shopify's order JSON with ``shopify``, else flat rows (one per order line, the rows of
+    an order one after another). Orders of customers the store does not have are refused, except that a
+    Shopify order's own customer is added with it."""
+    options = options or ImportOptions(platform="shopify" if shopify else "import")
+    report = ImportReport()
+    seen: dict[str, int] = {}
+    batch: list[tuple[int, ImportedOrder]] = []
+    columns: dict[str, str] = {}
+    for lines, converted, problems, columns in _orders(rows, shopify, options, report, rejects):
+        if converted is None:
+            _reject(rejects, report, lines[0], _per_line(problems, lines, columns))
+            continue
+        first = seen.setdefault(str(converted.order.id), lines[0])
+        if first != lines[0]:
+            field = "id" if shopify else columns.get("order_id", "order_id")
+            _reject(rejects, report, lines[0], [(field, f"the same order as line {first}")])
+            continue
+        batch.append((lines[0], converted))
+        if len(batch) >= options.batch_size:
+            _add_orders(store, batch, report, rejects)
+            batch = []
+            if progress is not None:
+                progress(lines[-1])
+    if batch:
+        _add_orders(store, batch, report, rejects)
+    return report
+
+
+def _per_line(
+    problems: Sequence[Problem], lines: Sequence[int], columns: Mapping[str, str]
+) -> Iterator[tuple[str, str]]:
+    yield from _translate(problems, columns)
+
+
+def _orders(
+    rows: Iterable[Row], shopify: bool, options: ImportOptions, report: ImportReport, rejects: Rejects | None
+) -> Iterator[tuple[list[int], ImportedOrder | None, list[Problem], dict[str, str]]]:
+    """Each order's lines in the input, the order (or None) and its problems."""
+    if shopify:
+        for row in rows:
+            report.read += 1
+            if (note := _row_problem(row)) is not None:
+                yield [row.line], None, [Problem("", note)], {}
+                continue
+            try:
+                yield [row.line], order_from_shopify(row.fields, now=options.now, platform=options.platform), [], {}
+            except ValidationError as exc:
+                yield [row.line], None, list(exc.problems), {}
+        return
+    groups: dict[str, int] = {}
+    for group in _grouped(rows, options, report, rejects):
+        lines = [row.line for row, _ in group]
+        columns = group[0][1]
+        key = text(group[0][0].fields.get(columns.get("order_id", ""))) if columns.get("order_id") else None
+        if key is not None:
+            first = groups.setdefault(key, lines[0])
+            if first != lines[0]:
+                problem = Problem("order_id", f"rows of one order must follow each other (first seen on line {first})")
+                yield lines, None, [problem], columns
+                continue
+        values = [{name: row.fields.get(column) for name, column in cols.items()} for row, cols in group]
+        try:
+            yield lines, order_from_rows(values, platform=options.platform), [], columns
+        except ValidationError as exc:
+            yield lines, None, _line_problems(exc.problems, lines), columns
+
+
+def _line_problems(problems: Iterable[Problem], lines: Sequence[int]) -> list[Problem]:
+    """``lines[2].sku`` becomes ``sku (line N)``, the line of the third row of the order."""
+    out = []
+    for problem in problems:
+        if problem.path.startswith("lines[") and "]" in problem.path:
+            index_text, _, rest = problem.path[6:].partition("]")
+            if index_text.isdigit() and int(index_text) < len(lines):
+                field = rest.lstrip(".").split(".")[0] or "line"
+                out.append(Problem(field, f"{problem.message} (line {lines[int(index_text)]})"))
+                continue
+        out.append(problem)
+    return out
+
+
+def _grouped(
+    rows: Iterable[Row], options: ImportOptions, report: ImportReport, rejects: Rejects | None
+) -> Iterator[list[tuple[Row, dict[str, str]]]]:
+    """Runs of rows with the same order id (rows without one stand alone)."""
+    current: list[tuple[Row, dict[str, str]]] = []
+    current_key: str | None = None
+    for row in rows:
+        report.read += 1
+        if (note := _row_problem(row)) is not None:
+            _reject(rejects, report, row.line, [("(record)", note)])
+            continue
+        columns = resolve_columns(row.fields, ORDER_FIELDS, options.mapping)
+        try:
+            key = text(row.fields.get(columns["order_id"])) if "order_id" in columns else None
+        except ValidationError:
+            key = None
+        if current and (key is None or key != current_key):
+            yield current
+            current = []
+        current.append((row, columns))
+        current_key = key
+    if current:
+        yield current
+
+
+def _add_orders(
+    store: Store, batch: Sequence[tuple[int, ImportedOrder]], report: ImportReport, rejects: Rejects | None
+) -> None:
+    with store.unit_of_work() as uow:
+        existing = uow.orders.get_many([str(item.order.id) for _, item in batch])
+        fresh = [
+            (line, item)
+            for line, item in batch
+            if item.order.id not in existing
+            and (item.order.external_ref is None or uow.orders.find_by_external_ref(item.order.external_ref) is None)
+        ]
+        report.skipped += len(batch) - len(fresh)
+        added_customers, orders = _resolve(uow, fresh, report, rejects)
+        uow.customers.add_many(added_customers)
+        uow.orders.add_many(orders)
+        uow.commit()
+    report.customers_added += len(added_customers)
+    report.imported += len(orders)
+    report.batches += 1
+
+
+def _resolve(
+    uow: UnitOfWork, items: Sequence[tuple[int, ImportedOrder]], report: ImportReport, rejects: Rejects | None
+) -> tuple[list[Customer], list[Any]]:
+    """Point each order at its stored customer (adding a Shopify order's customer when missing)."""
+    wanted = {str(i.customer.customer_id) for _, i in items if i.customer.customer_id is not None}
+    known = set(uow.customers.get_many(wanted))
+    new: dict[CustomerId, Customer] = {}
+    orders = []
+    for line, item in items:
+        customer_id = item.customer.customer_id
+        if item.customer.email is not None:
+            found = [c for c in uow.customers.find_by_email(item.customer.email) if c.merged_into is None]
+            customer_id = found[0].id if found else None
+        elif customer_id is not None and customer_id not in known and customer_id not in new:
+            if item.new_customer is not None:
+                new[customer_id] = item.new_customer
+            else:
+                customer_id = None
+        if customer_id is None:
+            field = "customer_email" if item.customer.email is not None else "customer_id"
+            _reject(rejects, report, line, [(field, "no such customer in the store; import the customers first")])
+            continue
+        item.order.customer_id = customer_id
+        orders.append(item.order)
+    return list(new.values()), orders
+
+
+def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk

@@ -1,0 +1,380 @@
+"""Orders from input records: flat rows (one per order line, the rows of an order one after another) and
+Shopify's order JSON (with its customer, shipping address, fulfilments and tracking).
+
+A converted order says which customer it belongs to by a :class:`CustomerKey` (the customer's id derived
+from its reference, or an email address) that the importer resolves in the store; a Shopify order may also
+bring its customer along, to be added when the store does not have it yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from custdata._errors import ValidationError
+from custdata.domain import (
+    Address,
+    Customer,
+    CustomerId,
+    EmailAddress,
+    ExternalRef,
+    Money,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Shipment,
+    StatusChange,
+    TrackingEvent,
+    TrackingStatus,
+)
+from custdata.importing.convert import (
+    CustomerFields,
+    Problems,
+    amount,
+    customer_from_fields,
+    customer_id_for,
+    field,
+    flag,
+    moment,
+    order_id_for,
+    text,
+    whole,
+)
+
+
+@attrs.frozen
+class CustomerKey:
+    """Who an order belongs to: a customer id (derived from the source's reference) or an email address."""
+
+    customer_id: CustomerId | None = None
+    email: EmailAddress | None = None
+
+
+@attrs.frozen
+class ImportedOrder:
+    """A validated order, whose customer it is, and (Shopify) the customer to add if the store lacks it."""
+
+    order: Order
+    customer: CustomerKey
+    new_customer: Customer | None = None
+
+
+def order_from_rows(rows: Sequence[Mapping[str, Any]], *, platform: str) -> ImportedOrder:
+    """One order from its flat rows (fields as in :data:`custdata.importing.ORDER_FIELDS`); order-level
+    fields are read from the first row. Problems on line fields are named ``lines[i].field``."""
+    problems = Problems()
+    head = rows[0]
+    reference = field(problems, head, "order_id", text)
+    if reference is None and not problems.items:
+        problems.add("order_id", "is required: it recognises the order when the file is imported again")
+    currency = (field(problems, head, "currency", text) or "").upper()
+    if not currency:
+        problems.add("currency", "is required (an ISO 4217 code such as EUR)")
+    placed = field(problems, head, "placed_at", moment)
+    if placed is None and not any(p.path == "placed_at" for p in problems.items):
+        problems.add("placed_at", "is required")
+    key = _customer_key(problems, head, platform)
+    status = _status(problems, field(problems, head, "status", text))
+    lines = []
+    for index, row in enumerate(rows):
+        sub = Problems()
+        sku = field(sub, row, "sku", text)
+        name = field(sub, row, "product_name", text) or sku
+        quantity = field(sub, row, "quantity", whole)
+        price = field(sub, row, "unit_price", lambda v: amount(v, currency)) if currency else None
+        variant = {k: v for k in ("size", "colour") if (v := field(sub, row, k, text)) is not None}
+        line_id = field(sub, row, "line_id", text) or f"l{index + 1}"
+        if sub.items:
+            problems.items += [attrs.evolve(p, path=f"lines[{index}].{p.path}") for p in sub.items]
+            continue
+        try:
+            lines.append(OrderLine(line_id, sku or "", name or "", quantity or 0, price or Money(0, currency), variant))
+        except ValidationError as exc:
+            problems.take(f"lines[{index}]", exc)
+    money: dict[str, Any] = {}
+    for name in ("shipping", "tax", "discount"):
+        value = field(problems, head, name, lambda v: amount(v, currency)) if currency else None
+        if value is not None:
+            money[name] = value
+    taxes_included = field(problems, head, "taxes_included", flag)
+    problems.done()
+    assert reference is not None and placed is not None and key is not None
+    try:
+        order = Order(
+            id=order_id_for(platform, reference),
+            customer_id=key.customer_id or CustomerId("cus_unresolved"),
+            currency=currency,
+            lines=tuple(lines),
+            placed_at=placed,
+            status=status,
+            external_ref=ExternalRef(platform, reference),
+            taxes_included=bool(taxes_included),
+            history=(StatusChange(status, placed),),
+            **money,
+        )
+    except ValidationError as exc:
+        problems.take("", exc)
+        problems.done()
+        raise
+    return ImportedOrder(order, key)
+
+
+def _customer_key(problems: Problems, row: Mapping[str, Any], platform: str) -> CustomerKey | None:
+    reference = field(problems, row, "customer_id", text)
+    if reference is not None:
+        return CustomerKey(customer_id=customer_id_for(platform, reference))
+    raw = field(problems, row, "customer_email", text)
+    if raw is None:
+        problems.add("customer_id", "is required (or customer_email): whose order is it?")
+        return None
+    email = field(problems, {"customer_email": raw}, "customer_email", EmailAddress.parse)
+    return CustomerKey(email=email) if email is not None else None
+
+
+def _status(problems: Problems, value: str | None) -> OrderStatus:
+    if value is None:
+        return OrderStatus.PLACED
+    try:
+        return OrderStatus(value.lower())
+    except ValueError:
+        problems.add("status", f"must be one of {', '.join(s.value for s in OrderStatus)}")
+        return OrderStatus.PLACED
+
+
+# -- Shopify's order JSON -------------------------------------------------------------------------------------
+
+_PAID = frozenset({"paid", "partially_refunded", "refunded", "partially_paid"})
+
+
+def order_from_shopify(data: Mapping[str, Any], *, now: datetime, platform: str = "shopify") -> ImportedOrder:
+    """One order from Shopify's order JSON (the Admin API's ``order`` object)."""
+    problems = Problems()
+    reference = field(problems, data, "id", text)
+    if reference is None and not problems.items:
+        problems.add("id", "is required")
+    currency = (field(problems, data, "currency", text) or "").upper()
+    if not currency:
+        problems.add("currency", "is required")
+    placed = field(problems, data, "created_at", moment)
+    if placed is None and not any(p.path == "created_at" for p in problems.items):
+        problems.add("created_at", "is required")
+    lines = _shopify_lines(problems, data.get("line_items"), currency)
+    shipping = Money(0, currency) if currency else None
+    for index, item in enumerate(_list(problems, data, "shipping_lines")):
+        price = field(problems, item, "price", lambda v: amount(v, currency)) if currency else None
+        if price is not None and shipping is not None:
+            shipping = shipping + price
+        elif not isinstance(item, Mapping):
+            problems.add(f"shipping_lines[{index}]", "must be an object")
+    tax = field(problems, data, "total_tax", lambda v: amount(v, currency)) if currency else None
+    discount = field(problems, data, "total_discounts", lambda v: amount(v, currency)) if currency else None
+    total = field(problems, data, "total_price", lambda v: amount(v, currency)) if currency else None
+    taxes_included = bool(field(problems, data, "taxes_included", flag))
+    address = _shopify_address(problems, data.get("shipping_address"), "shipping_address")
+    customer, key = _shopify_customer(problems, data, now, platform)
+    shipments = _shopify_shipments(problems, data.get("fulfillments"), {line.id for line in lines})
+    cancelled = field(problems, data, "cancelled_at", moment)
+    problems.done()
+    assert reference is not None and placed is not None and key is not None
+    status = _shopify_status(data, shipments, cancelled)
+    money: dict[str, Any] = {
+        k: v for k, v in (("shipping", shipping), ("tax", tax), ("discount", discount)) if v is not None
+    }
+    try:
+        order = Order(
+            id=order_id_for(platform, reference),
+            customer_id=key.customer_id or CustomerId("cus_unresolved"),
+            currency=currency,
+            lines=tuple(lines),
+            placed_at=placed,
+            status=status,
+            external_ref=ExternalRef(platform, reference),
+            shipping_address=address,
+            taxes_included=taxes_included,
+            shipments=tuple(shipments),
+            history=(StatusChange(status, cancelled or placed),),
+            metadata={"name": str(data["name"])} if isinstance(data.get("name"), str) else {},
+            **money,
+        )
+    except ValidationError as exc:
+        problems.take("", exc)
+        problems.done()
+        raise
+    if total is not None and total != order.total:
+        problems.add("total_price", f"is {total} but the lines, shipping, tax and discounts make {order.total}")
+        problems.done()
+    return ImportedOrder(order, key, customer)
+
+
+def _list(problems: Problems, data: Mapping[str, Any], name: str) -> list[Any]:
+    value = data.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.add(name, "must be a list")
+        return []
+    return value
+
+
+def _shopify_lines(problems: Problems, items: Any, currency: str) -> list[OrderLine]:
+    if not isinstance(items, list) or not items:
+        problems.add("line_items", "must list at least one item")
+        return []
+    lines = []
+    for index, item in enumerate(items):
+        path = f"line_items[{index}]"
+        if not isinstance(item, Mapping):
+            problems.add(path, "must be an object")
+            continue
+        sub = Problems()
+        item_id = field(sub, item, "id", text) or str(index + 1)
+        sku = field(sub, item, "sku", text) or field(sub, item, "variant_id", text) or f"item-{item_id}"
+        title = field(sub, item, "title", text) or field(sub, item, "name", text) or sku
+        quantity = field(sub, item, "quantity", whole)
+        price = field(sub, item, "price", lambda v: amount(v, currency)) if currency else None
+        variant_title = field(sub, item, "variant_title", text)
+        if sub.items:
+            problems.items += [attrs.evolve(p, path=f"{path}.{p.path}") for p in sub.items]
+            continue
+        try:
+            lines.append(
+                OrderLine(
+                    f"li{item_id}",
+                    sku,
+                    title,
+                    quantity if quantity is not None else 0,
+                    price or Money(0, currency or "XXX"),
+                    {"variant": variant_title} if variant_title else {},
+                )
+            )
+        except ValidationError as exc:
+            problems.take(path, exc)
+    return lines
+
+
+def _shopify_address(problems: Problems, data: Any, path: str) -> Address | None:
+    if data is None:
+        return None
+    if not isinstance(data, Mapping):
+        problems.add(path, "must be an object")
+        return None
+    sub = Problems()
+    parts = {
+        "first_name": "first_name",
+        "last_name": "last_name",
+        "company_name": "company",
+        "street_address_1": "address1",
+        "street_address_2": "address2",
+        "city": "city",
+        "postal_code": "zip",
+        "country_code": "country_code",
+        "country_area": "province_code",
+    }
+    values: dict[str, Any] = {ours: field(sub, data, theirs, text) or "" for ours, theirs in parts.items()}
+    if sub.items:
+        problems.items += [attrs.evolve(p, path=f"{path}.{p.path}") for p in sub.items]
+        return None
+    try:
+        return Address(**values)
+    except ValidationError as exc:
+        theirs = {ours: f"{path}.{name}" for ours, name in parts.items()}
+        for problem in exc.problems:
+            problems.add(theirs.get(problem.path, f"{path}.{problem.path}"), problem.message)
+        return None
+
+
+def _shopify_customer(
+    problems: Problems, data: Mapping[str, Any], now: datetime, platform: str
+) -> tuple[Customer | None, CustomerKey | None]:
+    """The order's customer: Shopify's ``customer`` object, or a guest known only by the order's email."""
+    embedded = data.get("customer")
+    values: dict[str, Any]
+    if isinstance(embedded, Mapping) and embedded.get("id") is not None:
+        found = embedded.get("default_address")
+        address: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+        values = {
+            "id": embedded.get("id"),
+            "email": embedded.get("email") or data.get("email"),
+            "phone": embedded.get("phone"),
+            "given_name": embedded.get("first_name"),
+            "family_name": embedded.get("last_name"),
+            "created_at": embedded.get("created_at"),
+            "is_guest": embedded.get("state") not in ("enabled", "invited"),
+            "tags": embedded.get("tags"),
+            "company": address.get("company"),
+            "street_address_1": address.get("address1"),
+            "street_address_2": address.get("address2"),
+            "city": address.get("city"),
+            "postal_code": address.get("zip"),
+            "country_code": address.get("country_code"),
+            "country_area": address.get("province_code"),
+        }
+        path = "customer"
+    elif data.get("email"):
+        values = {"email": data.get("email"), "is_guest": True, "created_at": data.get("created_at")}
+        path = ""
+    else:
+        problems.add("customer", "the order names no customer and no email")
+        return None, None
+    try:
+        customer = customer_from_fields(values, CustomerFields(platform, now))
+    except ValidationError as exc:
+        problems.take(path, exc)
+        return None, None
+    return customer, CustomerKey(customer_id=customer.id)
+
+
+def _shopify_shipments(problems: Problems, fulfillments: Any, line_ids: set[str]) -> list[Shipment]:
+    if fulfillments is None:
+        return []
+    if not isinstance(fulfillments, list):
+        problems.add("fulfillments", "must be a list")
+        return []
+    shipments = []
+    for index, item in enumerate(fulfillments):
+        path = f"fulfillments[{index}]"
+        if not isinstance(item, Mapping) or item.get("status") in ("cancelled", "error", "failure"):
+            continue
+        sub = Problems()
+        shipped = field(sub, item, "created_at", moment)
+        updated = field(sub, item, "updated_at", moment) or shipped
+        carried = {}
+        for entry in item.get("line_items") or []:
+            if isinstance(entry, Mapping) and f"li{entry.get('id')}" in line_ids:
+                carried[f"li{entry.get('id')}"] = int(entry.get("quantity") or 1)
+        events: tuple[TrackingEvent, ...] = ()
+        if item.get("shipment_status") == "delivered" and updated is not None:
+            events = (TrackingEvent(TrackingStatus.DELIVERED, updated),)
+        if sub.items:
+            problems.items += [attrs.evolve(p, path=f"{path}.{p.path}") for p in sub.items]
+            continue
+        try:
+            shipments.append(
+                Shipment(
+                    id=f"f{item.get('id') or index + 1}",
+                    carrier=text(item.get("tracking_company")) or "unknown",
+                    lines=carried,
+                    tracking_number=text(item.get("tracking_number")),
+                    tracking_url=text(item.get("tracking_url")),
+                    shipped_at=shipped,
+                    events=events,
+                )
+            )
+        except ValidationError as exc:
+            problems.take(path, exc)
+    return shipments
+
+
+def _shopify_status(data: Mapping[str, Any], shipments: list[Shipment], cancelled: datetime | None) -> OrderStatus:
+    if cancelled is not None:
+        return OrderStatus.CANCELLED
+    if shipments and all(s.events and s.events[-1].status == TrackingStatus.DELIVERED for s in shipments):
+        return OrderStatus.DELIVERED
+    if shipments or data.get("fulfillment_status") in ("fulfilled", "partial"):
+        return OrderStatus.SHIPPED
+    if data.get("financial_status") in _PAID:
+        return OrderStatus.PAID
+    return OrderStatus.PLACED
