@@ -9,12 +9,12 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
-import phonenumbers
 import pycountry
 
 from custdata._errors import ValidationError
 from custdata.domain.contact import EmailAddress
 from custdata.matching.nicknames import name_groups
+from custdata.matching.phones import normalise_phone
 from custdata.matching.records import CustomerRecord
 from custdata.matching.text import fold, phonetic, present
 
@@ -91,29 +91,6 @@ def normalise_email(text: str | None) -> str | None:
         return EmailAddress.parse(text).canonical
     except ValidationError:
         return "".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-@lru_cache(maxsize=65536)
-def normalise_phone(text: str | None, region: str | None) -> str | None:
-    """E.164 when phonenumbers can read it (national numbers in ``region``), else its digits; ``None`` when
-    fewer than six digits remain.
-
-    >>> normalise_phone("(030) 123-4567", "DE"), normalise_phone("ext. 12", "DE")
-    ('+49301234567', None)
-    """
-    text = present(text)
-    if text is None:
-        return None
-    digits = "".join(c for c in text if c.isdigit())
-    if len(digits) < 6:
-        return None
-    try:
-        parsed = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return digits
-    if not phonenumbers.is_possible_number(parsed):
-        return digits
-    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
 
 _NATIVE_COUNTRY_NAMES = {
