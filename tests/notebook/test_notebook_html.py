@@ -33,7 +33,7 @@ from custdata import (
     TrackingStatus,
     ValidationError,
 )
-from custdata.analytics import historic_clv, nps, rfm
+from custdata.analytics import estimate_impact, historic_clv, nps, rfm
 from custdata.analytics._results import NOT_IN_RECORDS
 from custdata.customer360 import customer_360
 from custdata.notebook import Html, mask_email, mask_phone, pii_revealed, result_html, reveal_pii, show, to_html
@@ -243,6 +243,17 @@ def test_analytics_results_render_as_tables() -> None:
     assert cut.count("<tr>") == 1 + 3 and "3 of 7 rows shown" in cut
     single = str(show(nps([10, 9, 3])))
     assert "<th>score</th>" in single and "<th>promoters</th>" in single
+    impact = estimate_impact(
+        customers_per_month=100,
+        average_order_value=Money("50", "EUR"),
+        churn_rate="0.05",
+        gross_margin="0.4",
+        support_tickets_per_month=30,
+        cost_per_ticket=Money("5", "EUR"),
+        churn_reduction="0.01",
+    )
+    steps = result_html(impact)
+    assert all(f"<td>{step.name}</td>" in steps for step in impact.rows)
     assert "Table" not in result_html(object()) and "&lt;object object" in result_html(object())
 
 

@@ -17,10 +17,10 @@ from custdata.domain.contact import mask
 
 _REVEAL: ContextVar[bool] = ContextVar("custdata_notebook_reveal", default=False)
 
-#: Field names whose values are personal data wherever they appear (attrs results, addresses, customers).
+#: Field names whose values are personal data wherever they appear in attrs results. A bare ``name`` is not
+#: among them: results name steps, segments and products too (analytics marks personal fields in metadata).
 PII_FIELDS = frozenset(
     {
-        "name",
         "given_name",
         "family_name",
         "display_name",
