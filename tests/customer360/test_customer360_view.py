@@ -3,6 +3,7 @@ open issues and bad arguments."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -35,6 +36,7 @@ from custdata import (
     TrackingStatus,
     ValidationError,
 )
+from custdata.analytics import MissingExtraError
 from custdata.customer360 import Customer360, EntryKind, IssueKind, customer_360
 from custdata.storage import Store, open_store
 
@@ -356,3 +358,24 @@ def test_memory_and_sqlite_give_the_same_view(tmp_path: Path) -> None:
     assert memory.timeline == sqlite.timeline
     assert memory.figures == sqlite.figures
     assert memory.orders == sqlite.orders
+
+
+def test_the_timeline_as_records_and_as_a_data_frame(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    fill(store)
+    view = customer_360(store, "cus_old", now=NOW)
+    records = view.to_records()
+    assert len(records) == len(view.timeline)
+    assert records[2] == {
+        "at": day(1),
+        "kind": "order_placed",
+        "description": "Order ord_1 placed: 2 items, 40.00 EUR",
+        "ref": "ord_1",
+        "order_id": "ord_1",
+    }
+    assert all(type(r["order_id"]) in (str, type(None)) for r in records)
+    frame = view.to_pandas()
+    assert list(frame.columns) == ["at", "kind", "description", "ref", "order_id"]
+    assert len(frame) == len(records) and frame["kind"].value_counts()["order_placed"] == 5
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(MissingExtraError, match=r"pip install 'custdata\[notebook\]'"):
+        view.to_pandas()

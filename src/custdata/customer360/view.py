@@ -10,15 +10,17 @@ person.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
 from custdata._errors import IntegrityError, ValidationError
+from custdata.analytics import MissingExtraError
 from custdata.customer360.figures import Figures, OpenIssue, figures
 from custdata.customer360.timeline import EntryKind, TimelineEntry, build_timeline, is_support_contact
 from custdata.domain import (
@@ -37,6 +39,8 @@ T = TypeVar("T")
 
 #: How many ``merged_into`` links are followed before the chain is declared broken.
 MAX_MERGE_HOPS = 64
+#: The columns of :meth:`Customer360.to_records` and ``to_pandas``.
+RECORD_COLUMNS = ("at", "kind", "description", "ref", "order_id")
 
 
 @attrs.frozen(repr=False)
@@ -95,6 +99,28 @@ class Customer360:
                 choices = ", ".join(k.value for k in EntryKind)
                 raise ValidationError.single(f"kinds[{i}]", f"must be one of {choices}") from None
         return tuple(e for e in self.timeline if e.kind in wanted)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """The timeline as a list of dicts of plain values (``at``, ``kind``, ``description``, ``ref``,
+        ``order_id``), oldest first; like the descriptions, free of personal data."""
+        return [
+            {
+                "at": e.at,
+                "kind": e.kind.value,
+                "description": e.description,
+                "ref": e.ref,
+                "order_id": None if e.order_id is None else str(e.order_id),
+            }
+            for e in self.timeline
+        ]
+
+    def to_pandas(self) -> Any:
+        """The timeline as a ``pandas.DataFrame`` (needs ``pip install 'custdata[notebook]'``)."""
+        try:
+            pandas = importlib.import_module("pandas")
+        except ImportError:
+            raise MissingExtraError("pandas", "notebook") from None
+        return pandas.DataFrame.from_records(self.to_records(), columns=list(RECORD_COLUMNS))
 
     def __repr__(self) -> str:
         merged = f", merged from {list(self.merged_ids)}" if self.merged_ids else ""
