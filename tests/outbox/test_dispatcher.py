@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 from collections.abc import Iterator
@@ -170,6 +171,25 @@ def test_a_permanent_failure_stops_at_once(store: Store) -> None:
     failed, event = state(store, "k1")
     assert failed == OutboxState.FAILED and event.status == CommunicationStatus.FAILED
     assert "550" in (event.error or "")
+
+
+def test_a_reply_echoing_the_address_is_stored_and_logged_without_it(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    put(store, message("k1"), message("k2"))
+    notifier = RecordingNotifier()
+    notifier.inject(
+        SendResult.permanent("550 5.1.1 <JANE@example.com>: mailbox jane unknown", code=550),
+        SendResult.transient("451 try again later for jane@example.com"),
+    )
+    with caplog.at_level(logging.DEBUG, logger="custdata.outbox"):
+        Dispatcher(store, notifier, clock=Clock()).drain()
+    failed, event = state(store, "k1")
+    assert failed == OutboxState.FAILED
+    assert event.error == "permanent failure: 550 5.1.1 <<redacted>>: mailbox <redacted> unknown (code 550)"
+    retried, event = state(store, "k2")
+    assert retried == OutboxState.PENDING and event.error == "transient failure: 451 try again later for <redacted>"
+    assert "jane" not in caplog.text.lower() and "<redacted>" in caplog.text
 
 
 def test_a_skipped_send_is_recorded_as_suppressed(store: Store) -> None:

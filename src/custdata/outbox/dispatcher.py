@@ -32,7 +32,7 @@ from custdata._errors import ValidationError
 from custdata.domain import CommunicationStatus
 from custdata.domain._checks import Checker
 from custdata.notify import Notifier, SendResult
-from custdata.notify.result import Outcome
+from custdata.notify.result import Outcome, scrub
 from custdata.outbox.model import OutboxEntry, OutboxState
 from custdata.outbox.ports import OutboxUnitOfWork, has_outbox
 from custdata.outbox.service import update_event
@@ -220,16 +220,21 @@ class Dispatcher:
         now = self._clock()
         if result.outcome == Outcome.SENT:
             self._record(entry, now, OutboxState.SENT, report, provider_id=result.provider_id)
-        elif result.outcome == Outcome.SKIPPED:
-            self._record(entry, now, OutboxState.SKIPPED, report, reason=result.reason)
+            return
+        # providers' replies often echo the address: keep it out of the store and the logs
+        recipient = message.recipient
+        described = scrub(str(result), recipient, recipient.rpartition("@")[0], limit=4000)
+        if result.outcome == Outcome.SKIPPED:
+            reason = scrub(result.reason, recipient, recipient.rpartition("@")[0], limit=400) if result.reason else None
+            self._record(entry, now, OutboxState.SKIPPED, report, reason=reason)
         elif result.outcome == Outcome.PERMANENT_FAILURE:
-            self._record(entry, now, OutboxState.FAILED, report, error=str(result))
+            self._record(entry, now, OutboxState.FAILED, report, error=described)
         elif entry.attempts >= self.retry.max_attempts:
-            error = f"gave up after {entry.attempts} attempts: {result}"
+            error = f"gave up after {entry.attempts} attempts: {described}"
             self._record(entry, now, OutboxState.DEAD, report, error=error)
         else:
             wait = self.retry.delay(entry.attempts, self._rng, result.retry_after)
-            self._record(entry, now, OutboxState.PENDING, report, error=str(result), available_at=now + wait)
+            self._record(entry, now, OutboxState.PENDING, report, error=described, available_at=now + wait)
 
     def _record(
         self,
