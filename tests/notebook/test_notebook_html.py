@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import attrs
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from custdata import (
@@ -38,6 +38,7 @@ from custdata.analytics._results import NOT_IN_RECORDS
 from custdata.customer360 import customer_360
 from custdata.notebook import Html, mask_email, mask_phone, pii_revealed, result_html, reveal_pii, show, to_html
 from custdata.storage import open_store
+from custdata.testing import strategies as cst
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 HOSTILE = '<script>alert("x")</script>'
@@ -287,3 +288,28 @@ def test_mask_helpers() -> None:
 @pytest.mark.parametrize("obj", [jane(), an_order()])
 def test_repr_stays_free_of_personal_data(obj: object) -> None:
     assert "Jane" not in repr(obj) and "Geheimweg" not in repr(obj)
+
+
+@settings(max_examples=25)
+@given(cst.customers())
+def test_no_generated_customer_shows_contact_points_or_streets_unless_revealed(customer: Customer) -> None:
+    masked = only_our_markup(customer._repr_html_())
+    text = "\n".join(masked.text)
+    for email in customer.emails:
+        assert email.value not in text
+    for phone in customer.phones:
+        assert phone.e164 not in text
+    # values shown on purpose (tags, company, city, ...) may happen to equal a generated name: those prove nothing
+    public = {*customer.tags, *customer.groups, customer.company.company.name if customer.company else ""}
+    for a in customer.addresses:
+        public |= {a.company_name, a.city, a.city_area, a.postal_code, a.country_area}
+    parts = {part for cell in masked.text for part in cell.split(", ")}
+    personal = [customer.given_name, customer.family_name, customer.display_name, customer.name]
+    for a in customer.addresses:
+        personal += [a.first_name, a.last_name, a.street_address_1, a.street_address_2]
+    for value in personal:
+        if value and len(value) >= 2 and value not in public:
+            assert value not in parts
+    revealed = "\n".join(only_our_markup(str(show(customer, reveal=True))).text)
+    assert all(email.value in revealed for email in customer.emails)
+    assert all(phone.e164 in revealed for phone in customer.phones)
