@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -178,10 +179,11 @@ def test_a_reply_echoing_the_address_is_stored_and_logged_without_it(
 ) -> None:
     put(store, message("k1"), message("k2"))
     notifier = RecordingNotifier()
-    notifier.inject(
-        SendResult.permanent("550 5.1.1 <JANE@example.com>: mailbox jane unknown", code=550),
-        SendResult.transient("451 try again later for jane@example.com"),
-    )
+    replies = {
+        "k1": SendResult.permanent("550 5.1.1 <JANE@example.com>: mailbox jane unknown", code=550),
+        "k2": SendResult.transient("451 try again later for jane@example.com"),
+    }
+    notifier.fail_when(lambda m: replies[m.idempotency_key])
     with caplog.at_level(logging.DEBUG, logger="custdata.outbox"):
         Dispatcher(store, notifier, clock=Clock()).drain()
     failed, event = state(store, "k1")
@@ -304,3 +306,23 @@ def test_retry_policies_are_checked(field: str, bad: Any) -> None:
     with pytest.raises(ValidationError) as info:
         RetryPolicy(**{field: bad})
     assert [p.path for p in info.value.problems] == [field]
+
+
+def test_run_keeps_sending_what_arrives_until_stopped(store: Store) -> None:
+    notifier = RecordingNotifier()
+    stop = threading.Event()
+    totals = []
+    worker = threading.Thread(target=lambda: totals.append(Dispatcher(store, notifier).run(stop, idle=0.01)))
+    worker.start()
+    try:
+        for i in range(3):
+            put(store, message(f"k{i}"))
+            deadline = time.monotonic() + 10
+            while len(notifier) <= i and time.monotonic() < deadline:
+                time.sleep(0.005)
+    finally:
+        stop.set()
+        worker.join(10)
+    assert not worker.is_alive()
+    assert [m.idempotency_key for m in notifier.messages] == ["k0", "k1", "k2"]
+    assert totals[0].sent == 3 and totals[0].leased == 3
