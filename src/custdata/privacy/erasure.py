@@ -1,0 +1,245 @@
+"""Right to erasure: a customer's personal data removed, the order financials kept for the accounts.
+
+:func:`erase_customer` does, in one unit of work:
+
+- **the customer**: names, emails, phones, address book, birthday, company, tags, locale, time zone,
+  preferences and both metadata dicts are cleared; the consent ledger becomes one ``redacted`` record per
+  purpose and channel (sources dropped); ``redacted_at`` is set. The id, ``created_at``, ``is_guest``, groups
+  and ``merged_into`` stay, so that orders still add up per (now anonymous) customer;
+- **orders** are pseudonymised: the shipping address copy, tracking numbers and links, carrier messages and
+  locations, return notes and the metadata (except keys listed in ``keep_order_metadata``) go; amounts,
+  currency, dates, SKUs, product names, quantities, statuses and external references stay;
+- **communication events** are scrubbed: subject, body, error, provider id and metadata go; channel, topic,
+  status, template, idempotency key and times stay (so a message is still never sent twice);
+- **activity** is scrubbed: the anonymous id and the properties (except ``keep_activity_properties``) go;
+- **pending messages** in the store's outbox and pending timers for the customer are cancelled (their events
+  become ``suppressed``), so that nothing is sent to an erased customer;
+- customer records **merged into** this one that share one of its email addresses or phone numbers (earlier
+  guest records, duplicates) are erased the same way.
+
+Then, with ``purge=True`` (the default), the store's purge removes what the database may still keep of the
+old values (SQLite: the write-ahead log and free pages; PostgreSQL: dead row versions).
+
+Erasing is idempotent: running it again changes nothing that is already erased, keeps the first
+``redacted_at``, and scrubs anything recorded for the customer since.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Collection, Iterable
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from custdata._errors import ProgrammingError
+from custdata.domain import (
+    ActivityEvent,
+    CommunicationEvent,
+    ConsentState,
+    Customer,
+    CustomerId,
+    Order,
+    Preferences,
+    Topic,
+)
+from custdata.domain._checks import Checker
+from custdata.outbox.ports import has_outbox
+from custdata.outbox.service import cancel
+from custdata.privacy._clock import Clock, read, utc_now
+from custdata.privacy.consent import redact_ledger
+from custdata.storage.ports import Store, UnitOfWork, walk
+
+log = logging.getLogger("custdata.privacy")
+_REASON = "the customer's personal data was erased"
+
+
+@attrs.frozen
+class ErasureReport:
+    """What :func:`erase_customer` changed in this run (all zero when everything was already erased)."""
+
+    customer_id: CustomerId
+    erased_at: datetime
+    customers: tuple[CustomerId, ...] = ()
+    orders: int = 0
+    communications: int = 0
+    activity: int = 0
+    purged: bool = False
+    cancelled_messages: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.customers or self.orders or self.communications or self.activity)
+
+
+def erase_customer(
+    store: Store,
+    customer_id: str,
+    *,
+    purge: bool = True,
+    keep_order_metadata: Collection[str] = (),
+    keep_activity_properties: Collection[str] = (),
+    clock: Clock = utc_now,
+) -> ErasureReport:
+    """Erase one customer's personal data (see the module docstring) and report what changed.
+
+    Raises :class:`custdata.NotFoundError` for an unknown customer; on any error nothing is written.
+    """
+    check = Checker()
+    check.boolean("purge", purge)
+    order_keys = _keys(check, "keep_order_metadata", keep_order_metadata)
+    activity_keys = _keys(check, "keep_activity_properties", keep_activity_properties)
+    check.done()
+    now = read(clock)
+    with store.unit_of_work() as uow:
+        customer = uow.customers.get(customer_id)
+        erased_at = customer.redacted_at or now
+        counts = [0, 0, 0]
+        changed: list[CustomerId] = []
+        cancelled = 0
+        for target in (customer, *_merged_into(uow, customer)):
+            cancelled += _cancel_messages(uow, target.id, now)
+            if redact_customer(target, at=now):
+                uow.customers.update(target)
+                changed.append(target.id)
+            for i, n in enumerate(_scrub_records(uow, target.id, order_keys, activity_keys)):
+                counts[i] += n
+        uow.commit()
+    purged = _purge(store) if purge else False
+    orders, communications, activity = counts
+    report = ErasureReport(customer.id, erased_at, tuple(changed), orders, communications, activity, purged, cancelled)
+    log.info(
+        "erased customer %s: %d customer records, %d orders, %d communication events, %d activity events changed",
+        customer.id,
+        len(changed),
+        *counts,
+    )
+    return report
+
+
+def redact_customer(customer: Customer, *, at: datetime) -> bool:
+    """Clear the customer's personal data in place (see the module docstring); False when there was none left."""
+    before = copy.deepcopy(customer)
+    for name in ("given_name", "family_name", "display_name", "email", "phone", "company", "locale", "timezone"):
+        setattr(customer, name, None)
+    customer.birthday = None
+    customer.other_emails = customer.other_phones = customer.addresses = ()
+    customer.default_shipping_address = customer.default_billing_address = None
+    customer.tags = frozenset()
+    customer.preferences = Preferences()
+    customer.metadata, customer.private_metadata = {}, {}
+    customer.email_verified_at = customer.phone_verified_at = None
+    if any(r.state != ConsentState.REDACTED or r.source != "erasure" for r in customer.consents):
+        redact_ledger(customer, at=at)
+    if customer == before and customer.redacted_at is not None:
+        return False
+    if customer.redacted_at is None:
+        customer.redacted_at = at
+    customer.updated_at = max(customer.updated_at, at)
+    return True
+
+
+def pseudonymise_order(order: Order, *, keep_metadata: Collection[str] = ()) -> Order:
+    """A copy of ``order`` without personal data: the financials, lines and statuses stay (see the module)."""
+    shipments = tuple(
+        attrs.evolve(
+            s,
+            tracking_number=None,
+            tracking_url=None,
+            events=tuple(attrs.evolve(e, message=None, location=None) for e in s.events),
+        )
+        for s in order.shipments
+    )
+    returns = tuple(
+        attrs.evolve(r, lines=tuple(attrs.evolve(line, note=None) for line in r.lines)) for r in order.returns
+    )
+    return attrs.evolve(
+        order,
+        shipping_address=None,
+        shipments=shipments,
+        returns=returns,
+        metadata={k: v for k, v in order.metadata.items() if k in keep_metadata},
+    )
+
+
+def scrub_communication(event: CommunicationEvent) -> CommunicationEvent:
+    """A copy of ``event`` without its content: subject, body, error, provider id and metadata."""
+    return attrs.evolve(event, subject=None, body=None, error=None, provider_id=None, metadata={})
+
+
+def scrub_activity(event: ActivityEvent, *, keep_properties: Collection[str] = ()) -> ActivityEvent:
+    """A copy of ``event`` without its anonymous id and properties (except ``keep_properties``).
+
+    An event with no customer keeps its anonymous id, which it needs to be valid: delete such events instead.
+    """
+    anonymous = event.anonymous_id if event.customer_id is None else None
+    properties = {k: v for k, v in event.properties.items() if k in keep_properties}
+    return attrs.evolve(event, anonymous_id=anonymous, properties=properties)
+
+
+def _scrub_records(
+    uow: UnitOfWork, customer_id: CustomerId, order_keys: frozenset[str], activity_keys: frozenset[str]
+) -> tuple[int, int, int]:
+    orders = communications = activity = 0
+    for order in list(walk(lambda c: uow.orders.for_customer(customer_id, cursor=c))):
+        clean = pseudonymise_order(order, keep_metadata=order_keys)
+        if clean != order:
+            uow.orders.update(clean)
+            orders += 1
+    for event in list(walk(lambda c: uow.communications.for_customer(customer_id, cursor=c))):
+        scrubbed = scrub_communication(event)
+        if scrubbed != event:
+            uow.communications.update(scrubbed)
+            communications += 1
+    for item in list(walk(lambda c: uow.activity.for_customer(customer_id, cursor=c))):
+        cleaned = scrub_activity(item, keep_properties=activity_keys)
+        if cleaned != item:
+            uow.activity.update(cleaned)
+            activity += 1
+    return orders, communications, activity
+
+
+def _cancel_messages(uow: UnitOfWork, customer_id: CustomerId, now: datetime) -> int:
+    """Cancel the customer's pending outbox messages and timers, for every order and for none."""
+    if not has_outbox(uow):
+        return 0
+    order_ids: list[str | None] = [None]
+    order_ids += [str(o.id) for o in walk(lambda c: uow.orders.for_customer(customer_id, cursor=c))]
+    cancelled = 0
+    for order_id in order_ids:
+        entries = cancel(uow, customer_id=customer_id, topics=list(Topic), reason=_REASON, now=now, order_id=order_id)
+        cancelled += len(entries)
+    return cancelled
+
+
+def _merged_into(uow: UnitOfWork, customer: Customer) -> list[Customer]:
+    """Records merged into ``customer`` that share one of its contact points, found through the search keys."""
+    found: dict[str, Customer] = {}
+    matches: Iterable[Customer]
+    for email in customer.emails:
+        matches = uow.customers.find_by_email(email)
+        found.update((str(c.id), c) for c in matches if c.merged_into == customer.id)
+    for phone in customer.phones:
+        matches = uow.customers.find_by_phone(phone)
+        found.update((str(c.id), c) for c in matches if c.merged_into == customer.id)
+    return [found[k] for k in sorted(found)]
+
+
+def _purge(store: Store) -> bool:
+    """Run the store's ``purge_residue()``; a store without one is refused rather than silently left dirty."""
+    purge_residue = getattr(store, "purge_residue", None)
+    if not callable(purge_residue):
+        raise ProgrammingError(
+            f"{type(store).__name__} has no purge_residue(); erase with purge=False and clear its files yourself"
+        )
+    purge_residue()
+    return True
+
+
+def _keys(check: Checker, path: str, value: Any) -> frozenset[str]:
+    if isinstance(value, str) or not isinstance(value, Collection) or not all(isinstance(k, str) for k in value):
+        check.add(path, "must be a collection of key names")
+        return frozenset()
+    return frozenset(value)
