@@ -267,6 +267,22 @@ def test_undo_refuses_when_something_changed_since(store: Store) -> None:
         undo(uow, record.id)
 
 
+def test_undo_refuses_a_merge_whose_record_was_erased(store: Store) -> None:
+    _seed(store)
+    record = _merge(store)
+    with store.unit_of_work() as uow:
+        event = uow.activity.get(record.id)
+        event.properties = {}
+        uow.activity.update(event)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert merges_of(uow, "cus_old") == []
+        with pytest.raises(UndoRefusedError, match="cannot be read"):
+            undo(uow, record.id)
+        with pytest.raises(UndoRefusedError, match="cannot be read"):
+            undo(uow, "act_1")
+
+
 def test_merges_of_merges_resolve_to_the_last_survivor(store: Store) -> None:
     _seed(store)
     with store.unit_of_work() as uow:

@@ -160,7 +160,10 @@ def undo(uow: UnitOfWork, merge_id: str | MergeRecord, *, at: datetime | None = 
     with _rollback_on_error(uow):
         event_id = str(event_id)
         event = uow.activity.get(event_id)
-        record = MergeRecord.from_event(event)
+        try:
+            record = MergeRecord.from_event(event)
+        except ValidationError:
+            raise UndoRefusedError(event_id, "its record cannot be read (erased or not a merge record)") from None
         if record.undone_at is not None:
             raise UndoRefusedError(event_id, f"it was undone already at {record.undone_at.isoformat()}")
         current = uow.customers.get_many([c.id for c in record.before])
@@ -197,11 +200,12 @@ def undo(uow: UnitOfWork, merge_id: str | MergeRecord, *, at: datetime | None = 
 
 
 def merges_of(uow: UnitOfWork, customer_id: str) -> list[MergeRecord]:
-    """The merge records on a customer's timeline, oldest first (undone ones included)."""
+    """The merge records on a customer's timeline, oldest first (undone ones included; records whose
+    properties were erased are left out)."""
     return [
         MergeRecord.from_event(event)
         for event in _all(uow.activity.for_customer, customer_id)
-        if isinstance(event, ActivityEvent) and event.event == MERGE_EVENT
+        if isinstance(event, ActivityEvent) and event.event == MERGE_EVENT and event.properties
     ]
 
 
