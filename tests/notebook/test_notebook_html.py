@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 
 import attrs
 import pytest
@@ -313,3 +314,32 @@ def test_no_generated_customer_shows_contact_points_or_streets_unless_revealed(c
     revealed = "\n".join(only_our_markup(str(show(customer, reveal=True))).text)
     assert all(email.value in revealed for email in customer.emails)
     assert all(phone.e164 in revealed for phone in customer.phones)
+
+
+def test_a_page_from_a_query_renders_one_row_per_record(tmp_path: Path) -> None:
+    with open_store(f"sqlite:///{tmp_path / 'shop.db'}") as store:
+        with store.unit_of_work() as uow:
+            uow.customers.add(jane())
+            uow.customers.add_many(Customer(f"cus_{i}", T0, given_name=f"Person {i}") for i in range(3))
+            uow.orders.add(an_order())
+            uow.commit()
+        with store.unit_of_work() as uow:
+            first = uow.customers.search(limit=2)
+            everyone = uow.customers.search()
+            orders = uow.orders.for_customer("cus_jane")
+    html = str(show(first))
+    markup = only_our_markup(html)
+    assert "Customers (2)" in markup.text and "more on the next page" in html
+    assert html.count("<tr>") == 3  # header and two customers
+    masked = str(show(everyone))
+    assert "Jane" not in masked and "jane.roe" not in masked and "j***@example.com" in masked and "DE" in masked
+    assert "next page" not in masked and masked.count("<tr>") == 5
+    assert "Jane Roe" in str(show(everyone, reveal=True))
+    listed = str(show(list(orders)))
+    assert "Orders (1)" in listed and "120.00 EUR" in listed and "shipped" in listed
+    message = CommunicationEvent("msg_1", "cus_jane", Channel.SMS, Topic.DELIVERED, T0, subject="Jane")
+    event = ActivityEvent("act_1", "Cart Abandoned", T0, "cus_jane", properties={"email": "jane@example.com"})
+    assert "Messages (1)" in str(show([message])) and "Jane" not in str(show([message], reveal=True))
+    assert "Activity (1)" in str(show((event,))) and "jane@" not in str(show((event,), reveal=True))
+    mixed = str(show([message, event]))
+    assert "Messages" not in mixed and "msg_1" in mixed  # not one kind: shown as escaped text

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING
 import attrs
 
 from custdata.domain import ActivityEvent, CommunicationEvent, Customer, Order
+from custdata.notebook.listing import listing_html
 from custdata.notebook.masking import address_lines, email_text, mask_text, phone_text, pii_revealed, reveal_pii
 from custdata.notebook.tables import DEFAULT_MAX_ROWS, block, esc, fmt, heading, pairs, result_html, table
+from custdata.storage.ports import Page
 
 if TYPE_CHECKING:
     from custdata.customer360 import Customer360
@@ -231,7 +233,8 @@ def view_html(view: Customer360, *, reveal: bool | None = None, max_rows: int = 
 
 
 def to_html(obj: object, *, reveal: bool | None = None, max_rows: int | None = None) -> str:
-    """HTML for a customer, order, message, activity event, customer 360 view or any attrs result.
+    """HTML for a customer, order, message, activity event, customer 360 view, a list or :class:`Page` of
+    one kind of those records, or any attrs result.
 
     ``reveal`` overrides the current :func:`~custdata.notebook.reveal_pii` setting; ``max_rows`` caps the
     rows of long tables.
@@ -249,6 +252,13 @@ def to_html(obj: object, *, reveal: bool | None = None, max_rows: int | None = N
         return activity_html(obj, reveal=reveal)
     if isinstance(obj, Customer360):
         return view_html(obj, reveal=reveal, **rows)
+    if isinstance(obj, (Page, list, tuple)):
+        items = obj.items if isinstance(obj, Page) else tuple(obj)
+        more = isinstance(obj, Page) and obj.next_cursor is not None
+        show = pii_revealed() if reveal is None else reveal
+        listing = listing_html(items, reveal=show, max_rows=max_rows or DEFAULT_MAX_ROWS, more=more)
+        if listing is not None:
+            return listing
     return result_html(obj, reveal=reveal, **rows)
 
 
