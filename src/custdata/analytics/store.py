@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import TypeVar
 
 from custdata._errors import ValidationError
@@ -42,7 +42,9 @@ from custdata.analytics.metrics import (
 )
 from custdata.analytics.rfm import RfmTable, rfm_from_values
 from custdata.analytics.segments import Segment
-from custdata.domain import ActivityEvent, CommunicationEvent, Customer, CustomerId, Order
+from custdata.domain import ActivityEvent, CommunicationEvent, Customer, CustomerId, Money, Order
+from custdata.domain._checks import trusting
+from custdata.domain.money import currency_exponent
 from custdata.storage.ports import MAX_LIMIT, Page, Store, UnitOfWork, walk
 from custdata.storage.records import EPOCH
 
@@ -81,6 +83,29 @@ def _pushdown_session(uow: UnitOfWork) -> object | None:
 
 def _moment(micro: int) -> datetime:
     return EPOCH + timedelta(microseconds=micro)
+
+
+class _Exact:
+    """``money(amount, currency)`` for many amounts, equal to it: each currency's rounding is looked up once,
+    and Money is built without checking again what was just rounded (callers hold ``trusting()``)."""
+
+    __slots__ = ("_quanta",)
+
+    def __init__(self) -> None:
+        self._quanta: dict[str, Decimal | None] = {}
+
+    def __call__(self, amount: Decimal, currency: str) -> Money:
+        if currency not in self._quanta:
+            exponent = currency_exponent(currency)
+            self._quanta[currency] = None if exponent is None else Decimal(1).scaleb(-exponent)
+        quantum = self._quanta[currency]
+        try:
+            rounded = amount if quantum is None else amount.quantize(quantum, rounding=ROUND_HALF_EVEN)
+        except InvalidOperation:
+            rounded = amount
+        if not rounded.is_finite() or abs(rounded.adjusted()) > 30:
+            raise ValidationError.single("amount", "is out of range")  # as money() says
+        return Money(rounded, currency)
 
 
 class StoreAnalytics:
@@ -196,21 +221,23 @@ class StoreAnalytics:
         if found is None:
             return historic_clv(self.orders(), as_of=as_of)
         rows = []
-        for (customer_id, currency), sums in sorted(found.groups.items(), key=lambda item: item[0]):
-            if not sums.orders or sums.first_us is None or sums.last_us is None:
-                continue
-            rows.append(
-                CustomerValue(
-                    customer_id=customer_id,
-                    currency=currency,
-                    orders=sums.orders,
-                    revenue=money(sums.revenue, currency),
-                    refunds=money(sums.refunds, currency),
-                    clv=money(sums.revenue - sums.refunds, currency),
-                    first_order_at=_moment(sums.first_us),
-                    last_order_at=_moment(sums.last_us),
+        exact = _Exact()
+        with trusting():
+            for (customer_id, currency), sums in sorted(found.groups.items(), key=lambda item: item[0]):
+                if not sums.orders or sums.first_us is None or sums.last_us is None:
+                    continue
+                rows.append(
+                    CustomerValue(
+                        customer_id=customer_id,
+                        currency=currency,
+                        orders=sums.orders,
+                        revenue=exact(sums.revenue, currency),
+                        refunds=exact(sums.refunds, currency),
+                        clv=exact(sums.revenue - sums.refunds, currency),
+                        first_order_at=_moment(sums.first_us),
+                        last_order_at=_moment(sums.last_us),
+                    )
                 )
-            )
         return HistoricClv(tuple(rows))
 
     def order_metrics(self) -> OrderMetrics:
