@@ -6,7 +6,8 @@
   a guest and attach earlier guest orders only once the address is proven;
 - :mod:`custdata.privacy.export`: :func:`export_customer`, everything held about one customer as versioned JSON;
 - :mod:`custdata.privacy.erasure`: :func:`erase_customer`, personal data removed, order financials kept, the
-  store's files purged.
+  store's files purged;
+- :mod:`custdata.privacy.retention`: :class:`RetentionPolicy` and :func:`sweep`, data removed once it is too old.
 """
 
 from custdata._errors import TokenError
@@ -14,12 +15,15 @@ from custdata.privacy import consent
 from custdata.privacy.erasure import ErasureReport, erase_customer
 from custdata.privacy.export import EXPORT_VERSION, export_customer, export_customer_json
 from custdata.privacy.guests import Registration, complete_verification, start_verification
+from custdata.privacy.retention import RetentionPolicy, RetentionReport, sweep
 from custdata.privacy.tokens import VerificationTokens
 
 __all__ = [
     "EXPORT_VERSION",
     "ErasureReport",
     "Registration",
+    "RetentionPolicy",
+    "RetentionReport",
     "TokenError",
     "VerificationTokens",
     "complete_verification",
@@ -28,4 +32,5 @@ __all__ = [
     "export_customer",
     "export_customer_json",
     "start_verification",
+    "sweep",
 ]

@@ -1,0 +1,169 @@
+"""Retention: personal data kept no longer than needed, removed by a sweep that reports what it did.
+
+A :class:`RetentionPolicy` gives, per kind of data, the age after which it goes (None: kept):
+
+- ``activity``: activity events older than this are deleted;
+- ``communications``: communication events older than this are scrubbed (subject, body, error, provider id,
+  metadata go; see :func:`custdata.privacy.erasure.scrub_communication`), or deleted with
+  ``delete_communications=True``;
+- ``order_details``: orders placed longer ago are pseudonymised (shipping address copy, tracking, return notes,
+  metadata go; amounts, SKUs and dates stay; see :func:`custdata.privacy.erasure.pseudonymise_order`);
+- ``guests_without_orders``: guest customers created longer ago who never ordered are deleted, with their
+  communication and activity events (guests merged into another customer stay: their ids still resolve).
+
+:func:`sweep` walks each kind in pages, one unit of work per page, so a sweep over millions of records never
+holds one long transaction and can be stopped and re-run at any time: it is idempotent. ``clock`` gives the
+time the ages are measured from (inject a fixed one in tests). With ``purge=True`` the store's
+``purge_residue()`` runs at the end when anything changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import attrs
+
+from custdata.domain._checks import Checker
+from custdata.privacy._clock import Clock, read, utc_now
+from custdata.privacy.erasure import pseudonymise_order, scrub_communication
+from custdata.storage.ports import MAX_LIMIT, CustomerQuery, Page, Store, UnitOfWork, walk
+
+log = logging.getLogger("custdata.privacy")
+T = TypeVar("T")
+
+
+def _age(check: Checker, path: str, value: object) -> None:
+    if value is not None and (not isinstance(value, timedelta) or value <= timedelta(0)):
+        check.add(path, "must be a positive timedelta, or None to keep that data")
+
+
+@attrs.frozen(kw_only=True)
+class RetentionPolicy:
+    """How long each kind of data is kept (see the module docstring); None keeps it."""
+
+    activity: timedelta | None = None
+    communications: timedelta | None = None
+    delete_communications: bool = False
+    order_details: timedelta | None = None
+    guests_without_orders: timedelta | None = None
+
+    def __attrs_post_init__(self) -> None:
+        check = Checker()
+        for name in ("activity", "communications", "order_details", "guests_without_orders"):
+            _age(check, name, getattr(self, name))
+        check.boolean("delete_communications", self.delete_communications)
+        check.done()
+
+
+@attrs.frozen
+class RetentionReport:
+    """What one :func:`sweep` did, per kind, measured from ``ran_at``."""
+
+    ran_at: datetime
+    activity_deleted: int = 0
+    communications_scrubbed: int = 0
+    communications_deleted: int = 0
+    orders_pseudonymised: int = 0
+    guests_deleted: int = 0
+    purged: bool = False
+
+    @property
+    def changed(self) -> int:
+        """How many records were changed or deleted in all."""
+        return (
+            self.activity_deleted
+            + self.communications_scrubbed
+            + self.communications_deleted
+            + self.orders_pseudonymised
+            + self.guests_deleted
+        )
+
+
+def sweep(
+    store: Store, policy: RetentionPolicy, *, clock: Clock = utc_now, purge: bool = True, page_size: int = 500
+) -> RetentionReport:
+    """Apply ``policy`` to everything in ``store`` as of ``clock()``; returns what was done."""
+    check = Checker()
+    check.instance("policy", policy, RetentionPolicy)
+    check.boolean("purge", purge)
+    check.integer("page_size", page_size, minimum=1)
+    if isinstance(page_size, int) and page_size > MAX_LIMIT:
+        check.add("page_size", f"must be at most {MAX_LIMIT}")
+    check.done()
+    now = read(clock)
+    kinds = ("activity_deleted", "communications_scrubbed", "communications_deleted", "orders_pseudonymised")
+    counts = dict.fromkeys((*kinds, "guests_deleted"), 0)
+    if policy.activity is not None:
+        cutoff = now - policy.activity
+        for uow, page in _pages(store, lambda u, c: u.activity.page(limit=page_size, cursor=c)):
+            for item in page:
+                if item.occurred_at < cutoff:
+                    uow.activity.delete(item.id)
+                    counts["activity_deleted"] += 1
+    if policy.communications is not None:
+        cutoff = now - policy.communications
+        for uow, events in _pages(store, lambda u, c: u.communications.page(limit=page_size, cursor=c)):
+            for event in events:
+                if event.created_at >= cutoff:
+                    continue
+                if policy.delete_communications:
+                    uow.communications.delete(event.id)
+                    counts["communications_deleted"] += 1
+                elif (scrubbed := scrub_communication(event)) != event:
+                    uow.communications.update(scrubbed)
+                    counts["communications_scrubbed"] += 1
+    if policy.order_details is not None:
+        cutoff = now - policy.order_details
+        for uow, orders in _pages(store, lambda u, c: u.orders.page(limit=page_size, cursor=c)):
+            for order in orders:
+                if order.placed_at < cutoff and (clean := pseudonymise_order(order)) != order:
+                    uow.orders.update(clean)
+                    counts["orders_pseudonymised"] += 1
+    if policy.guests_without_orders is not None:
+        query = CustomerQuery(created_to=now - policy.guests_without_orders)
+        for uow, customers in _pages(store, lambda u, c: u.customers.search(query, limit=page_size, cursor=c)):
+            for customer in customers:
+                if customer.is_guest and customer.merged_into is None and not uow.orders.count(customer_id=customer.id):
+                    _delete_customer(uow, customer.id, customer.version)
+                    counts["guests_deleted"] += 1
+    report = RetentionReport(
+        now,
+        counts["activity_deleted"],
+        counts["communications_scrubbed"],
+        counts["communications_deleted"],
+        counts["orders_pseudonymised"],
+        counts["guests_deleted"],
+    )
+    if purge and report.changed:
+        store.purge_residue()
+        report = attrs.evolve(report, purged=True)
+    log.info("retention sweep: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return report
+
+
+def _pages(store: Store, fetch: Callable[[UnitOfWork, str | None], Page[T]]) -> Iterator[tuple[UnitOfWork, Page[T]]]:
+    """Each page of a listing in its own unit of work, committed once the caller is done with the page.
+
+    The next page is asked for with the cursor of the last, which stays valid while records of earlier pages
+    are deleted or changed (pages follow immutable keys).
+    """
+    cursor: str | None = None
+    while True:
+        with store.unit_of_work() as uow:
+            page = fetch(uow, cursor)
+            yield uow, page
+            uow.commit()
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+def _delete_customer(uow: UnitOfWork, customer_id: Any, version: int) -> None:
+    for event in list(walk(lambda c: uow.communications.for_customer(customer_id, cursor=c))):
+        uow.communications.delete(event.id)
+    for item in list(walk(lambda c: uow.activity.for_customer(customer_id, cursor=c))):
+        uow.activity.delete(item.id)
+    uow.customers.delete(customer_id, version=version)
