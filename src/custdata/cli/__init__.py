@@ -26,9 +26,9 @@ line; 3 bad input; 4 store error; 5 not found; 6 optional dependency missing; 70
 
 
 def _commands() -> list[ModuleType]:
-    from custdata.cli import demo, imports
+    from custdata.cli import dedupe, demo, dispatch, export, imports, segments
 
-    return [demo, imports]
+    return [demo, imports, export, dedupe, segments, dispatch]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,119 @@
+"""``custdata dedupe``: find likely duplicate customers, explain each pair, and merge the sure ones on request."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from custdata.cli._common import ExitCode, add_store_option, open_cli_store
+from custdata.storage import walk
+
+_DESCRIPTION = """\
+Compare the store's customers (names, emails, phones, addresses, birthdays; merged and erased customers left
+out) and list the likely duplicate pairs, best first, each with the fields that agreed and how much each
+counted. Scores are in bits: pairs from --review up are listed, pairs from --auto-merge up are sure enough to
+merge. With --merge, each group of sure pairs is merged into its oldest customer (orders, messages and
+activity move along; the merge is recorded and can be undone from the library). Only ids are printed.
+"""
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "dedupe", help="find (and optionally merge) duplicate customers", description=_DESCRIPTION
+    )
+    add_store_option(parser)
+    parser.add_argument("--review", type=float, default=None, metavar="BITS", help="list pairs from this score (16)")
+    parser.add_argument("--auto-merge", type=float, default=None, metavar="BITS", help="sure from this score (26)")
+    parser.add_argument("--region", metavar="CC", help="region for national phone numbers of customers without one")
+    parser.add_argument("--show", type=int, default=20, metavar="N", help="how many pairs to list (default 20)")
+    parser.add_argument("--merge", action="store_true", help="merge every group of sure duplicates")
+    parser.add_argument("--json", action="store_true", help="print every pair as JSON Lines instead")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from custdata.matching import AUTO_MERGE, REVIEW, Decision, Matcher
+    from custdata.matching.records import CustomerRecord
+
+    matcher = Matcher(
+        auto_merge=args.auto_merge if args.auto_merge is not None else AUTO_MERGE,
+        review=args.review if args.review is not None else REVIEW,
+        default_region=args.region.upper() if args.region else None,
+    )
+    with open_cli_store(args) as store:
+        with store.unit_of_work() as uow:
+            customers = [
+                c
+                for c in walk(lambda cursor: uow.customers.search(limit=1000, cursor=cursor))
+                if c.merged_into is None and c.redacted_at is None
+            ]
+        result = matcher.find_duplicates(CustomerRecord.from_customer(c) for c in customers)
+        sure = result.with_decision(Decision.AUTO_MERGE)
+        if args.json:
+            for pair in result:
+                print(json.dumps(_pair_json(pair)))
+        else:
+            print(
+                f"{len(customers)} customers compared ({result.compared} pairs): {len(sure)} sure duplicates, "
+                f"{len(result.with_decision(Decision.REVIEW))} to review"
+            )
+            for pair in list(result)[: max(args.show, 0)]:
+                agreed = ", ".join(e.field for e in pair.evidence if e.outcome.value in ("agree", "partial"))
+                print(f"  {pair.left}  {pair.right}  {pair.score:6.1f}  {pair.decision.value:<10}  agree: {agreed}")
+        if args.merge:
+            created = {c.id: c.created_at for c in customers}
+            merged = _merge(store, _groups((p.left, p.right) for p in sure), created)
+            print(f"merged {merged[1]} customers into {merged[0]} survivors")
+    return int(ExitCode.OK)
+
+
+def _pair_json(pair: Any) -> dict[str, Any]:
+    return {
+        "left": pair.left,
+        "right": pair.right,
+        "score": round(pair.score, 3),
+        "decision": pair.decision.value,
+        "evidence": [
+            {"field": e.field, "outcome": e.outcome.value, "level": e.level, "weight": round(e.weight, 3)}
+            for e in pair.evidence
+        ],
+    }
+
+
+def _groups(pairs: Iterable[tuple[str, str]]) -> list[list[str]]:
+    """Connected groups of ids (union-find), each sorted."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in pairs:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[str, list[str]] = {}
+    for x in parent:
+        groups.setdefault(find(x), []).append(x)
+    return [sorted(g) for g in groups.values() if len(g) > 1]
+
+
+def _merge(store: Any, groups: list[list[str]], created: dict[Any, Any]) -> tuple[int, int]:
+    """Merge each group into its oldest customer, one unit of work per group."""
+    from custdata.merge import merge, preview
+
+    survivors = absorbed = 0
+    for group in groups:
+        ordered = sorted(group, key=lambda i: (created[i], i))
+        with store.unit_of_work() as uow:
+            plan = preview(uow, ordered[0], ordered[1:])
+            merge(uow, plan)
+            uow.commit()
+        survivors += 1
+        absorbed += len(ordered) - 1
+    return survivors, absorbed
