@@ -4,7 +4,7 @@ its reason in the customer's history, and replaying the trigger afterwards stays
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from custdata import (
     Money,
     Order,
     OrderLine,
+    Preferences,
     Shipment,
     Topic,
 )
@@ -158,3 +159,46 @@ def test_a_review_request_for_an_order_gone_meanwhile_is_dropped_with_the_reason
     assert dropped.status == CommunicationStatus.SUPPRESSED
     assert dropped.suppression_reason == "the order no longer exists"
     assert dropped.order_id == "ord_1"
+
+
+def test_consent_withdrawn_while_a_message_waits_out_quiet_hours_stops_it(store: Store) -> None:
+    add_customer(store, "cus_1", preferences=Preferences(quiet_hours_start=time(22), quiet_hours_end=time(7)))
+    evening = datetime(2024, 5, 6, 20, 30, tzinfo=UTC)  # 22:30 in Berlin: quiet
+    clock = Clock()
+    clock.now = evening
+    flows = Workflows(shop=SHOP, clock=clock)
+    cart = ActivityEvent(
+        id="act_1", event="Cart Abandoned", occurred_at=evening - timedelta(hours=2), customer_id="cus_1"
+    )
+    flows.track(store, cart)
+    (step,) = flows.run_due(store)
+    assert (step.action, step.reason) == ("queued", "held back until 2024-05-07T05:00:00+00:00")
+    with store.unit_of_work() as uow:  # the customer unsubscribes during the night
+        customer = uow.customers.get("cus_1")
+        withdrawn = ConsentRecord(ConsentPurpose.MARKETING, Channel.EMAIL, ConsentState.UNSUBSCRIBED, evening)
+        uow.customers.update(attrs.evolve(customer, consents=(*customer.consents, withdrawn)))
+        uow.commit()
+    notifier = RecordingNotifier()
+    clock.now = evening + timedelta(hours=12)
+    report = Dispatcher(store, notifier, clock=clock).drain()
+    assert (report.leased, report.sent, report.skipped, len(notifier)) == (1, 0, 1, 0)
+    (event,) = history(store, "cus_1", Topic.CART_REMINDER)
+    assert event.status == CommunicationStatus.SUPPRESSED
+    assert event.suppression_reason == "not sent: no marketing consent on email any more (consent unsubscribed)"
+
+
+def test_nothing_goes_to_a_customer_erased_after_the_message_was_queued(store: Store) -> None:
+    add_customer(store, "cus_1")
+    clock = Clock()
+    flows = Workflows(shop=SHOP, clock=clock)
+    flows.place(store, new_order("ord_1", "cus_1"))
+    with store.unit_of_work() as uow:
+        customer = uow.customers.get("cus_1")
+        erased = attrs.evolve(customer, given_name=None, email=None, consents=(), redacted_at=T0 + timedelta(hours=1))
+        uow.customers.update(erased)
+        uow.commit()
+    notifier = RecordingNotifier()
+    clock.now = T0 + timedelta(hours=2)
+    assert Dispatcher(store, notifier, clock=clock).drain().skipped == 1 and len(notifier) == 0
+    (event,) = history(store, "cus_1", Topic.ORDER_CONFIRMATION)
+    assert event.suppression_reason == "not sent: the customer's data was erased"

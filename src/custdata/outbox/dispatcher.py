@@ -9,6 +9,9 @@ result as soon as it is known, in its own short unit of work: the outbox entry i
   :func:`custdata.outbox.service.dead_letters`, re-queued by :func:`~custdata.outbox.service.requeue`.
 - A permanent failure stops at once; a skipped send (a channel the notifier does not deliver) is recorded as
   suppressed with the notifier's reason.
+- Just before sending, each message is checked against its customer as read when the batch was leased: nothing
+  goes to a customer who was deleted or erased, and no marketing message goes out once the customer withdrew
+  consent on its channel (it may have waited behind quiet hours); these are recorded as suppressed, with why.
 - A dispatcher that dies holds its lease until it expires; then another dispatcher takes the entries over.
   What it had sent but not yet recorded is sent again (at least once): duplicates are bounded by the messages
   in flight when a process dies (one per dispatcher), and carry the same Message-ID, so mail clients fold them.
@@ -29,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 
 from custdata._errors import ValidationError
-from custdata.domain import CommunicationStatus
+from custdata.domain import CommunicationStatus, ConsentPurpose, ConsentState, Customer
 from custdata.domain._checks import Checker
 from custdata.notify import Notifier, SendResult
 from custdata.notify.result import Outcome, scrub
@@ -161,6 +164,7 @@ class Dispatcher:
         with self._uow() as uow:
             batch = uow.outbox.lease(self.owner, now=self._clock(), limit=self.batch_size, duration=self.lease)
             uow.commit()
+            customers = uow.customers.get_many({str(e.customer_id) for e in batch}) if batch else {}
         report.leased = len(batch)
         for entry in batch:
             now = self._clock()
@@ -168,7 +172,7 @@ class Dispatcher:
             if expires is not None and now >= expires - self.lease_margin:
                 _log.warning("lease of %s running out; leaving the rest of the batch to a new lease", self.owner)
                 break
-            self._handle(entry, now, report)
+            self._handle(entry, now, report, customers.get(entry.customer_id))
         return report
 
     def drain(self, *, max_rounds: int | None = None) -> DrainReport:
@@ -201,10 +205,14 @@ class Dispatcher:
 
     # -- one entry -----------------------------------------------------------------------------------------
 
-    def _handle(self, entry: OutboxEntry, now: datetime, report: DrainReport) -> None:
+    def _handle(self, entry: OutboxEntry, now: datetime, report: DrainReport, customer: Customer | None) -> None:
         message = entry.message
         if message is None:  # an entry that was never to be sent; nothing to do but release it
             self._record(entry, now, OutboxState.SKIPPED, report, reason="nothing to send")
+            return
+        withheld = _withheld(entry, customer)
+        if withheld is not None:
+            self._record(entry, now, OutboxState.SKIPPED, report, reason=withheld)
             return
         if entry.attempts > self.retry.max_attempts:
             # leased more often than allowed without a recorded result: its sends keep killing dispatchers
@@ -268,6 +276,21 @@ class Dispatcher:
         setattr(report, _COUNTERS[state], getattr(report, _COUNTERS[state]) + 1)
         if state != OutboxState.SENT:
             _log.info("outbox entry %s: %s (%s)", entry.id, state.value, error or reason or "")
+
+
+def _withheld(entry: OutboxEntry, customer: Customer | None) -> str | None:
+    """Why a message decided earlier must not go now, if it must not: the customer is gone or erased, or (for
+    marketing) withdrew consent on the channel while it waited (behind quiet hours, say)."""
+    if customer is None:
+        return "the customer no longer exists"
+    if customer.redacted_at is not None:
+        return "the customer's data was erased"
+    if entry.topic.is_marketing:
+        consent = customer.consent(ConsentPurpose.MARKETING, entry.channel)
+        if consent is None or consent.state != ConsentState.SUBSCRIBED:
+            state = "no recorded opt-in" if consent is None else f"consent {consent.state.value}"
+            return f"no marketing consent on {entry.channel.value} any more ({state})"
+    return None
 
 
 def _update_event(
