@@ -24,6 +24,7 @@ from custdata.domain import (
     OrderId,
     OrderStatus,
     Topic,
+    TrackingStatus,
 )
 
 
@@ -65,7 +66,14 @@ class TimelineEntry:
     def sort_key(self) -> tuple[datetime, int, str, str, str]:
         """(time, kind rank, order id, ref, description): the order of the timeline. Aware datetimes compare
         as instants, whatever their offsets."""
-        return (self.at, _RANK[self.kind], self.order_id or "", self.ref, self.description)
+        return _key(self)
+
+
+def _key(entry: TimelineEntry) -> tuple[datetime, int, str, str, str]:
+    return (entry.at, _RANK[entry.kind], entry.order_id or "", entry.ref, entry.description)
+
+
+_TRACKING = {status: status.value.replace("_", " ") for status in TrackingStatus}
 
 
 def is_support_contact(event: CommunicationEvent) -> bool:
@@ -107,7 +115,7 @@ def _order_entries(order: Order) -> Iterator[TimelineEntry]:
             yield TimelineEntry(
                 event.happened_at,
                 EntryKind.TRACKING,
-                f"Shipment {shipment.id} ({shipment.carrier}): {event.status.value.replace('_', ' ')}",
+                f"Shipment {shipment.id} ({shipment.carrier}): {_TRACKING[event.status]}",
                 shipment.id,
                 oid,
                 event,
@@ -169,5 +177,5 @@ def build_timeline(
         entries.extend(_order_entries(order))
     entries.extend(_message_entry(event) for event in communications)
     entries.extend(_activity_entry(event) for event in activity)
-    entries.sort(key=lambda entry: entry.sort_key)
+    entries.sort(key=_key)
     return tuple(entries)
