@@ -134,7 +134,7 @@ def test_dispatch_usage_errors(tmp_path: Path) -> None:
     assert result.returncode == 2 and "--sender" in result.stderr
 
 
-@pytest.mark.parametrize("command", ["demo", "import", "export", "dedupe", "segments", "dispatch"])
+@pytest.mark.parametrize("command", ["demo", "import", "export", "dedupe", "segments", "erase", "dispatch"])
 def test_every_command_has_help(tmp_path: Path, command: str) -> None:
     result = run_cli(command, "--help", cwd=tmp_path)
     assert result.returncode == 0 and "--store" in result.stdout
@@ -145,3 +145,23 @@ def test_top_level_help_and_version(tmp_path: Path) -> None:
     assert result.returncode == 0 and "Exit codes" in result.stdout
     assert run_cli("--version", cwd=tmp_path).stdout.startswith("custdata ")
     assert run_cli(cwd=tmp_path).returncode == 2
+
+
+def test_erase(demo_store: Path, tmp_path: Path) -> None:
+    store = _copy(demo_store, tmp_path)
+    with open_store(f"sqlite:///{store}") as opened, opened.unit_of_work() as uow:
+        customer = next(c for c in uow.customers.search(limit=50) if c.email is not None)
+    assert customer.email is not None
+    email = customer.email.value.encode()
+    refused = run_cli("erase", str(customer.id), "--store", str(store), cwd=tmp_path, stdin="")
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    missing = run_cli("erase", str(customer.id), "cus_nobody", "--yes", "--store", str(store), cwd=tmp_path)
+    assert missing.returncode == 5 and "nothing erased" in missing.stderr
+    assert email in store.read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("shop.db-*"))
+    erased = run_cli("erase", str(customer.id), "--yes", "--store", str(store), cwd=tmp_path)
+    assert erased.returncode == 0, erased.stderr
+    assert "store purged" in erased.stdout
+    leftovers = store.read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("shop.db-*"))
+    assert email not in leftovers
+    export = json.loads(run_cli("export", "customer", str(customer.id), "--store", str(store), cwd=tmp_path).stdout)
+    assert export["profile"]["redacted_at"] is not None and export["profile"]["email"] is None

@@ -26,9 +26,9 @@ line; 3 bad input; 4 store error; 5 not found; 6 optional dependency missing; 70
 
 
 def _commands() -> list[ModuleType]:
-    from custdata.cli import dedupe, demo, dispatch, export, imports, segments
+    from custdata.cli import dedupe, demo, dispatch, erase, export, imports, segments
 
-    return [demo, imports, export, dedupe, segments, dispatch]
+    return [demo, imports, export, dedupe, segments, erase, dispatch]
 
 
 def build_parser() -> argparse.ArgumentParser:
