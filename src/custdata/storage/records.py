@@ -36,7 +36,8 @@ from custdata.domain import (
     PhoneNumber,
 )
 from custdata.domain._checks import trusting
-from custdata.serialization import SCHEMA_KEY, make_converter, to_dict
+from custdata.serialization import SCHEMA_KEY, SCHEMA_VERSION
+from custdata.storage._converter import storage_converter
 
 T = TypeVar("T")
 E = TypeVar("E", Customer, Order, CommunicationEvent, ActivityEvent)
@@ -54,22 +55,39 @@ def micros(moment: datetime) -> int:
     return (moment - EPOCH) // _MICRO
 
 
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def document(entity: Any, version: int | None = None) -> str:
-    """The JSON document stored for ``entity``; ``version`` replaces the entity's own when given."""
-    data = to_dict(entity)
+    """The JSON document stored for ``entity`` (the same as :func:`custdata.to_json` writes); ``version``
+    replaces the entity's own when given."""
+    data = _unstructurer(type(entity))(entity)
+    data = {SCHEMA_KEY: SCHEMA_VERSION, **data}
     if version is not None:
         data["version"] = version
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return _dumps(data)
 
 
 @lru_cache(maxsize=1)
-def _trusted_converter() -> Any:
-    return make_converter(trusted=True)
+def _converter() -> Any:
+    return storage_converter()
+
+
+_UNSTRUCTURERS: dict[type, Callable[[Any], dict[str, Any]]] = {}
+
+
+def _unstructurer(cls: type) -> Callable[[Any], dict[str, Any]]:
+    hook = _UNSTRUCTURERS.get(cls)
+    if hook is None:
+        if not attrs.has(cls):
+            raise TypeError(f"a document is made of a custdata model, not {cls.__name__}")
+        hook = _UNSTRUCTURERS[cls] = _converter().get_unstructure_hook(cls)
+    return hook
 
 
 def load_documents(cls: type[E], docs: Iterable[str]) -> list[E]:
     """Entities from documents this library stored (the trusted, fast path: no re-validation)."""
-    structure = _trusted_converter().get_structure_hook(cls)
+    structure = _converter().get_structure_hook(cls)
     loads = json.loads
     out: list[E] = []
     with trusting():
@@ -166,6 +184,16 @@ ACTIVITY: Table[ActivityEvent] = Table(
 
 def name_key(text: str) -> str:
     """The form names are indexed and searched in: NFKC, case-folded, single spaces, trimmed."""
+    return _short_name_key(text) if len(text) <= 64 else _name_key(text)
+
+
+@lru_cache(maxsize=16_384)
+def _short_name_key(text: str) -> str:
+    """:func:`name_key` of a short name, cached: the same given and family names come up again and again."""
+    return _name_key(text)
+
+
+def _name_key(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
