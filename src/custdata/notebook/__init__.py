@@ -3,9 +3,11 @@
 ``show(obj)`` renders a customer, order, message, activity event, customer 360 view or any analytics result
 as HTML (names, emails, phones and streets masked; ``reveal=True`` shows them). The plots
 (:func:`cohort_heatmap`, :func:`rfm_segment_bars`, :func:`clv_distribution`) need
-``pip install 'custdata[notebook]'``; matplotlib is imported only when one is drawn.
+``pip install 'custdata[notebook]'``; matplotlib is imported only when one is drawn. :func:`to_records` and
+:func:`to_pandas` turn the results of repository queries into rows (pandas imported only when asked for).
 """
 
+from custdata.notebook.frames import to_pandas, to_records
 from custdata.notebook.masking import PII_FIELDS, mask_email, mask_phone, mask_text, pii_revealed, reveal_pii
 from custdata.notebook.plots import clv_distribution, cohort_heatmap, rfm_segment_bars
 from custdata.notebook.render import Html, show, to_html
@@ -25,4 +27,6 @@ __all__ = [
     "rfm_segment_bars",
     "show",
     "to_html",
+    "to_pandas",
+    "to_records",
 ]

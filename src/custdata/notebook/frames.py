@@ -1,0 +1,142 @@
+"""Repository query results as plain records and pandas DataFrames: one row per customer, order, message or
+activity event, with personal data masked unless revealed.
+
+``to_pandas(uow.orders.for_customer(customer_id))`` gives a DataFrame to group and plot;
+``to_records(...)`` gives the same rows as dicts of plain values (Decimal amounts, aware datetimes, str ids)
+without pandas. Like the HTML renderings, names, emails, phones (and nothing else) are masked unless
+``reveal=True``: a frame shared in a notebook should not carry personal data by accident.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from custdata._errors import ValidationError
+from custdata.analytics import MissingExtraError
+from custdata.domain import ActivityEvent, CommunicationEvent, Customer, Order
+from custdata.notebook.masking import mask_email, mask_phone, mask_text
+from custdata.storage.ports import Page
+
+
+def _name(value: str | None, reveal: bool) -> str | None:
+    return value if reveal or value is None else mask_text(value)
+
+
+def _customer(c: Customer, reveal: bool) -> dict[str, Any]:
+    return {
+        "id": str(c.id),
+        "given_name": _name(c.given_name, reveal),
+        "family_name": _name(c.family_name, reveal),
+        "display_name": _name(c.display_name, reveal),
+        "email": None if c.email is None else (c.email.value if reveal else mask_email(c.email)),
+        "phone": None if c.phone is None else (c.phone.e164 if reveal else mask_phone(c.phone)),
+        "countries": sorted({a.country_code for a in c.addresses}),
+        "is_guest": c.is_guest,
+        "groups": sorted(c.groups),
+        "tags": sorted(c.tags),
+        "locale": c.locale,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        "merged_into": None if c.merged_into is None else str(c.merged_into),
+        "redacted_at": c.redacted_at,
+    }
+
+
+def _order(o: Order, reveal: bool) -> dict[str, Any]:
+    return {
+        "id": str(o.id),
+        "customer_id": str(o.customer_id),
+        "status": o.status.value,
+        "placed_at": o.placed_at,
+        "currency": o.currency,
+        "items": o.item_count,
+        "subtotal": o.subtotal.amount,
+        "shipping": o.shipping.amount,
+        "tax": o.tax.amount,
+        "discount": o.discount.amount,
+        "total": o.total.amount,
+        "shipments": len(o.shipments),
+        "returns": len(o.returns),
+        "country": None if o.shipping_address is None else o.shipping_address.country_code,
+        "external_ref": None if o.external_ref is None else str(o.external_ref),
+    }
+
+
+def _message(e: CommunicationEvent, reveal: bool) -> dict[str, Any]:
+    return {
+        "id": str(e.id),
+        "customer_id": str(e.customer_id),
+        "channel": e.channel.value,
+        "direction": e.direction.value,
+        "topic": e.topic.value,
+        "status": e.status.value,
+        "order_id": None if e.order_id is None else str(e.order_id),
+        "ticket_id": e.ticket_id,
+        "created_at": e.created_at,
+        "sent_at": e.sent_at,
+    }
+
+
+def _activity(e: ActivityEvent, reveal: bool) -> dict[str, Any]:
+    return {
+        "id": str(e.id),
+        "event": e.event,
+        "customer_id": None if e.customer_id is None else str(e.customer_id),
+        "anonymous_id": e.anonymous_id,
+        "occurred_at": e.occurred_at,
+        "source": e.source,
+    }
+
+
+_ROWS: dict[type[Any], Callable[[Any, bool], dict[str, Any]]] = {
+    Customer: _customer,
+    Order: _order,
+    CommunicationEvent: _message,
+    ActivityEvent: _activity,
+}
+
+
+def _kind(items: list[object]) -> Callable[[Any, bool], dict[str, Any]] | None:
+    if not items:
+        return None
+    for kind, row in _ROWS.items():
+        if isinstance(items[0], kind):
+            for i, item in enumerate(items):
+                if not isinstance(item, kind):
+                    raise ValidationError.single(f"items[{i}]", f"must be {kind.__name__} like the first item")
+            return row
+    raise ValidationError.single(
+        "items[0]", f"must be a Customer, Order, CommunicationEvent or ActivityEvent, not {type(items[0]).__name__}"
+    )
+
+
+def _items(items: object) -> list[object]:
+    if isinstance(items, Page):
+        return list(items.items)
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        raise ValidationError.single("items", f"must be a Page or an iterable of records, not {type(items).__name__}")
+    return list(items)
+
+
+def to_records(items: Page[Any] | Iterable[Any], *, reveal: bool = False) -> list[dict[str, Any]]:
+    """One dict of plain values per customer, order, message or activity event (all of one kind).
+
+    >>> from datetime import datetime, timezone
+    >>> from custdata import Customer
+    >>> to_records([Customer("cus_1", datetime(2024, 1, 1, tzinfo=timezone.utc), given_name="Ann")])[0]["given_name"]
+    'A***'
+    """
+    records = _items(items)
+    row = _kind(records)
+    return [] if row is None else [row(item, reveal) for item in records]
+
+
+def to_pandas(items: Page[Any] | Iterable[Any], *, reveal: bool = False) -> Any:
+    """The rows of :func:`to_records` as a ``pandas.DataFrame`` (needs ``pip install 'custdata[notebook]'``)."""
+    try:
+        pandas = importlib.import_module("pandas")
+    except ImportError:
+        raise MissingExtraError("pandas", "notebook") from None
+    return pandas.DataFrame.from_records(to_records(items, reveal=reveal))
