@@ -1,4 +1,4 @@
-"""The dispatcher against real stores (memory, SQLite file) and the recording notifier."""
+"""The dispatcher against real stores (memory, SQLite file, PostgreSQL) and the recording notifier."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import logging
 import random
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,9 +41,13 @@ class Clock:
         self.now += timedelta(**delta)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    opened = open_store("memory://") if request.param == "memory" else SQLiteStore(tmp_path / "shop.db")
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_url")
+        opened = open_store(f"{url}{'&' if '?' in url else '?'}schema=dispatch_{uuid.uuid4().hex[:12]}&pool_max_size=4")
+    else:
+        opened = open_store("memory://") if request.param == "memory" else SQLiteStore(tmp_path / "shop.db")
     with opened.unit_of_work() as uow:
         uow.customers.add(Customer(id="cus_1", created_at=T0 - timedelta(days=30)))
         uow.commit()
