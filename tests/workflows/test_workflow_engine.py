@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -53,9 +54,13 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    opened = open_store("memory://") if request.param == "memory" else SQLiteStore(tmp_path / "shop.db")
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_url")
+        opened = open_store(f"{url}{'&' if '?' in url else '?'}schema=flows_{uuid.uuid4().hex[:12]}&pool_max_size=4")
+    else:
+        opened = open_store("memory://") if request.param == "memory" else SQLiteStore(tmp_path / "shop.db")
     try:
         yield opened
     finally:
