@@ -68,12 +68,8 @@ def test_erasure_is_idempotent_and_scrubs_what_came_later(tmp_path: Path) -> Non
 def test_erasure_is_one_unit_of_work(tmp_path: Path) -> None:
     with open_store(f"sqlite:///{tmp_path}/shop.db") as store:
         seed(store)
-        with store.unit_of_work() as uow:  # an order that cannot be written back: its stored version is newer
-            o = uow.orders.get("ord_3")
-            uow.orders.update(o)
-            uow.commit()
 
-        class Broken:
+        class Broken:  # the store, but writing the erased customer's last order fails
             url = store.url
 
             def unit_of_work(self) -> object:
@@ -131,7 +127,7 @@ def test_kept_keys_survive() -> None:
             assert item.properties == {"sku": "SKU-SHOE-42"} and item.anonymous_id is None
 
 
-@settings(max_examples=25)
+@settings(max_examples=15)
 @given(cs.customers(), st.lists(cs.names(), max_size=3))
 def test_any_customer_keeps_only_what_is_not_personal(c: Customer, notes: list[str]) -> None:
     c.redacted_at = None

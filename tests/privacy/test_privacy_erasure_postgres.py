@@ -1,4 +1,4 @@
-"""Right to erasure on a real PostgreSQL server: no trace of the customer in the text of any table."""
+"""Export and erasure on a real PostgreSQL server: after erasure, no trace of the customer in any table's text."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from erasure_checks import ERASED, KEPT, check_financials, found, seed
 from privacy_builders import T0
 
 from custdata.privacy.erasure import erase_customer
+from custdata.privacy.export import export_customer
 
 NOW = T0 + timedelta(days=400)
 
@@ -35,6 +36,9 @@ def _table_texts(pg_url: str, schema: str) -> dict[str, str]:
 def test_postgres_tables_hold_no_trace_of_the_erased_customer(pg_url: str, new_store: Callable[..., Any]) -> None:
     store = new_store()
     seed(store)
+    exported = export_customer(store, "cus_ada", clock=lambda: NOW)
+    assert exported["counts"] == {"addresses": 1, "consent_records": 1, "orders": 2, "communications": 2, "activity": 2}
+    assert exported["profile"]["other_emails"] == ["ada.work@example.net"]
     before = _table_texts(pg_url, store.schema)
     assert {"customers", "customer_keys", "orders", "communications", "activity"} <= set(before)
     assert found("\n".join(before.values()), ERASED) == set(ERASED)
