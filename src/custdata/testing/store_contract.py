@@ -1040,7 +1040,8 @@ _TAGS = ("a", "b", "c")
 
 
 class _StoreMachine(RuleBasedStateMachine):
-    """Random add / update / stale update / delete / rollback sequences, checked against a dict of customers."""
+    """Random add / update / stale update / delete / rollback sequences of customers and their orders, checked
+    against plain dicts."""
 
     make_store: Callable[[], Store]
     customers = Bundle("customers")
@@ -1050,6 +1051,7 @@ class _StoreMachine(RuleBasedStateMachine):
         self.store = self.make_store()
         self.model: dict[str, Customer] = {}
         self.held: dict[str, Customer] = {}
+        self.orders: dict[str, Order] = {}
 
     def teardown(self) -> None:
         self.store.close()
@@ -1129,10 +1131,45 @@ class _StoreMachine(RuleBasedStateMachine):
                 with pytest.raises(NotFoundError):
                     uow.customers.delete(customer_id)
                 return
+            if any(o.customer_id == customer_id for o in self.orders.values()):
+                with pytest.raises(IntegrityError):
+                    uow.customers.delete(customer_id)
+                return
             uow.customers.delete(customer_id)
             if commit:
                 uow.commit()
                 del self.model[customer_id]
+
+    @rule(customer_id=customers, minute=st.integers(0, 3), commit=st.booleans())
+    def add_order(self, customer_id: str, minute: int, commit: bool) -> None:
+        order = make_order(customer_id, placed_at=T0 + timedelta(minutes=minute))  # equal times: id decides
+        with self.store.unit_of_work() as uow:
+            if customer_id not in self.model:
+                with pytest.raises(IntegrityError):
+                    uow.orders.add(order)
+                return
+            uow.orders.add(order)
+            if commit:
+                uow.commit()
+                self.orders[order.id] = order
+
+    @rule(customer_id=customers, limit=st.integers(1, 3))
+    def orders_of_customer(self, customer_id: str, limit: int) -> None:
+        with self.store.unit_of_work() as uow:
+            found = list(walk(lambda c: uow.orders.for_customer(customer_id, limit=limit, cursor=c)))
+            assert uow.orders.count(customer_id=customer_id) == len(found)
+        mine = [o for o in self.orders.values() if o.customer_id == customer_id]
+        assert found == sorted(mine, key=lambda o: (o.placed_at, o.id))
+
+    @rule(data=st.data())
+    def delete_an_order(self, data: st.DataObject) -> None:
+        if not self.orders:
+            return
+        order_id = data.draw(st.sampled_from(sorted(self.orders)))
+        with self.store.unit_of_work() as uow:
+            uow.orders.delete(order_id, version=self.orders[order_id].version)
+            uow.commit()
+        del self.orders[order_id]
 
     @rule(mailbox=st.integers(0, 3))
     def find_by_email(self, mailbox: int) -> None:
@@ -1154,6 +1191,7 @@ class _StoreMachine(RuleBasedStateMachine):
     def counts_agree(self) -> None:
         with self.store.unit_of_work() as uow:
             assert uow.customers.count() == len(self.model)
+            assert uow.orders.count() == len(self.orders)
 
 
 def check_against_model(make_store: Callable[[], Store], *, examples: int = 12, steps: int = 20) -> None:
