@@ -14,7 +14,7 @@ import attrs
 
 from custdata._errors import ConflictError, NotFoundError, ValidationError
 from custdata.domain import Channel, CommunicationEvent, CommunicationId, CommunicationStatus, Topic
-from custdata.domain._checks import trusting
+from custdata.domain._checks import Checker, trusting
 from custdata.notify import Message
 from custdata.outbox.model import OutboxEntry, OutboxState
 from custdata.outbox.ports import OutboxUnitOfWork
@@ -38,17 +38,23 @@ def enqueue(
     """
     if not isinstance(message, Message):
         raise ValidationError.single("message", f"must be a Message, not {type(message).__name__}")
-    entry = OutboxEntry(
-        id=CommunicationId.new(),
-        idempotency_key=message.idempotency_key,
-        customer_id=customer_id,
-        order_id=message.order_id,
-        topic=message.topic,
-        channel=message.channel,
-        created_at=now,
-        available_at=now if available_at is None else max(now, available_at),
-        message=message,
-    )
+    check = Checker()  # the message checked itself; what else goes into the entry is checked here
+    check.identifier("customer_id", customer_id)
+    check.timestamp("now", now)
+    check.timestamp("available_at", available_at, optional=True)
+    check.done()
+    with trusting():
+        entry = OutboxEntry(
+            id=CommunicationId.new(),
+            idempotency_key=message.idempotency_key,
+            customer_id=customer_id,
+            order_id=message.order_id,
+            topic=message.topic,
+            channel=message.channel,
+            created_at=now,
+            available_at=now if available_at is None else max(now, available_at),
+            message=message,
+        )
     if not uow.outbox.add(entry):
         return None
     with trusting():  # built from the checked message; the repository validates it before writing

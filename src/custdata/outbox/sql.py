@@ -28,7 +28,7 @@ from custdata.domain._checks import trusting
 from custdata.notify import Message
 from custdata.outbox import _args
 from custdata.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
-from custdata.serialization import SCHEMA_KEY, make_converter, to_dict
+from custdata.serialization import make_converter
 from custdata.storage.ports import DEFAULT_LIMIT, Page, check_limit
 from custdata.storage.records import EPOCH, decode_cursor, encode_cursor, micros, storable
 from custdata.storage.sql.schema import Migration, Schema
@@ -100,12 +100,19 @@ def _converter() -> cattrs.Converter:
     return make_converter(trusted=True)
 
 
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+@lru_cache(maxsize=1)
+def _unstructure_message() -> Callable[[Message], dict[str, Any]]:
+    hook: Callable[[Message], dict[str, Any]] = _converter().get_unstructure_hook(Message)
+    return hook
+
+
 def _message_doc(message: Message | None) -> str | None:
     if message is None:
         return None
-    data = to_dict(message)
-    data.pop(SCHEMA_KEY, None)
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return _dumps(_unstructure_message()(message))
 
 
 def _load_entries(rows: list[tuple[Any, ...]]) -> list[OutboxEntry]:
