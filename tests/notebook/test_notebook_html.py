@@ -343,3 +343,14 @@ def test_a_page_from_a_query_renders_one_row_per_record(tmp_path: Path) -> None:
     assert "Activity (1)" in str(show((event,))) and "jane@" not in str(show((event,), reveal=True))
     mixed = str(show([message, event]))
     assert "Messages" not in mixed and "msg_1" in mixed  # not one kind: shown as escaped text
+
+
+def test_long_collections_in_a_cell_are_cut_with_a_count() -> None:
+    @attrs.frozen
+    class Members:
+        name: str
+        customer_ids: frozenset[str]
+
+    html = result_html(Members("VIP", frozenset(f"cus_{i:03d}" for i in range(500))))
+    assert "cus_019" in html and "cus_020" not in html and "... (500 in all)" in html
+    assert "cus_001, cus_002" in result_html(Members("few", frozenset({"cus_002", "cus_001"})))

@@ -23,6 +23,8 @@ from custdata.notebook.masking import PII_FIELDS, address_lines, mask_email, mas
 
 #: How many rows a table shows when no ``max_rows`` is given.
 DEFAULT_MAX_ROWS = 50
+#: How many items of a list, tuple or set a cell shows before it says how many there are in all.
+MAX_ITEMS = 20
 
 STYLE = (
     "<style>"
@@ -100,8 +102,9 @@ def fmt(value: object, *, personal: bool = False, reveal: bool = False) -> str:
     if isinstance(value, Mapping):
         return ", ".join(f"{fmt(k)}: {fmt(v, reveal=reveal)}" for k, v in value.items())
     if isinstance(value, (tuple, list, frozenset, set)):
-        items = sorted(value, key=str) if isinstance(value, (frozenset, set)) else value
-        return ", ".join(fmt(v, reveal=reveal) for v in items)
+        items = sorted(value, key=str) if isinstance(value, (frozenset, set)) else list(value)
+        shown = ", ".join(fmt(v, reveal=reveal) for v in items[:MAX_ITEMS])
+        return shown if len(items) <= MAX_ITEMS else f"{shown}, ... ({len(items)} in all)"
     return str(value)
 
 
