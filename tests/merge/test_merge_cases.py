@@ -311,3 +311,15 @@ def test_resolve_reports_loops(store: Store) -> None:
 def _with_version(customer: Customer, version: int) -> Customer:
     customer.version = version
     return customer
+
+
+def test_merge_and_undo_are_logged_without_personal_data(store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    _seed(store)
+    with caplog.at_level("INFO", logger="custdata.merge"):
+        record = _merge(store)
+        with store.unit_of_work() as uow:
+            undo(uow, record.id)
+            uow.commit()
+    text = caplog.text
+    assert "2 orders, 1 communication events, 1 activity events" in text and "undone" in text
+    assert "Ana" not in text and "example" not in text and "+49" not in text

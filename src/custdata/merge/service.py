@@ -7,6 +7,7 @@ before raising, so that a later ``commit()`` cannot write half a merge.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -19,6 +20,8 @@ from custdata.domain import ActivityEvent, ActivityId, Customer, CustomerId
 from custdata.merge.model import MERGE_EVENT, MergePlan, MergeRecord, MovedRecord, UndoRefusedError
 from custdata.merge.rules import MergeRules, combine
 from custdata.storage.ports import Page, UnitOfWork, walk
+
+_log = logging.getLogger("custdata.merge")
 
 #: How many ``merged_into`` links :func:`resolve` follows before it calls the chain broken.
 MAX_CHAIN = 64
@@ -145,6 +148,15 @@ def merge(uow: UnitOfWork, plan: MergePlan, *, at: datetime | None = None) -> Me
             provenance=plan.provenance,
         )
         uow.activity.add(record.to_event())
+        _log.info(
+            "merge %s: %d customers into %s, moving %d orders, %d communication events, %d activity events",
+            record.id,
+            len(record.merged_ids),
+            record.survivor_id,
+            len(record.orders),
+            len(record.communications),
+            len(record.activity),
+        )
         return record
 
 
@@ -196,6 +208,7 @@ def undo(uow: UnitOfWork, merge_id: str | MergeRecord, *, at: datetime | None = 
                 repository.update(item)
         done = attrs.evolve(record, undone_at=max(_now(at), record.merged_at))
         uow.activity.update(done.to_event())
+        _log.info("merge %s undone: %s restored", record.id, ", ".join(str(c.id) for c in record.before))
         return done
 
 
