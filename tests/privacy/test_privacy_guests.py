@@ -60,7 +60,9 @@ def test_verification_registers_and_attaches_guest_orders_once(store: Store) -> 
         assert uow.orders.count(customer_id="cus_other") == 1
         assert uow.communications.count(customer_id="cus_reg") == 1
         assert uow.activity.count(customer_id="cus_reg") == 1
-        assert uow.customers.get("cus_guest").merged_into == "cus_reg"
+        tombstone = uow.customers.get("cus_guest")
+        assert tombstone.merged_into == "cus_reg" and tombstone.email is None and tombstone.addresses == ()
+        assert tombstone.created_at == T0 and tombstone.is_guest
         with pytest.raises(TokenError) as used:
             complete_verification(uow, TOKENS, "cus_reg", token, now=T0 + timedelta(minutes=11))
     assert used.value.reason == "used"

@@ -8,8 +8,9 @@ orders. So the link is made in two steps:
 2. :func:`complete_verification` takes the token the customer brought back. Only a valid token (signed,
    unexpired, for this customer, address and version) makes the customer registered, marks the primary email
    verified when that is the address proven, and attaches the orders, communication and activity of earlier
-   guest records with that address; those guest records are marked ``merged_into`` the customer, so their ids
-   still resolve to it.
+   guest records with that address. Those guest records then keep only their id, creation time and
+   ``merged_into`` (as merged duplicates do), so their ids still resolve to the customer and no second copy
+   of the person's data is left behind.
 
 Both work inside the caller's unit of work; ``complete_verification`` writes, and nothing happens until the
 caller commits. Completing bumps the customer's version, which makes the token unusable a second time.
@@ -96,9 +97,7 @@ def complete_verification(
         orders.extend(moved[0])
         communications += moved[1]
         activity += moved[2]
-        guest.merged_into = customer.id
-        guest.updated_at = max(guest.updated_at, now)
-        uow.customers.update(guest)
+        uow.customers.update(_tombstone(guest, customer.id, now))
         absorbed.append(guest.id)
     customer.is_guest = False
     if email_verified:
@@ -120,6 +119,18 @@ def complete_verification(
         tuple(orders),
         communications,
         activity,
+    )
+
+
+def _tombstone(guest: Customer, into: CustomerId, now: datetime) -> Customer:
+    """What stays of an absorbed guest record, as of a merged duplicate: its id, creation time and the link."""
+    return Customer(
+        id=guest.id,
+        created_at=guest.created_at,
+        updated_at=max(guest.updated_at, now),
+        is_guest=guest.is_guest,
+        merged_into=into,
+        version=guest.version,
     )
 
 
