@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,7 @@ from custdata import (
     IntegrityError,
     Money,
     NotFoundError,
+    OperationalError,
     Order,
     OrderLine,
     PhoneNumber,
@@ -323,3 +325,42 @@ def test_merge_and_undo_are_logged_without_personal_data(store: Store, caplog: p
     text = caplog.text
     assert "2 orders, 1 communication events, 1 activity events" in text and "undone" in text
     assert "Ana" not in text and "example" not in text and "+49" not in text
+
+
+class _FailingOrders:
+    """The real order repository, except that the second update fails as a full disk would."""
+
+    def __init__(self, real: Any) -> None:
+        self._real, self._updates = real, 0
+
+    def update(self, order: Order) -> None:
+        self._updates += 1
+        if self._updates == 2:
+            raise OperationalError("database or disk is full")
+        self._real.update(order)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+class _UnitOfWorkWithFailingOrders:
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self.orders = _FailingOrders(real.orders)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def test_a_merge_that_fails_half_way_leaves_nothing_behind(store: Store) -> None:
+    _seed(store)
+    with store.unit_of_work() as uow:
+        plan = preview(uow, "cus_old", ["cus_new"])
+        with pytest.raises(OperationalError):
+            merge(_UnitOfWorkWithFailingOrders(uow), plan)  # type: ignore[arg-type]
+        uow.commit()  # a careless caller: the merge already rolled back, so nothing is written
+    with store.unit_of_work() as uow:
+        assert uow.customers.get("cus_new").merged_into is None
+        assert uow.customers.get("cus_old").version == plan.before[0].version
+        assert uow.orders.count(customer_id="cus_new") == 2
+        assert uow.activity.count(customer_id="cus_old") == 0
