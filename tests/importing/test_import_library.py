@@ -256,3 +256,18 @@ def test_every_record_is_imported_skipped_or_rejected(
     assert first.imported + first.skipped + first.rejected == first.read
     assert stored == first.imported
     assert (second.imported, second.skipped, second.rejected) == (0, first.imported, first.rejected)
+
+
+def test_json_lines_records_may_leave_keys_out(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text(
+        '{"Nr": "v1", "email": "v1@example.com"}\n'
+        '{"Nr": "v2", "email": "v2@example.com", "phone": "+49 30 1234567"}\n'
+        '{"email": "v3@example.com"}\n'
+    )
+    report = import_customers(store, read_rows(path, "jsonl"), options=ImportOptions(mapping={"id": "Nr"}))
+    assert report.imported == 3
+    with store.unit_of_work() as uow:
+        v2 = uow.customers.get(customer_id_for("import", "v2"))
+        assert v2.phone is not None and v2.phone.e164 == "+49301234567"
+        assert uow.customers.find_by_email("v3@example.com")

@@ -142,23 +142,14 @@ def import_customers(
     report = ImportReport()
     context = CustomerFields(options.platform, options.now)
     seen: dict[CustomerId, int] = {}
-    columns: dict[str, str] | None = None
+    find_columns = _Columns(CUSTOMER_FIELDS, options.mapping, shopify=shopify)
     batch: list[tuple[int, Customer]] = []
     for row in rows:
         report.read += 1
         if (note := _row_problem(row)) is not None:
             _reject(rejects, report, row.line, [("(record)", note)])
             continue
-        if (
-            columns is None
-            or not isinstance(row.fields, dict)
-            or set(row.fields) != set(columns.values()) | _extra(row, columns)
-        ):
-            columns = (
-                shopify_columns(row.fields)
-                if shopify
-                else resolve_columns(row.fields, CUSTOMER_FIELDS, options.mapping)
-            )
+        columns = find_columns(row)
         values = {name: row.fields.get(column) for name, column in columns.items()}
         try:
             customer = customer_from_fields(values, context)
@@ -180,8 +171,29 @@ def import_customers(
     return report
 
 
-def _extra(row: Row, columns: Mapping[str, str]) -> set[str]:
-    return set(row.fields) - set(columns.values())
+class _Columns:
+    """Field -> column for each record, worked out again whenever a record's keys differ from the last one's.
+
+    A mapped column missing from the first record is an error (a typo in the mapping); later records (JSON
+    objects may leave keys out) simply lack the field."""
+
+    def __init__(self, fields: Sequence[str], mapping: Mapping[str, str], *, shopify: bool = False) -> None:
+        self.fields = fields
+        self.mapping = mapping
+        self.shopify = shopify
+        self._keys: frozenset[str] | None = None
+        self._columns: dict[str, str] = {}
+
+    def __call__(self, row: Row) -> dict[str, str]:
+        keys = frozenset(row.fields)
+        if keys != self._keys:
+            first = self._keys is None
+            if self.shopify:
+                self._columns = shopify_columns(keys) if first else self._columns
+            else:
+                self._columns = resolve_columns(keys, self.fields, self.mapping, strict=first)
+            self._keys = keys
+        return self._columns
 
 
 def _add_customers(store: Store, batch: Sequence[tuple[int, Customer]], report: ImportReport) -> None:
@@ -294,12 +306,13 @@ def _grouped(
     """Runs of rows with the same order id (rows without one stand alone)."""
     current: list[tuple[Row, dict[str, str]]] = []
     current_key: str | None = None
+    find_columns = _Columns(ORDER_FIELDS, options.mapping)
     for row in rows:
         report.read += 1
         if (note := _row_problem(row)) is not None:
             _reject(rejects, report, row.line, [("(record)", note)])
             continue
-        columns = resolve_columns(row.fields, ORDER_FIELDS, options.mapping)
+        columns = find_columns(row)
         try:
             key = text(row.fields.get(columns["order_id"])) if "order_id" in columns else None
         except ValidationError:

@@ -99,11 +99,12 @@ def parse_mapping(pairs: Iterable[str], fields: Iterable[str]) -> dict[str, str]
 
 
 def resolve_columns(
-    header: Iterable[str], fields: Iterable[str], mapping: Mapping[str, str] | None = None
+    header: Iterable[str], fields: Iterable[str], mapping: Mapping[str, str] | None = None, *, strict: bool = True
 ) -> dict[str, str]:
     """Field -> column for the columns a file actually has: the mapping first, then same-named columns.
 
-    A mapped column that the file lacks is an error (a typo in ``--map`` must not pass silently)."""
+    With ``strict``, a mapped column that the file lacks is an error (a typo in ``--map`` must not pass
+    silently); otherwise the field is simply absent (a JSON object that leaves a key out)."""
     columns = list(header)
     present = set(columns)
     chosen: dict[str, str] = {}
@@ -111,6 +112,8 @@ def resolve_columns(
         wanted = (mapping or {}).get(field)
         if wanted is not None:
             if wanted not in present:
+                if not strict:
+                    continue
                 raise ValidationError.single("map", f"column {wanted!r} (for {field}) is not in the file")
             chosen[field] = wanted
         elif field in present:
