@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from erasure_checks import ERASED, KEPT, check_financials, found_bytes, seed
+from erasure_checks import ERASED, KEPT, check_financials, found, found_bytes, seed
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from privacy_builders import T0, activity, customer, message, order
@@ -192,3 +192,28 @@ def test_pending_messages_to_the_erased_customer_are_cancelled() -> None:
             events = list(uow.communications.for_customer("cus_ada"))
             assert [e.status.value for e in events] == ["suppressed", "suppressed"]
             assert all(e.subject is None and e.body is None for e in events)
+
+
+def test_erasing_a_merged_id_erases_the_survivor_and_the_merge_record() -> None:
+    from custdata.merge import merge, merges_of, preview
+
+    with open_store("memory://") as store:
+        with store.unit_of_work() as uow:
+            uow.customers.add(customer())
+            uow.customers.add(customer("cus_dup", email="ada.dup@example.org", phone="+4930901828"))
+            uow.orders.add(order("ord_dup", "cus_dup"))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            merge(uow, preview(uow, "cus_ada", ["cus_dup"], at=T0), at=T0)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert merges_of(uow, "cus_ada")  # the record holds both customers as they were
+        report = erase_customer(store, "cus_dup", clock=lambda: NOW)
+        assert report.customer_id == "cus_ada" and "cus_ada" in report.customers
+        with store.unit_of_work() as uow:
+            assert uow.customers.get("cus_ada").redacted_at == NOW
+            assert merges_of(uow, "cus_ada") == []  # its properties, with the snapshots, are gone
+            assert uow.orders.get("ord_dup").customer_id == "cus_ada"
+            assert uow.orders.get("ord_dup").shipping_address is None
+            text = export_customer_json(store, "cus_ada", clock=lambda: NOW)
+        assert found(text, ("Adelheid", "Quenstedt", "ada.dup", "4930901828")) == set()

@@ -76,3 +76,13 @@ def test_bad_arguments(store: Store) -> None:
         export_customer(store, "cus_ada", clock=lambda: NOW.replace(tzinfo=None))
     with pytest.raises(ValidationError, match="include_private_metadata"):
         export_customer(store, "cus_ada", include_private_metadata="yes")  # type: ignore[arg-type]
+
+
+def test_a_merged_id_exports_the_customer_it_ended_up_in(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        other = uow.customers.get("cus_other")
+        other.merged_into = "cus_ada"  # type: ignore[assignment]
+        uow.customers.update(other)
+        uow.commit()
+    doc = export_customer(store, "cus_other", clock=lambda: NOW)
+    assert doc["customer_id"] == "cus_ada" and doc["counts"]["orders"] == 2

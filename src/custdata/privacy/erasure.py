@@ -14,8 +14,10 @@
 - **activity** is scrubbed: the anonymous id and the properties (except ``keep_activity_properties``) go;
 - **pending messages** in the store's outbox and pending timers for the customer are cancelled (their events
   become ``suppressed``), so that nothing is sent to an erased customer;
-- customer records **merged into** this one that share one of its email addresses or phone numbers (earlier
-  guest records, duplicates) are erased the same way.
+- customer records **merged into** this one (named by its merge records, or sharing one of its email addresses
+  or phone numbers, such as earlier guest records) are erased the same way. Asked to erase a record that was
+  merged into another, it erases the customer it ended up in (see :func:`custdata.merge.resolve`): that is where
+  the person's data now is.
 
 Then, with ``purge=True`` (the default), the store's purge removes what the database may still keep of the
 old values (SQLite: the write-ahead log and free pages; PostgreSQL: dead row versions).
@@ -46,6 +48,7 @@ from custdata.domain import (
     Topic,
 )
 from custdata.domain._checks import Checker
+from custdata.merge import merges_of, resolve
 from custdata.outbox.ports import has_outbox
 from custdata.outbox.service import cancel
 from custdata.privacy._clock import Clock, read, utc_now
@@ -58,7 +61,11 @@ _REASON = "the customer's personal data was erased"
 
 @attrs.frozen
 class ErasureReport:
-    """What :func:`erase_customer` changed in this run (all zero when everything was already erased)."""
+    """What :func:`erase_customer` changed in this run (all zero when everything was already erased).
+
+    ``customer_id`` is the customer erased (for an id that was merged into another, that other one);
+    ``customers`` the customer records changed, ``erased_at`` when the customer was first erased.
+    """
 
     customer_id: CustomerId
     erased_at: datetime
@@ -94,12 +101,12 @@ def erase_customer(
     check.done()
     now = read(clock)
     with store.unit_of_work() as uow:
-        customer = uow.customers.get(customer_id)
+        customer = resolve(uow, customer_id)
         erased_at = customer.redacted_at or now
         counts = [0, 0, 0]
         changed: list[CustomerId] = []
         cancelled = 0
-        for target in (customer, *_merged_into(uow, customer)):
+        for target in (customer, *_merged_into(uow, customer, customer_id)):
             cancelled += _cancel_messages(uow, target.id, now)
             if redact_customer(target, at=now):
                 uow.customers.update(target)
@@ -214,16 +221,18 @@ def _cancel_messages(uow: UnitOfWork, customer_id: CustomerId, now: datetime) ->
     return cancelled
 
 
-def _merged_into(uow: UnitOfWork, customer: Customer) -> list[Customer]:
-    """Records merged into ``customer`` that share one of its contact points, found through the search keys."""
-    found: dict[str, Customer] = {}
+def _merged_into(uow: UnitOfWork, customer: Customer, requested: str) -> list[Customer]:
+    """Records merged into ``customer``: the one asked for (when it was merged), those its merge records name,
+    and those sharing one of its contact points (guest records, older merges)."""
+    ids = {str(requested)} | {str(i) for m in merges_of(uow, customer.id) if m.undone_at is None for i in m.merged_ids}
+    found = {k: c for k, c in uow.customers.get_many(ids - {str(customer.id)}).items() if c.merged_into == customer.id}
     matches: Iterable[Customer]
     for email in customer.emails:
         matches = uow.customers.find_by_email(email)
-        found.update((str(c.id), c) for c in matches if c.merged_into == customer.id)
+        found.update((c.id, c) for c in matches if c.merged_into == customer.id)
     for phone in customer.phones:
         matches = uow.customers.find_by_phone(phone)
-        found.update((str(c.id), c) for c in matches if c.merged_into == customer.id)
+        found.update((c.id, c) for c in matches if c.merged_into == customer.id)
     return [found[k] for k in sorted(found)]
 
 

@@ -3,7 +3,8 @@
 The document (format ``custdata.customer-export``, :data:`EXPORT_VERSION` 1) is a JSON object:
 
 - ``format``, ``format_version``, ``model_schema_version`` (the version of the models' serialized form, see
-  :mod:`custdata.serialization`), ``exported_at`` (ISO 8601) and ``customer_id``;
+  :mod:`custdata.serialization`), ``exported_at`` (ISO 8601) and ``customer_id`` (for an id that was merged into
+  another customer, that customer's: the person's data is there now);
 - ``profile``: the customer as serialized by :func:`custdata.to_dict`, without ``addresses`` and ``consents``;
 - ``addresses``: the address book, in order, the default shipping and billing addresses flagged;
 - ``consent``: ``current`` (the record in force per purpose and channel) and ``history`` (every record, oldest
@@ -23,6 +24,7 @@ from typing import Any
 
 from custdata.domain import Customer
 from custdata.domain._checks import Checker
+from custdata.merge import resolve
 from custdata.privacy import consent
 from custdata.privacy._clock import Clock, read, utc_now
 from custdata.serialization import SCHEMA_KEY, SCHEMA_VERSION, to_dict
@@ -41,14 +43,15 @@ def export_customer(
 ) -> dict[str, Any]:
     """The export document of one customer (see the module docstring), read in one unit of work.
 
-    Raises :class:`custdata.NotFoundError` for an unknown customer.
+    Raises :class:`custdata.NotFoundError` for an unknown customer. An id that was merged into another customer
+    exports the customer it ended up in (see :func:`custdata.merge.resolve`).
     """
     check = Checker()
     check.boolean("include_private_metadata", include_private_metadata)
     check.done()
     now = read(clock)
     with store.unit_of_work() as uow:
-        customer = uow.customers.get(customer_id)
+        customer = resolve(uow, customer_id)
         orders = list(walk(lambda c: uow.orders.for_customer(customer.id, cursor=c)))
         messages = list(walk(lambda c: uow.communications.for_customer(customer.id, cursor=c)))
         activity = list(walk(lambda c: uow.activity.for_customer(customer.id, cursor=c)))
