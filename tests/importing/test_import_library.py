@@ -165,7 +165,10 @@ def test_flat_order_rows_grouped_resolved_and_rerun(store: Store, tmp_path: Path
         o2 = uow.orders.get(order_id_for("import", "o2"))
     assert [line.sku for line in o1.lines] == ["RUN-1", "TEE-3"] and o1.lines[0].variant == {"size": "42"}
     assert o1.total.amount == Decimal("173.70") and o1.customer_id == customer_id_for("import", "c1")
-    assert o2.customer_id == customer_id_for("import", "c2")
+    assert report.customers_added == 1  # the guest checkout's guest record: never linked to c2 by email alone
+    assert o2.customer_id == customer_id_for("import", "bo@example.co.uk") != customer_id_for("import", "c2")
+    with store.unit_of_work() as uow:
+        assert uow.customers.get(o2.customer_id).is_guest
     again = import_orders(store, read_rows(path, "csv"), rejects=RejectsList())
     assert (again.imported, again.skipped) == (0, 2)
 

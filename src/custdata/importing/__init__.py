@@ -22,7 +22,7 @@ from custdata.importing.importer import (
     import_orders,
 )
 from custdata.importing.mapping import CUSTOMER_FIELDS, ORDER_FIELDS, SHOPIFY_CUSTOMER_COLUMNS, parse_mapping
-from custdata.importing.orders import CustomerKey, ImportedOrder, order_from_rows, order_from_shopify
+from custdata.importing.orders import ImportedOrder, order_from_rows, order_from_shopify
 from custdata.importing.sources import FORMATS, Row, SourceError, count_lines, guess_format, read_rows
 
 __all__ = [
@@ -30,7 +30,6 @@ __all__ = [
     "FORMATS",
     "ORDER_FIELDS",
     "SHOPIFY_CUSTOMER_COLUMNS",
-    "CustomerKey",
     "ImportOptions",
     "ImportReport",
     "ImportedOrder",

@@ -350,26 +350,18 @@ def _add_orders(
 def _resolve(
     uow: UnitOfWork, items: Sequence[tuple[int, ImportedOrder]], report: ImportReport, rejects: Rejects | None
 ) -> tuple[list[Customer], list[Any]]:
-    """Point each order at its stored customer (adding a Shopify order's customer when missing)."""
-    wanted = {str(i.customer.customer_id) for _, i in items if i.customer.customer_id is not None}
-    known = set(uow.customers.get_many(wanted))
+    """Check each order's customer is stored, adding the customers that came with orders when missing."""
+    known = set(uow.customers.get_many({str(item.order.customer_id) for _, item in items}))
     new: dict[CustomerId, Customer] = {}
     orders = []
     for line, item in items:
-        customer_id = item.customer.customer_id
-        if item.customer.email is not None:
-            found = [c for c in uow.customers.find_by_email(item.customer.email) if c.merged_into is None]
-            customer_id = found[0].id if found else None
-        elif customer_id is not None and customer_id not in known and customer_id not in new:
-            if item.new_customer is not None:
-                new[customer_id] = item.new_customer
-            else:
-                customer_id = None
-        if customer_id is None:
-            field = "customer_email" if item.customer.email is not None else "customer_id"
-            _reject(rejects, report, line, [(field, "no such customer in the store; import the customers first")])
-            continue
-        item.order.customer_id = customer_id
+        customer_id = item.order.customer_id
+        if customer_id not in known and customer_id not in new:
+            if item.new_customer is None:
+                reason = "no such customer in the store; import the customers first"
+                _reject(rejects, report, line, [("customer_id", reason)])
+                continue
+            new[customer_id] = item.new_customer
         orders.append(item.order)
     return list(new.values()), orders
 

@@ -1,9 +1,11 @@
 """Orders from input records: flat rows (one per order line, the rows of an order one after another) and
 Shopify's order JSON (with its customer, shipping address, fulfilments and tracking).
 
-A converted order says which customer it belongs to by a :class:`CustomerKey` (the customer's id derived
-from its reference, or an email address) that the importer resolves in the store; a Shopify order may also
-bring its customer along, to be added when the store does not have it yet.
+A converted order names its customer by the id derived from the customer's reference in the source system.
+An order that names only an email address (a guest checkout) and a Shopify order bring their customer along,
+to be added when the store does not have it yet. Orders are never attached to a registered customer by email
+alone (anyone who knows an address could then see that person's orders): a guest's orders go to a guest
+record, which :mod:`custdata.privacy` can turn into a registration after a verified step.
 """
 
 from __future__ import annotations
@@ -46,19 +48,10 @@ from custdata.importing.convert import (
 
 
 @attrs.frozen
-class CustomerKey:
-    """Who an order belongs to: a customer id (derived from the source's reference) or an email address."""
-
-    customer_id: CustomerId | None = None
-    email: EmailAddress | None = None
-
-
-@attrs.frozen
 class ImportedOrder:
-    """A validated order, whose customer it is, and (Shopify) the customer to add if the store lacks it."""
+    """A validated order, and the customer to add with it if the store lacks it (a guest, a Shopify customer)."""
 
     order: Order
-    customer: CustomerKey
     new_customer: Customer | None = None
 
 
@@ -76,7 +69,7 @@ def order_from_rows(rows: Sequence[Mapping[str, Any]], *, platform: str) -> Impo
     placed = field(problems, head, "placed_at", moment)
     if placed is None and not any(p.path == "placed_at" for p in problems.items):
         problems.add("placed_at", "is required")
-    key = _customer_key(problems, head, platform)
+    customer_id, guest_email = _customer_of(problems, head, platform)
     status = _status(problems, field(problems, head, "status", text))
     lines = []
     for index, row in enumerate(rows):
@@ -101,11 +94,20 @@ def order_from_rows(rows: Sequence[Mapping[str, Any]], *, platform: str) -> Impo
             money[name] = value
     taxes_included = field(problems, head, "taxes_included", flag)
     problems.done()
-    assert reference is not None and placed is not None and key is not None
+    assert reference is not None and placed is not None and customer_id is not None
+    guest = None
+    if guest_email is not None:
+        guest = Customer(
+            id=customer_id,
+            created_at=placed,
+            email=guest_email,
+            is_guest=True,
+            metadata={"external_ref": str(ExternalRef(platform, guest_email.canonical))},
+        )
     try:
         order = Order(
             id=order_id_for(platform, reference),
-            customer_id=key.customer_id or CustomerId("cus_unresolved"),
+            customer_id=customer_id,
             currency=currency,
             lines=tuple(lines),
             placed_at=placed,
@@ -119,19 +121,24 @@ def order_from_rows(rows: Sequence[Mapping[str, Any]], *, platform: str) -> Impo
         problems.take("", exc)
         problems.done()
         raise
-    return ImportedOrder(order, key)
+    return ImportedOrder(order, guest)
 
 
-def _customer_key(problems: Problems, row: Mapping[str, Any], platform: str) -> CustomerKey | None:
+def _customer_of(
+    problems: Problems, row: Mapping[str, Any], platform: str
+) -> tuple[CustomerId | None, EmailAddress | None]:
+    """The customer's id, and the email when the order is a guest's (known only by the email)."""
     reference = field(problems, row, "customer_id", text)
     if reference is not None:
-        return CustomerKey(customer_id=customer_id_for(platform, reference))
+        return customer_id_for(platform, reference), None
     raw = field(problems, row, "customer_email", text)
     if raw is None:
-        problems.add("customer_id", "is required (or customer_email): whose order is it?")
-        return None
+        problems.add("customer_id", "is required (or customer_email for a guest checkout): whose order is it?")
+        return None, None
     email = field(problems, {"customer_email": raw}, "customer_email", EmailAddress.parse)
-    return CustomerKey(email=email) if email is not None else None
+    if email is None:
+        return None, None
+    return customer_id_for(platform, email.canonical), email
 
 
 def _status(problems: Problems, value: str | None) -> OrderStatus:
@@ -174,11 +181,11 @@ def order_from_shopify(data: Mapping[str, Any], *, now: datetime, platform: str 
     total = field(problems, data, "total_price", lambda v: amount(v, currency)) if currency else None
     taxes_included = bool(field(problems, data, "taxes_included", flag))
     address = _shopify_address(problems, data.get("shipping_address"), "shipping_address")
-    customer, key = _shopify_customer(problems, data, now, platform)
+    customer = _shopify_customer(problems, data, now, platform)
     shipments = _shopify_shipments(problems, data.get("fulfillments"), {line.id for line in lines})
     cancelled = field(problems, data, "cancelled_at", moment)
     problems.done()
-    assert reference is not None and placed is not None and key is not None
+    assert reference is not None and placed is not None and customer is not None
     status = _shopify_status(data, shipments, cancelled)
     money: dict[str, Any] = {
         k: v for k, v in (("shipping", shipping), ("tax", tax), ("discount", discount)) if v is not None
@@ -186,7 +193,7 @@ def order_from_shopify(data: Mapping[str, Any], *, now: datetime, platform: str 
     try:
         order = Order(
             id=order_id_for(platform, reference),
-            customer_id=key.customer_id or CustomerId("cus_unresolved"),
+            customer_id=customer.id,
             currency=currency,
             lines=tuple(lines),
             placed_at=placed,
@@ -206,7 +213,7 @@ def order_from_shopify(data: Mapping[str, Any], *, now: datetime, platform: str 
     if total is not None and total != order.total:
         problems.add("total_price", f"is {total} but the lines, shipping, tax and discounts make {order.total}")
         problems.done()
-    return ImportedOrder(order, key, customer)
+    return ImportedOrder(order, customer)
 
 
 def _list(problems: Problems, data: Mapping[str, Any], name: str) -> list[Any]:
@@ -286,9 +293,7 @@ def _shopify_address(problems: Problems, data: Any, path: str) -> Address | None
         return None
 
 
-def _shopify_customer(
-    problems: Problems, data: Mapping[str, Any], now: datetime, platform: str
-) -> tuple[Customer | None, CustomerKey | None]:
+def _shopify_customer(problems: Problems, data: Mapping[str, Any], now: datetime, platform: str) -> Customer | None:
     """The order's customer: Shopify's ``customer`` object, or a guest known only by the order's email."""
     embedded = data.get("customer")
     values: dict[str, Any]
@@ -318,13 +323,13 @@ def _shopify_customer(
         path = ""
     else:
         problems.add("customer", "the order names no customer and no email")
-        return None, None
+        return None
     try:
         customer = customer_from_fields(values, CustomerFields(platform, now))
     except ValidationError as exc:
         problems.take(path, exc)
-        return None, None
-    return customer, CustomerKey(customer_id=customer.id)
+        return None
+    return customer
 
 
 def _shopify_shipments(problems: Problems, fulfillments: Any, line_ids: set[str]) -> list[Shipment]:
