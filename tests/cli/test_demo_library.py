@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from custdata.demo import DEFAULT_NOW, DemoSettings, FolderNotifier, demo_custom
 from custdata.notify import Message
 from custdata.notify.result import Outcome
 from custdata.storage import open_store, walk
+from custdata.testing import Delivery, NotifierContract, NotifierHarness
 
 
 def test_people_are_valid_deterministic_and_international() -> None:
@@ -100,3 +103,31 @@ def test_report_renders_every_figure(tmp_path: Path) -> None:
     text = report.render()
     for key in (*report.counts, *report.segments, *report.duplicates):
         assert key in text
+
+
+def _read_delivery(path: Path) -> Delivery:
+    head, _, body = path.read_text(encoding="utf-8").partition("\n\n")
+    headers = dict(line.split(": ", 1) for line in head.splitlines())
+    unsubscribe = headers.get("List-Unsubscribe")
+    return Delivery(
+        identity=path.name,
+        recipient=headers["To"],
+        subject=headers.get("Subject"),
+        text=body,
+        unsubscribe_url=unsubscribe.strip("<>") if unsubscribe else None,
+    )
+
+
+class TestFolderNotifierContract(NotifierContract):
+    def make_notifier(self) -> NotifierHarness:
+        folder = Path(tempfile.mkdtemp())
+        blocked = FolderNotifier(folder / "blocked")
+        (folder / "blocked").rmdir()
+        (folder / "blocked").write_text("not a folder")
+        return NotifierHarness(
+            notifier=FolderNotifier(folder / "out"),
+            received=lambda: [_read_delivery(p) for p in sorted((folder / "out").iterdir())],
+            unreachable=blocked,
+            html=False,
+            close=lambda: shutil.rmtree(folder, ignore_errors=True),
+        )
