@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from custdata.storage.postgres import PostgresStore, _any_form, _with_arrays
+from custdata.storage._pg_values import _any_form, _with_arrays
+from custdata.storage.postgres import PostgresStore
 from custdata.testing.store_contract import make_customer
 
 NewStore = Callable[..., PostgresStore]
