@@ -51,3 +51,16 @@ def test_postgres_tables_hold_no_trace_of_the_erased_customer(pg_url: str, new_s
     check_financials(store)
     again = erase_customer(store, "cus_ada", clock=lambda: NOW + timedelta(days=1))
     assert not again.changed and again.erased_at == NOW
+
+
+def test_postgres_retention_sweep(pg_url: str, new_store: Callable[..., Any]) -> None:
+    from custdata.privacy import RetentionPolicy, sweep
+
+    store = new_store()
+    seed(store)
+    policy = RetentionPolicy(activity=timedelta(days=30), communications=timedelta(days=30))
+    report = sweep(store, policy, clock=lambda: NOW, page_size=3)
+    assert (report.activity_deleted, report.communications_scrubbed, report.purged) == (4, 4, True)
+    texts = _table_texts(pg_url, store.schema)
+    assert "Dear Adelheid" not in texts["communications"] and texts["activity"] == ""
+    assert sweep(store, policy, clock=lambda: NOW).changed == 0
