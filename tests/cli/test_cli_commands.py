@@ -165,3 +165,13 @@ def test_erase(demo_store: Path, tmp_path: Path) -> None:
     assert email not in leftovers
     export = json.loads(run_cli("export", "customer", str(customer.id), "--store", str(store), cwd=tmp_path).stdout)
     assert export["profile"]["redacted_at"] is not None and export["profile"]["email"] is None
+
+
+def test_export_into_a_closed_pipe_stops_quietly(demo_store: Path, tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "custdata", "export", "orders", "--store", str(demo_store)]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.read(200)
+    process.stdout.close()
+    assert process.wait(timeout=60) == 0
+    assert b"Traceback" not in process.stderr.read()

@@ -55,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return int(handler(args))
+    except BrokenPipeError:  # the reader went away (``custdata export customers | head``): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return int(ExitCode.OK)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - every error ends as a message and a code
         code, message = exit_code_for(exc)
         if os.environ.get("CUSTDATA_DEBUG") and code in (ExitCode.INTERNAL, ExitCode.STORE):
