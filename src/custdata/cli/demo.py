@@ -95,4 +95,12 @@ def run(args: argparse.Namespace) -> int:
         print()
         print(report.render())
     print(f"Finished in {time.perf_counter() - started:.1f} s.")
+    store = f" --store {args.store}" if getattr(args, "store", None) else ""
+    print(
+        "\nNext, try:\n"
+        f"  custdata segments{store} --as-of {settings.now.date().isoformat()}\n"
+        f"  custdata dedupe{store}\n"
+        f"  custdata export customer cus_demo000001{store}\n"
+        f"  ls {settings.outbox_folder}/"
+    )
     return int(ExitCode.OK)
