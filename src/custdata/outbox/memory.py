@@ -231,6 +231,8 @@ class MemoryOutboxRepository:
         at = _args.moment("now", now)
         if entry.state not in (OutboxState.DEAD, OutboxState.FAILED):
             raise ValidationError.single("entry_id", f"names a {entry.state.value} entry; only dead or failed ones")
+        if entry.message is None:
+            raise ValidationError.single("entry_id", "names an entry whose message was erased")
         self._view.begin_write()
         again = attrs.evolve(
             entry, state=OutboxState.PENDING, attempts=0, available_at=at, last_error=None, updated_at=at
@@ -264,6 +266,21 @@ class MemoryOutboxRepository:
             for e in self._view.entries()
             if e.customer_id == customer and e.topic in wanted and e.created_at >= start and e.state in _LIVE
         )
+
+    def erase(self, customer_id: str, *, now: datetime) -> int:
+        customer = _args.text("customer_id", customer_id, 128)
+        at = _args.moment("now", now)
+        self._view.begin_write()
+        count = 0
+        for e in self._view.entries():
+            if e.customer_id == customer and e.state != OutboxState.PENDING and _holds_data(e):
+                self._view.put(attrs.evolve(e, message=None, last_error=None, provider_id=None, updated_at=at))
+                count += 1
+        return count
+
+
+def _holds_data(entry: OutboxEntry) -> bool:
+    return entry.message is not None or entry.last_error is not None or entry.provider_id is not None
 
 
 class MemoryTimerRepository:
@@ -322,6 +339,16 @@ class MemoryTimerRepository:
         customer = _args.text("customer_id", customer_id, 128)
         mine = [t for t in self._view.timers() if t.customer_id == customer and t.state == TimerState.PENDING]
         return sorted(mine, key=lambda t: (t.due_at, t.key))
+
+    def erase(self, customer_id: str) -> int:
+        customer = _args.text("customer_id", customer_id, 128)
+        self._view.begin_write()
+        count = 0
+        for timer in self._view.timers():
+            if timer.customer_id == customer and timer.state != TimerState.PENDING and timer.trigger:
+                self._view.overlay.timers[timer.key] = attrs.evolve(timer, trigger={})
+                count += 1
+        return count
 
 
 def repositories(

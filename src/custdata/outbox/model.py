@@ -49,7 +49,8 @@ class OutboxState(StrEnum):
 class OutboxEntry:
     """One logical message in the outbox, with its delivery state.
 
-    ``message`` is the rendered message (None only for a suppressed decision, which may have no recipient);
+    ``message`` is the rendered message (None for a suppressed decision, which may have no recipient, and for a
+    settled entry whose personal data was erased);
     ``available_at`` is when it may go (quiet hours and retry backoff move it); ``attempts`` counts the times a
     dispatcher leased it; ``lease_owner`` / ``lease_expires_at`` say who is sending it until when.
     """
@@ -92,8 +93,8 @@ class OutboxEntry:
                 check.add("topic", "must be the message's topic")
         check.identifier("order_id", self.order_id, optional=True)
         if check.enum("state", self.state, OutboxState):
-            if self.message is None and self.state != OutboxState.SUPPRESSED:
-                check.add("message", "is required unless the entry is suppressed")
+            if self.message is None and self.state == OutboxState.PENDING:
+                check.add("message", "is required while the entry is pending")
             if self.state == OutboxState.SUPPRESSED and not self.reason:
                 check.add("reason", "is required for a suppressed entry")
         check.integer("attempts", self.attempts, minimum=0)

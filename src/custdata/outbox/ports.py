@@ -19,6 +19,7 @@ Rules every implementation keeps (checked by :class:`custdata.testing.outbox_con
   dispatchers never hold the same entry at once. ``settle`` changes a leased entry only while ``owner`` still
   holds the lease, so a dispatcher whose lease ran out cannot overwrite a newer result.
 - **Cancelling** touches only pending entries that no dispatcher holds right now.
+- **Erasing** touches only settled entries and finished timers: their personal data goes, their keys stay.
 """
 
 from __future__ import annotations
@@ -84,6 +85,11 @@ class OutboxRepository(Protocol):
     def count_recent(self, customer_id: str, *, since: datetime, topics: Iterable[Topic]) -> int:
         """How many of the customer's entries of ``topics`` created at or after ``since`` are pending or sent."""
 
+    def erase(self, customer_id: str, *, now: datetime) -> int:
+        """Drop the rendered message, last error and provider id (the personal data) of each of the customer's
+        entries that is no longer pending, for the right to erasure; how many changed. Pending entries are left
+        alone: cancel them first. The entries and their keys stay, so an erased message is never sent again."""
+
 
 class TimerRepository(Protocol):
     """Timers: messages due later, decided when they fall due."""
@@ -105,6 +111,10 @@ class TimerRepository(Protocol):
 
     def pending(self, customer_id: str) -> list[Timer]:
         """The customer's pending timers, earliest first."""
+
+    def erase(self, customer_id: str) -> int:
+        """Empty the trigger (the event, with the personal data it may carry) of each of the customer's timers
+        that is no longer pending; how many changed."""
 
 
 @runtime_checkable

@@ -159,6 +159,16 @@ def requeue(uow: OutboxUnitOfWork, entry_id: str, *, now: datetime) -> OutboxEnt
     return entry
 
 
+def erase(uow: OutboxUnitOfWork, customer_id: str, *, now: datetime) -> int:
+    """Remove the personal data the outbox keeps for a customer (rendered messages, provider replies, the events
+    held by finished timers), for the right to erasure; how many entries and timers changed.
+
+    Pending messages and timers are not touched: cancel them first (:func:`cancel`, for each order and for none).
+    The entries and their idempotency keys stay, so an erased message is never sent again by a replay.
+    """
+    return uow.outbox.erase(customer_id, now=now) + uow.timers.erase(customer_id)
+
+
 def update_event(uow: OutboxUnitOfWork, event_id: str, *, now: datetime, **changes: Any) -> bool:
     """Apply ``changes`` to the communication event ``event_id``, re-reading it when someone changed it
     concurrently; False when the event is gone (erased with its customer, say)."""

@@ -291,6 +291,8 @@ class SqlOutboxRepository:
         at = _args.moment("now", now)
         if entry.state not in (OutboxState.DEAD, OutboxState.FAILED):
             raise ValidationError.single("entry_id", f"names a {entry.state.value} entry; only dead or failed ones")
+        if entry.message is None:
+            raise ValidationError.single("entry_id", "names an entry whose message was erased")
         self._session().execute(
             self._sql(
                 "UPDATE outbox SET state = 'pending', attempts = 0, available_us = ?, last_error = NULL, "
@@ -338,6 +340,20 @@ class SqlOutboxRepository:
             [customer, start, *wanted, *_LIVE],
         )
         return int(row[0]) if row else 0
+
+    def erase(self, customer_id: str, *, now: datetime) -> int:
+        customer = _args.text("customer_id", customer_id, 128)
+        at = micros(_args.moment("now", now))
+        if storable(customer) is None:
+            return 0
+        return self._session().execute(
+            self._sql(
+                "UPDATE outbox SET message = NULL, last_error = NULL, provider_id = NULL, updated_us = ? "
+                "WHERE customer_id = ? AND state <> 'pending' "
+                "AND (message IS NOT NULL OR last_error IS NOT NULL OR provider_id IS NOT NULL)"
+            ),
+            (at, customer),
+        )
 
 
 _TIMER_COLUMNS = "key, rule, topic, customer_id, order_id, state, due_us, created_us, reason"
@@ -448,3 +464,15 @@ class SqlTimerRepository:
         if storable(customer) is None:
             return []
         return self._rows("WHERE customer_id = ? AND state = 'pending' ORDER BY due_us, key", [customer])
+
+    def erase(self, customer_id: str) -> int:
+        customer = _args.text("customer_id", customer_id, 128)
+        if storable(customer) is None:
+            return 0
+        return self._session().execute(
+            self._sql(
+                "UPDATE timers SET trigger = {doc_in} "
+                "WHERE customer_id = ? AND state <> 'pending' AND trigger <> {doc_in}"
+            ),
+            ("{}", customer, "{}"),
+        )

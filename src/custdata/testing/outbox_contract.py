@@ -10,8 +10,8 @@
 
 It covers one entry per idempotency key (also under concurrent writers), atomic leases that two dispatchers
 never share, lease expiry, settling only by the lease holder, cancelling, re-queueing, listing and counting,
-timers, rollback, and bad arguments. Override :meth:`OutboxContract.writer_stores` to give each concurrent
-writer its own handle on the same data (as separate processes would have).
+timers, erasing personal data, rollback, and bad arguments. Override :meth:`OutboxContract.writer_stores` to give
+each concurrent writer its own handle on the same data (as separate processes would have).
 """
 
 from __future__ import annotations
@@ -361,6 +361,51 @@ class OutboxContract:
             cancelled = uow.timers.get("mine")
             assert cancelled is not None and cancelled.reason == "cancelled"
 
+    # -- erasure ----------------------------------------------------------------------------------------------
+
+    def test_erase_drops_the_personal_data_of_settled_entries_and_finished_timers(self, store: Store) -> None:
+        sent, failed, waiting = entry("sent"), entry("failed"), entry("waiting")
+        theirs = entry("theirs", customer_id="cus_2")
+        self.add(store, sent, failed, waiting, theirs)
+        with self.uow(store) as uow:
+            leased = uow.outbox.lease("a", now=T0, limit=10, duration=timedelta(minutes=5))
+            assert len(leased) == 4
+            for e, state in ((sent, OutboxState.SENT), (failed, OutboxState.FAILED), (theirs, OutboxState.SENT)):
+                assert uow.outbox.settle(str(e.id), "a", state=state, now=T0, provider_id="p-1", error="550 jane")
+            assert uow.outbox.settle(str(waiting.id), "a", state=OutboxState.PENDING, now=T0, error="later")
+            uow.timers.schedule(self.timer("fired"))
+            uow.timers.schedule(self.timer("waiting", due=T0 + timedelta(days=1)))
+            uow.timers.schedule(self.timer("their-timer", customer_id="cus_2"))
+            assert uow.timers.finish("fired", TimerState.FIRED)
+            assert uow.timers.finish("their-timer", TimerState.FIRED)
+            uow.commit()
+        later = T0 + timedelta(minutes=1)
+        with self.uow(store) as uow:
+            assert uow.outbox.erase("cus_1", now=later) == 2
+            assert uow.timers.erase("cus_1") == 1
+            uow.commit()
+        with self.uow(store) as uow:
+            for e, state in ((sent, OutboxState.SENT), (failed, OutboxState.FAILED)):
+                erased = uow.outbox.get(e.id)
+                assert (erased.state, erased.message, erased.last_error, erased.provider_id) == (
+                    state,
+                    None,
+                    None,
+                    None,
+                )
+                assert erased.idempotency_key == e.idempotency_key and erased.updated_at == later
+                assert uow.outbox.find(e.idempotency_key) == erased
+            assert uow.outbox.get(waiting.id).message == waiting.message  # pending: cancel it first
+            assert uow.outbox.get(theirs.id).message == theirs.message
+            with pytest.raises(ValidationError):
+                uow.outbox.requeue(failed.id, now=later)  # nothing left to send
+            assert not uow.outbox.add(entry("sent"))  # the key stays taken
+            fired, waiting_timer, their_timer = (uow.timers.get(k) for k in ("fired", "waiting", "their-timer"))
+            assert fired is not None and fired.trigger == {} and fired.state == TimerState.FIRED
+            assert waiting_timer is not None and waiting_timer.trigger == self.timer("waiting").trigger
+            assert their_timer is not None and their_timer.trigger == self.timer("their-timer").trigger
+            assert uow.outbox.erase("cus_1", now=later) == 0 and uow.timers.erase("cus_1") == 0
+
     # -- bad input --------------------------------------------------------------------------------------------
 
     def test_bad_arguments_are_validation_errors_with_a_path(self, store: Store) -> None:
@@ -371,6 +416,7 @@ class OutboxContract:
             "count_recent": lambda uow, bad: uow.outbox.count_recent("cus_1", since=bad, topics=[]),
             "with_state": lambda uow, bad: uow.outbox.with_state(bad),
             "requeue": lambda uow, bad: uow.outbox.requeue("msg_1", now=bad),
+            "erase": lambda uow, bad: uow.outbox.erase("cus_1", now=bad),
             "due": lambda uow, bad: uow.timers.due(bad),
             "finish": lambda uow, bad: uow.timers.finish("t", bad),
             "add": lambda uow, bad: uow.outbox.add(bad),

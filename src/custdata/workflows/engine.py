@@ -55,8 +55,8 @@ class Workflows:
     """Rules, templates, policy and shop details, checked together when built.
 
     Every rule's topic needs a template in the default locale, and every variable its templates may use must be
-    one its trigger provides (or its ``variables`` function adds, as its ``provides`` says): otherwise a :class:`custdata.ValidationError`
-    names the rule. ``clock`` is injectable for tests and for replaying history.
+    one its trigger provides (or its ``variables`` function adds, as its ``provides`` says): otherwise a
+    :class:`custdata.ValidationError` names the rule. ``clock`` is injectable for tests and for replaying history.
     """
 
     def __init__(
