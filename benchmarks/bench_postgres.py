@@ -1,6 +1,6 @@
 """The PostgreSQL store against raw psycopg on the same rows, the same tables and the same server, in one run.
 
-    python benchmarks/bench_postgres.py [--n 100000] [--lookups 2000] [--url postgresql://...]
+    python benchmarks/bench_postgres.py [--n 100000] [--lookups 2000] [--url postgresql://...] [--quick]
 
 Without ``--url`` a throwaway server is started in a temporary folder (``initdb`` on 127.0.0.1, ``fsync=off``,
 as in the tests). Measured:
@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+from _report import record
 
 from custdata import Address, Customer, CustomerId, EmailAddress, PhoneNumber
 from custdata.storage._pgserver import PostgresServer
@@ -133,7 +134,10 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000, help="customers (default 100000)")
     parser.add_argument("--lookups", type=int, default=2000, help="email look-ups timed (default 2000)")
     parser.add_argument("--url", help="an existing database to use instead of a throwaway server")
+    parser.add_argument("--quick", action="store_true", help="small sizes (5,000 customers), to check it runs")
     args = parser.parse_args()
+    if args.quick:
+        args.n, args.lookups = 5_000, 300
 
     server = None if args.url else PostgresServer.start()
     url = args.url or server.url("postgres")  # type: ignore[union-attr]
@@ -228,6 +232,19 @@ def run(url: str, n: int, lookups: int) -> None:
         f"p50 ratio {p50 / raw_p50:.2f} ({len(sample)} look-ups, one unit of work each)"
     )
     print(f"peak RSS {peak_mb():.0f} MB")
+    size = f"{n:,}"
+    for name, mine, base, label, target in figures:
+        case = f"PostgreSQL {name}" if target is not None else f"PostgreSQL {name} (against {label})"
+        record("postgres", case, mine, label, base, target=target, size=size)
+    record(
+        "postgres",
+        "PostgreSQL find_by_email p50",
+        p50 / 1e6,
+        "raw query + json.loads p50",
+        raw_p50 / 1e6,
+        size=f"{len(sample):,}",
+        note=f"p99 {p99:.0f} us against {raw_p99:.0f} us",
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The SQLite store against raw sqlite3 on the same rows, the same tables and the same settings, in one run.
 
-    python benchmarks/bench_storage.py [--n 1000000] [--get 100000] [--lookups 2000] [--folder DIR]
+    python benchmarks/bench_storage.py [--n 1000000] [--get 100000] [--lookups 2000] [--folder DIR] [--quick]
 
 Measured:
 
@@ -33,6 +33,8 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
+
+from _report import record
 
 from custdata import Address, Customer, EmailAddress, PhoneNumber
 from custdata.domain._checks import trusting
@@ -188,7 +190,10 @@ def main() -> None:
     parser.add_argument("--get", type=int, default=100_000, help="customers to fetch with get_many")
     parser.add_argument("--lookups", type=int, default=2000, help="email look-ups to time")
     parser.add_argument("--folder", type=Path, default=None, help="where to put the two database files")
+    parser.add_argument("--quick", action="store_true", help="small sizes (20,000 customers), to check it runs")
     args = parser.parse_args()
+    if args.quick:
+        args.n, args.get, args.lookups = 20_000, 5_000, 300
     folder = args.folder or Path(tempfile.mkdtemp(prefix="custdata-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     ours_path, raw_path = folder / "store.db", folder / "raw.db"
@@ -202,13 +207,24 @@ def main() -> None:
         raw = raw_connection(raw_path)
         ours, theirs = bench_add(store, raw, args.n)
         report(f"add_many of {args.n:,} customers", ours, theirs, f"raw executemany, {args.n / theirs:,.0f}/s")
+        record("storage", "SQLite add_many", ours, "raw sqlite3 executemany", theirs, target=2.0, size=f"{args.n:,}")
         size = min(args.get, args.n)
         ids = [f"cus_{i:010d}" for i in rng.sample(range(args.n), size)]
         ours, theirs = bench_get(store, raw, ids)
         report(f"get_many of {size:,} customers", ours, theirs, "raw select + json.loads")
+        record("storage", "SQLite get_many", ours, "raw select + json.loads", theirs, target=2.0, size=f"{size:,}")
         picks = [rng.randrange(args.n) for _ in range(args.lookups)]
         emails = [f"{GIVEN[i % 10].lower()}.{FAMILY[(i // 10) % 10].lower()}.{i}@example.com" for i in picks]
         ours_times, theirs_times = bench_lookups(store, raw, emails)
+        record(
+            "storage",
+            "SQLite find_by_email p50",
+            percentile(ours_times, 50) / 1e6,
+            "raw query + json.loads p50",
+            percentile(theirs_times, 50) / 1e6,
+            size=f"{args.lookups:,}",
+            note=f"p99 {percentile(ours_times, 99):.0f} us against {percentile(theirs_times, 99):.0f} us",
+        )
         print(
             f"find_by_email, {args.lookups:,} look-ups, one unit of work each: "
             f"p50 {percentile(ours_times, 50):.0f} us, p99 {percentile(ours_times, 99):.0f} us "
