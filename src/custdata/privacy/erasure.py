@@ -78,7 +78,8 @@ class ErasureReport:
 
     @property
     def changed(self) -> bool:
-        return bool(self.customers or self.orders or self.communications or self.activity)
+        """True when this run changed anything (a record scrubbed, a message cancelled)."""
+        return bool(self.customers or self.orders or self.communications or self.activity or self.cancelled_messages)
 
 
 def erase_customer(
