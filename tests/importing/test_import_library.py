@@ -274,3 +274,15 @@ def test_json_lines_records_may_leave_keys_out(store: Store, tmp_path: Path) -> 
         v2 = uow.customers.get(customer_id_for("import", "v2"))
         assert v2.phone is not None and v2.phone.e164 == "+49301234567"
         assert uow.customers.find_by_email("v3@example.com")
+
+
+def test_rerun_skips_stored_records_by_reference_before_checking_them(store: Store, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "c.csv", CUSTOMER_HEADER, GOOD)
+    import_customers(store, read_rows(path, "csv"))
+    changed = write_csv(
+        tmp_path / "c2.csv", CUSTOMER_HEADER, [[*GOOD[0][:1], "broken", *GOOD[0][2:]], GOOD[1], GOOD[1]]
+    )
+    rejects = RejectsList()
+    report = import_customers(store, read_rows(changed, "csv"), rejects=rejects)
+    assert (report.skipped, report.rejected, report.imported) == (2, 1, 0)
+    assert rejects.items == [(4, "id", "the same customer as line 3")]

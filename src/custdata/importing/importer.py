@@ -16,7 +16,7 @@ import attrs
 
 from custdata._errors import Problem, ValidationError
 from custdata.domain import Customer, CustomerId, ExternalRef
-from custdata.importing.convert import CustomerFields, customer_from_fields, text
+from custdata.importing.convert import CustomerFields, customer_from_fields, customer_id_for, text
 from custdata.importing.mapping import CUSTOMER_FIELDS, ORDER_FIELDS, resolve_columns, shopify_columns
 from custdata.importing.orders import ImportedOrder, order_from_rows, order_from_shopify
 from custdata.importing.sources import Row
@@ -139,36 +139,72 @@ def import_customers(
 ) -> ImportReport:
     """Import customers from ``rows`` (CSV or JSON Lines records; Shopify's export columns with ``shopify``)."""
     options = options or ImportOptions(platform="shopify" if shopify else "import")
-    report = ImportReport()
-    context = CustomerFields(options.platform, options.now)
-    seen: dict[CustomerId, int] = {}
+    run = _CustomerRun(store, options, report=ImportReport(), rejects=rejects)
     find_columns = _Columns(CUSTOMER_FIELDS, options.mapping, shopify=shopify)
-    batch: list[tuple[int, Customer]] = []
+    pending: list[tuple[int, dict[str, Any], dict[str, str]]] = []
     for row in rows:
-        report.read += 1
+        run.report.read += 1
         if (note := _row_problem(row)) is not None:
-            _reject(rejects, report, row.line, [("(record)", note)])
+            _reject(rejects, run.report, row.line, [("(record)", note)])
             continue
         columns = find_columns(row)
-        values = {name: row.fields.get(column) for name, column in columns.items()}
-        try:
-            customer = customer_from_fields(values, context)
-        except ValidationError as exc:
-            _reject(rejects, report, row.line, _translate(exc.problems, columns))
-            continue
-        first = seen.setdefault(customer.id, row.line)
-        if first != row.line:
-            _reject(rejects, report, row.line, [(columns.get("id", "email"), f"the same customer as line {first}")])
-            continue
-        batch.append((row.line, customer))
-        if len(batch) >= options.batch_size:
-            _add_customers(store, batch, report)
-            batch = []
+        pending.append((row.line, {name: row.fields.get(column) for name, column in columns.items()}, columns))
+        if len(pending) >= options.batch_size:
+            run.flush(pending)
+            pending = []
             if progress is not None:
                 progress(row.line)
-    if batch:
-        _add_customers(store, batch, report)
-    return report
+    if pending:
+        run.flush(pending)
+    return run.report
+
+
+@attrs.define
+class _CustomerRun:
+    """One customer import: each batch of records is checked against the store by reference first (so that a
+    re-run skips what is stored without validating it again), then converted and added in one unit of work."""
+
+    store: Store
+    options: ImportOptions
+    report: ImportReport
+    rejects: Rejects | None
+    seen: dict[CustomerId, int] = attrs.Factory(dict)
+
+    def flush(self, pending: Sequence[tuple[int, dict[str, Any], dict[str, str]]]) -> None:
+        context = CustomerFields(self.options.platform, self.options.now)
+        quick = [self._quick_id(values) for _, values, _ in pending]
+        with self.store.unit_of_work() as uow:
+            stored = set(uow.customers.get_many([q for q in quick if q is not None]))
+        batch: list[tuple[int, Customer]] = []
+        for (line, values, columns), known in zip(pending, quick, strict=True):
+            if known is not None and known in stored:
+                if self._first(known, line, columns):
+                    self.report.skipped += 1
+                continue
+            try:
+                customer = customer_from_fields(values, context)
+            except ValidationError as exc:
+                _reject(self.rejects, self.report, line, _translate(exc.problems, columns))
+                continue
+            if self._first(customer.id, line, columns):
+                batch.append((line, customer))
+        if batch:
+            _add_customers(self.store, batch, self.report)
+
+    def _quick_id(self, values: Mapping[str, Any]) -> CustomerId | None:
+        try:
+            reference = text(values.get("id"))
+        except ValidationError:
+            return None
+        return None if reference is None else customer_id_for(self.options.platform, reference)
+
+    def _first(self, customer_id: CustomerId, line: int, columns: Mapping[str, str]) -> bool:
+        """True for the first record of a customer in this run; later ones are refused as repeats."""
+        first = self.seen.setdefault(customer_id, line)
+        if first != line:
+            field = columns.get("id", columns.get("email", "id"))
+            _reject(self.rejects, self.report, line, [(field, f"the same customer as line {first}")])
+        return first == line
 
 
 class _Columns:
