@@ -286,3 +286,12 @@ def test_rerun_skips_stored_records_by_reference_before_checking_them(store: Sto
     report = import_customers(store, read_rows(changed, "csv"), rejects=rejects)
     assert (report.skipped, report.rejected, report.imported) == (2, 1, 0)
     assert rejects.items == [(4, "id", "the same customer as line 3")]
+
+
+def test_order_rerun_skips_stored_orders_before_converting_them(store: Store, tmp_path: Path) -> None:
+    import_customers(store, read_rows(write_csv(tmp_path / "c.csv", CUSTOMER_HEADER, GOOD), "csv"))
+    row = ["o1", "c1", "", "EUR", "2025-01-02T10:00:00Z", "RUN-1", "Shoe", "1", "119.00", "42", "4.90"]
+    import_orders(store, read_rows(write_csv(tmp_path / "o.csv", ORDER_HEADER, [row]), "csv"))
+    changed = write_csv(tmp_path / "o2.csv", ORDER_HEADER, [[*row[:7], "many", *row[8:]]])
+    report = import_orders(store, read_rows(changed, "csv"), rejects=RejectsList())
+    assert (report.skipped, report.rejected, report.imported) == (1, 0, 0)

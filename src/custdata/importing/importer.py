@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from itertools import islice
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -16,7 +16,7 @@ import attrs
 
 from custdata._errors import Problem, ValidationError
 from custdata.domain import Customer, CustomerId, ExternalRef
-from custdata.importing.convert import CustomerFields, customer_from_fields, customer_id_for, text
+from custdata.importing.convert import CustomerFields, customer_from_fields, customer_id_for, order_id_for, text
 from custdata.importing.mapping import CUSTOMER_FIELDS, ORDER_FIELDS, resolve_columns, shopify_columns
 from custdata.importing.orders import ImportedOrder, order_from_rows, order_from_shopify
 from custdata.importing.sources import Row
@@ -259,67 +259,116 @@ def import_orders(
     an order one after another). Orders of customers the store does not have are refused, except that a
     Shopify order's own customer is added with it."""
     options = options or ImportOptions(platform="shopify" if shopify else "import")
-    report = ImportReport()
-    seen: dict[str, int] = {}
-    batch: list[tuple[int, ImportedOrder]] = []
-    columns: dict[str, str] = {}
-    for lines, converted, problems, columns in _orders(rows, shopify, options, report, rejects):
-        if converted is None:
-            _reject(rejects, report, lines[0], _per_line(problems, lines, columns))
-            continue
-        first = seen.setdefault(str(converted.order.id), lines[0])
-        if first != lines[0]:
-            field = "id" if shopify else columns.get("order_id", "order_id")
-            _reject(rejects, report, lines[0], [(field, f"the same order as line {first}")])
-            continue
-        batch.append((lines[0], converted))
-        if len(batch) >= options.batch_size:
-            _add_orders(store, batch, report, rejects)
-            batch = []
+    run = _OrderRun(store, options, ImportReport(), rejects, "id" if shopify else "order_id")
+    pending: list[_PendingOrder] = []
+    for item in _orders(rows, shopify, options, run.report, rejects):
+        pending.append(item)
+        if len(pending) >= options.batch_size:
+            run.flush(pending)
+            pending = []
             if progress is not None:
-                progress(lines[-1])
-    if batch:
-        _add_orders(store, batch, report, rejects)
-    return report
+                progress(item.lines[-1])
+    if pending:
+        run.flush(pending)
+    return run.report
 
 
-def _per_line(
-    problems: Sequence[Problem], lines: Sequence[int], columns: Mapping[str, str]
-) -> Iterator[tuple[str, str]]:
-    yield from _translate(problems, columns)
+@attrs.frozen
+class _PendingOrder:
+    """An order's records, not converted yet: its lines, columns, reference, and how to convert it."""
+
+    lines: list[int]
+    columns: dict[str, str]
+    reference: str | None
+    convert: Callable[[], ImportedOrder] | None
+    problems: list[Problem] = attrs.Factory(list)
+
+
+@attrs.define
+class _OrderRun:
+    """One order import: each batch is checked against the store by reference first (a re-run skips what is
+    stored without converting it again), then converted and added in one unit of work."""
+
+    store: Store
+    options: ImportOptions
+    report: ImportReport
+    rejects: Rejects | None
+    id_field: str
+    seen: dict[str, int] = attrs.Factory(dict)
+
+    def flush(self, pending: Sequence[_PendingOrder]) -> None:
+        platform = self.options.platform
+        quick = [order_id_for(platform, p.reference) if p.reference else None for p in pending]
+        with self.store.unit_of_work() as uow:
+            stored = set(uow.orders.get_many([str(q) for q in quick if q is not None]))
+        batch: list[tuple[int, ImportedOrder]] = []
+        for item, known in zip(pending, quick, strict=True):
+            first_line = item.lines[0]
+            if item.convert is None:
+                _reject(self.rejects, self.report, first_line, _translate(item.problems, item.columns))
+                continue
+            if known is not None and known in stored:
+                if self._first(str(known), first_line, item.columns):
+                    self.report.skipped += 1
+                continue
+            try:
+                converted = item.convert()
+            except ValidationError as exc:
+                problems = _line_problems(exc.problems, item.lines)
+                _reject(self.rejects, self.report, first_line, _translate(problems, item.columns))
+                continue
+            if self._first(str(converted.order.id), first_line, item.columns):
+                batch.append((first_line, converted))
+        if batch:
+            _add_orders(self.store, batch, self.report, self.rejects)
+
+    def _first(self, order_id: str, line: int, columns: Mapping[str, str]) -> bool:
+        first = self.seen.setdefault(order_id, line)
+        if first != line:
+            field = columns.get(self.id_field, self.id_field)
+            _reject(self.rejects, self.report, line, [(field, f"the same order as line {first}")])
+        return first == line
+
+
+def _reference(value: Any) -> str | None:
+    try:
+        return text(value)
+    except ValidationError:
+        return None
 
 
 def _orders(
     rows: Iterable[Row], shopify: bool, options: ImportOptions, report: ImportReport, rejects: Rejects | None
-) -> Iterator[tuple[list[int], ImportedOrder | None, list[Problem], dict[str, str]]]:
-    """Each order's lines in the input, the order (or None) and its problems."""
+) -> Iterator[_PendingOrder]:
+    """Each order's records, ready to convert (or with the problems that keep them out already)."""
+    platform, now = options.platform, options.now
     if shopify:
         for row in rows:
             report.read += 1
             if (note := _row_problem(row)) is not None:
-                yield [row.line], None, [Problem("", note)], {}
+                yield _PendingOrder([row.line], {}, None, None, [Problem("", note)])
                 continue
-            try:
-                yield [row.line], order_from_shopify(row.fields, now=options.now, platform=options.platform), [], {}
-            except ValidationError as exc:
-                yield [row.line], None, list(exc.problems), {}
+            fields = row.fields
+            yield _PendingOrder(
+                [row.line],
+                {},
+                _reference(fields.get("id")),
+                partial(order_from_shopify, fields, now=now, platform=platform),
+            )
         return
     groups: dict[str, int] = {}
     for group in _grouped(rows, options, report, rejects):
         lines = [row.line for row, _ in group]
         columns = group[0][1]
-        key = text(group[0][0].fields.get(columns.get("order_id", ""))) if columns.get("order_id") else None
+        key = _reference(group[0][0].fields.get(columns["order_id"])) if "order_id" in columns else None
         if key is not None:
             first = groups.setdefault(key, lines[0])
             if first != lines[0]:
                 problem = Problem("order_id", f"rows of one order must follow each other (first seen on line {first})")
-                yield lines, None, [problem], columns
+                yield _PendingOrder(lines, columns, key, None, [problem])
                 continue
         values = [{name: row.fields.get(column) for name, column in cols.items()} for row, cols in group]
-        try:
-            yield lines, order_from_rows(values, platform=options.platform), [], columns
-        except ValidationError as exc:
-            yield lines, None, _line_problems(exc.problems, lines), columns
+        yield _PendingOrder(lines, columns, key, partial(order_from_rows, values, platform=platform))
 
 
 def _line_problems(problems: Iterable[Problem], lines: Sequence[int]) -> list[Problem]:
@@ -400,9 +449,3 @@ def _resolve(
             new[customer_id] = item.new_customer
         orders.append(item.order)
     return list(new.values()), orders
-
-
-def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
