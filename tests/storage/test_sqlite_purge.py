@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from custdata import Address, Customer, CustomerId, EmailAddress, OperationalError, PhoneNumber
+from custdata import Address, Customer, CustomerId, EmailAddress, Money, OperationalError, OrderLine, PhoneNumber
 from custdata.storage.sqlite import SQLiteStore
-from custdata.testing.store_contract import make_customer, make_order
+from custdata.testing.store_contract import make_activity, make_customer, make_message, make_order
 
 #: Distinctive fragments of the erased customers' name, email, phone and street (compared case-insensitively).
 SECRETS = ("zebulonqx", "quillfeatherby", "zq.erase.me", "3098765", "yarrowstrasse")
@@ -133,5 +133,39 @@ def test_a_reader_holding_the_log_makes_the_purge_fail_loudly_then_it_succeeds(t
             reader.close()
         store.purge_residue()
         assert secrets_in(residue(tmp_path)) == {"shop.db": {}, "shop.db-shm": {}, "shop.db-wal": {}}
+    finally:
+        store.close()
+
+
+def test_an_erased_customers_orders_messages_and_activity_leave_no_bytes(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "shop.db")
+    try:
+        kept = keeper(0)
+        victim = secret_customer(1, big=False)
+        line = OrderLine(
+            id="l1", sku="SKU-1", product_name="Yarrowstrasse lamp", quantity=1, unit_price=Money("5", "EUR")
+        )
+        order = make_order(victim.id, lines=(line,), currency="EUR", metadata={"gift_note": "for Zebulonqx"})
+        message = make_message(victim.id, subject="Hello Zebulonqx", body="Quillfeatherby, your order is on its way")
+        activity = make_activity(victim.id, properties={"search": "zq.erase.me"})
+        with store.unit_of_work() as uow:
+            uow.customers.add_many([kept, victim])
+            uow.orders.add(order)
+            uow.orders.add(make_order(kept.id))
+            uow.communications.add(message)
+            uow.activity.add(activity)
+            uow.commit()
+        store.checkpoint()
+        assert all(residue(tmp_path)["shop.db"][s] for s in ("zebulonqx", "quillfeatherby", "yarrowstrasse"))
+        with store.unit_of_work() as uow:
+            uow.activity.delete(activity.id)
+            uow.communications.delete(message.id)
+            uow.orders.delete(order.id)
+            uow.customers.delete(victim.id)
+            uow.commit()
+        store.purge_residue()
+        assert secrets_in(residue(tmp_path)) == {"shop.db": {}, "shop.db-shm": {}, "shop.db-wal": {}}
+        with store.unit_of_work() as uow:
+            assert uow.customers.count() == 1 and uow.orders.count() == 1
     finally:
         store.close()
