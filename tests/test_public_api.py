@@ -53,6 +53,7 @@ EXPECTED = {
     "Shipment",
     "StatusChange",
     "StoreError",
+    "TokenError",
     "Topic",
     "TrackingEvent",
     "TrackingStatus",

@@ -15,6 +15,7 @@ from custdata._errors import (
     Problem,
     ProgrammingError,
     StoreError,
+    TokenError,
     ValidationError,
 )
 from custdata.domain import (
@@ -112,6 +113,7 @@ __all__ = [
     "Shipment",
     "StatusChange",
     "StoreError",
+    "TokenError",
     "Topic",
     "TrackingEvent",
     "TrackingStatus",
