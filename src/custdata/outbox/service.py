@@ -10,8 +10,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-import attrs
-
 from custdata._errors import ConflictError, NotFoundError, ValidationError
 from custdata.domain import Channel, CommunicationEvent, CommunicationId, CommunicationStatus, Topic
 from custdata.domain._checks import Checker, trusting
@@ -179,10 +177,11 @@ def update_event(uow: OutboxUnitOfWork, event_id: str, *, now: datetime, **chang
             event = uow.communications.get(event_id)
         except NotFoundError:
             return False
-        with trusting():  # the repository validates the event before writing it
-            updated = attrs.evolve(event, updated_at=max(event.updated_at, now), **changes)
+        for name, value in changes.items():  # a fresh copy from the store; the repository validates it on update
+            setattr(event, name, value)
+        event.updated_at = max(event.updated_at, now)
         try:
-            uow.communications.update(updated)
+            uow.communications.update(event)
         except ConflictError:
             if attempt == 2:
                 raise
