@@ -202,3 +202,14 @@ def test_nothing_goes_to_a_customer_erased_after_the_message_was_queued(store: S
     assert Dispatcher(store, notifier, clock=clock).drain().skipped == 1 and len(notifier) == 0
     (event,) = history(store, "cus_1", Topic.ORDER_CONFIRMATION)
     assert event.suppression_reason == "not sent: the customer's data was erased"
+
+
+def test_a_customer_who_chose_no_channel_gets_a_suppressed_event_saying_so(store: Store) -> None:
+    add_customer(store, "cus_1", preferences=Preferences(channels=()))
+    flows = Workflows(shop=SHOP, clock=Clock())
+    steps = flows.place(store, new_order("ord_1", "cus_1"))
+    assert [(s.rule, s.action, s.reason) for s in steps if s.rule == "order_confirmation"] == [
+        ("order_confirmation", "suppressed", "no channel chosen")
+    ]
+    (event,) = history(store, "cus_1", Topic.ORDER_CONFIRMATION)
+    assert (event.status, event.suppression_reason) == (CommunicationStatus.SUPPRESSED, "no channel chosen")

@@ -183,7 +183,8 @@ class Workflows:
         wanted = rule.channels if rule.channels is not None else customer.preferences.channels
         channels = [c for c in wanted if c in with_templates]
         if not channels and rule.channels is None:
-            reason = f"none of the customer's channels ({', '.join(c.value for c in wanted)}) has a template"
+            listed = ", ".join(c.value for c in wanted)
+            reason = f"none of the customer's channels ({listed}) has a template" if wanted else "no channel chosen"
             return [self._suppress(uow, rule, trigger, customer, wanted[0] if wanted else Channel.EMAIL, reason, now)]
         groups: Sequence[list[Channel]] = [[c] for c in channels] if rule.all_channels else [channels]
         steps = []
