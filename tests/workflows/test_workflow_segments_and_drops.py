@@ -3,6 +3,7 @@ its reason in the customer's history, and replaying the trigger afterwards stays
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -34,7 +35,7 @@ from custdata.notify import RecordingNotifier
 from custdata.outbox.dispatcher import Dispatcher
 from custdata.storage import Store, open_store, walk
 from custdata.storage.sqlite import SQLiteStore
-from custdata.workflows import Shop, Workflows, default_rules
+from custdata.workflows import Shop, TemplateRegistry, Workflows, default_rules, default_templates
 
 T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
 SHOP = Shop(name="Example Shop", url="https://shop.example", secret=b"0123456789abcdef")
@@ -213,3 +214,34 @@ def test_a_customer_who_chose_no_channel_gets_a_suppressed_event_saying_so(store
     ]
     (event,) = history(store, "cus_1", Topic.ORDER_CONFIRMATION)
     assert (event.status, event.suppression_reason) == (CommunicationStatus.SUPPRESSED, "no channel chosen")
+
+
+def test_a_rule_that_raises_for_one_timer_blocks_none_behind_it(store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    for customer_id in ("cus_a", "cus_b"):
+        add_customer(store, customer_id)
+    clock = Clock()
+
+    def coupon(event: object, customer: Customer) -> dict[str, object]:
+        if customer.id == "cus_a":
+            raise KeyError("cus_a@example.com")  # a bug in the shop's code, quoting personal data
+        return {"coupon": "WELCOME-BACK"}
+
+    rules = [
+        attrs.evolve(r, variables=coupon, provides=frozenset({"coupon"})) if r.name == "re_engagement" else r
+        for r in default_rules()
+    ]
+    templates = TemplateRegistry(default_templates(), variables={Topic.RE_ENGAGEMENT: {"coupon"}})
+    flows = Workflows(shop=SHOP, rules=rules, templates=templates, clock=clock)
+    for customer_id in ("cus_a", "cus_b"):
+        flows.place(store, new_order(f"ord_{customer_id}", customer_id))
+    clock.now = T0 + timedelta(days=91)
+    with caplog.at_level(logging.WARNING, logger="custdata.workflows"):
+        steps = sorted((s.action, s.key, s.reason) for s in flows.run_due(store))
+    assert "re_engagement:cus_a" in caplog.text and "example.com" not in caplog.text
+    assert steps == [
+        ("cancelled", "re_engagement:cus_a", "the rule failed: KeyError"),
+        ("queued", "ord_cus_b:placed:re_engagement", None),
+    ]
+    (dropped,) = history(store, "cus_a", Topic.RE_ENGAGEMENT)
+    assert dropped.suppression_reason == "the rule failed: KeyError"
+    assert flows.run_due(store) == []

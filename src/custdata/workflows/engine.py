@@ -10,13 +10,14 @@ due, each in its own unit of work, deciding with what is true at that moment.
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import attrs
 
-from custdata._errors import ConflictError, NotFoundError, ValidationError
+from custdata._errors import ConflictError, NotFoundError, StoreError, ValidationError
 from custdata.domain import ActivityEvent, Channel, Customer, Order
 from custdata.lifecycle.apply import apply
 from custdata.lifecycle.changes import Change, Place
@@ -32,6 +33,8 @@ from custdata.workflows.defaults import default_registry, default_rules
 from custdata.workflows.policy import FrequencyCap, Policy
 from custdata.workflows.rules import Due, Rule, Trigger, customer_of, order_of, trigger_key
 from custdata.workflows.templates import TemplateRegistry
+
+_log = logging.getLogger("custdata.workflows")
 
 Action = Literal["queued", "suppressed", "scheduled", "duplicate", "cancelled", "skipped"]
 
@@ -328,20 +331,40 @@ class Workflows:
 
     def run_due(self, store: Store, *, now: datetime | None = None, limit: int = 100) -> list[Step]:
         """Fire every timer due at ``now`` (the clock by default), ``limit`` per round, each in its own unit of
-        work; two sweeps running at once fire each timer once."""
+        work; two sweeps running at once fire each timer once. A timer whose rule raises is cancelled with the
+        reason (and logged) so that it blocks nothing behind it; a store error stops the sweep."""
         moment = now or self._clock()
         steps: list[Step] = []
         while True:
             with _outbox_uow(store) as uow:
                 due = uow.timers.due(moment, limit=limit)
             for timer in due:
-                with _outbox_uow(store) as uow:
-                    fired = self._fire_timer(uow, timer, moment)
-                    if fired is not None:
-                        uow.commit()
-                        steps += fired
+                try:
+                    with _outbox_uow(store) as uow:
+                        fired = self._fire_timer(uow, timer, moment)
+                        if fired is not None:
+                            uow.commit()
+                            steps += fired
+                except StoreError:
+                    raise  # the store is unwell: stop here, the next sweep takes the timers up again
+                except Exception as exc:  # noqa: BLE001 - a failing rule must not block every timer behind it
+                    steps += self._give_up(store, timer, exc, moment)
             if len(due) < limit:
                 return steps
+
+    def _give_up(self, store: Store, timer: Timer, exc: Exception, now: datetime) -> list[Step]:
+        """Cancel a timer whose rule raised (a ``guard`` or ``variables`` function, a template), recording why,
+        so that it does not block the timers due after it."""
+        reason = f"the rule failed: {type(exc).__name__}"
+        _log.warning("timer %s: %s; cancelled", timer.key, reason)  # no message: it may quote personal data
+        with _outbox_uow(store) as uow:
+            if not uow.timers.finish(timer.key, TimerState.CANCELLED, reason=reason):
+                return []
+            customer = _Cache(uow).customer(str(timer.customer_id))
+            if customer is not None:
+                self._record_dropped_timer(uow, timer, customer, reason, now)
+            uow.commit()
+        return [Step(timer.rule, "cancelled", timer.key, reason)]
 
     def _fire_timer(self, uow: OutboxUnitOfWork, timer: Timer, now: datetime) -> list[Step] | None:
         rule = self._by_name.get(timer.rule)
