@@ -115,6 +115,11 @@ def _message_doc(message: Message | None) -> str | None:
     return _dumps(_unstructure_message()(message))
 
 
+_TOPICS = {t.value: t for t in Topic}
+_CHANNELS = {c.value: c for c in Channel}
+_STATES = {s.value: s for s in OutboxState}
+
+
 def _load_entries(rows: list[tuple[Any, ...]]) -> list[OutboxEntry]:
     structure = _converter().get_structure_hook(Message)
     out = []
@@ -128,9 +133,9 @@ def _load_entries(rows: list[tuple[Any, ...]]) -> list[OutboxEntry]:
                     idempotency_key=row[1],
                     customer_id=row[2],
                     order_id=row[3],
-                    topic=Topic(row[4]),
-                    channel=Channel(row[5]),
-                    state=OutboxState(row[6]),
+                    topic=_TOPICS[row[4]],
+                    channel=_CHANNELS[row[5]],
+                    state=_STATES[row[6]],
                     created_at=_time(row[7]),  # type: ignore[arg-type]
                     available_at=_time(row[8]),  # type: ignore[arg-type]
                     updated_at=_time(row[9]),  # type: ignore[arg-type]
