@@ -153,7 +153,7 @@ def _status(problems: Problems, value: str | None) -> OrderStatus:
 
 # -- Shopify's order JSON -------------------------------------------------------------------------------------
 
-_PAID = frozenset({"paid", "partially_refunded", "refunded", "partially_paid"})
+_PAID = ("paid", "partially_refunded", "refunded", "partially_paid")
 
 
 def order_from_shopify(data: Mapping[str, Any], *, now: datetime, platform: str = "shopify") -> ImportedOrder:
@@ -171,11 +171,12 @@ def order_from_shopify(data: Mapping[str, Any], *, now: datetime, platform: str 
     lines = _shopify_lines(problems, data.get("line_items"), currency)
     shipping = Money(0, currency) if currency else None
     for index, item in enumerate(_list(problems, data, "shipping_lines")):
+        if not isinstance(item, Mapping):
+            problems.add(f"shipping_lines[{index}]", "must be an object")
+            continue
         price = field(problems, item, "price", lambda v: amount(v, currency)) if currency else None
         if price is not None and shipping is not None:
             shipping = shipping + price
-        elif not isinstance(item, Mapping):
-            problems.add(f"shipping_lines[{index}]", "must be an object")
     tax = field(problems, data, "total_tax", lambda v: amount(v, currency)) if currency else None
     discount = field(problems, data, "total_discounts", lambda v: amount(v, currency)) if currency else None
     total = field(problems, data, "total_price", lambda v: amount(v, currency)) if currency else None
@@ -346,10 +347,10 @@ def _shopify_shipments(problems: Problems, fulfillments: Any, line_ids: set[str]
         sub = Problems()
         shipped = field(sub, item, "created_at", moment)
         updated = field(sub, item, "updated_at", moment) or shipped
-        carried = {}
-        for entry in item.get("line_items") or []:
-            if isinstance(entry, Mapping) and f"li{entry.get('id')}" in line_ids:
-                carried[f"li{entry.get('id')}"] = int(entry.get("quantity") or 1)
+        carried = _carried(sub, item.get("line_items"), line_ids)
+        carrier = field(sub, item, "tracking_company", text) or "unknown"
+        number = field(sub, item, "tracking_number", text)
+        url = field(sub, item, "tracking_url", text)
         events: tuple[TrackingEvent, ...] = ()
         if item.get("shipment_status") == "delivered" and updated is not None:
             events = (TrackingEvent(TrackingStatus.DELIVERED, updated),)
@@ -359,11 +360,11 @@ def _shopify_shipments(problems: Problems, fulfillments: Any, line_ids: set[str]
         try:
             shipments.append(
                 Shipment(
-                    id=f"f{item.get('id') or index + 1}",
-                    carrier=text(item.get("tracking_company")) or "unknown",
+                    id=f"f{field(sub, item, 'id', text) or index + 1}",
+                    carrier=carrier,
                     lines=carried,
-                    tracking_number=text(item.get("tracking_number")),
-                    tracking_url=text(item.get("tracking_url")),
+                    tracking_number=number,
+                    tracking_url=url,
                     shipped_at=shipped,
                     events=events,
                 )
@@ -371,6 +372,25 @@ def _shopify_shipments(problems: Problems, fulfillments: Any, line_ids: set[str]
         except ValidationError as exc:
             problems.take(path, exc)
     return shipments
+
+
+def _carried(problems: Problems, items: Any, line_ids: set[str]) -> dict[str, int]:
+    """Which order lines (and how many of each) a fulfilment holds."""
+    if items is None:
+        return {}
+    if not isinstance(items, list):
+        problems.add("line_items", "must be a list")
+        return {}
+    carried: dict[str, int] = {}
+    for index, entry in enumerate(items):
+        if not isinstance(entry, Mapping):
+            problems.add(f"line_items[{index}]", "must be an object")
+            continue
+        line_id = f"li{field(problems, entry, 'id', text)}"
+        quantity = field(problems, entry, "quantity", whole)
+        if line_id in line_ids:
+            carried[line_id] = quantity if quantity is not None else 1
+    return carried
 
 
 def _shopify_status(data: Mapping[str, Any], shipments: list[Shipment], cancelled: datetime | None) -> OrderStatus:
