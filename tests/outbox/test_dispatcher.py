@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import sqlite3
 import threading
 import time
 import uuid
@@ -331,3 +332,35 @@ def test_run_keeps_sending_what_arrives_until_stopped(store: Store) -> None:
     assert not worker.is_alive()
     assert [m.idempotency_key for m in notifier.messages] == ["k0", "k1", "k2"]
     assert totals[0].sent == 3 and totals[0].leased == 3
+
+
+def test_run_waits_out_a_locked_store(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "shop.db"
+    with SQLiteStore(path, timeout=0.05) as store:
+        with store.unit_of_work() as uow:
+            uow.customers.add(Customer(id="cus_1", created_at=T0))
+            uow.commit()
+        put(store, message("k1"))
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # a long writer elsewhere holds the write lock
+        notifier = RecordingNotifier()
+        stop = threading.Event()
+        with caplog.at_level(logging.WARNING, logger="custdata.outbox"):
+            worker = threading.Thread(
+                target=Dispatcher(store, notifier, clock=Clock()).run, args=(stop,), kwargs={"idle": 0.01}
+            )
+            worker.start()
+            try:
+                deadline = time.monotonic() + 10
+                while "store unavailable" not in caplog.text and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                assert worker.is_alive() and len(notifier) == 0
+                blocker.execute("COMMIT")
+                while len(notifier) == 0 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            finally:
+                stop.set()
+                worker.join(10)
+                blocker.close()
+        assert [m.idempotency_key for m in notifier.messages] == ["k1"]
+        assert "OperationalError" in caplog.text

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
-from custdata._errors import ValidationError
+from custdata._errors import OperationalError, ValidationError
 from custdata.domain import CommunicationStatus, ConsentPurpose, ConsentState, Customer
 from custdata.domain._checks import Checker
 from custdata.notify import Notifier, SendResult
@@ -188,10 +188,19 @@ class Dispatcher:
         return total
 
     def run(self, stop: threading.Event, *, idle: float = 1.0) -> DrainReport:
-        """Drain until ``stop`` is set, waiting ``idle`` seconds whenever nothing is ready."""
+        """Drain until ``stop`` is set, waiting ``idle`` seconds whenever nothing is ready.
+
+        The store being unavailable for a while (locked by a long writer, a database restarting) is logged and
+        waited out, ``idle`` seconds at a time; entries leased when it happened come back when their lease expires.
+        """
         total = DrainReport()
         while not stop.is_set():
-            report = self.run_once()
+            try:
+                report = self.run_once()
+            except OperationalError as exc:
+                _log.warning("outbox store unavailable (%s); trying again in %s s", type(exc).__name__, idle)
+                stop.wait(idle)
+                continue
             total.add(report)
             if report.leased == 0:
                 stop.wait(idle)
