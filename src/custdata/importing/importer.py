@@ -121,8 +121,7 @@ def _reject(rejects: Rejects | None, report: ImportReport, line: int, problems: 
 
 def _row_problem(row: Row) -> str | None:
     """A reader's note that the record could not be read at all (bad JSON, too many values)."""
-    value = row.fields.get("")
-    return value if isinstance(value, str) and len(row.fields) == 1 else None
+    return row.problem
 
 
 # -- customers -------------------------------------------------------------------------------------------------

@@ -27,10 +27,12 @@ class SourceError(ValidationError):
 
 @attrs.frozen
 class Row:
-    """One input record: the line it starts on and its fields (strings, or JSON values for JSON input)."""
+    """One input record: the line it starts on and its fields (strings, or JSON values for JSON input);
+    ``problem`` says why a record could not be read at all (not JSON, more values than columns)."""
 
     line: int
     fields: Mapping[str, Any]
+    problem: str | None = None
 
 
 def guess_format(path: str | Path, *, shopify: bool = False) -> str:
@@ -84,7 +86,7 @@ def _csv_rows(path: Path) -> Iterator[Row]:
                 raise SourceError.single(f"line {line}", _why(exc)) from None
             if any(v.strip() for v in values):
                 if len(values) > len(names):
-                    yield Row(line, {"": f"has {len(values)} values but the header names {len(names)} columns"})
+                    yield Row(line, {}, problem=f"has {len(values)} values but the header names {len(names)} columns")
                 else:
                     yield Row(line, dict(zip(names, values, strict=False)))
             line = reader.line_num + 1
@@ -112,10 +114,10 @@ def _jsonl_rows(path: Path) -> Iterator[Row]:
             try:
                 value = json.loads(text)
             except json.JSONDecodeError as exc:
-                yield Row(number, {"": f"is not valid JSON ({exc.msg})"})
+                yield Row(number, {}, problem=f"is not valid JSON ({exc.msg})")
                 continue
             if not isinstance(value, dict):
-                yield Row(number, {"": f"must be a JSON object, not {type(value).__name__}"})
+                yield Row(number, {}, problem=f"must be a JSON object, not {type(value).__name__}")
             else:
                 yield Row(number, value)
 
@@ -148,7 +150,7 @@ def _shopify_orders(path: Path) -> Iterator[Row]:
         if isinstance(order, dict):
             yield Row(line, order)
         else:
-            yield Row(line, {"": f"order {index + 1} must be a JSON object, not {type(order).__name__}"})
+            yield Row(line, {}, problem=f"order {index + 1} must be a JSON object, not {type(order).__name__}")
 
 
 def _order_lines(text: str) -> list[int]:
