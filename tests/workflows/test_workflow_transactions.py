@@ -4,6 +4,7 @@ timer once."""
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -191,3 +192,49 @@ def test_a_replayed_older_order_never_brings_re_engagement_forward(store: Store)
     assert (step.action, step.key) == ("queued", "ord_2:placed:re_engagement")
     assert replay() == [("re_engagement", "duplicate")]  # after it fired, too
     assert flows.run_due(store, now=T0 + timedelta(days=400)) == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_the_same_event_handled_at_once_by_several_writers_is_queued_once(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if backend == "postgres":
+        url = request.getfixturevalue("pg_url")
+        where = f"{url}{'&' if '?' in url else '?'}schema=race_{uuid.uuid4().hex[:12]}&pool_max_size=2"
+    else:
+        where = f"sqlite:///{tmp_path / 'shop.db'}"
+    flows = Workflows(shop=SHOP, clock=lambda: T0)
+    with open_store(where) as store:
+        add_customer(store)
+        flows.place(store, new_order())
+        flows.change(store, "ord_1", Pay(T0))
+        order = new_order()
+        apply(order, Place())
+        apply(order, Pay(T0))
+        shipped = apply(order, Ship(Shipment("shp_1", "DHL"), T0 + timedelta(hours=2)))
+        writers = [open_store(where) for _ in range(4)]
+        barrier = threading.Barrier(len(writers))
+        actions: list[str] = []
+        lock = threading.Lock()
+
+        def handle(handle_store: Store) -> None:
+            barrier.wait()
+            with handle_store.unit_of_work() as uow:
+                assert isinstance(uow, OutboxUnitOfWork)
+                steps = flows.handle(uow, shipped)
+                uow.commit()
+            with lock:
+                actions.extend(s.action for s in steps if s.rule == "order_shipped")
+
+        threads = [threading.Thread(target=handle, args=(w,)) for w in writers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        for w in writers:
+            w.close()
+        assert sorted(actions) == ["duplicate", "duplicate", "duplicate", "queued"]
+        with store.unit_of_work() as uow:
+            assert isinstance(uow, OutboxUnitOfWork)
+            assert uow.outbox.find("ord_1:shipped:shp_1:order_shipped") is not None
+            assert uow.communications.count(customer_id="cus_1") == 2  # the confirmation and one shipping notice
