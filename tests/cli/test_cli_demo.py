@@ -96,3 +96,11 @@ def test_bad_command_lines_end_with_a_message_and_a_code(
     assert result.returncode == code if code is not None else result.returncode in (4, 6)
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_demo_refuses_a_store_holding_other_data(tmp_path: Path) -> None:
+    (tmp_path / "c.csv").write_text("id,email\nreal-1,real@example.com\n")
+    assert run_cli("import", "customers", "c.csv", cwd=tmp_path).returncode == 0
+    result = run_cli("demo", *SMALL, cwd=tmp_path)
+    assert result.returncode == 2 and "holds other data" in result.stderr
+    assert not (tmp_path / "custdata-messages").exists()

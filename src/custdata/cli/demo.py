@@ -74,7 +74,7 @@ def _moment(text: str) -> datetime:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        from custdata.demo import DEFAULT_NOW, DemoSettings, run_demo
+        from custdata.demo import DEFAULT_NOW, DemoSettings, DemoStoreError, run_demo
     except ImportError as exc:
         raise CliError(
             f"the demo needs {exc.name or 'an optional library'}: pip install 'custdata[workflows,matching]'",
@@ -90,17 +90,21 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     print(f"custdata demo: building the shop in {store_url(args)} (seed {args.seed}) ...", flush=True)
     with open_cli_store(args) as store, progress_bar() as bar:
-        report = run_demo(store, settings, progress=bar.update)
+        try:
+            report = run_demo(store, settings, progress=bar.update)
+        except DemoStoreError as exc:
+            message = f"the store {store_url(args)} holds other data; give the demo its own: --store demo.db"
+            raise CliError(message, ExitCode.USAGE) from exc
         bar.close()
         print()
         print(report.render())
     print(f"Finished in {time.perf_counter() - started:.1f} s.")
-    store = f" --store {args.store}" if getattr(args, "store", None) else ""
+    option = f" --store {args.store}" if getattr(args, "store", None) else ""
     print(
         "\nNext, try:\n"
-        f"  custdata segments{store} --as-of {settings.now.date().isoformat()}\n"
-        f"  custdata dedupe{store}\n"
-        f"  custdata export customer cus_demo000001{store}\n"
+        f"  custdata segments{option} --as-of {settings.now.date().isoformat()}\n"
+        f"  custdata dedupe{option}\n"
+        f"  custdata export customer cus_demo000001{option}\n"
         f"  ls {settings.outbox_folder}/"
     )
     return int(ExitCode.OK)

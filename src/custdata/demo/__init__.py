@@ -10,7 +10,7 @@
 from custdata.demo.folder import FolderNotifier
 from custdata.demo.people import DemoPeople, demo_customers
 from custdata.demo.report import DemoReport, segment_sizes
-from custdata.demo.run import DEFAULT_NOW, DEMO_SHOP, DemoSettings, load_shop, run_demo
+from custdata.demo.run import DEFAULT_NOW, DEMO_SHOP, DemoSettings, DemoStoreError, load_shop, run_demo
 
 __all__ = [
     "DEFAULT_NOW",
@@ -18,6 +18,7 @@ __all__ = [
     "DemoPeople",
     "DemoReport",
     "DemoSettings",
+    "DemoStoreError",
     "FolderNotifier",
     "demo_customers",
     "load_shop",

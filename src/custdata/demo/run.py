@@ -90,8 +90,20 @@ def run_demo(store: Store, settings: DemoSettings | None = None, *, progress: Pr
 
 
 def _holds(store: Store, people: DemoPeople) -> bool:
+    """True when the store holds the demo shop already; refuses a store holding anything else, whose pending
+    messages the demo's dispatcher would otherwise send to its folder."""
     with store.unit_of_work() as uow:
-        return bool(uow.customers.get_many([people.customers[0].id]))
+        if uow.customers.get_many([people.customers[0].id]):
+            return True
+        if uow.customers.count() or uow.orders.count():
+            raise DemoStoreError.single(
+                "store", "holds data that is not the demo shop's: run the demo on an empty store of its own"
+            )
+    return False
+
+
+class DemoStoreError(ValidationError):
+    """The demo was pointed at a store that holds other data."""
 
 
 Trigger = OrderEvent | ActivityEvent
