@@ -112,7 +112,9 @@ def test_dispatch_once_and_follow(demo_store: Path, tmp_path: Path) -> None:
     sent = int(once.stdout.split("sent ")[1].split(",")[0])
     assert sent >= 1 and len(list((tmp_path / "out").iterdir())) == sent
     assert "sent 0," in run_cli("dispatch", "--store", str(store), "--folder", "out", cwd=tmp_path).stdout
+    assert run_cli("dispatch", "--store", str(store), cwd=tmp_path).returncode == 2  # where to? no default
     command = [sys.executable, "-m", "custdata", "dispatch", "--follow", "--idle", "0.2", "--store", str(store)]
+    command += ["--folder", "custdata-messages"]
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(1.5)

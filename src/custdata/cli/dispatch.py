@@ -17,8 +17,9 @@ _DESCRIPTION = f"""\
 Drain the outbox: lease the messages that are due, send them, record each result (transient failures are
 retried later with backoff, then dead-lettered). Without --follow it stops when nothing is due; with --follow
 it keeps running, polling every --idle seconds, until Ctrl-C or SIGTERM (the message in hand is finished
-first). Messages go to a folder (one file each, the default) or to an SMTP server with --smtp; the SMTP
-password is read from ${PASSWORD_VARIABLE}, never from the command line.
+first). Messages go to a folder (--folder, one file each) or to an SMTP server (--smtp); there is no
+default, so that a store's real messages never end up in a folder by mistake. The SMTP password is read from
+${PASSWORD_VARIABLE}, never from the command line.
 """
 
 
@@ -30,9 +31,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--follow", action="store_true", help="keep running until interrupted")
     parser.add_argument("--idle", type=float, default=2.0, metavar="SECONDS", help="poll interval with --follow (2)")
     parser.add_argument("--batch-size", type=int, default=100, metavar="N", help="messages leased at a time (100)")
-    parser.add_argument(
-        "--folder", type=Path, default=Path("custdata-messages"), metavar="DIR", help="write messages here (default)"
-    )
+    parser.add_argument("--folder", type=Path, metavar="DIR", help="write each message to a file in this folder")
     parser.add_argument("--smtp", metavar="HOST[:PORT]", help="send email through this SMTP server instead")
     parser.add_argument("--sender", metavar="ADDRESS", help="the From address (required with --smtp)")
     parser.add_argument(
@@ -43,7 +42,9 @@ def register(sub: Any) -> None:
 
 
 def _notifier(args: argparse.Namespace) -> Any:
-    if args.smtp is None:
+    if (args.smtp is None) == (args.folder is None):
+        raise CliError("say where the messages go: --folder DIR or --smtp HOST[:PORT] (one of them)", ExitCode.USAGE)
+    if args.folder is not None:
         from custdata.demo.folder import FolderNotifier
 
         return FolderNotifier(args.folder)
