@@ -10,8 +10,10 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from cli_helpers import run_cli
 
 from custdata import Customer, EmailAddress, Money, Order, OrderLine, from_json
@@ -177,3 +179,39 @@ def test_export_into_a_closed_pipe_stops_quietly(demo_store: Path, tmp_path: Pat
     process.stdout.close()
     assert process.wait(timeout=60) == 0
     assert b"Traceback" not in process.stderr.read()
+
+
+class _PortZeroController(Controller):
+    """An aiosmtpd controller on a free port chosen by the kernel."""
+
+    def _trigger_server(self) -> None:
+        assert self.server is not None
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        self.messages.append(envelope.content)
+        return "250 2.0.0 OK: queued"
+
+
+def test_dispatch_through_a_real_smtp_server(demo_store: Path, tmp_path: Path) -> None:
+    store = _copy(demo_store, tmp_path)
+    _place_orders(store, 2)
+    inbox = _Inbox()
+    controller = _PortZeroController(inbox, hostname="127.0.0.1", port=0)
+    controller.start()
+    try:
+        address = f"127.0.0.1:{controller.port}"
+        args = ("dispatch", "--smtp", address, "--security", "none", "--sender", "shop@example.com")
+        result = run_cli(*args, "--store", str(store), cwd=tmp_path)
+    finally:
+        controller.stop()
+    assert result.returncode == 0, result.stderr
+    sent = int(result.stdout.split("sent ")[1].split(",")[0])
+    assert sent >= 1 and len(inbox.messages) == sent
+    assert any(b"cli@example.com" in m for m in inbox.messages)
