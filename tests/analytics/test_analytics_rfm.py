@@ -52,6 +52,10 @@ def test_quintile_properties(values, rnd: random.Random, lower):
             assert s1 >= s2
     if len(values) > 1:
         assert min(scores) == 1
+        # the rule itself, counted the slow way: k customers strictly worse score min(5, 1 + 5k // (n - 1))
+        n = len(values)
+        worse = [sum((w > v) if lower else (w < v) for w in values) for v in values]
+        assert scores == [min(5, 1 + 5 * k // (n - 1)) for k in worse]
 
 
 def test_segment_table():

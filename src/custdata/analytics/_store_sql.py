@@ -24,7 +24,6 @@ from decimal import Decimal
 from typing import Any
 
 from custdata._errors import ValidationError
-from custdata.domain import CustomerId
 from custdata.storage.records import micros
 from custdata.storage.sql.session import SqlSession
 
@@ -51,11 +50,11 @@ class Aggregates:
     __slots__ = ("cancelled", "groups")
 
     def __init__(self) -> None:
-        self.groups: dict[tuple[CustomerId, str], Sums] = {}
+        self.groups: dict[tuple[str, str], Sums] = {}
         self.cancelled = 0
 
     def group(self, customer_id: str, currency: str) -> Sums:
-        key = (CustomerId(customer_id), str(currency))
+        key = (customer_id, currency)
         found = self.groups.get(key)
         if found is None:
             found = self.groups[key] = Sums()
@@ -128,20 +127,21 @@ def _sqlite_amount(scale: int, small: int | None, big: str | None) -> Decimal:
 def _sqlite(session: SqlSession, as_of: datetime | None) -> Aggregates:
     params: list[Any] = [] if as_of is None else [micros(as_of), micros(as_of)]
     found = Aggregates()
+    groups, group, amount = found.groups, found.group, _sqlite_amount
     for kind, customer_id, currency, scale, count, small, big, first_us, last_us, ts in session.fetch_all(
         session.dialect.render(_sqlite_sql(as_of is not None)), params
     ):
         if kind == "c":
-            found.cancelled = int(count)
+            found.cancelled = count
             continue
-        sums = found.group(customer_id, currency)
+        sums = groups.get((customer_id, currency)) or group(customer_id, currency)
         if kind == "o":
-            sums.orders += int(count)
-            sums.revenue += _sqlite_amount(int(scale), small, big)
+            sums.orders += count
+            sums.revenue += amount(scale, small, big)
             sums.first_us = first_us if sums.first_us is None else min(sums.first_us, first_us)
             sums.last_us = last_us if sums.last_us is None else max(sums.last_us, last_us)
         elif kind == "r":
-            sums.refunds += _sqlite_amount(int(scale), small, big)
+            sums.refunds += amount(scale, small, big)
         elif as_of is not None and datetime.fromisoformat(ts) <= as_of:  # 'x': a time written unusually
             sums.refunds += Decimal(big)
     return found

@@ -24,7 +24,6 @@ Lost                 R == 1 (and FM <= 2)
 
 from __future__ import annotations
 
-import bisect
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -56,14 +55,23 @@ def quintile_scores(values: Sequence[V], *, lower_is_better: bool = False) -> li
     >>> quintile_scores([3, 1, 2], lower_is_better=True)
     [1, 5, 3]
     """
-    ordered = sorted(values)
-    n = len(ordered)
+    n = len(values)
     if n == 1:
         return [3]
-    scores = []
-    for value in values:
-        worse = n - bisect.bisect_right(ordered, value) if lower_is_better else bisect.bisect_left(ordered, value)
-        scores.append(min(5, 1 + 5 * worse // (n - 1)))
+    order = sorted(range(n), key=values.__getitem__)  # one sort; ties are then runs of equal neighbours
+    scores = [0] * n
+    if lower_is_better:  # worse = how many values are strictly greater
+        end = n
+        for pos in range(n - 1, -1, -1):
+            if pos < n - 1 and values[order[pos]] < values[order[pos + 1]]:
+                end = pos + 1
+            scores[order[pos]] = min(5, 1 + 5 * (n - end) // (n - 1))
+    else:  # worse = how many values are strictly smaller
+        start = 0
+        for pos in range(n):
+            if pos and values[order[pos - 1]] < values[order[pos]]:
+                start = pos
+            scores[order[pos]] = min(5, 1 + 5 * start // (n - 1))
     return scores
 
 
@@ -98,6 +106,12 @@ def rfm_segment(r: int, f: int, m: int) -> RfmSegment:
     if fm >= 3:
         return RfmSegment.AT_RISK
     return RfmSegment.HIBERNATING if r == 2 else RfmSegment.LOST
+
+
+#: The code and named segment of every score triple, worked out once.
+_NAMED = {
+    (r, f, m): (f"{r}{f}{m}", rfm_segment(r, f, m)) for r in range(1, 6) for f in range(1, 6) for m in range(1, 6)
+}
 
 
 @attrs.frozen
@@ -180,9 +194,7 @@ def rfm_from_values(values: Iterable[CustomerValue], *, as_of: datetime, currenc
     m_scores = quintile_scores(monetary)
     scored = sorted(
         (
-            RfmScore(
-                row.customer_id, row.currency, days, row.orders, row.clv, r, f, m, f"{r}{f}{m}", rfm_segment(r, f, m)
-            )
+            RfmScore(row.customer_id, row.currency, days, row.orders, row.clv, r, f, m, *_NAMED[r, f, m])
             for row, days, r, f, m in zip(rows, recency, r_scores, f_scores, m_scores, strict=True)
         ),
         key=lambda s: s.customer_id,

@@ -82,23 +82,27 @@ def _pushdown_session(uow: UnitOfWork) -> object | None:
 
 
 def _moment(micro: int) -> datetime:
-    return EPOCH + timedelta(microseconds=micro)
+    return EPOCH + timedelta(0, 0, micro)
 
 
 class _Exact:
     """``money(amount, currency)`` for many amounts, equal to it: each currency's rounding is looked up once,
     and Money is built without checking again what was just rounded (callers hold ``trusting()``)."""
 
-    __slots__ = ("_quanta",)
+    __slots__ = ("_quanta", "_zeros")
 
     def __init__(self) -> None:
         self._quanta: dict[str, Decimal | None] = {}
+        self._zeros: dict[str, Money] = {}
 
     def __call__(self, amount: Decimal, currency: str) -> Money:
         if currency not in self._quanta:
             exponent = currency_exponent(currency)
             self._quanta[currency] = None if exponent is None else Decimal(1).scaleb(-exponent)
+            self._zeros[currency] = money(Decimal(0), currency)
         quantum = self._quanta[currency]
+        if not amount and quantum is not None:
+            return self._zeros[currency]
         try:
             rounded = amount if quantum is None else amount.quantize(quantum, rounding=ROUND_HALF_EVEN)
         except InvalidOperation:
@@ -221,21 +225,25 @@ class StoreAnalytics:
         if found is None:
             return historic_clv(self.orders(), as_of=as_of)
         rows = []
-        exact = _Exact()
+        exact, at = _Exact(), _moment
         with trusting():
-            for (customer_id, currency), sums in sorted(found.groups.items(), key=lambda item: item[0]):
+            for key in sorted(found.groups):
+                sums = found.groups[key]
                 if not sums.orders or sums.first_us is None or sums.last_us is None:
                     continue
+                currency = key[1]
+                revenue = exact(sums.revenue, currency)
+                clv = revenue if not sums.refunds else exact(sums.revenue - sums.refunds, currency)
                 rows.append(
                     CustomerValue(
-                        customer_id=customer_id,
-                        currency=currency,
-                        orders=sums.orders,
-                        revenue=exact(sums.revenue, currency),
-                        refunds=exact(sums.refunds, currency),
-                        clv=exact(sums.revenue - sums.refunds, currency),
-                        first_order_at=_moment(sums.first_us),
-                        last_order_at=_moment(sums.last_us),
+                        CustomerId(key[0]),
+                        currency,
+                        sums.orders,
+                        revenue,
+                        exact(sums.refunds, currency),
+                        clv,
+                        at(sums.first_us),
+                        at(sums.last_us),
                     )
                 )
         return HistoricClv(tuple(rows))
@@ -245,7 +253,7 @@ class StoreAnalytics:
         found = self._aggregates(None)
         if found is None:
             return order_metrics(self.orders())
-        per_customer: dict[CustomerId, int] = {}
+        per_customer: dict[str, int] = {}
         count: dict[str, int] = {}
         revenue: dict[str, Decimal] = {}
         buyers: dict[str, int] = {}
