@@ -79,7 +79,7 @@ def test_to_pandas():
 
 def test_importing_analytics_loads_no_heavy_dependency():
     code = (
-        "import sys, custdata, custdata.analytics, custdata.analytics.predictive;"
+        "import sys, custdata, custdata.analytics, custdata.analytics.predictive, custdata.analytics.frames;"
         "print(sorted(m for m in ('numpy', 'scipy', 'pandas') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
