@@ -79,3 +79,22 @@ def test_postgres_exact_money_and_return_times(new_store: Callable[..., Any]) ->
     assert values.for_customer("cus_a") == {"EUR": Money("123456789012345697.91", "EUR")}
     assert values == historic_clv(orders, as_of=as_of)
     assert analytics.order_metrics() == order_metrics(orders)
+
+
+def test_postgres_segments_and_records(new_store: Callable[..., Any]) -> None:
+    """Segments, facts and records read from PostgreSQL equal those of the same data given as iterables."""
+    from custdata.analytics import Segment, customer_facts, first_time_shopper, inactive_for
+    from custdata.analytics.frames import order_line_records, order_record, order_records
+
+    orders = [order("o1", "cus_a", 1), order("o2", "cus_a", 90), order("o3", "cus_b", 2), order("o4", "cus_c", 95)]
+    store = new_store(pool_max_size=2)
+    analytics = fill(store, orders)
+    as_of = at(100)
+    profiles = [Customer(c, T0) for c in CUSTOMERS]
+    assert analytics.customer_facts(as_of=as_of) == customer_facts(as_of=as_of, orders=orders, customers=profiles)
+    segment = Segment("Lapsed first-timers", first_time_shopper() & inactive_for(30))
+    assert list(analytics.audience(segment, as_of=as_of)) == ["cus_b"]
+    check = analytics.segment_check(segment, clock=lambda: as_of)
+    assert [c for c in CUSTOMERS if check(c)] == ["cus_b"]
+    assert list(order_records(store)) == [order_record(o) for o in orders]
+    assert [r["order_id"] for r in order_line_records(store, customer_id="cus_a")] == ["o1", "o2"]
