@@ -157,3 +157,27 @@ def test_a_workflow_rule_sends_only_to_the_audience(tmp_path) -> None:
         placed_b = flows.place(store, order("o3", "cus_b", 6))
     assert [s.action for s in placed_a] == ["queued"]
     assert [(s.action, s.reason) for s in placed_b] == [("skipped", "the customer is not in the rule's segment")]
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_live_check_works_inside_a_workflow_that_is_writing(kind: str, tmp_path) -> None:
+    """The engine holds its unit of work (and the write lock) while it asks the check; the check reads beside it."""
+    from custdata import Topic
+    from custdata.lifecycle import OrderPlaced
+    from custdata.storage import open_store
+    from custdata.workflows import Rule, Shop, Workflows
+
+    shop = Shop(name="Example Shop", url="https://shop.example", secret=b"0123456789abcdef")
+    store: Store = open_store("memory://") if kind == "memory" else SQLiteStore(tmp_path / "shop.db")
+    with store:
+        with store.unit_of_work() as uow:
+            for c in ("cus_a", "cus_b"):
+                uow.customers.add(Customer(c, T0, email=EmailAddress.parse(f"{c.replace('_', '')}@example.com")))
+            uow.orders.add(order("o1", "cus_a", 1))
+            uow.commit()
+        spent = StoreAnalytics(store).segment_check(Segment("Spent", vip(Money("5", "EUR"))), clock=lambda: at(6))
+        rule = Rule(name="thanks_again", on=OrderPlaced, topic=Topic.ORDER_CONFIRMATION, segment=spent)
+        flows = Workflows(shop=shop, rules=[rule], clock=lambda: at(6))
+        assert [s.action for s in flows.place(store, order("o2", "cus_a", 6))] == ["queued"]
+        assert [s.action for s in flows.place(store, order("o3", "cus_b", 6))] == ["skipped"]
+        assert spent("cus_b")  # once committed, cus_b's order counts
