@@ -67,6 +67,7 @@ def reading(source: Source) -> Iterator[UnitOfWork]:
 
 
 def check_page_size(page_size: object) -> int:
+    """``page_size`` if it is a page size the stores accept, else a ValidationError naming ``page_size``."""
     if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_LIMIT:
         raise ValidationError.single("page_size", f"must be an integer from 1 to {MAX_LIMIT}")
     return page_size
