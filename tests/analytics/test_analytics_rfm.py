@@ -121,6 +121,9 @@ def test_rfm_from_values_checks_its_input():
     values = historic_clv([order("o1", "ann", 5)])
     with pytest.raises(ValidationError, match=r"values\[0\].last_order_at: is later than as_of"):
         rfm_from_values(values, as_of=at(1))
+    mixed = historic_clv([order("o1", "ann", 5, currency="USD"), order("o2", "bob", 5)])  # ann's USD row first
+    with pytest.raises(ValidationError, match=r"values\[1\].last_order_at: is later than as_of"):
+        rfm_from_values(mixed, as_of=at(1), currency="EUR")
     with pytest.raises(ValidationError, match="values: hold a customer twice"):
         rfm_from_values([values[0], values[0]], as_of=at(10))
     with pytest.raises(ValidationError, match="as_of: must be timezone-aware"):

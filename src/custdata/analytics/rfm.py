@@ -179,11 +179,13 @@ def rfm_from_values(values: Iterable[CustomerValue], *, as_of: datetime, currenc
     """
     moment("as_of", as_of)
     chosen = currency_code("currency", currency)
-    rows = [v for v in each(values, CustomerValue, "values") if chosen is None or v.currency == chosen]
+    rows = []
+    for i, value in enumerate(each(values, CustomerValue, "values")):
+        if chosen is None or value.currency == chosen:
+            if value.last_order_at > as_of:  # the position given counts every row, in whatever currency
+                raise ValidationError.single(f"values[{i}].last_order_at", "is later than as_of")
+            rows.append(value)
     chosen = one_currency((v.currency for v in rows), chosen)
-    for i, row in enumerate(rows):
-        if row.last_order_at > as_of:
-            raise ValidationError.single(f"values[{i}].last_order_at", "is later than as_of")
     ids = [row.customer_id for row in rows]
     if len(set(ids)) != len(ids):
         raise ValidationError.single("values", "hold a customer twice")
