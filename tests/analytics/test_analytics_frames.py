@@ -322,3 +322,11 @@ def test_without_pandas_frames_name_the_install_command_and_records_still_work(
         assert caught.value.name == "pandas"
     assert len(list(order_records(store))) == 2
     assert historic_clv(shop_orders()).to_records()[0]["customer_id"] == "cus_a"
+
+
+def test_every_result_type_shows_as_an_html_table_in_notebooks() -> None:
+    for result in every_result():
+        html = result._repr_html_()  # type: ignore[attr-defined]
+        assert html.startswith("<") and type(result).__name__ in html, type(result).__name__
+        if isinstance(result, custdata.analytics.Table) and len(result) > 0:
+            assert html.count("<tr") >= 1 + min(len(result), 2), type(result).__name__
