@@ -36,6 +36,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from _report import record as report_row
+
 from custdata import Address, Customer, EmailAddress, PhoneNumber, ValidationError
 from custdata.matching import (
     Accuracy,
@@ -277,8 +279,12 @@ def blocking_job(data: SyntheticData, count: int) -> Callable[[], dict[str, Any]
 # -- report -------------------------------------------------------------------------------------------------
 
 
-def _line(name: str, result: dict[str, Any], baseline: float) -> None:
+def _line(name: str, result: dict[str, Any], baseline: float, *, size: int = 0) -> None:
     accuracy: Accuracy = result["accuracy"]
+    if size and not name.startswith("baseline"):
+        note = f"P {accuracy.precision:.4f} R {accuracy.recall:.4f} F1 {accuracy.f1:.4f}, peak {result['peak_mib']:.0f} MiB"
+        report_row("matching", name.removeprefix("matcher: "), result["seconds"], "exact-key matching", baseline,
+               size=f"{size:,}", note=note)  # fmt: skip
     print(
         f"{name:<34} P {accuracy.precision:.4f}  R {accuracy.recall:.4f}  F1 {accuracy.f1:.4f}  "
         f"{result['seconds']:6.1f} s (x{result['seconds'] / baseline:4.1f}, CPU {result['cpu_seconds']:5.1f} s)  "
@@ -309,8 +315,18 @@ def main() -> None:
     base = isolated(baseline_job(data))
     seconds = base["seconds"]
     _line("baseline: exact keys", base, seconds)
-    _line("matcher: with email and phone", isolated(matcher_job(lambda: data.records, data.true_pairs)), seconds)
-    _line("matcher: names and addresses only", isolated(matcher_job(lambda: bare.records, bare.true_pairs)), seconds)
+    _line(
+        "matcher: with email and phone",
+        isolated(matcher_job(lambda: data.records, data.true_pairs)),
+        seconds,
+        size=args.n,
+    )
+    _line(
+        "matcher: names and addresses only",
+        isolated(matcher_job(lambda: bare.records, bare.true_pairs)),
+        seconds,
+        size=args.n,
+    )
     _line("baseline: names and addresses only", isolated(baseline_job(bare)), seconds)
 
     rows = export_rows(data.records)
@@ -318,7 +334,7 @@ def main() -> None:
     reasons = Counter(reason for r in sample for reason in to_customer(r)[1])
     failing = sum(1 for r in sample if to_customer(r)[1])
     raw = isolated(matcher_job(lambda: rows, data.true_pairs))
-    _line("matcher: raw export rows (dicts)", raw, seconds)
+    _line("matcher: raw export rows (dicts)", raw, seconds, size=args.n)
     print(
         f"{'':<34} {failing / len(sample):.1%} of the rows fail strict validation; most common: "
         + "; ".join(f"{reason} ({count})" for reason, count in reasons.most_common(4))
