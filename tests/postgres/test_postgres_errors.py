@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from custdata import IntegrityError, OperationalError, ProgrammingError, StoreError, ValidationError
 from custdata.storage._pgserver import PostgresServer
+
+if TYPE_CHECKING:
+    from custdata.storage.postgres import PostgresStore
 
 
 def _driver_exceptions(pg_server: PostgresServer) -> list[type[BaseException]]:
@@ -79,3 +83,31 @@ def test_pool_and_client_errors_map_too(pg_server: PostgresServer) -> None:
     assert isinstance(translate(RuntimeError("other")), OperationalError)
     already = IntegrityError("ours")
     assert translate(already) is already
+
+
+def test_printed_tracebacks_of_server_errors_quote_no_stored_value(new_store: Callable[..., PostgresStore]) -> None:
+    import traceback
+
+    from custdata.testing.store_contract import make_customer, make_message
+
+    store = new_store()
+    owner = make_customer()
+    secret = "welcome:zebulon.quillfeatherby@example.org"
+    with store.unit_of_work() as uow:
+        uow.customers.add(owner)
+        uow.communications.add(make_message(owner.id, idempotency_key=secret))
+        uow.commit()
+    with store.unit_of_work() as uow, pytest.raises(IntegrityError) as caught:
+        uow.communications.add(make_message(owner.id, idempotency_key=secret))
+    printed = "".join(traceback.format_exception(caught.value))
+    assert "quillfeatherby" not in printed and "idempotency key" in printed
+    assert caught.value.__cause__ is None
+
+
+def test_a_client_side_failure_keeps_the_drivers_reason(pg_server: PostgresServer) -> None:
+    from custdata.storage._pgserver import free_port
+    from custdata.storage.postgres import PostgresStore
+
+    with pytest.raises(OperationalError) as caught:
+        PostgresStore(f"postgresql://postgres@127.0.0.1:{free_port()}/postgres", timeout=2)
+    assert caught.value.__cause__ is not None

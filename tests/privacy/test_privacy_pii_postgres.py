@@ -18,10 +18,6 @@ def test_a_duplicate_key_error_message_quotes_no_value(new_store: Callable[..., 
     assert "adelheid" not in str(exc.value).lower() and "adelheid" not in repr(exc.value).lower()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the PostgreSQL store chains the driver's exception as __cause__, whose DETAIL line quotes the key",
-)
 def test_a_printed_duplicate_key_traceback_quotes_no_value(new_store: Callable[..., Any]) -> None:
     with pytest.raises(IntegrityError) as exc:
         _duplicate_key(new_store())

@@ -78,6 +78,13 @@ def translate(exc: BaseException) -> Exception:
     return OperationalError(f"PostgreSQL could not do the work ({what})")
 
 
+def cause(exc: BaseException) -> BaseException | None:
+    """What to chain a translated error to (``raise translate(exc) from cause(exc)``): nothing for an error the
+    server reported, whose text can quote stored values (``DETAIL: Key (id)=(...) already exists``), so that a
+    printed traceback carries no personal data; the driver's exception otherwise (a lost connection, say)."""
+    return None if getattr(exc, "sqlstate", None) else exc
+
+
 # -- documents --------------------------------------------------------------------------------------------------
 
 _NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")

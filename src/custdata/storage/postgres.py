@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from custdata._errors import OperationalError, ProgrammingError
 from custdata.outbox.sql import SCHEMA as OUTBOX_SCHEMA
-from custdata.storage._pg_values import _safe_params, _with_arrays, jsonb_safe, translate
+from custdata.storage._pg_values import _safe_params, _with_arrays, cause, jsonb_safe, translate
 from custdata.storage.sql.schema import POSTGRESQL, Dialect, Schema, migrate
 from custdata.storage.sql.session import Params
 from custdata.storage.sql.tables import CORE
@@ -100,7 +100,7 @@ class PostgresSession:
         try:
             return conn.execute(sql, params).fetchall()
         except (psycopg.Error, UnicodeEncodeError) as exc:
-            raise self._failed(exc) from exc
+            raise self._failed(exc) from cause(exc)
 
     def fetch_one(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
         conn = self._usable()
@@ -109,7 +109,7 @@ class PostgresSession:
             row: tuple[Any, ...] | None = conn.execute(sql, params).fetchone()
             return row
         except (psycopg.Error, UnicodeEncodeError) as exc:
-            raise self._failed(exc) from exc
+            raise self._failed(exc) from cause(exc)
 
     def execute(self, sql: str, params: Params = ()) -> int:
         safe = _safe_params(sql, params)
@@ -138,7 +138,7 @@ class PostgresSession:
         except BaseException as exc:
             self._undo_write(conn)
             if isinstance(exc, psycopg.Error | UnicodeEncodeError):
-                raise translate(exc) from exc
+                raise translate(exc) from cause(exc)
             raise
         finally:
             cur.close()
@@ -168,7 +168,7 @@ class PostgresSession:
         try:
             status = conn.execute("COMMIT").statusmessage
         except psycopg.Error as exc:
-            raise self._failed(exc) from exc
+            raise self._failed(exc) from cause(exc)
         if status != "COMMIT":
             raise OperationalError("PostgreSQL rolled the transaction back instead of committing it")
 
@@ -179,7 +179,7 @@ class PostgresSession:
             try:
                 conn.execute("ROLLBACK")
             except psycopg.Error as exc:
-                raise translate(exc) from exc
+                raise translate(exc) from cause(exc)
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
@@ -244,7 +244,7 @@ class PostgresStore(SqlStore):
             try:
                 self._pool.open(wait=self._min > 0, timeout=self._timeout)
             except psycopg.Error as exc:
-                raise translate(exc) from exc
+                raise translate(exc) from cause(exc)
             self.migrate()
             self.migrate(OUTBOX_SCHEMA)
         except BaseException:
@@ -261,7 +261,7 @@ class PostgresStore(SqlStore):
             with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=max(2, round(self._timeout))):
                 pass
         except psycopg.Error as exc:
-            raise translate(exc) from exc
+            raise translate(exc) from cause(exc)
 
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
         path = pg_sql.Identifier(self.schema).as_string(conn)
@@ -277,7 +277,7 @@ class PostgresStore(SqlStore):
         try:
             conn = pool.getconn(timeout=self._timeout)
         except psycopg.Error as exc:
-            raise translate(exc) from exc
+            raise translate(exc) from cause(exc)
         return PostgresSession(conn, self._give_back)
 
     def _check_if_idle(self, conn: psycopg.Connection[Any]) -> None:
@@ -313,7 +313,7 @@ class PostgresStore(SqlStore):
                 conn.execute("SELECT pg_advisory_lock(%s, %s)", key)
                 conn.execute(pg_sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(pg_sql.Identifier(self.schema)))
             except psycopg.Error as exc:
-                raise translate(exc) from exc
+                raise translate(exc) from cause(exc)
             try:
                 return migrate(session, schema, target=target)
             finally:
@@ -355,7 +355,7 @@ class PostgresStore(SqlStore):
                         )
                     )
             except psycopg.Error as exc:
-                raise translate(exc) from exc
+                raise translate(exc) from cause(exc)
         finally:
             session.close()
 
