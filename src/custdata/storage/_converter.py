@@ -14,6 +14,7 @@ from types import NoneType, UnionType
 from typing import Any, Union, get_args, get_origin
 
 import cattrs
+from cattrs.fns import identity
 
 from custdata.serialization import make_converter
 
@@ -72,7 +73,7 @@ def _unstructure_optional(c: cattrs.Converter) -> Callable[[Any], Callable[[Any]
     def factory(t: Any) -> Callable[[Any], Any]:
         inner = _optional_inner(t)
         if _passes_through(inner):
-            return lambda value: value
+            return identity  # cattrs inlines the identity hook in the code it generates
         hook = c.get_unstructure_hook(inner)
         return lambda value: None if value is None else hook(value)
 
