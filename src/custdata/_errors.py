@@ -19,6 +19,7 @@ Messages never quote personal data: they name the field and the rule, not the va
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import attrs
@@ -122,16 +123,27 @@ class TokenError(ValidationError):
         return (type(self), (self.reason, self.detail))
 
 
+#: The form of every custdata id (see :class:`custdata.Identifier`).
+_ID_FORM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}")
+
+
 class StoreError(CustdataError):
     """Root of everything a store reports; callers never need to catch a database driver's errors."""
 
 
 class NotFoundError(StoreError, LookupError):
-    """No record of that kind with that id."""
+    """No record of that kind with that id.
+
+    The message quotes the key only when it has the form of an id: something else handed in as one (an email
+    address, a name) may be personal data, and stays in ``key`` for the program but out of the message.
+    """
 
     def __init__(self, kind: str, key: str) -> None:
         self.kind, self.key = kind, key
-        super().__init__(f"no {kind} with id {key!r}")
+        if isinstance(key, str) and _ID_FORM.fullmatch(key):
+            super().__init__(f"no {kind} with id {key!r}")
+        else:
+            super().__init__(f"no {kind} with that id, which is not a valid id (not shown: it may be personal data)")
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.kind, self.key))
