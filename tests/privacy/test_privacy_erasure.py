@@ -217,3 +217,32 @@ def test_erasing_a_merged_id_erases_the_survivor_and_the_merge_record() -> None:
             assert uow.orders.get("ord_dup").shipping_address is None
             text = export_customer_json(store, "cus_ada", clock=lambda: NOW)
         assert found(text, ("Adelheid", "Quenstedt", "ada.dup", "4930901828")) == set()
+
+
+def test_sent_messages_in_the_outbox_lose_their_text_and_leave_no_bytes(tmp_path: Path) -> None:
+    from custdata.notify import Message, RecordingNotifier
+    from custdata.outbox import Dispatcher, OutboxState, enqueue
+
+    path = tmp_path / "shop.db"
+    with SQLiteStore(path) as store:
+        seed(store)
+        with store.unit_of_work() as uow:
+            sent = Message(
+                idempotency_key="shipped-1",
+                channel="email",
+                topic="order_shipped",
+                recipient="adelheid.quenstedt@example.org",
+                subject="Your parcel, Adelheid Quenstedt",
+                text="Dear Adelheid, it goes to Kastanienallee 12.",
+            )
+            enqueue(uow, sent, customer_id="cus_ada", now=T0)
+            uow.commit()
+        recorder = RecordingNotifier()
+        assert Dispatcher(store, recorder, clock=lambda: T0 + timedelta(minutes=1)).drain().sent == 1
+        assert found_bytes(b"".join(_files(path).values()), ("Kastanienallee 12",)) == {"Kastanienallee 12"}
+        erase_customer(store, "cus_ada", clock=lambda: NOW)
+        with store.unit_of_work() as uow:
+            entry = uow.outbox.find("shipped-1")
+            assert entry is not None and entry.state == OutboxState.SENT
+        for name, data in _files(path).items():
+            assert found_bytes(data, (*ERASED, "Kastanienallee 12")) == set(), name

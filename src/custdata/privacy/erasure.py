@@ -13,7 +13,8 @@
   status, template, idempotency key and times stay (so a message is still never sent twice);
 - **activity** is scrubbed: the anonymous id and the properties (except ``keep_activity_properties``) go;
 - **pending messages** in the store's outbox and pending timers for the customer are cancelled (their events
-  become ``suppressed``), so that nothing is sent to an erased customer;
+  become ``suppressed``), so that nothing is sent to an erased customer; the entries already sent or cancelled
+  lose their rendered message and provider replies (their idempotency keys stay, so nothing is sent again);
 - customer records **merged into** this one (named by its merge records, or sharing one of its email addresses
   or phone numbers, such as earlier guest records) are erased the same way. Asked to erase a record that was
   merged into another, it erases the customer it ended up in (see :func:`custdata.merge.resolve`): that is where
@@ -51,6 +52,7 @@ from custdata.domain._checks import Checker
 from custdata.merge import merges_of, resolve
 from custdata.outbox.ports import has_outbox
 from custdata.outbox.service import cancel
+from custdata.outbox.service import erase as erase_outbox
 from custdata.privacy._clock import Clock, read, utc_now
 from custdata.privacy.consent import redact_ledger
 from custdata.storage.ports import Store, UnitOfWork, walk
@@ -210,7 +212,8 @@ def _scrub_records(
 
 
 def _cancel_messages(uow: UnitOfWork, customer_id: CustomerId, now: datetime) -> int:
-    """Cancel the customer's pending outbox messages and timers, for every order and for none."""
+    """Cancel the customer's pending outbox messages and timers, for every order and for none, then remove the
+    personal data of every finished entry and timer (the rendered messages, provider replies, timer events)."""
     if not has_outbox(uow):
         return 0
     order_ids: list[str | None] = [None]
@@ -219,6 +222,7 @@ def _cancel_messages(uow: UnitOfWork, customer_id: CustomerId, now: datetime) ->
     for order_id in order_ids:
         entries = cancel(uow, customer_id=customer_id, topics=list(Topic), reason=_REASON, now=now, order_id=order_id)
         cancelled += len(entries)
+    erase_outbox(uow, customer_id, now=now)
     return cancelled
 
 
