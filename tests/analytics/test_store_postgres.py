@@ -1,16 +1,13 @@
 """StoreAnalytics on a real PostgreSQL server aggregates in SQL and equals the iterable functions.
 
-The server comes from the fixtures of ``tests/postgres/conftest.py``, loaded here so that both folders start
-their server the same way (and fail in CI, rather than skip, when PostgreSQL is missing).
+The server is the session's, from ``tests/conftest.py`` (which fails in CI, rather than skips, when PostgreSQL is
+missing).
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -21,23 +18,6 @@ from hypothesis import strategies as st
 from custdata import Customer, Money, Order, OrderLine, OrderStatus
 from custdata.analytics import historic_clv, order_metrics, rfm
 from custdata.analytics.store import StoreAnalytics
-
-
-def _postgres_fixtures() -> Any:
-    name = "custdata_tests_postgres_fixtures"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "postgres" / "conftest.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return sys.modules[name]
-
-
-pg_server = _postgres_fixtures().pg_server
-pg_url = _postgres_fixtures().pg_url
-new_store = _postgres_fixtures().new_store
 
 ODD = timezone(timedelta(hours=5, minutes=30, seconds=15))
 

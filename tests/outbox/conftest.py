@@ -1,13 +1,11 @@
-"""Shared helpers on sys.path (importlib mode), a recording SMTP server, and the PostgreSQL server fixtures of
-``tests/postgres/conftest.py`` (loaded from that file, so PostgreSQL fails in CI rather than skips when missing)."""
+"""Shared helpers on sys.path (importlib mode) and a recording SMTP server; the PostgreSQL server comes from
+``tests/conftest.py``."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,22 +14,6 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 from outbox_smtp import FreePortController, Recorder  # noqa: E402
-
-
-def _postgres_fixtures() -> Any:
-    name = "custdata_tests_postgres_fixtures"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "postgres" / "conftest.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return sys.modules[name]
-
-
-pg_server = _postgres_fixtures().pg_server
-pg_url = _postgres_fixtures().pg_url
 
 
 @pytest.fixture

@@ -72,7 +72,7 @@ def test_needs_postgres(pg_server):
 def _run_probe(tmp_path: Path, *, ci: bool) -> subprocess.CompletedProcess[str]:
     folder = tmp_path / "probe"
     folder.mkdir()
-    (folder / "conftest.py").write_text((Path(__file__).parent / "conftest.py").read_text())
+    (folder / "conftest.py").write_text((Path(__file__).parents[1] / "conftest.py").read_text())
     (folder / "test_probe.py").write_text(textwrap.dedent(_PROBE))
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     env["CUSTDATA_PG_BINDIR"] = str(tmp_path / "nowhere")
