@@ -73,7 +73,13 @@ __all__ = [
 
 class StoreContract(StoreContractBase):
     """Subclass with one method, :meth:`make_store`; pytest runs every ``test_*`` here and in the base class
-    (look-ups, searches, pagination, awkward values) against it."""
+    (look-ups, searches, pagination, awkward values) against it.
+
+    ``model_check_examples`` is how many random operation sequences the model check runs (more find rarer
+    faults, at the cost of time).
+    """
+
+    model_check_examples: int = 12
 
     # -- every operation, for every repository ------------------------------------------------------------
 
@@ -492,4 +498,4 @@ class StoreContract(StoreContractBase):
     # -- the model check ---------------------------------------------------------------------------------------
 
     def test_behaves_like_a_dictionary_under_random_operations(self) -> None:
-        check_against_model(self.make_store)
+        check_against_model(self.make_store, examples=self.model_check_examples)
