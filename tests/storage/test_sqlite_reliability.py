@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -21,13 +22,18 @@ from custdata.testing.store_contract import make_customer, make_order
 
 WRITER = textwrap.dedent(
     """
-    import json, sys
+    import json, os, sys, time
     from custdata import ConflictError
     from custdata.storage.sqlite import SQLiteStore
 
-    path, ids, rounds = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3])
+    path, ids, rounds, go = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3]), sys.argv[4]
     successes, conflicts = [], 0
     with SQLiteStore(path) as store:
+        # start together with the other writers, so that their updates really interleave
+        open(f"{go}.ready.{os.getpid()}", "w").close()
+        deadline = time.monotonic() + 60
+        while not os.path.exists(go) and time.monotonic() < deadline:
+            time.sleep(0.005)
         for n in range(rounds):
             customer_id = ids[n % len(ids)]
             while True:
@@ -35,6 +41,7 @@ WRITER = textwrap.dedent(
                     customer = uow.customers.get(customer_id)
                     read_version = customer.version
                     customer.metadata = {"n": customer.metadata["n"] + 1}
+                    time.sleep(0.001)  # some work between reading and writing, as a real service would do
                     try:
                         uow.customers.update(customer)
                         uow.commit()
@@ -84,7 +91,12 @@ def test_processes_updating_the_same_customers_lose_nothing(tmp_path: Path) -> N
         add_in_batches(store, customers)
     processes, rounds = 4, 30
     ids = ",".join(c.id for c in customers)
-    workers = [run_python(WRITER, str(path), ids, str(rounds)) for _ in range(processes)]
+    go = tmp_path / "go"
+    workers = [run_python(WRITER, str(path), ids, str(rounds), str(go)) for _ in range(processes)]
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("go.ready.*"))) < processes and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.touch()
     reports = []
     for worker in workers:
         out, err = worker.communicate(timeout=120)
