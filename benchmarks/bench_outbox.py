@@ -19,16 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from _report import record
+from bench_smtp import start_server
 
 from custdata import Customer
 from custdata.domain import CommunicationId
@@ -207,23 +205,6 @@ def run_bare(folder: Path, messages: list[Message]) -> tuple[float, float, int]:
 
 
 # -- SMTP -------------------------------------------------------------------------------------------------------
-
-
-def start_server() -> tuple[subprocess.Popen[bytes], int]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    command = [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink", "-l", f"127.0.0.1:{port}"]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return server, port
-        except OSError:
-            time.sleep(0.05)
-    server.kill()
-    raise SystemExit("the aiosmtpd server did not start")
 
 
 def run_smtp(folder: Path, m: int) -> tuple[float, float]:

@@ -124,7 +124,7 @@ class TokenError(ValidationError):
 
 
 #: The form of every custdata id (see :class:`custdata.Identifier`).
-_ID_FORM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}")
+ID_FORM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}")
 
 
 class StoreError(CustdataError):
@@ -140,7 +140,7 @@ class NotFoundError(StoreError, LookupError):
 
     def __init__(self, kind: str, key: str) -> None:
         self.kind, self.key = kind, key
-        if isinstance(key, str) and _ID_FORM.fullmatch(key):
+        if isinstance(key, str) and ID_FORM.fullmatch(key):
             super().__init__(f"no {kind} with id {key!r}")
         else:
             super().__init__(f"no {kind} with that id, which is not a valid id (not shown: it may be personal data)")

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar, cast
 
-from custdata._errors import Problem, ValidationError, join_path
+from custdata._errors import ID_FORM, Problem, ValidationError, join_path
 
 E = TypeVar("E", bound=Enum)
 
@@ -22,7 +22,6 @@ MAX_TEXT = 1024
 MAX_LONG_TEXT = 100_000
 MAX_JSON_DEPTH = 32
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}")
 
 
 def trusted() -> bool:
@@ -94,7 +93,7 @@ class Checker:
         if not isinstance(value, str):
             self.add(path, "is required" if value is None else f"must be a string, not {type(value).__name__}")
             return False
-        if not _ID.fullmatch(value):
+        if not ID_FORM.fullmatch(value):
             self.add(
                 path,
                 "must be 1 to 128 letters, digits or '_.:-', starting with a letter or digit",
