@@ -17,7 +17,8 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from enum import Enum, StrEnum
 from functools import cache, lru_cache
-from typing import Any, TypeVar, get_args, get_origin
+from types import NoneType, UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
@@ -64,11 +65,53 @@ def _configure_unstructure(c: cattrs.Converter) -> None:
     c.register_unstructure_hook(Identifier, str)
     c.register_unstructure_hook_func(_is_frozenset, lambda s: sorted(s))
     c.register_unstructure_hook_factory(_is_tuple, _tuple_unstructurer(c))
-    # optional primitives need no work: the identity hook lets cattrs inline them in generated code
-    c.register_unstructure_hook_func(lambda t: t in _OPTIONAL_PRIMITIVES, identity)
+    c.register_unstructure_hook_factory(lambda t: optional_inner(t) is not None, _unstructure_optional(c))
+    c.register_unstructure_hook(Any, identity)
 
 
-_OPTIONAL_PRIMITIVES = frozenset({str | None, int | None, bool | None, Any})
+# -- hooks bound once per type ------------------------------------------------------------------------
+# cattrs handles ``X | None`` and ``tuple[X, ...]`` through generic hooks that look the item type up on
+# every call; these factories bind each such type to its item's hook once, when cattrs generates the code
+# for a model.
+
+_PRIMITIVES = (str, int, bool, float)
+
+
+def optional_inner(t: Any) -> Any:
+    """``X`` when ``t`` is ``X | None`` (one type and None), else None."""
+    if get_origin(t) not in (Union, UnionType):
+        return None
+    args = get_args(t)
+    if len(args) != 2 or NoneType not in args:
+        return None
+    return args[0] if args[1] is NoneType else args[1]
+
+
+def passes_through(t: Any) -> bool:
+    """Values of ``t`` are the same in a JSON document and in a model."""
+    return t in _PRIMITIVES or t is Any
+
+
+def _unstructure_optional(c: cattrs.Converter) -> Callable[[Any], Callable[[Any], Any]]:
+    def factory(t: Any) -> Callable[[Any], Any]:
+        inner = optional_inner(t)
+        if passes_through(inner):
+            return identity  # cattrs inlines the identity hook in the code it generates
+        hook = c.get_unstructure_hook(inner)
+        return lambda value: None if value is None else hook(value)
+
+    return factory
+
+
+def _structure_optional(c: cattrs.Converter, *, trusted: bool) -> Callable[[Any], Callable[[Any, Any], Any]]:
+    def factory(t: Any) -> Callable[[Any, Any], Any]:
+        inner = optional_inner(t)
+        if trusted and passes_through(inner):
+            return lambda value, _: value
+        hook = c.get_structure_hook(inner)
+        return lambda value, _: None if value is None else hook(value, inner)
+
+    return factory
 
 
 def _is_frozenset(t: Any) -> bool:
@@ -242,6 +285,7 @@ def _configure_strict(c: cattrs.Converter) -> None:
     c.register_structure_hook(Identifier, _identifier)
     c.register_structure_hook_factory(attrs.has, _mapping_guarded(c))
     c.register_structure_hook_factory(_is_collection, _sequence_guarded(c))
+    c.register_structure_hook_factory(lambda t: optional_inner(t) is not None, _structure_optional(c, trusted=False))
 
 
 def _configure_common(c: cattrs.Converter, *, strict: bool) -> None:
@@ -314,6 +358,27 @@ def _configure_trusted(c: cattrs.Converter) -> None:
     c.register_structure_hook(PhoneNumber, lambda v, _: PhoneNumber(v["e164"], v["region"]))
     c.register_structure_hook(Identifier, lambda v, cls: cls(v))
     c.register_structure_hook(StrEnum, lambda v, cls: cls(v))
+    c.register_structure_hook_factory(lambda t: optional_inner(t) is not None, _structure_optional(c, trusted=True))
+    c.register_structure_hook_factory(_is_homogeneous, _trusted_collection(c))
+
+
+def _is_homogeneous(t: Any) -> bool:
+    """``tuple[X, ...]`` or ``frozenset[X]``."""
+    origin, args = get_origin(t), get_args(t)
+    if origin is frozenset:
+        return len(args) == 1
+    return origin is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _trusted_collection(c: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any], Any]]:
+    def factory(t: Any) -> Callable[[Any, Any], Any]:
+        origin, item_type = get_origin(t), get_args(t)[0]
+        if passes_through(item_type):
+            return lambda value, _: origin(value)
+        hook = c.get_structure_hook(item_type)
+        return lambda value, _: origin([hook(item, item_type) for item in value])
+
+    return factory
 
 
 # -- errors -------------------------------------------------------------------------------------------

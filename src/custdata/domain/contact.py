@@ -111,11 +111,10 @@ class PhoneNumber:
             raise ValidationError.single("e164", "must start with + and the country calling code")
         if self.region is not None and not isinstance(self.region, str):
             raise ValidationError.single("region", "must be a two-letter region code")
-        parsed = _parse_number(self.e164, None, "e164", strict=False)
+        parsed, region = _parse_number(self.e164, None, "e164", strict=False)
         e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
         if e164 != self.e164:
             raise ValidationError.single("e164", "is not in E.164 form (+ and digits only)")
-        region = phonenumbers.region_code_for_number(parsed)
         if self.region is None:
             object.__setattr__(self, "region", region)
         elif self.region.upper() != region and self.region.upper() not in _regions(parsed):
@@ -129,9 +128,8 @@ class PhoneNumber:
         if not isinstance(text, str):
             raise ValidationError.single("", f"must be a string, not {type(text).__name__}")
         wanted = region.upper() if isinstance(region, str) else None
-        parsed = _parse_number(text, wanted, "", strict=strict)
+        parsed, found = _parse_number(text, wanted, "", strict=strict)
         e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-        found = phonenumbers.region_code_for_number(parsed)
         if wanted and wanted != found and wanted in _regions(parsed):
             found = wanted
         number = object.__new__(cls)  # already checked: skip the constructor's second parse
@@ -171,7 +169,8 @@ def _regions(parsed: phonenumbers.PhoneNumber) -> list[str]:
     return list(phonenumbers.region_codes_for_country_code(parsed.country_code or 0))
 
 
-def _parse_number(text: str, region: str | None, path: str, *, strict: bool) -> Any:
+def _parse_number(text: str, region: str | None, path: str, *, strict: bool) -> tuple[Any, str | None]:
+    """The parsed number and its region (None for numbers of no single region, such as +800)."""
     if len(text) > 64:
         raise ValidationError.single(path, "is not a phone number: it is longer than 64 characters")
     try:
@@ -187,9 +186,11 @@ def _parse_number(text: str, region: str | None, path: str, *, strict: bool) -> 
             phonenumbers.NumberParseException.TOO_LONG: "is too long",
         }.get(exc.error_type, "is not a phone number")
         raise ValidationError.single(path, reason) from None
+    region = phonenumbers.region_code_for_number(parsed)
+    if strict and region is not None and phonenumbers.is_valid_number_for_region(parsed, region):
+        return parsed, region  # a valid number is a possible one: no length check needed
     if not phonenumbers.is_possible_number(parsed):
         raise ValidationError.single(path, "is not a possible phone number (wrong length)")
-    region = phonenumbers.region_code_for_number(parsed)
-    if strict and (region is None or not phonenumbers.is_valid_number_for_region(parsed, region)):
+    if strict:
         raise ValidationError.single(path, "is not a valid phone number for its region")
-    return parsed
+    return parsed, region
