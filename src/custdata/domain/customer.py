@@ -251,7 +251,9 @@ class Customer:
         check.tags("tags", self.tags)
         if check.text("locale", self.locale, optional=True, max_length=16) and self.locale is not None:
             try:
-                self.locale = normalise_locale(self.locale)
+                locale = normalise_locale(self.locale)
+                if locale != self.locale:
+                    self.locale = locale
             except ValidationError as exc:
                 check.nested("locale", exc)
         if check.text("timezone", self.timezone, optional=True, max_length=64) and self.timezone is not None:

@@ -1,0 +1,125 @@
+"""The quick tests the checks run first agree with the detailed ones that say where a problem is."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from custdata import Customer, ValidationError
+from custdata.domain._checks import MAX_JSON_DEPTH, Checker, _check_json, _is_json
+
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(alphabet=st.characters(codec="utf-8"), max_size=5)
+    | st.sampled_from(["\x00", "a\x00b", ""])
+    | st.builds(object)
+    | st.binary(max_size=2)
+)
+
+
+def _nest(children: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    keys = st.text(max_size=3) | st.integers(0, 3) | st.none()
+    return (
+        st.lists(children, max_size=3)
+        | st.tuples(children)
+        | st.dictionaries(keys, children, max_size=3)
+        | st.builds(OrderedDict, st.dictionaries(st.text(max_size=2), children, max_size=2))
+    )
+
+
+_VALUES = st.recursive(_SCALARS, _nest, max_leaves=12)
+
+
+def _deep(depth: int, leaf: object) -> object:
+    value: object = leaf
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _control(char: str) -> bool:
+    return (ord(char) < 32 and char not in "\t\n\r") or ord(char) == 127
+
+
+def _problems(value: object) -> list[object]:
+    checker = Checker()
+    _check_json(checker, "m", value, 0)
+    return list(checker.problems)
+
+
+@given(_VALUES)
+def test_the_quick_json_test_accepts_only_what_the_detailed_check_accepts(value: object) -> None:
+    if _is_json(value, 0):
+        assert _problems(value) == []
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5), _nest, max_leaves=12))
+def test_the_quick_json_test_accepts_plain_json(value: object) -> None:
+    plain = _problems(value) == []
+    if plain and all(type(k) is str for k in _keys(value)) and not _has_tuple(value):
+        assert _is_json(value, 0)
+
+
+def _keys(value: object) -> list[object]:
+    if isinstance(value, dict):
+        return [*value, *(k for v in value.values() for k in _keys(v))]
+    if isinstance(value, (list, tuple)):
+        return [k for v in value for k in _keys(v)]
+    return []
+
+
+def _has_tuple(value: object) -> bool:
+    if isinstance(value, tuple) or (isinstance(value, dict) and type(value) is not dict):
+        return True
+    if isinstance(value, dict):
+        return any(_has_tuple(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_tuple(v) for v in value)
+    return False
+
+
+def test_depth_is_judged_alike_at_the_limit() -> None:
+    for depth in (MAX_JSON_DEPTH - 1, MAX_JSON_DEPTH, MAX_JSON_DEPTH + 1, MAX_JSON_DEPTH + 2):
+        for leaf in (1, "x", None, []):
+            value = _deep(depth, leaf)
+            assert _is_json(value, 0) == (_problems(value) == []), (depth, leaf)
+
+
+@given(
+    st.text(max_size=300),
+    st.booleans(),
+    st.booleans(),
+    st.integers(0, 300),
+)
+def test_the_quick_text_test_agrees_with_the_detailed_one(
+    value: str, optional: bool, multiline: bool, limit: int
+) -> None:
+    quick = Checker()
+    accepted = quick.text("f", value, optional=optional, multiline=multiline, max_length=limit)
+    expected = (
+        len(value) <= limit
+        and (optional or bool(value.strip()))
+        and "\x00" not in value
+        and (multiline or not any(map(_control, value)))
+    )
+    assert accepted == expected
+    assert accepted == (quick.problems == [])
+
+
+@given(st.frozensets(st.text(max_size=120), max_size=4))
+def test_tags_are_checked_whatever_their_order(tags: frozenset[str]) -> None:
+    good = all(t.strip() and len(t) <= 100 and not any(map(_control, t)) for t in tags)
+    created = datetime(2024, 1, 1, tzinfo=UTC)
+    try:
+        Customer(id="cus_1", created_at=created, tags=tags)
+    except ValidationError as exc:
+        assert not good
+        assert [p.path for p in exc.problems] == ["tags"]
+    else:
+        assert good
