@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from custdata import Customer, ValidationError
 from custdata.domain._checks import MAX_JSON_DEPTH, Checker, _check_json, _is_json
+from custdata.domain.address import _UNTIDY
 
 _SCALARS = (
     st.none()
@@ -123,3 +124,16 @@ def test_tags_are_checked_whatever_their_order(tags: frozenset[str]) -> None:
         assert [p.path for p in exc.problems] == ["tags"]
     else:
         assert good
+
+
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(exclude_categories=("Cc",)) | st.sampled_from(" \u00a0\u2003\t\n"), max_size=8),
+        min_size=9,
+        max_size=9,
+    )
+)
+def test_address_fields_that_look_tidy_are_tidy(values: list[str]) -> None:
+    values = [v.replace("\n", "") for v in values]
+    if not _UNTIDY.search("\n".join(values)):
+        assert all(" ".join(v.split()) == v for v in values)

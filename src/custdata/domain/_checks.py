@@ -222,12 +222,15 @@ def _is_json(value: object, depth: int) -> bool:
     if kind is float:
         return math.isfinite(value)  # type: ignore[arg-type]
     if kind is dict:
-        return all(type(k) is str for k in value) and all(  # type: ignore[attr-defined]
-            _is_json(v, depth + 1)
-            for v in value.values()  # type: ignore[attr-defined]
-        )
+        for key, item in value.items():  # type: ignore[attr-defined]  # noqa: SIM110 - a loop is quicker than all()
+            if type(key) is not str or not _is_json(item, depth + 1):
+                return False
+        return True
     if kind is list:
-        return all(_is_json(v, depth + 1) for v in value)  # type: ignore[attr-defined]
+        for item in value:  # type: ignore[attr-defined]  # noqa: SIM110 - a loop is quicker than all()
+            if not _is_json(item, depth + 1):
+                return False
+        return True
     return False  # subclasses and everything else: the detailed check decides
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache, lru_cache
 from operator import attrgetter
 from typing import Any
@@ -26,6 +27,10 @@ _TEXT_FIELDS = (
 _MAX = {"postal_code": 20, "country_area": 128, "city_area": 128}
 _LIMITS = tuple(_MAX.get(name, 256) for name in _TEXT_FIELDS)
 _text_values = attrgetter(*_TEXT_FIELDS)
+
+
+#: Whitespace that tidying (``" ".join(value.split())``) would change, in fields joined by newlines.
+_UNTIDY = re.compile(r"[^\S \n]|  |^ | $", re.MULTILINE)
 
 
 def _fits(value: object, limit: int) -> bool:
@@ -113,9 +118,13 @@ class Address:
             return
         check = Checker()
         values = _text_values(self)
-        if all(map(_fits, values, _LIMITS)) and not _CONTROL.search("\n".join(values)):
-            # the common case, tested at once: every field a plain string of its length, no control characters
-            clean = {name: " ".join(value.split()) for name, value in zip(_TEXT_FIELDS, values, strict=True)}
+        if all(map(_fits, values, _LIMITS)) and not _CONTROL.search(joined := "\n".join(values)):
+            # the common case, tested at once: every field a plain string of its length, no control characters,
+            # and most often no spaces to tidy either
+            if _UNTIDY.search(joined):
+                clean = {name: " ".join(value.split()) for name, value in zip(_TEXT_FIELDS, values, strict=True)}
+            else:
+                clean = dict(zip(_TEXT_FIELDS, values, strict=True))
         else:
             clean = {}
             for name, value, limit in zip(_TEXT_FIELDS, values, _LIMITS, strict=True):

@@ -1,57 +1,80 @@
-"""Turning models into JSON-safe dicts and back, built on cattrs.
-
-The serialized form of a top-level object carries ``"schema_version"``; Decimals are strings,
-datetimes ISO 8601 with their offset, enums their values, email addresses strings and phone
-numbers ``{"e164": ..., "region": ...}`` (a plain string is accepted on input).
-
-Untrusted input (the default) is fully checked and every problem raised at once as a
-:class:`custdata.ValidationError` with paths. ``trusted=True`` is the fast path for data that the
-library itself wrote: it skips re-parsing phone numbers, emails and addresses.
-"""
+"""The hooks custdata's converters use for each kind of value, strict for untrusted input and quick for data
+the library wrote itself, and the code generated for the models."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from enum import Enum, StrEnum
-from functools import cache, lru_cache
+from functools import cache
+from operator import attrgetter
 from types import NoneType, UnionType
-from typing import Any, TypeVar, Union, get_args, get_origin
+from typing import Any, Union, get_args, get_origin
 
 import attrs
 import cattrs
-import cattrs.gen
-from cattrs.errors import AttributeValidationNote, ForbiddenExtraKeysError, IterableValidationNote
+from cattrs.errors import IterableValidationNote
 from cattrs.fns import identity
 from dateutil import parser as dateparser
 
-from custdata._errors import Problem, ValidationError, join_path
-from custdata.domain._checks import trusting
+from custdata._errors import Problem, ValidationError
 from custdata.domain.contact import EmailAddress, PhoneNumber
 from custdata.domain.ids import Identifier
-
-T = TypeVar("T")
-
-#: Version of the serialized form written by this release.
-SCHEMA_VERSION = 1
-SCHEMA_KEY = "schema_version"
+from custdata.serialization._codegen import GeneratedWriter, structure_function, unstructure_function
 
 
-def make_converter(*, trusted: bool = False) -> cattrs.Converter:
-    """A cattrs converter configured for custdata's models.
-
-    Register your own hooks on it and pass it as ``converter=`` to the functions of this module.
-    ``trusted=True`` gives the fast loader for data the library wrote itself.
-    """
-    converter = cattrs.Converter(detailed_validation=not trusted, forbid_extra_keys=not trusted)
-    _configure_unstructure(converter)
+def configure(c: cattrs.Converter, *, trusted: bool) -> None:
+    """Register custdata's hooks on ``c``."""
+    _configure_unstructure(c)
     if trusted:
-        _configure_trusted(converter)
+        _configure_trusted(c)
     else:
-        _configure_strict(converter)
-    return converter
+        _configure_strict(c)
+    _register_models(c, trusted=trusted)
+
+
+def as_is(value: Any, _: Any) -> Any:
+    """The structure hook of values that are the same in a document and in a model (trusted input)."""
+    return value
+
+
+class OptionalHook:
+    """Unstructures ``X | None``: None as it is, anything else by ``X``'s hook (generated code calls ``inner``)."""
+
+    __slots__ = ("inner",)
+
+    def __init__(self, inner: Callable[[Any], Any]) -> None:
+        self.inner = inner
+
+    def __call__(self, value: Any) -> Any:
+        return None if value is None else self.inner(value)
+
+
+def _register_models(c: cattrs.Converter, *, trusted: bool) -> None:
+    """Models (attrs classes) get generated functions; a model that contains itself falls back to a lookup."""
+    building: set[type] = set()
+
+    def structure(cls: type) -> Callable[[Any, Any], Any]:
+        if cls in building:
+            return lambda value, t: c.get_structure_hook(t)(value, t)
+        building.add(cls)
+        try:
+            return structure_function(c, cls, trusted=trusted)
+        finally:
+            building.discard(cls)
+
+    def unstructure(cls: type) -> Callable[[Any], Any]:
+        if cls in building:
+            return lambda value: c.get_unstructure_hook(type(value))(value)
+        building.add(cls)
+        try:
+            return GeneratedWriter(unstructure_function(c, cls))
+        finally:
+            building.discard(cls)
+
+    c.register_structure_hook_factory(attrs.has, structure)
+    c.register_unstructure_hook_factory(attrs.has, unstructure)
 
 
 def _configure_unstructure(c: cattrs.Converter) -> None:
@@ -59,11 +82,11 @@ def _configure_unstructure(c: cattrs.Converter) -> None:
     c.register_unstructure_hook(datetime, datetime.isoformat)
     c.register_unstructure_hook(date, date.isoformat)
     c.register_unstructure_hook(time, time.isoformat)
-    c.register_unstructure_hook(EmailAddress, lambda e: e.value)
+    c.register_unstructure_hook(EmailAddress, attrgetter("value"))
     c.register_unstructure_hook(PhoneNumber, lambda p: {"e164": p.e164, "region": p.region})
-    c.register_unstructure_hook(StrEnum, lambda e: e.value)
+    c.register_unstructure_hook(StrEnum, attrgetter("value"))
     c.register_unstructure_hook(Identifier, str)
-    c.register_unstructure_hook_func(_is_frozenset, lambda s: sorted(s))
+    c.register_unstructure_hook_func(_is_frozenset, sorted)
     c.register_unstructure_hook_factory(_is_tuple, _tuple_unstructurer(c))
     c.register_unstructure_hook_factory(lambda t: optional_inner(t) is not None, _unstructure_optional(c))
     c.register_unstructure_hook(Any, identity)
@@ -96,9 +119,8 @@ def _unstructure_optional(c: cattrs.Converter) -> Callable[[Any], Callable[[Any]
     def factory(t: Any) -> Callable[[Any], Any]:
         inner = optional_inner(t)
         if passes_through(inner):
-            return identity  # cattrs inlines the identity hook in the code it generates
-        hook = c.get_unstructure_hook(inner)
-        return lambda value: None if value is None else hook(value)
+            return identity  # generated code reads such values as they are
+        return OptionalHook(c.get_unstructure_hook(inner))
 
     return factory
 
@@ -107,7 +129,7 @@ def _structure_optional(c: cattrs.Converter, *, trusted: bool) -> Callable[[Any]
     def factory(t: Any) -> Callable[[Any, Any], Any]:
         inner = optional_inner(t)
         if trusted and passes_through(inner):
-            return lambda value, _: value
+            return as_is
         hook = c.get_structure_hook(inner)
         return lambda value, _: None if value is None else hook(value, inner)
 
@@ -122,12 +144,25 @@ def _is_tuple(t: Any) -> bool:
     return get_origin(t) is tuple and len(get_args(t)) == 2 and get_args(t)[1] is Ellipsis
 
 
+class TupleHook:
+    """Unstructures ``tuple[X, ...]`` into a list, each item by ``X``'s hook (generated code calls ``item``)."""
+
+    __slots__ = ("item",)
+
+    def __init__(self, item: Callable[[Any], Any]) -> None:
+        self.item = item
+
+    def __call__(self, value: Any) -> list[Any]:
+        item = self.item
+        return [item(x) for x in value] if value else []
+
+
 def _tuple_unstructurer(c: cattrs.Converter) -> Callable[[Any], Callable[[Any], Any]]:
     def factory(t: Any) -> Callable[[Any], Any]:
         item = c.get_unstructure_hook(get_args(t)[0])
         if item is identity or item is str:
             return list
-        return lambda seq: [item(x) for x in seq] if seq else []
+        return TupleHook(item)
 
     return factory
 
@@ -143,19 +178,19 @@ def _strict_str(value: Any, _: Any) -> str:
     if type(value) is not str:
         if isinstance(value, str):
             return str(value)
-        raise _fail(f"must be a string, not {_kind(value)}")
+        raise _fail(f"must be a string, not {kind_of(value)}")
     return value
 
 
 def _strict_int(value: Any, _: Any) -> int:
     if type(value) is not int:
-        raise _fail(f"must be an integer, not {_kind(value)}")
+        raise _fail(f"must be an integer, not {kind_of(value)}")
     return value
 
 
 def _strict_bool(value: Any, _: Any) -> bool:
     if type(value) is not bool:
-        raise _fail(f"must be true or false, not {_kind(value)}")
+        raise _fail(f"must be true or false, not {kind_of(value)}")
     return value
 
 
@@ -172,14 +207,14 @@ def _decimal(value: Any, _: Any) -> Decimal:
         if not result.is_finite():
             raise _fail("must be a finite number")
         return result
-    raise _fail(f"must be a decimal string, not {_kind(value)}")
+    raise _fail(f"must be a decimal string, not {kind_of(value)}")
 
 
 def _datetime(value: Any, _: Any) -> datetime:
     if isinstance(value, datetime):
         parsed = value
     elif not isinstance(value, str):
-        raise _fail(f"must be an ISO 8601 timestamp string, not {_kind(value)}")
+        raise _fail(f"must be an ISO 8601 timestamp string, not {kind_of(value)}")
     elif len(value) > 64:
         raise _fail("is not a timestamp")
     else:
@@ -228,7 +263,7 @@ def _time(value: Any, _: Any) -> time:
 
 def _email(value: Any, _: Any) -> EmailAddress:
     if not isinstance(value, str):
-        raise _fail(f"must be an email address string, not {_kind(value)}")
+        raise _fail(f"must be an email address string, not {kind_of(value)}")
     return EmailAddress(value)
 
 
@@ -245,7 +280,7 @@ def _phone(value: Any, _: Any) -> PhoneNumber:
         if region is not None and not isinstance(region, str):
             raise ValidationError.single("region", "must be a two-letter region code")
         return PhoneNumber(value["e164"], region)
-    raise _fail(f"must be a phone number string, not {_kind(value)}")
+    raise _fail(f"must be a phone number string, not {kind_of(value)}")
 
 
 @cache
@@ -263,11 +298,12 @@ def _enum(value: Any, cls: type[Enum]) -> Enum:
 
 def _identifier(value: Any, cls: type[Identifier]) -> Identifier:
     if not isinstance(value, str):
-        raise _fail(f"must be a string, not {_kind(value)}")
+        raise _fail(f"must be a string, not {kind_of(value)}")
     return cls(value)
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
+    """How an error names the kind of a value: 'an object', 'a list', 'null'..."""
     names = {dict: "an object", list: "a list", type(None): "null", bool: "a boolean", float: "a float"}
     return names.get(type(value), type(value).__name__)
 
@@ -283,7 +319,6 @@ def _configure_strict(c: cattrs.Converter) -> None:
     c.register_structure_hook(Enum, _enum)
     c.register_structure_hook(StrEnum, _enum)
     c.register_structure_hook(Identifier, _identifier)
-    c.register_structure_hook_factory(attrs.has, _mapping_guarded(c))
     c.register_structure_hook_factory(_is_collection, _sequence_guarded(c))
     c.register_structure_hook_factory(lambda t: optional_inner(t) is not None, _structure_optional(c, trusted=False))
 
@@ -293,21 +328,7 @@ def _configure_common(c: cattrs.Converter, *, strict: bool) -> None:
     c.register_structure_hook(datetime, _datetime if strict else lambda v, _: datetime.fromisoformat(v))
     c.register_structure_hook(date, _date if strict else lambda v, _: date.fromisoformat(v))
     c.register_structure_hook(time, _time if strict else lambda v, _: time.fromisoformat(v))
-    c.register_structure_hook(Any, lambda v, _: v)
-
-
-def _mapping_guarded(c: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any], Any]]:
-    def factory(cls: Any) -> Callable[[Any, Any], Any]:
-        inner = cattrs.gen.make_dict_structure_fn(cls, c, _cattrs_forbid_extra_keys=True)
-
-        def structure(value: Any, t: Any) -> Any:
-            if not isinstance(value, Mapping):
-                raise _fail(f"must be an object, not {_kind(value)}")
-            return inner(value, t)
-
-        return structure
-
-    return factory
+    c.register_structure_hook(Any, as_is)
 
 
 def _is_collection(t: Any) -> bool:
@@ -322,7 +343,7 @@ def _sequence_guarded(c: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any
 
         def structure(value: Any, _: Any) -> Any:
             if not isinstance(value, (list, tuple)):
-                raise _fail(f"must be a list, not {_kind(value)}")
+                raise _fail(f"must be a list, not {kind_of(value)}")
             if len(value) > 100_000:
                 raise _fail("has more than 100000 entries")
             items, errors = [], []
@@ -352,7 +373,7 @@ def _sequence_guarded(c: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any
 
 def _configure_trusted(c: cattrs.Converter) -> None:
     for primitive in (str, int, bool):
-        c.register_structure_hook(primitive, lambda v, _: v)
+        c.register_structure_hook(primitive, as_is)
     _configure_common(c, strict=False)
     c.register_structure_hook(EmailAddress, lambda v, _: EmailAddress(v))
     c.register_structure_hook(PhoneNumber, lambda v, _: PhoneNumber(v["e164"], v["region"]))
@@ -379,97 +400,3 @@ def _trusted_collection(c: cattrs.Converter) -> Callable[[Any], Callable[[Any, A
         return lambda value, _: origin([hook(item, item_type) for item in value])
 
     return factory
-
-
-# -- errors -------------------------------------------------------------------------------------------
-
-
-def _problems(exc: BaseException, path: str) -> Iterator[Problem]:
-    if isinstance(exc, ValidationError):
-        for p in exc.problems:
-            yield Problem(join_path(path, p.path), p.message)
-    elif isinstance(exc, ForbiddenExtraKeysError):
-        for key in sorted(map(str, exc.extra_fields)):
-            yield Problem(join_path(path, key), "is not a known field")
-    elif isinstance(exc, BaseExceptionGroup):
-        for sub in exc.exceptions:
-            yield from _problems(sub, _note_path(sub, path))
-    elif isinstance(exc, KeyError):
-        yield Problem(path, "is required")
-    elif isinstance(exc, RecursionError):
-        yield Problem(path, "is nested too deeply")
-    else:
-        yield Problem(path, "has the wrong shape or type")
-
-
-def _note_path(exc: BaseException, path: str) -> str:
-    for note in getattr(exc, "__notes__", ()):
-        if isinstance(note, AttributeValidationNote):
-            return join_path(path, note.name)
-        if isinstance(note, IterableValidationNote):
-            index = note.index
-            return f"{path}[{index!r}]" if isinstance(index, str) else f"{path}[{index}]"
-    return path
-
-
-# -- public functions -----------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=2)
-def _default(trusted: bool) -> cattrs.Converter:
-    return make_converter(trusted=trusted)
-
-
-def to_dict(obj: Any, *, converter: cattrs.Converter | None = None) -> dict[str, Any]:
-    """``obj`` as a JSON-safe dict, with ``schema_version`` first."""
-    data = (converter or _default(False)).unstructure(obj)
-    if not isinstance(data, dict):
-        raise TypeError(f"to_dict needs a custdata model, not {type(obj).__name__}")
-    return {SCHEMA_KEY: SCHEMA_VERSION, **data}
-
-
-def from_dict(cls: type[T], data: Any, *, trusted: bool = False, converter: cattrs.Converter | None = None) -> T:
-    """Build a ``cls`` from ``data``, checking everything unless ``trusted``.
-
-    Raises :class:`custdata.ValidationError` listing every problem with its path.
-    """
-    if trusted:
-        body = dict(data)
-        body.pop(SCHEMA_KEY, None)
-        with trusting():
-            return (converter or _default(True)).structure(body, cls)
-    if not isinstance(data, Mapping):
-        raise ValidationError.single("", f"must be an object, not {_kind(data)}")
-    body = dict(data)
-    version = body.pop(SCHEMA_KEY, SCHEMA_VERSION)
-    if type(version) is not int or version < 1:
-        raise ValidationError.single(SCHEMA_KEY, "must be a positive integer")
-    if version > SCHEMA_VERSION:
-        raise ValidationError.single(
-            SCHEMA_KEY, f"is {version}, newer than this release understands ({SCHEMA_VERSION}); upgrade custdata"
-        )
-    try:
-        return (converter or _default(False)).structure(body, cls)
-    except ValidationError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - every failure becomes a ValidationError with paths
-        problems = list(_problems(exc, ""))
-        raise ValidationError(problems or [Problem("", "is not valid")]) from None
-
-
-def to_json(obj: Any, *, converter: cattrs.Converter | None = None) -> str:
-    """``obj`` as a JSON string (UTF-8 characters kept as they are)."""
-    return json.dumps(to_dict(obj, converter=converter), ensure_ascii=False, separators=(",", ":"))
-
-
-def from_json(
-    cls: type[T], text: str | bytes, *, trusted: bool = False, converter: cattrs.Converter | None = None
-) -> T:
-    """Parse JSON text into a ``cls``; malformed JSON is a :class:`custdata.ValidationError` too."""
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise ValidationError.single("", f"is not valid JSON ({type(exc).__name__})") from None
-    except TypeError:
-        raise ValidationError.single("", "must be a JSON string or bytes") from None
-    return from_dict(cls, data, trusted=trusted, converter=converter)
