@@ -29,7 +29,6 @@ from custdata.storage.records import (
     ACTIVITY,
     COMMUNICATIONS,
     CUSTOMERS,
-    ORDERS,
     Table,
     check_entity,
     check_id,
@@ -49,6 +48,7 @@ from custdata.storage.records import (
 from custdata.storage.sql.session import SqlSession
 from custdata.storage.sql.tables import (
     INSERT_KEY,
+    SQL_ORDERS,
     insert_sql,
     key_rows,
     update_sql,
@@ -350,10 +350,10 @@ def customer_filter(query: CustomerQuery | None) -> tuple[str, list[Any]] | None
 
 
 class SqlOrderRepository(SqlRepository[Order, OrderId]):
-    """Orders; the external reference is a unique indexed pair."""
+    """Orders; the external reference is a unique indexed pair, and the figures analytics reads are columns."""
 
     def __init__(self, session: Callable[[], SqlSession]) -> None:
-        super().__init__(session, ORDERS)
+        super().__init__(session, SQL_ORDERS)
 
     def delete(self, order_id: str, *, version: int | None = None) -> None:
         self._delete(order_id, version)

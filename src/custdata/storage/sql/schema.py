@@ -31,7 +31,8 @@ class Dialect:
     """What the shared SQL needs to know about a database.
 
     ``tokens`` fill the ``{name}`` slots of templates: ``key`` (text compared in code point order), ``doc``
-    (the document type), ``bigint``, ``without_rowid`` (a table option), ``doc_in`` (how a document
+    (the document type), ``bigint``, ``amount`` (an exact decimal: ``numeric``, or its text where there is no
+    such type), ``without_rowid`` (a table option), ``doc_in`` (how a document
     parameter is written) and ``doc_out`` (how a document column is read back as text).
     """
 
@@ -59,6 +60,7 @@ SQLITE = Dialect(
         ("key", "TEXT"),
         ("doc", "TEXT"),
         ("bigint", "INTEGER"),
+        ("amount", "TEXT"),
         ("without_rowid", " WITHOUT ROWID"),
         ("doc_in", "?"),
         ("doc_out", "doc"),
@@ -74,6 +76,7 @@ POSTGRESQL = Dialect(
         ("key", 'TEXT COLLATE "C"'),
         ("doc", "JSONB"),
         ("bigint", "BIGINT"),
+        ("amount", "NUMERIC"),
         ("without_rowid", ""),
         ("doc_in", "?::jsonb"),
         ("doc_out", "doc::text"),

@@ -4,8 +4,9 @@ Layout (``{key}`` is text in code point order, ``{bigint}`` an integer, ``{doc}`
 
 - ``customers (id, version, created_us, updated_us, doc)``;
 - ``customer_keys (field, value, customer_id)``: the search keys of :func:`custdata.storage.records.customer_keys`;
-- ``orders (id, version, customer_id, placed_us, updated_us, ext_platform, ext_id, doc)``, external reference
-  unique;
+- ``orders (id, version, customer_id, placed_us, updated_us, ext_platform, ext_id, doc, status, currency,
+  total_minor, total, return_count)``, external reference unique: the last five copy what analytics reads from
+  each order (see :data:`ORDER_FIGURES`), so that aggregating orders needs no JSON;
 - ``communications (id, version, customer_id, order_id, created_us, updated_us, idempotency_key, doc)``,
   idempotency key unique;
 - ``activity (id, customer_id, anonymous_id, occurred_us, doc)``.
@@ -17,10 +18,16 @@ activity fails, while the search keys go with the customer. Times are microsecon
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from custdata.domain import Customer
-from custdata.storage.records import Table, customer_keys, load_documents
+import attrs
+
+from custdata._errors import ValidationError
+from custdata.domain import Customer, Order
+from custdata.domain.money import currency_exponent
+from custdata.storage.records import ORDERS, Table, customer_keys, load_documents
 from custdata.storage.sql.schema import Migration, Schema
 from custdata.storage.sql.session import SqlSession
 
@@ -59,6 +66,90 @@ def reindex_customers(session: SqlSession, batch: int = 1000) -> None:
         if not rows:
             return
         session.execute_many(render(INSERT_KEY), key_rows(load_documents(Customer, [r[1] for r in rows])))
+        last = rows[-1][0]
+
+
+#: The order columns written after those of :data:`custdata.storage.records.ORDERS`, always equal to the
+#: document's: ``status`` (the status's value), ``currency``, ``total_minor`` (the total in the currency's minor
+#: unit, cents say, or NULL when that is not a whole number below :data:`MINOR_LIMIT` in size), ``total`` (the
+#: exact total: ``numeric`` in PostgreSQL, decimal text in SQLite) and ``return_count`` (how many returns).
+ORDER_FIGURES = ("status", "currency", "total_minor", "total", "return_count")
+
+#: ``total_minor`` stays below this in size, so SQLite can add nine million of them without overflow.
+MINOR_LIMIT = 10**12
+
+
+@lru_cache(maxsize=512)
+def minor_exponent(currency: str) -> int | None:
+    """The number of decimal places of ``currency``'s minor unit; None when ISO 4217 gives none."""
+    try:
+        return currency_exponent(currency)
+    except ValidationError:
+        return None
+
+
+def minor_units(amount: Decimal, currency: str) -> int | None:
+    """``amount`` in ``currency``'s minor unit when that is a whole number below :data:`MINOR_LIMIT` in size."""
+    exponent = minor_exponent(currency)
+    if exponent is None or not amount.is_finite() or amount.adjusted() >= 12:
+        return None
+    scaled = amount.scaleb(exponent)
+    units = int(scaled)
+    return units if units == scaled and -MINOR_LIMIT < units < MINOR_LIMIT else None
+
+
+def order_figures(order: Order) -> tuple[Any, ...]:
+    """The :data:`ORDER_FIGURES` of ``order``, as parameters (the total as text, which both dialects take)."""
+    total = order.total.amount
+    return (order.status.value, order.currency, minor_units(total, order.currency), str(total), len(order.returns))
+
+
+def _order_row(order: Order) -> tuple[Any, ...]:
+    return (*ORDERS.values(order), *order_figures(order))
+
+
+#: How the SQL stores map orders onto ``orders``: the columns of every store, then :data:`ORDER_FIGURES`.
+SQL_ORDERS: Table[Order] = attrs.evolve(ORDERS, columns=(*ORDERS.columns, *ORDER_FIGURES), values=_order_row)
+
+_SET_FIGURES = f"UPDATE orders SET {', '.join(f'{c} = ?' for c in ORDER_FIGURES)} WHERE id = ?"
+
+
+# The fields of ORDER_FIGURES read out of the document in SQL: status, currency, total amount (its text), returns.
+_FIGURE_FIELDS = {
+    "sqlite": (
+        "json_extract(doc, '$.status'), json_extract(doc, '$.currency'), json_extract(doc, '$.total.amount'), "
+        "coalesce(json_array_length(doc, '$.returns'), 0)"
+    ),
+    "postgresql": (
+        "doc ->> 'status', doc ->> 'currency', doc -> 'total' ->> 'amount', "
+        "coalesce(jsonb_array_length(doc -> 'returns'), 0)"
+    ),
+}
+
+
+def fill_order_figures(session: SqlSession, batch: int = 5000) -> None:
+    """Write every order's :data:`ORDER_FIGURES` from its document (the migration step that adds them).
+
+    SQLite and PostgreSQL pick the fields out of the documents themselves, which is several times faster than
+    loading the orders; other dialects load them.
+    """
+    render = session.dialect.render
+    fields = _FIGURE_FIELDS.get(session.dialect.name)
+    last = ""
+    while True:
+        rows = session.fetch_all(
+            render(f"SELECT id, {fields or '{doc_out}'} FROM orders WHERE id > ? ORDER BY id LIMIT ?"), (last, batch)
+        )
+        if not rows:
+            return
+        if fields is None:
+            values = [(*order_figures(o), str(o.id)) for o in load_documents(Order, [r[1] for r in rows])]
+        else:
+            values = [
+                (status, currency, minor_units(Decimal(total), currency), total, int(returns), key)
+                for key, status, currency, total, returns in rows
+            ]
+        session.execute_many(render(_SET_FIGURES), values)
         last = rows[-1][0]
 
 
@@ -121,6 +212,19 @@ CORE = Schema(
                     PRIMARY KEY (field, value, customer_id)){without_rowid}""",
                 "CREATE INDEX customer_keys_customer ON customer_keys (customer_id)",
                 reindex_customers,
+            ),
+        ),
+        Migration(
+            3,
+            "order status, currency, total and number of returns in columns, for aggregation without JSON",
+            (
+                "ALTER TABLE orders ADD COLUMN status {key}",
+                "ALTER TABLE orders ADD COLUMN currency {key}",
+                "ALTER TABLE orders ADD COLUMN total_minor {bigint}",
+                "ALTER TABLE orders ADD COLUMN total {amount}",
+                "ALTER TABLE orders ADD COLUMN return_count {bigint}",
+                fill_order_figures,
+                "CREATE INDEX orders_returned ON orders (id) WHERE return_count > 0",
             ),
         ),
     ),
