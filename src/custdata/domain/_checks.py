@@ -41,6 +41,24 @@ def trusting() -> Iterator[None]:
         _TRUSTED.reset(token)
 
 
+def plain_text(value: object, max_length: int) -> bool:
+    """A string of at most ``max_length`` characters without control characters (what ``Checker.text`` accepts
+    for an optional single-line field)."""
+    return type(value) is str and len(value) <= max_length and not _CONTROL.search(value)
+
+
+def plain_tag(value: object) -> bool:
+    """What ``Checker.tags`` accepts as one entry."""
+    return (
+        type(value) is str and len(value) <= 100 and not value.isspace() and bool(value) and not _CONTROL.search(value)
+    )
+
+
+def is_json(value: object) -> bool:
+    """JSON data that ``Checker.json_object`` accepts (quick; says nothing of where a problem is)."""
+    return _is_json(value, 0)
+
+
 class Checker:
     """Collects problems for one object; ``done()`` raises them all at once."""
 

@@ -11,8 +11,8 @@ from typing import Any
 import attrs
 import pycountry
 
-from custdata._errors import ValidationError
-from custdata.domain._checks import Checker, trusted
+from custdata._errors import ID_FORM, ValidationError
+from custdata.domain._checks import Checker, is_json, plain_tag, plain_text, trusted
 from custdata.domain.address import Address
 from custdata.domain.contact import EmailAddress, PhoneNumber, mask
 from custdata.domain.enums import (
@@ -52,6 +52,13 @@ def normalise_locale(text: str) -> str:
             raise ValidationError.single("", "names no ISO 3166 region")
         parts.append(region.upper())
     return "-".join(parts)
+
+
+def _is_normal_locale(text: str) -> bool:
+    try:
+        return normalise_locale(text) == text
+    except ValidationError:
+        return False
 
 
 @lru_cache(maxsize=1)
@@ -226,6 +233,64 @@ class Customer:
 
     def validate(self) -> None:
         """Check every field; raises :class:`custdata.ValidationError` listing all problems."""
+        if not self._plainly_valid():
+            self._check_each_field()
+
+    def _plainly_valid(self) -> bool:
+        """The common case in a few quick tests: when they hold, :meth:`_check_each_field` finds nothing (a property
+        test holds the two together). Anything unusual, such as a second email or a locale to normalise, returns
+        False and goes through the detailed checks, which say what is wrong and where."""
+        created, updated = self.created_at, self.updated_at
+        if not (
+            type(self.id) is CustomerId
+            and ID_FORM.fullmatch(self.id)
+            and type(created) is datetime
+            and type(updated) is datetime
+            and created.utcoffset() is not None
+            and updated.utcoffset() is not None
+            and updated >= created
+            and type(self.version) is int
+            and self.version >= 0
+            and type(self.is_guest) is bool
+            and self.other_emails == ()
+            and self.other_phones == ()
+            and type(self.preferences) is Preferences
+            and self.consents == ()
+            and self.company is None
+            and self.birthday is None
+            and self.merged_into is None
+            and self.redacted_at is None
+        ):
+            return False
+        for name in (self.given_name, self.family_name, self.display_name):
+            if name is not None and not plain_text(name, 256):
+                return False
+        email, phone = self.email, self.phone
+        if (email is not None and type(email) is not EmailAddress) or (
+            phone is not None and type(phone) is not PhoneNumber
+        ):
+            return False
+        for at, contact in ((self.email_verified_at, email), (self.phone_verified_at, phone)):
+            if at is not None and (type(at) is not datetime or at.utcoffset() is None or contact is None):
+                return False
+        addresses = self.addresses
+        if type(addresses) is not tuple or any(type(a) is not Address for a in addresses):
+            return False
+        for index in (self.default_shipping_address, self.default_billing_address):
+            if index is not None and not (type(index) is int and 0 <= index < len(addresses)):
+                return False
+        for tags in (self.groups, self.tags):
+            if type(tags) is not frozenset or (tags and not all(plain_tag(t) for t in tags)):
+                return False
+        for metadata in (self.metadata, self.private_metadata):
+            if type(metadata) is not dict or (metadata and not is_json(metadata)):
+                return False
+        locale, zone = self.locale, self.timezone
+        if locale is not None and not (plain_text(locale, 16) and _is_normal_locale(locale)):
+            return False
+        return zone is None or (plain_text(zone, 64) and zone in _timezones())
+
+    def _check_each_field(self) -> None:
         check = Checker()
         check.identifier("id", self.id)
         for name in ("given_name", "family_name", "display_name"):
