@@ -84,7 +84,7 @@ def _configure_unstructure(c: cattrs.Converter) -> None:
     c.register_unstructure_hook(time, time.isoformat)
     c.register_unstructure_hook(EmailAddress, attrgetter("value"))
     c.register_unstructure_hook(PhoneNumber, lambda p: {"e164": p.e164, "region": p.region})
-    c.register_unstructure_hook(StrEnum, attrgetter("value"))
+    c.register_unstructure_hook(StrEnum, str.__str__)  # a StrEnum member is the str of its value
     c.register_unstructure_hook(Identifier, str)
     c.register_unstructure_hook_func(_is_frozenset, sorted)
     c.register_unstructure_hook_factory(_is_tuple, _tuple_unstructurer(c))
