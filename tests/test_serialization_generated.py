@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any
 
@@ -131,3 +131,26 @@ def test_a_hook_registered_for_a_model_wins_over_the_generated_code() -> None:
     converter = make_converter()
     converter.register_unstructure_hook(Part, lambda part: part.name)
     assert to_dict(Node("a", part=Part("p")), converter=converter)["part"] == "p"
+
+
+@given(
+    st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=2))])),
+    st.sampled_from(["same", "equal elsewhere", "later", "none"]),
+)
+def test_timestamps_are_written_each_in_its_own_offset(created: datetime, relation: str) -> None:
+    later = created + timedelta(seconds=1)
+    updated = {
+        "same": created,
+        "equal elsewhere": created.astimezone(timezone(timedelta(hours=-5))),
+        "later": later,
+        "none": created,
+    }[relation]
+    verified = None if relation == "none" else updated
+    customer = Customer(
+        id="cus_1", created_at=created, updated_at=max(updated, created), email_verified_at=None, redacted_at=verified
+    )
+    data = to_dict(customer)
+    assert data["created_at"] == created.isoformat()
+    assert data["updated_at"] == max(updated, created).isoformat()
+    assert data["redacted_at"] == (None if verified is None else verified.isoformat())
+    assert data["email_verified_at"] is None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import linecache
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -150,24 +151,29 @@ def unstructure_function(
     from custdata.serialization._hooks import OptionalHook, TupleHook
 
     fields = _fields(cls)
-    namespace: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"__iso": datetime.isoformat}
     name = f"unstructure_{cls.__name__}"
     items = []
     for i, field in enumerate(fields):
         hook = converter.get_unstructure_hook(field.type)
         value = f"o.{field.name}"
-        if isinstance(hook, OptionalHook):  # call the item's hook only when there is a value
+        if hook is datetime.isoformat:  # formatting is slow: a timestamp that is the previous one reuses its text
+            value = f"last_text if (v := {value}) is last_time else (last_text := __iso(last_time := v))"
+        elif isinstance(hook, OptionalHook) and hook.inner is datetime.isoformat:
+            value = f"None if (v := {value}) is None else last_text if v is last_time else (last_text := __iso(last_time := v))"
+        elif isinstance(hook, OptionalHook):  # call the item's hook only when there is a value
             namespace[f"__h{i}"] = _unwrapped(hook.inner)
             value = f"None if (v := {value}) is None else __h{i}(v)"
         elif isinstance(hook, TupleHook):  # a list of items, each by its hook; no call for an empty tuple
             namespace[f"__h{i}"] = _unwrapped(hook.item)
-            value = f"[__h{i}(x) for x in v] if (v := {value}) else []"
+            value = f"list(map(__h{i}, v)) if (v := {value}) else []"
         elif hook is not identity:
             namespace[f"__h{i}"] = _unwrapped(hook)
             value = f"__h{i}({value})"
         items.append(f"        {field.name!r}: {value},")
     first = [f"        {key!r}: {value!r}," for key, value in (leading or {}).items()]
-    lines = [f"def {name}(o):", "    return {", *first, *items, "    }"]
+    # created_at and updated_at are often one object (a new record): the memo makes that one formatting
+    lines = [f"def {name}(o):", "    last_time = last_text = None", "    return {", *first, *items, "    }"]
     function: Callable[[Any], dict[str, Any]] = _compile(name, lines, namespace)
     return function
 

@@ -153,8 +153,7 @@ class TupleHook:
         self.item = item
 
     def __call__(self, value: Any) -> list[Any]:
-        item = self.item
-        return [item(x) for x in value] if value else []
+        return list(map(self.item, value)) if value else []
 
 
 def _tuple_unstructurer(c: cattrs.Converter) -> Callable[[Any], Callable[[Any], Any]]:
