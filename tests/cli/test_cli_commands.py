@@ -138,7 +138,9 @@ def test_dispatch_usage_errors(tmp_path: Path) -> None:
     assert result.returncode == 2 and "--sender" in result.stderr
 
 
-@pytest.mark.parametrize("command", ["demo", "import", "export", "dedupe", "segments", "erase", "dispatch"])
+@pytest.mark.parametrize(
+    "command", ["demo", "import", "export", "dedupe", "segments", "erase", "dispatch", "dead-letters"]
+)
 def test_every_command_has_help(tmp_path: Path, command: str) -> None:
     result = run_cli(command, "--help", cwd=tmp_path)
     assert result.returncode == 0 and "--store" in result.stdout
