@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custdata import ValidationError
-from custdata.demo import DEFAULT_NOW, DemoSettings, FolderNotifier, demo_customers, run_demo
-from custdata.notify import Message
+from custdata.demo import DEFAULT_NOW, DemoSettings, demo_customers, run_demo
+from custdata.notify import FolderNotifier, Message
 from custdata.notify.result import Outcome
 from custdata.storage import open_store, walk
 from custdata.testing import Delivery, NotifierContract, NotifierHarness

@@ -12,6 +12,7 @@ EXPECTED = {
     "Attempt",
     "ChannelRouter",
     "ClosableNotifier",
+    "FolderNotifier",
     "Message",
     "Notifier",
     "Outcome",

@@ -45,7 +45,7 @@ def _notifier(args: argparse.Namespace) -> Any:
     if (args.smtp is None) == (args.folder is None):
         raise CliError("say where the messages go: --folder DIR or --smtp HOST[:PORT] (one of them)", ExitCode.USAGE)
     if args.folder is not None:
-        from custdata.demo.folder import FolderNotifier
+        from custdata.notify import FolderNotifier
 
         return FolderNotifier(args.folder)
     from custdata.notify import SMTPNotifier

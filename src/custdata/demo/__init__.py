@@ -7,7 +7,6 @@
     print(report.render())
 """
 
-from custdata.demo.folder import FolderNotifier
 from custdata.demo.people import DemoPeople, demo_customers
 from custdata.demo.report import DemoReport, segment_sizes
 from custdata.demo.run import DEFAULT_NOW, DEMO_SHOP, DemoSettings, DemoStoreError, load_shop, run_demo
@@ -19,7 +18,6 @@ __all__ = [
     "DemoReport",
     "DemoSettings",
     "DemoStoreError",
-    "FolderNotifier",
     "demo_customers",
     "load_shop",
     "run_demo",

@@ -3,7 +3,7 @@
 :func:`load_shop` writes customers, orders and browsing into the store and runs every change through the
 communication workflows, in committed batches (one unit of work per batch of customers, so messages are
 written with the changes that caused them). :func:`run_demo` then fires the timers that are due, drains the
-outbox through a :class:`~custdata.demo.FolderNotifier` and builds the report.
+outbox through a :class:`~custdata.notify.FolderNotifier` and builds the report.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from custdata._errors import ValidationError
 from custdata.domain import ActivityEvent
 from custdata.domain._checks import trusting
 from custdata.lifecycle import OrderEvent, Place, apply
+from custdata.notify.folder import FolderNotifier
 from custdata.outbox.dispatcher import Dispatcher, DrainReport
 from custdata.outbox.ports import OutboxUnitOfWork
 from custdata.storage.ports import Store
 from custdata.workflows import Shop, Workflows, default_rules
 
-from .folder import FolderNotifier
 from .people import DemoPeople, demo_customers
 from .report import DemoReport, build_report
 from .shop import PlannedOrder, plan_activity, plan_orders

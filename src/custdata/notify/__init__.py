@@ -3,6 +3,7 @@
 Everything here uses only the standard library, so importing it costs nothing extra.
 """
 
+from custdata.notify.folder import FolderNotifier
 from custdata.notify.message import Message
 from custdata.notify.recording import Attempt, RecordingNotifier
 from custdata.notify.result import Outcome, SendResult
@@ -15,6 +16,7 @@ __all__ = [
     "Attempt",
     "ChannelRouter",
     "ClosableNotifier",
+    "FolderNotifier",
     "Message",
     "Notifier",
     "Outcome",
