@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from custdata._errors import IntegrityError, ValidationError
+from custdata._errors import ValidationError
 from custdata.analytics import MissingExtraError
 from custdata.customer360.figures import Figures, OpenIssue, figures
 from custdata.customer360.timeline import EntryKind, TimelineEntry, build_timeline, is_support_contact
@@ -33,12 +33,13 @@ from custdata.domain import (
     Return,
     Shipment,
 )
+from custdata.merge.service import MAX_CHAIN, follow_merges
 from custdata.storage.ports import MAX_LIMIT, Page, Store, UnitOfWork, walk
 
 T = TypeVar("T")
 
-#: How many ``merged_into`` links are followed before the chain is declared broken.
-MAX_MERGE_HOPS = 64
+#: How many ``merged_into`` links are followed before the chain is declared broken (:data:`custdata.merge.MAX_CHAIN`).
+MAX_MERGE_HOPS = MAX_CHAIN
 #: The columns of :meth:`Customer360.to_records` and ``to_pandas``.
 RECORD_COLUMNS = ("at", "kind", "description", "ref", "order_id")
 
@@ -152,18 +153,7 @@ def resolve_customer(uow: UnitOfWork, customer_id: str) -> tuple[Customer, tuple
     Raises :class:`~custdata.NotFoundError` when an id in the chain does not exist, and
     :class:`~custdata.IntegrityError` when the chain loops or is longer than :data:`MAX_MERGE_HOPS`.
     """
-    customer = uow.customers.get(customer_id)
-    followed: list[CustomerId] = []
-    while customer.merged_into is not None:
-        followed.append(customer.id)
-        if customer.merged_into in followed:
-            raise IntegrityError(
-                f"the merge chain from customer {customer_id!r} loops back to {customer.merged_into!r}"
-            )
-        if len(followed) > MAX_MERGE_HOPS:
-            raise IntegrityError(f"the merge chain from customer {customer_id!r} is longer than {MAX_MERGE_HOPS}")
-        customer = uow.customers.get(customer.merged_into)
-    return customer, tuple(followed)
+    return follow_merges(uow, customer_id)
 
 
 def _all(fetch: Callable[[str, str | None], Page[T]], ids: list[CustomerId]) -> list[T]:

@@ -37,16 +37,22 @@ def resolve(uow: UnitOfWork, customer_id: str) -> Customer:
     """The customer that ``customer_id`` ends up in: itself, or the survivor it was merged into (following
     merges of merges). Raises :class:`custdata.NotFoundError` for an unknown id and
     :class:`custdata.IntegrityError` for a chain that loops or is longer than :data:`MAX_CHAIN`."""
+    return follow_merges(uow, customer_id)[0]
+
+
+def follow_merges(uow: UnitOfWork, customer_id: str) -> tuple[Customer, tuple[CustomerId, ...]]:
+    """Like :func:`resolve`, with the merged ids followed on the way (oldest link first; empty for a customer that
+    was never merged)."""
     customer = uow.customers.get(customer_id)
-    seen = {customer.id}
+    followed: list[CustomerId] = []
     while customer.merged_into is not None:
-        if len(seen) > MAX_CHAIN:
+        followed.append(customer.id)
+        if len(followed) > MAX_CHAIN:
             raise IntegrityError(f"customer {str(customer_id)!r} is merged through more than {MAX_CHAIN} customers")
-        customer = uow.customers.get(customer.merged_into)
-        if customer.id in seen:
+        if customer.merged_into in followed:
             raise IntegrityError(f"the merges of customer {str(customer_id)!r} form a loop")
-        seen.add(customer.id)
-    return customer
+        customer = uow.customers.get(customer.merged_into)
+    return customer, tuple(followed)
 
 
 def preview(
