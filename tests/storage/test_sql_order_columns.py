@@ -246,3 +246,20 @@ def test_a_version_2_database_is_migrated_with_its_orders(databases: Databases, 
             uow.orders.update(attrs.evolve(o, status=OrderStatus.CANCELLED))
         uow.commit()
     check_columns(store)
+
+
+@pytest.mark.parametrize("as_of", [None, AS_OF])
+def test_sqlite_groups_orders_from_the_index_and_reads_documents_only_for_returns(
+    tmp_path: Path, as_of: datetime | None
+) -> None:
+    from custdata.analytics._store_sql import _sqlite_sql
+
+    with SQLiteStore(tmp_path / "plan.db") as store, store.unit_of_work() as uow:
+        uow.customers.add_many(customers(3))
+        uow.orders.add_many(unusual_orders())
+        uow.commit()
+        params = [] if as_of is None else [1] * 3
+        plan = [row[3] for row in uow.session.fetch_all(f"EXPLAIN QUERY PLAN {_sqlite_sql(as_of is not None)}", params)]
+    scans = [step for step in plan if step.startswith("SCAN") and " r " not in f" {step} " and "refunds" not in step]
+    assert scans == ["SCAN orders USING COVERING INDEX orders_figures", "SCAN o USING INDEX orders_returned"], plan
+    assert not any("TEMP B-TREE" in step for step in plan[: plan.index(scans[1])]), plan

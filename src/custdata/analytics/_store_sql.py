@@ -8,7 +8,8 @@ neither declined nor cancelled and was requested by ``as_of``.
 
 The figures of each order are columns of ``orders`` (see :data:`custdata.storage.sql.tables.ORDER_FIGURES`),
 so only the returns are read from the JSON documents, and only of orders that have returns (a partial index
-finds them).
+finds them). SQLite reads the figures from an index by customer and currency (``orders_figures``), in group
+order, without touching the table.
 
 Money stays exact. PostgreSQL adds ``numeric`` values. SQLite has no decimal type, so order totals are summed
 as integers of the currency's minor unit (``total_minor``) and scaled back in Python; a total without one (a
@@ -91,8 +92,8 @@ _SQLITE_MICROS = (
 )
 
 
-# Orders are grouped in one pass over the table, cancelled ones too (they are only counted). Reading the table
-# in its own order and sorting beats walking an index in customer order, which reads the table at random.
+# Orders are grouped in one pass over the index of their figures by customer and currency (no sorting, no
+# documents), cancelled ones too (they are only counted).
 _LIVE = "CASE WHEN status <> 'cancelled'"
 
 
@@ -112,7 +113,7 @@ WITH refunds AS MATERIALIZED (
 SELECT 'o', customer_id, currency, count(*), sum(status <> 'cancelled'), sum({_LIVE} THEN total_minor END),
        group_concat({_LIVE} AND total_minor IS NULL THEN total END, ' '),
        min({_LIVE} THEN placed_us END), max({_LIVE} THEN placed_us END), NULL
-    FROM orders NOT INDEXED WHERE {placed}1 = 1 GROUP BY customer_id, currency
+    FROM orders WHERE {placed}1 = 1 GROUP BY customer_id, currency
 UNION ALL
 SELECT 'r', customer_id, currency, {_SQLITE_SUMS}, NULL, NULL, NULL
     FROM refunds WHERE {refund_time} GROUP BY customer_id, currency, scale
