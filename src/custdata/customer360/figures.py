@@ -145,7 +145,7 @@ def open_issues(orders: Iterable[Order], as_of: datetime) -> tuple[OpenIssue, ..
                         f"Return {ret.id} of order {order.id} is {ret.status.value}",
                     )
                 )
-    issues.sort(key=lambda i: (i.since, i.kind.value, i.ref))
+    issues.sort(key=lambda i: (i.since, i.kind.value, str(i.order_id), i.ref))
     return tuple(issues)
 
 
