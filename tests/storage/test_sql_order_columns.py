@@ -263,3 +263,30 @@ def test_sqlite_groups_orders_from_the_index_and_reads_documents_only_for_return
     scans = [step for step in plan if step.startswith("SCAN") and " r " not in f" {step} " and "refunds" not in step]
     assert scans == ["SCAN orders USING COVERING INDEX orders_figures", "SCAN o USING INDEX orders_returned"], plan
     assert not any("TEMP B-TREE" in step for step in plan[: plan.index(scans[1])]), plan
+
+
+class _OtherDialect:
+    """A SQLite session under another dialect name, as a third-party SQL backend would present it."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self.dialect = attrs.evolve(session.dialect, name="elsewhere")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+
+@pytest.mark.parametrize("other_dialect", [False, True])
+def test_filling_the_columns_again_gives_the_same_values(tmp_path: Path, other_dialect: bool) -> None:
+    from custdata.storage.sql.tables import fill_order_figures
+
+    with SQLiteStore(tmp_path / "refill.db") as store:
+        with store.unit_of_work() as uow:
+            uow.customers.add_many(customers(3))
+            uow.orders.add_many(unusual_orders())
+            uow.session.execute(
+                "UPDATE orders SET status = NULL, currency = NULL, total_minor = NULL, total = NULL, return_count = NULL"
+            )
+            fill_order_figures(_OtherDialect(uow.session) if other_dialect else uow.session, batch=2)
+            uow.commit()
+        assert len(check_columns(store)) == 5
