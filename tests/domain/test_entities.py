@@ -145,7 +145,10 @@ class TestCustomer:
             Customer(id="c1", created_at=NOW, merged_into="no spaces")
         merged = Customer(id="c1", created_at=NOW, given_name="Ada", merged_into="c2", redacted_at=NOW)
         assert isinstance(merged.merged_into, CustomerId)
-        assert repr(merged) == "Customer(id=CustomerId('c1'), name='A***', registered, redacted, merged into c2, version=0)"
+        assert (
+            repr(merged)
+            == "Customer(id=CustomerId('c1'), name='A***', registered, redacted, merged into c2, version=0)"
+        )
 
     def test_quiet_hours_need_both_ends(self) -> None:
         with pytest.raises(ValidationError, match="quiet_hours_end"):
