@@ -44,7 +44,11 @@ class EmailAddress:
     @classmethod
     def parse(cls, text: str) -> EmailAddress:
         """Validate and normalise ``text``; raises :class:`custdata.ValidationError`."""
-        return cls(text)
+        if not isinstance(text, str):
+            raise ValidationError.single("", f"must be a string, not {type(text).__name__}")
+        address = object.__new__(cls)  # checked here: skip the constructor's own check
+        object.__setattr__(address, "value", _normalise_email(text))
+        return address
 
     @cached_property
     def canonical(self) -> str:

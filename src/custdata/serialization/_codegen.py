@@ -55,6 +55,8 @@ def _fields(cls: type) -> tuple[attrs.Attribute[Any], ...]:
 
 def structure_function(converter: cattrs.Converter, cls: type, *, trusted: bool) -> Callable[[Any, Any], Any]:
     """A function building a ``cls`` from a mapping: checked and with cattrs' errors, or ``trusted``."""
+    from custdata.serialization._hooks import OptionalStructure
+
     fields = _fields(cls)
     namespace: dict[str, Any] = {
         "__cls": cls,
@@ -82,6 +84,9 @@ def structure_function(converter: cattrs.Converter, cls: type, *, trusted: bool)
         namespace[kind] = field.type
         key = repr(field.name)
         plain = _PLAIN_TESTS.get(field.type)
+        if plain is None and isinstance(namespace[hook], OptionalStructure):  # None in line, the rest by X's hook
+            namespace[hook], namespace[kind] = namespace[hook].hook, namespace[hook].inner
+            plain = "v is None"
         lines += [f"    if {key} in o:", "        found += 1", f"        v = o[{key}]"]
         if plain is not None:
             lines += [f"        if {plain}:", f"            res[{key}] = v", "        else:"]

@@ -130,10 +130,21 @@ def _structure_optional(c: cattrs.Converter, *, trusted: bool) -> Callable[[Any]
         inner = optional_inner(t)
         if trusted and passes_through(inner):
             return as_is
-        hook = c.get_structure_hook(inner)
-        return lambda value, _: None if value is None else hook(value, inner)
+        return OptionalStructure(c.get_structure_hook(inner), inner)
 
     return factory
+
+
+class OptionalStructure:
+    """Structures ``X | None``: None as it is, anything else by ``X``'s hook (generated code calls ``hook``)."""
+
+    __slots__ = ("hook", "inner")
+
+    def __init__(self, hook: Callable[[Any, Any], Any], inner: Any) -> None:
+        self.hook, self.inner = hook, inner
+
+    def __call__(self, value: Any, _: Any) -> Any:
+        return None if value is None else self.hook(value, self.inner)
 
 
 def _is_frozenset(t: Any) -> bool:
@@ -263,7 +274,7 @@ def _time(value: Any, _: Any) -> time:
 def _email(value: Any, _: Any) -> EmailAddress:
     if not isinstance(value, str):
         raise _fail(f"must be an email address string, not {kind_of(value)}")
-    return EmailAddress(value)
+    return EmailAddress.parse(value)
 
 
 def _phone(value: Any, _: Any) -> PhoneNumber:
