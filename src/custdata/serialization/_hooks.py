@@ -331,6 +331,22 @@ def _configure_strict(c: cattrs.Converter) -> None:
     c.register_structure_hook(Identifier, _identifier)
     c.register_structure_hook_factory(_is_collection, _sequence_guarded(c))
     c.register_structure_hook_factory(lambda t: optional_inner(t) is not None, _structure_optional(c, trusted=False))
+    c.register_structure_hook_func(is_json_object, _json_object)
+
+
+def is_json_object(t: Any) -> bool:
+    """``dict[str, Any]``: metadata, properties and other JSON objects, whose contents the models check."""
+    return get_origin(t) is dict and get_args(t) == (str, Any)
+
+
+def _json_object(value: Any, _: Any) -> dict[str, Any]:
+    """A copy of a JSON object whose keys are strings; the model checks that the values are JSON data."""
+    if not isinstance(value, Mapping):
+        raise _fail(f"must be an object, not {kind_of(value)}")
+    for key in value:
+        if type(key) is not str:
+            raise ValidationError.single(f"[{key!r}]", f"must be a string, not {kind_of(key)}")
+    return dict(value)
 
 
 def _configure_common(c: cattrs.Converter, *, strict: bool) -> None:

@@ -8,19 +8,14 @@ documents are read on the trusted path (no re-validation).
 
 from __future__ import annotations
 
-from typing import Any, get_args, get_origin
-
 import cattrs
 
 from custdata.serialization import make_converter
-
-
-def _is_json_object(t: Any) -> bool:
-    return get_origin(t) is dict and get_args(t) == (str, Any)
+from custdata.serialization._hooks import is_json_object
 
 
 def storage_converter() -> cattrs.Converter:
     """A converter like ``make_converter(trusted=True)`` that keeps the JSON objects of a document as they are."""
     c = make_converter(trusted=True)
-    c.register_structure_hook_func(_is_json_object, lambda value, _: value)
+    c.register_structure_hook_func(is_json_object, lambda value, _: value)
     return c
