@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from custdata.cli._common import CliError, ExitCode, add_store_option, open_cli_store
@@ -30,6 +31,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from custdata.outbox import OutboxState, OutboxUnitOfWork, requeue
+    from custdata.storage import walk
 
     if args.requeue and args.requeue_all:
         raise CliError("--requeue ID... and --requeue-all do not go together", ExitCode.USAGE)
@@ -38,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
         with store.unit_of_work() as uow:
             if not isinstance(uow, OutboxUnitOfWork):
                 raise CliError(f"the store ({type(store).__name__}) has no outbox", ExitCode.USAGE)
-            listed = [entry for state in states for entry in _all(uow.outbox, state)]
+            outbox = uow.outbox
+            listed = [e for state in states for e in walk(partial(_with_state, outbox, state))]
         wanted = [entry.id for entry in listed] if args.requeue_all else list(dict.fromkeys(args.requeue))
         if not wanted:
             for entry in listed:
@@ -55,15 +58,8 @@ def run(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def _all(outbox: Any, state: Any) -> list[Any]:
-    entries: list[Any] = []
-    cursor = None
-    while True:
-        page = outbox.with_state(state, cursor=cursor)
-        entries.extend(page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            return entries
+def _with_state(outbox: Any, state: Any, cursor: str | None) -> Any:
+    return outbox.with_state(state, cursor=cursor)
 
 
 def _line(entry: Any) -> str:

@@ -37,15 +37,11 @@ class EmailAddress:
     def __attrs_post_init__(self) -> None:
         if trusted():
             return
-        if not isinstance(self.value, str):
-            raise ValidationError.single("", f"must be a string, not {type(self.value).__name__}")
         object.__setattr__(self, "value", _normalise_email(self.value))
 
     @classmethod
     def parse(cls, text: str) -> EmailAddress:
         """Validate and normalise ``text``; raises :class:`custdata.ValidationError`."""
-        if not isinstance(text, str):
-            raise ValidationError.single("", f"must be a string, not {type(text).__name__}")
         address = object.__new__(cls)  # checked here: skip the constructor's own check
         object.__setattr__(address, "value", _normalise_email(text))
         return address
@@ -70,7 +66,9 @@ class EmailAddress:
         return f"EmailAddress('{mask(self.local_part)}@{mask(self.domain)}')"
 
 
-def _normalise_email(text: str) -> str:
+def _normalise_email(text: object) -> str:
+    if not isinstance(text, str):
+        raise ValidationError.single("", f"must be a string, not {type(text).__name__}")
     stripped = text.strip()
     if len(stripped) > 320:
         raise ValidationError.single("", "is not a valid email address: it is longer than 320 characters")

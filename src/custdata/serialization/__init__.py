@@ -23,7 +23,8 @@ from cattrs.errors import AttributeValidationNote, ForbiddenExtraKeysError, Iter
 from custdata._errors import Problem, ValidationError, join_path
 from custdata.domain._checks import trusting
 from custdata.serialization._codegen import GeneratedWriter, unstructure_function
-from custdata.serialization._hooks import configure, kind_of
+from custdata.serialization._hooks import configure
+from custdata.serialization._shapes import kind_of
 
 T = TypeVar("T")
 

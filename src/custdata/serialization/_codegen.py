@@ -21,6 +21,7 @@ from cattrs.errors import AttributeValidationNote, ClassValidationError, Forbidd
 from cattrs.fns import identity
 
 from custdata._errors import ValidationError
+from custdata.serialization._shapes import OptionalHook, OptionalStructure, TupleHook, as_is, kind_of
 
 _counter = itertools.count()
 
@@ -55,8 +56,6 @@ def _fields(cls: type) -> tuple[attrs.Attribute[Any], ...]:
 
 def structure_function(converter: cattrs.Converter, cls: type, *, trusted: bool) -> Callable[[Any, Any], Any]:
     """A function building a ``cls`` from a mapping: checked and with cattrs' errors, or ``trusted``."""
-    from custdata.serialization._hooks import OptionalStructure
-
     fields = _fields(cls)
     namespace: dict[str, Any] = {
         "__cls": cls,
@@ -119,7 +118,7 @@ def _trusted_structure_lines(
         hook = converter.get_structure_hook(field.type)
         key = repr(field.name)
         value = f"o[{key}]"
-        if not _passes_as_is(hook):
+        if hook is not as_is:
             namespace[f"__h{i}"], namespace[f"__t{i}"] = hook, field.type
             value = f"__h{i}({value}, __t{i})"
         if field.default is attrs.NOTHING:
@@ -128,12 +127,6 @@ def _trusted_structure_lines(
             lines += [f"    if {key} in o:", f"        res[{key}] = {value}"]
     lines.append("    return __cls(**res)")
     return lines
-
-
-def _passes_as_is(hook: Any) -> bool:
-    from custdata.serialization._hooks import as_is
-
-    return hook is as_is
 
 
 class GeneratedWriter:
@@ -153,8 +146,6 @@ def unstructure_function(
 ) -> Callable[[Any], dict[str, Any]]:
     """A function turning a ``cls`` into a dict: each field's value, converted by its hook where it needs one;
     ``leading`` items (such as the schema version) come first."""
-    from custdata.serialization._hooks import OptionalHook, TupleHook
-
     fields = _fields(cls)
     namespace: dict[str, Any] = {"__iso": datetime.isoformat}
     name = f"unstructure_{cls.__name__}"
@@ -189,8 +180,6 @@ def _unwrapped(hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def _not_an_object(value: object) -> ValidationError:
-    from custdata.serialization._hooks import kind_of
-
     return ValidationError.single("", f"must be an object, not {kind_of(value)}")
 
 

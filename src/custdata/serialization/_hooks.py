@@ -22,6 +22,7 @@ from custdata._errors import Problem, ValidationError
 from custdata.domain.contact import EmailAddress, PhoneNumber
 from custdata.domain.ids import Identifier
 from custdata.serialization._codegen import GeneratedWriter, structure_function, unstructure_function
+from custdata.serialization._shapes import OptionalHook, OptionalStructure, TupleHook, as_is, kind_of
 
 
 def configure(c: cattrs.Converter, *, trusted: bool) -> None:
@@ -32,23 +33,6 @@ def configure(c: cattrs.Converter, *, trusted: bool) -> None:
     else:
         _configure_strict(c)
     _register_models(c, trusted=trusted)
-
-
-def as_is(value: Any, _: Any) -> Any:
-    """The structure hook of values that are the same in a document and in a model (trusted input)."""
-    return value
-
-
-class OptionalHook:
-    """Unstructures ``X | None``: None as it is, anything else by ``X``'s hook (generated code calls ``inner``)."""
-
-    __slots__ = ("inner",)
-
-    def __init__(self, inner: Callable[[Any], Any]) -> None:
-        self.inner = inner
-
-    def __call__(self, value: Any) -> Any:
-        return None if value is None else self.inner(value)
 
 
 def _register_models(c: cattrs.Converter, *, trusted: bool) -> None:
@@ -135,36 +119,12 @@ def _structure_optional(c: cattrs.Converter, *, trusted: bool) -> Callable[[Any]
     return factory
 
 
-class OptionalStructure:
-    """Structures ``X | None``: None as it is, anything else by ``X``'s hook (generated code calls ``hook``)."""
-
-    __slots__ = ("hook", "inner")
-
-    def __init__(self, hook: Callable[[Any, Any], Any], inner: Any) -> None:
-        self.hook, self.inner = hook, inner
-
-    def __call__(self, value: Any, _: Any) -> Any:
-        return None if value is None else self.hook(value, self.inner)
-
-
 def _is_frozenset(t: Any) -> bool:
     return t is frozenset or get_origin(t) is frozenset
 
 
 def _is_tuple(t: Any) -> bool:
     return get_origin(t) is tuple and len(get_args(t)) == 2 and get_args(t)[1] is Ellipsis
-
-
-class TupleHook:
-    """Unstructures ``tuple[X, ...]`` into a list, each item by ``X``'s hook (generated code calls ``item``)."""
-
-    __slots__ = ("item",)
-
-    def __init__(self, item: Callable[[Any], Any]) -> None:
-        self.item = item
-
-    def __call__(self, value: Any) -> list[Any]:
-        return list(map(self.item, value)) if value else []
 
 
 def _tuple_unstructurer(c: cattrs.Converter) -> Callable[[Any], Callable[[Any], Any]]:
@@ -310,12 +270,6 @@ def _identifier(value: Any, cls: type[Identifier]) -> Identifier:
     if not isinstance(value, str):
         raise _fail(f"must be a string, not {kind_of(value)}")
     return cls(value)
-
-
-def kind_of(value: Any) -> str:
-    """How an error names the kind of a value: 'an object', 'a list', 'null'..."""
-    names = {dict: "an object", list: "a list", type(None): "null", bool: "a boolean", float: "a float"}
-    return names.get(type(value), type(value).__name__)
 
 
 def _configure_strict(c: cattrs.Converter) -> None:

@@ -1,11 +1,4 @@
-"""The in-memory store, for tests and notebooks: the same behaviour as the SQLite store, no file.
-
-Records are kept as serialized documents (so nothing handed out aliases stored data), with the indexed
-columns and search keys of :mod:`custdata.storage.records`. A unit of work collects its writes in an
-overlay and applies them on commit; like SQLite, its first write takes the store's single write lock
-(waiting up to ``timeout`` seconds, then :class:`~custdata.OperationalError`) until commit or rollback.
-Data lives as long as the store object; ``memory://`` URLs always open a new, empty store.
-"""
+"""The in-memory store (``memory://``), for tests and notebooks: :class:`MemoryStore` and its parts."""
 
 from custdata.storage.memory.data import Record
 from custdata.storage.memory.repositories import (
