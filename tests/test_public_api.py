@@ -125,5 +125,9 @@ def test_every_public_name_is_mentioned_in_the_docs() -> None:
     from pathlib import Path
 
     docs = "\n".join(p.read_text(encoding="utf-8") for p in (Path(__file__).parent.parent / "docs").glob("*.md"))
-    missing = [name for name in custdata.__all__ if f"`{name}" not in docs and f"{name}(" not in docs and f".{name}" not in docs]
+    missing = [
+        name
+        for name in custdata.__all__
+        if f"`{name}" not in docs and f"{name}(" not in docs and f".{name}" not in docs
+    ]
     assert not missing, f"not documented in docs/: {missing}"

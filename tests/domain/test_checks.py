@@ -9,9 +9,9 @@ import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custdata import Customer, ValidationError
+from custdata import Address, Customer, PhoneNumber, ValidationError
 from custdata.domain._checks import MAX_JSON_DEPTH, Checker, _check_json, _is_json, trusting
-from custdata.domain.address import _LIMITS, _tidy
+from custdata.domain.address import _LIMITS, _TEXT_FIELDS, _tidy
 from custdata.domain.address import _plain as plain_fields
 from custdata.testing import strategies as cst
 
@@ -141,6 +141,40 @@ def test_address_fields_that_look_plain_and_tidy_pass_the_detailed_checks_unchan
             assert checker.text("f", value, optional=True, max_length=limit)
         if _tidy("\n".join(fields)):  # type: ignore[arg-type]
             assert all(" ".join(v.split()) == v for v in fields)  # type: ignore[attr-defined]
+
+
+_ADDRESS_TEXT = (
+    st.sampled_from(["", "Ada", "Main Street 1", "berlin", "Tokyo", "ca", "California", "10115", "ec1y 8sy", "X" * 21])
+    | _FIELD_TEXT
+    | st.integers()
+)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(_ADDRESS_TEXT, min_size=9, max_size=9),
+    st.sampled_from(["US", "us", "DE", "GB", "JP", " FR", "ZZ", "", 5]),
+    st.sampled_from([None, PhoneNumber.parse("+49 30 1234567"), "+49 30 1234567"]),
+)
+def test_an_address_comes_out_of_the_quick_path_as_out_of_the_detailed_one(
+    values: list[object], country: object, phone: object
+) -> None:
+    fields = dict(zip(_TEXT_FIELDS, values, strict=True)) | {"country_code": country, "phone": phone}
+
+    def outcome(build: object) -> object:
+        try:
+            address = build()  # type: ignore[operator]
+        except ValidationError as exc:
+            return sorted(map(str, exc.problems))
+        return attrs.astuple(address, recurse=False)
+
+    def detailed() -> Address:
+        with trusting():
+            address = Address(**fields)  # type: ignore[arg-type]
+        address._check_each_field(tuple(values))
+        return address
+
+    assert outcome(lambda: Address(**fields)) == outcome(detailed)  # type: ignore[arg-type]
 
 
 _NAIVE = datetime(2024, 1, 1)

@@ -299,3 +299,32 @@ class TestCommunication:
         with pytest.raises(ValidationError, match="event: must be a name"):
             ActivityEvent("a1", "<script>", NOW, anonymous_id="x")
         assert ActivityEvent("a1", "Cart Abandoned", NOW, customer_id="c1").customer_id == "c1"
+
+
+class TestAssignedIds:
+    """Assignments store what they are given; validate(), which every store runs, checks ids and types them."""
+
+    def test_a_customer_types_assigned_ids_when_checked(self) -> None:
+        customer = Customer(id="c1", created_at=NOW)
+        customer.id, customer.merged_into = "c2", "c3"  # type: ignore[assignment]
+        assert type(customer.id) is str
+        customer.validate()
+        assert type(customer.id) is CustomerId and type(customer.merged_into) is CustomerId
+        assert customer == Customer(id="c2", created_at=NOW, merged_into="c3")
+        customer.id = "not an id"  # type: ignore[assignment]
+        with pytest.raises(ValidationError, match="id: must be 1 to 128"):
+            customer.validate()
+
+    def test_orders_and_events_type_assigned_ids_when_checked(self) -> None:
+        order = Order("o1", "c1", "EUR", (line(),), NOW)
+        order.id, order.customer_id = "o2", "c2"  # type: ignore[assignment]
+        order.validate()
+        assert (type(order.id).__name__, type(order.customer_id)) == ("OrderId", CustomerId)
+        message = CommunicationEvent("m1", "c1", Channel.EMAIL, Topic.SUPPORT, NOW)
+        message.customer_id, message.order_id = "c2", "o2"  # type: ignore[assignment]
+        message.validate()
+        assert (type(message.customer_id), type(message.order_id).__name__) == (CustomerId, "OrderId")
+        activity = ActivityEvent("a1", "Cart Abandoned", NOW, customer_id="c1")
+        activity.customer_id = "c2"  # type: ignore[assignment]
+        activity.validate()
+        assert type(activity.customer_id) is CustomerId

@@ -45,6 +45,18 @@ def plain_text(value: object, max_length: int) -> bool:
     return type(value) is str and len(value) <= max_length and not _CONTROL.search(value)
 
 
+_STR_OR_NONE = frozenset({str, type(None)})
+
+
+def plain_texts(values: tuple[object, ...], max_length: int) -> bool:
+    """Strings or None, together at most ``max_length`` characters long, without control characters: then each
+    passes :func:`plain_text` (tested at once; longer ones are left to the detailed check)."""
+    if not _STR_OR_NONE.issuperset(map(type, values)):
+        return False
+    joined = "\n".join(filter(None, values))  # type: ignore[arg-type]
+    return len(joined) <= max_length and not _CONTROL.search(joined)
+
+
 def plain_tag(value: object) -> bool:
     """What ``Checker.tags`` accepts as one entry."""
     return isinstance(value, str) and len(value) <= 100 and bool(value.strip()) and not _CONTROL.search(value)

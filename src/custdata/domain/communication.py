@@ -29,7 +29,7 @@ def _created(self: Any) -> Any:
     return self.created_at
 
 
-@attrs.define(repr=False)
+@attrs.define(repr=False, on_setattr=attrs.setters.NO_OP)  # validate() types assigned ids
 class CommunicationEvent:
     """One message to or from a customer.
 
@@ -91,6 +91,8 @@ class CommunicationEvent:
         check.json_object("metadata", self.metadata)
         check.integer("version", self.version, minimum=0)
         check.done()
+        self.id, self.customer_id = to_communication_id(self.id), to_customer_id(self.customer_id)
+        self.order_id = to_optional_order_id(self.order_id)
 
     def __repr__(self) -> str:
         return (
@@ -105,7 +107,7 @@ class CommunicationEvent:
         return to_html(self)
 
 
-@attrs.define(repr=False)
+@attrs.define(repr=False, on_setattr=attrs.setters.NO_OP)  # validate() types assigned ids
 class ActivityEvent:
     """A Segment-style named event (``Product Viewed``, ``Cart Abandoned``, ...) with its properties.
 
@@ -137,6 +139,7 @@ class ActivityEvent:
         check.json_object("properties", self.properties)
         check.text("source", self.source, optional=True, max_length=128)
         check.done()
+        self.id, self.customer_id = to_activity_id(self.id), to_optional_customer_id(self.customer_id)
 
     def __repr__(self) -> str:
         return f"ActivityEvent(id={self.id!r}, event={self.event!r}, customer_id={self.customer_id!r})"

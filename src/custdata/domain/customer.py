@@ -12,7 +12,7 @@ import attrs
 import pycountry
 
 from custdata._errors import ID_FORM, ValidationError
-from custdata.domain._checks import Checker, is_json, plain_tag, plain_text, trusted
+from custdata.domain._checks import Checker, is_json, plain_tag, plain_texts, trusted
 from custdata.domain.address import Address
 from custdata.domain.contact import EmailAddress, PhoneNumber, mask
 from custdata.domain.enums import (
@@ -22,7 +22,7 @@ from custdata.domain.enums import (
     ConsentState,
     OptInLevel,
 )
-from custdata.domain.ids import CompanyId, CustomerId, to_company_id, to_customer_id
+from custdata.domain.ids import CompanyId, CustomerId, to_company_id, to_customer_id, to_optional_customer_id
 
 _VAT = re.compile(r"[A-Z]{2}[A-Z0-9+*]{2,13}")
 _LOCALE = re.compile(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{4}))?(?:[-_]([A-Za-z]{2}|\d{3}))?")
@@ -61,6 +61,7 @@ def _is_normal_locale(text: str) -> bool:
         return False
 
 
+_NO_NAMES = (None, None, None)
 @lru_cache(maxsize=1)
 def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
@@ -186,7 +187,7 @@ def _updated_default(self: Any) -> Any:
     return self.created_at
 
 
-@attrs.define(repr=False, eq=True)
+@attrs.define(repr=False, eq=True, on_setattr=attrs.setters.NO_OP)  # validate() types assigned ids
 class Customer:
     """A customer profile: identity, contact points, address book, company, preferences and consent.
 
@@ -225,7 +226,7 @@ class Customer:
     email_verified_at: datetime | None = None
     phone_verified_at: datetime | None = None
     redacted_at: datetime | None = None
-    merged_into: CustomerId | None = attrs.field(default=None, converter=attrs.converters.optional(to_customer_id))
+    merged_into: CustomerId | None = attrs.field(default=None, converter=to_optional_customer_id)
 
     def __attrs_post_init__(self) -> None:
         if not trusted():
@@ -262,9 +263,9 @@ class Customer:
             and self.redacted_at is None
         ):
             return False
-        for name in (self.given_name, self.family_name, self.display_name):
-            if name is not None and not plain_text(name, 256):
-                return False
+        names = (self.given_name, self.family_name, self.display_name)
+        if names != _NO_NAMES and not plain_texts(names, 256):
+            return False
         email, phone = self.email, self.phone
         if (email is not None and type(email) is not EmailAddress) or (
             phone is not None and type(phone) is not PhoneNumber
@@ -285,10 +286,11 @@ class Customer:
         for metadata in (self.metadata, self.private_metadata):
             if type(metadata) is not dict or (metadata and not is_json(metadata)):
                 return False
+        # a locale in normal form and an IANA zone name are short and plain by their nature
         locale, zone = self.locale, self.timezone
-        if locale is not None and not (plain_text(locale, 16) and _is_normal_locale(locale)):
+        if locale is not None and not (type(locale) is str and _is_normal_locale(locale)):
             return False
-        return zone is None or (plain_text(zone, 64) and zone in _timezones())
+        return zone is None or (type(zone) is str and zone in _timezones())
 
     def _check_each_field(self) -> None:
         check = Checker()
@@ -342,6 +344,8 @@ class Customer:
             if self.merged_into == self.id:
                 check.add("merged_into", "names the customer itself")
         check.done()
+        # assignments are stored as given; a passing check gives ids their type again
+        self.id, self.merged_into = to_customer_id(self.id), to_optional_customer_id(self.merged_into)
 
     # -- conveniences -----------------------------------------------------------------------------
 

@@ -240,7 +240,7 @@ def _placed(self: Any) -> Any:
     return self.placed_at
 
 
-@attrs.define(repr=False)
+@attrs.define(repr=False, on_setattr=attrs.setters.NO_OP)  # validate() types assigned ids
 class Order:
     """An order: lines, totals, shipping address copy, status, shipments and returns.
 
@@ -328,6 +328,7 @@ class Order:
                 check.add("updated_at", "is earlier than placed_at")
         check.integer("version", self.version, minimum=0)
         check.done()
+        self.id, self.customer_id = to_order_id(self.id), to_customer_id(self.customer_id)
 
     def _check_quantities(self, check: Checker, ordered: dict[str, int]) -> None:
         if len({s.id for s in self.shipments}) != len(self.shipments):
