@@ -329,7 +329,7 @@ def same_output(ours: dict[str, Any], theirs: dict[str, Any]) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     rows = make_rows(args.n)
     # warm caches on both sides (address rules, phone metadata, generated code)
@@ -344,7 +344,7 @@ def main() -> None:
         },
     )
     (t_cd_load, customers), (t_py_load, models) = load["custdata"], load["pydantic"]
-    quick_runs = max(args.runs, 5)  # the quicker steps get more turns: a busy moment weighs less
+    quick_runs = max(args.runs, 5)  # at least five turns each: a busy moment weighs less
     dump = best_of(
         quick_runs,
         {
