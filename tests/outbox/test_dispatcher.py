@@ -13,11 +13,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custdata import Channel, CommunicationStatus, Customer, Topic, ValidationError
+from custdata import (
+    Channel,
+    CommunicationStatus,
+    ConsentPurpose,
+    ConsentRecord,
+    ConsentState,
+    Customer,
+    Topic,
+    ValidationError,
+)
+from custdata.merge import merge, preview
 from custdata.notify import Message, RecordingNotifier, SendResult
 from custdata.outbox import OutboxState
 from custdata.outbox.dispatcher import Dispatcher, RetryPolicy
@@ -364,3 +375,45 @@ def test_run_waits_out_a_locked_store(tmp_path: Path, caplog: pytest.LogCaptureF
                 blocker.close()
         assert [m.idempotency_key for m in notifier.messages] == ["k1"]
         assert "OperationalError" in caplog.text
+
+
+def test_a_merged_customers_waiting_messages_answer_to_the_survivor(store: Store) -> None:
+    def marketing(key: str) -> Message:
+        return Message(
+            idempotency_key=key,
+            channel=Channel.EMAIL,
+            topic=Topic.RE_ENGAGEMENT,
+            recipient="jane@example.com",
+            subject="We miss you",
+            text="Hello",
+            unsubscribe_url="https://shop.example/unsubscribe",
+        )
+
+    def queue(key: str) -> None:
+        with store.unit_of_work() as uow:
+            assert isinstance(uow, OutboxUnitOfWork)
+            enqueue(uow, marketing(key), customer_id="cus_a", now=T0, template="we_miss_you.email.en")
+            uow.commit()
+
+    opted_in = ConsentRecord(ConsentPurpose.MARKETING, Channel.EMAIL, ConsentState.SUBSCRIBED, T0 - timedelta(days=9))
+    with store.unit_of_work() as uow:
+        uow.customers.add(Customer(id="cus_a", created_at=T0 - timedelta(days=9), consents=(opted_in,)))
+        uow.customers.add(Customer(id="cus_b", created_at=T0 - timedelta(days=5)))
+        uow.commit()
+    queue("m1")
+    with store.unit_of_work() as uow:  # the merged record keeps only its id; its consent moves to the survivor
+        merge(uow, preview(uow, "cus_b", ["cus_a"]), at=T0)
+        uow.commit()
+    notifier = RecordingNotifier()
+    assert Dispatcher(store, notifier, clock=Clock()).drain().sent == 1
+    queue("m2")
+    with store.unit_of_work() as uow:  # the survivor unsubscribes: what still waits for the merged id stops
+        survivor = uow.customers.get("cus_b")
+        withdrawn = attrs.evolve(opted_in, state=ConsentState.UNSUBSCRIBED, recorded_at=T0 + timedelta(hours=1))
+        uow.customers.update(attrs.evolve(survivor, consents=(*survivor.consents, withdrawn)))
+        uow.commit()
+    report = Dispatcher(store, notifier, clock=Clock(T0 + timedelta(hours=2))).drain()
+    assert (report.sent, report.skipped, len(notifier)) == (0, 1, 1)
+    entry_state, event = state(store, "m2")
+    assert entry_state == OutboxState.SKIPPED
+    assert event.suppression_reason == "not sent: no marketing consent on email any more (consent unsubscribed)"

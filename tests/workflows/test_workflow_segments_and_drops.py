@@ -31,6 +31,7 @@ from custdata import (
 )
 from custdata.analytics import Segment, StoreAnalytics, tagged
 from custdata.lifecycle import Deliver, Pay, Ship
+from custdata.merge import merge, preview
 from custdata.notify import RecordingNotifier
 from custdata.outbox.dispatcher import Dispatcher
 from custdata.storage import Store, open_store, walk
@@ -245,3 +246,23 @@ def test_a_rule_that_raises_for_one_timer_blocks_none_behind_it(store: Store, ca
     (dropped,) = history(store, "cus_a", Topic.RE_ENGAGEMENT)
     assert dropped.suppression_reason == "the rule failed: KeyError"
     assert flows.run_due(store) == []
+
+
+def test_a_timer_set_for_a_customer_merged_since_goes_to_the_survivor(store: Store) -> None:
+    add_customer(store, "cus_guest")
+    add_customer(store, "cus_account")
+    clock = Clock()
+    flows = Workflows(shop=SHOP, clock=clock)
+    cart = ActivityEvent(id="act_1", event="Cart Abandoned", occurred_at=T0, customer_id="cus_guest")
+    assert [s.action for s in flows.track(store, cart)] == ["scheduled"]
+    with store.unit_of_work() as uow:  # the guest turns out to be the account holder
+        merge(uow, preview(uow, "cus_account", ["cus_guest"]), at=T0 + timedelta(minutes=5))
+        uow.commit()
+    clock.now = T0 + timedelta(days=1)
+    assert [(s.rule, s.action) for s in flows.run_due(store)] == [("cart_reminder", "queued")]
+    notifier = RecordingNotifier()
+    assert Dispatcher(store, notifier, clock=clock).drain().sent == 1
+    (sent,) = notifier.messages
+    assert sent.recipient == "cus_account@example.com"
+    (event,) = history(store, "cus_account", Topic.CART_REMINDER)
+    assert event.status == CommunicationStatus.SENT

@@ -62,6 +62,8 @@ def _is_normal_locale(text: str) -> bool:
 
 
 _NO_NAMES = (None, None, None)
+
+
 @lru_cache(maxsize=1)
 def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())

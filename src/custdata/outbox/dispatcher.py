@@ -31,9 +31,10 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
-from custdata._errors import OperationalError, ValidationError
+from custdata._errors import IntegrityError, NotFoundError, OperationalError, ValidationError
 from custdata.domain import CommunicationStatus, ConsentPurpose, ConsentState, Customer
 from custdata.domain._checks import Checker
+from custdata.merge.service import resolve
 from custdata.notify import Notifier, SendResult
 from custdata.notify.result import Outcome, scrub
 from custdata.outbox.model import OutboxEntry, OutboxState
@@ -164,7 +165,8 @@ class Dispatcher:
         with self._uow() as uow:
             batch = uow.outbox.lease(self.owner, now=self._clock(), limit=self.batch_size, duration=self.lease)
             uow.commit()
-            customers = uow.customers.get_many({str(e.customer_id) for e in batch}) if batch else {}
+            found = uow.customers.get_many({str(e.customer_id) for e in batch}) if batch else {}
+            customers = {key: _current(uow, customer) for key, customer in found.items()}
         report.leased = len(batch)
         for entry in batch:
             now = self._clock()
@@ -285,6 +287,17 @@ class Dispatcher:
         setattr(report, _COUNTERS[state], getattr(report, _COUNTERS[state]) + 1)
         if state != OutboxState.SENT:
             _log.info("outbox entry %s: %s (%s)", entry.id, state.value, error or reason or "")
+
+
+def _current(uow: OutboxUnitOfWork, customer: Customer) -> Customer | None:
+    """The record a customer lives in now: a merged customer's messages answer to the survivor's consent and
+    erasure (the merged record keeps only its id). None when the merges cannot be followed."""
+    if customer.merged_into is None:
+        return customer
+    try:
+        return resolve(uow, customer.id)
+    except (NotFoundError, IntegrityError):
+        return None
 
 
 def _withheld(entry: OutboxEntry, customer: Customer | None) -> str | None:

@@ -17,11 +17,12 @@ from typing import Any, Literal
 
 import attrs
 
-from custdata._errors import ConflictError, NotFoundError, StoreError, ValidationError
+from custdata._errors import ConflictError, IntegrityError, NotFoundError, StoreError, ValidationError
 from custdata.domain import ActivityEvent, Channel, Customer, Order
 from custdata.lifecycle.apply import apply
 from custdata.lifecycle.changes import Change, Place
 from custdata.lifecycle.events import OrderEvent, event_from_dict, event_to_dict
+from custdata.merge.service import resolve
 from custdata.notify import Message
 from custdata.outbox.model import Timer, TimerState
 from custdata.outbox.ports import OutboxUnitOfWork, has_outbox
@@ -416,10 +417,11 @@ class _Cache:
         self._orders: dict[str, Order | None] = {}
 
     def customer(self, customer_id: str) -> Customer | None:
+        """The customer, or for a merged one the survivor it was merged into (None when neither is found)."""
         if customer_id not in self._customers:
             try:
-                self._customers[customer_id] = self._uow.customers.get(customer_id)
-            except NotFoundError:
+                self._customers[customer_id] = resolve(self._uow, customer_id)
+            except (NotFoundError, IntegrityError):
                 self._customers[customer_id] = None
         return self._customers[customer_id]
 
