@@ -32,6 +32,7 @@ EXPECTED = {
     "Identifier",
     "IntegrityError",
     "InvalidTransitionError",
+    "MissingExtraError",
     "Money",
     "NotFoundError",
     "ORDER_TRANSITIONS",

@@ -7,12 +7,13 @@
      │    ├── CurrencyMismatchError        arithmetic across two currencies
      │    ├── InvalidTransitionError       an order status change the table forbids
      │    └── TokenError                   a verification token that is malformed, forged, expired, used or foreign
-     └── StoreError                        anything a store reports
-          ├── NotFoundError (LookupError)  no record with that id
-          ├── ConflictError                optimistic concurrency: the version was stale
-          ├── IntegrityError               a constraint failed (duplicate id, ...)
-          ├── OperationalError             the database could not do the work (locked, gone, ...)
-          └── ProgrammingError             the store was used wrongly (closed, bad URL, ...)
+     ├── StoreError                        anything a store reports
+     │    ├── NotFoundError (LookupError)  no record with that id
+     │    ├── ConflictError                optimistic concurrency: the version was stale
+     │    ├── IntegrityError               a constraint failed (duplicate id, ...)
+     │    ├── OperationalError             the database could not do the work (locked, gone, ...)
+     │    └── ProgrammingError             the store was used wrongly (closed, bad URL, ...)
+     └── MissingExtraError (ImportError)   an optional dependency is not installed; names the extra
 
 Messages never quote personal data: they name the field and the rule, not the value.
 """
@@ -171,3 +172,21 @@ class OperationalError(StoreError):
 
 class ProgrammingError(StoreError):
     """The store was used wrongly: closed, an unknown URL scheme, a unit of work used twice."""
+
+
+class MissingExtraError(CustdataError, ImportError):
+    """An optional dependency is missing; the message names the ``pip install`` command that adds it.
+
+    >>> print(MissingExtraError("psycopg", "postgres", needed_by="the PostgreSQL store"))
+    the PostgreSQL store needs the optional dependency 'psycopg'; install it with: pip install 'custdata[postgres]'
+    """
+
+    def __init__(self, module: str, extra: str, needed_by: str = "this") -> None:
+        self.module, self.extra, self.needed_by = module, extra, needed_by
+        super().__init__(
+            f"{needed_by} needs the optional dependency {module!r}; install it with: pip install 'custdata[{extra}]'",
+            name=module,
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.module, self.extra, self.needed_by))

@@ -10,7 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from custdata import ConflictError, IntegrityError, NotFoundError, OperationalError, ProgrammingError, ValidationError
+from custdata import (
+    ConflictError,
+    IntegrityError,
+    MissingExtraError,
+    NotFoundError,
+    OperationalError,
+    ProgrammingError,
+    ValidationError,
+)
 from custdata.cli._common import (
     DEFAULT_STORE,
     CliError,
@@ -31,7 +39,8 @@ from custdata.cli._common import (
         (ConflictError("customer", "c1", 1, 2), ExitCode.STORE),
         (IntegrityError("duplicate"), ExitCode.STORE),
         (OperationalError("locked"), ExitCode.STORE),
-        (ProgrammingError("needs psycopg: pip install 'custdata[postgres]'"), ExitCode.MISSING_EXTRA),
+        (MissingExtraError("psycopg", "postgres", "the PostgreSQL store"), ExitCode.MISSING_EXTRA),
+        (ProgrammingError("the store is closed"), ExitCode.STORE),
         (ModuleNotFoundError("templates need Jinja2: pip install 'custdata[workflows]'"), ExitCode.MISSING_EXTRA),
         (FileNotFoundError(2, "No such file or directory", "x.csv"), ExitCode.INPUT),
         (KeyboardInterrupt(), ExitCode.INTERRUPTED),

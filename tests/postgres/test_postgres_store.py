@@ -104,7 +104,7 @@ def test_import_custdata_does_not_import_psycopg_and_a_missing_extra_names_the_i
         "sys.modules['psycopg'] = None\n"
         "try:\n"
         "    custdata.storage.open_store('postgresql://u@127.0.0.1:1/db')\n"
-        "except custdata.ProgrammingError as exc:\n"
+        "except custdata.MissingExtraError as exc:\n"
         "    print(exc)\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)

@@ -14,6 +14,7 @@ from custdata import (
     EmailAddress,
     ExternalRef,
     IntegrityError,
+    MissingExtraError,
     OperationalError,
     ProgrammingError,
     StoreError,
@@ -89,8 +90,9 @@ def test_unknown_schemes_and_non_strings_are_refused() -> None:
 def test_a_missing_postgres_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delitem(sys.modules, "custdata.storage.postgres", raising=False)
     monkeypatch.setitem(sys.modules, "psycopg", None)
-    with pytest.raises(ProgrammingError, match=r"pip install 'custdata\[postgres\]'"):
+    with pytest.raises(MissingExtraError, match=r"pip install 'custdata\[postgres\]'") as caught:
         open_store("postgresql://user:secret@127.0.0.1:1/db")
+    assert (caught.value.module, caught.value.extra) == ("psycopg", "postgres")
 
 
 # -- connection settings -------------------------------------------------------------------------------------

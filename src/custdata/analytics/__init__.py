@@ -6,7 +6,8 @@ be fed from a store's iterators. Results are immutable and offer ``to_records()`
 numpy, scipy (predictive models) and pandas (``to_pandas``) are imported only when used.
 """
 
-from custdata.analytics._errors import FitError, MissingExtraError
+from custdata._errors import MissingExtraError
+from custdata.analytics._errors import FitError
 from custdata.analytics._results import Table
 from custdata.analytics.audience import Audience, SegmentCheck
 from custdata.analytics.cohorts import CohortCell, CohortRetention, cohort_retention

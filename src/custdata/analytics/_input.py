@@ -14,8 +14,7 @@ from decimal import Decimal, InvalidOperation
 from types import ModuleType
 from typing import TypeVar
 
-from custdata._errors import ValidationError
-from custdata.analytics._errors import MissingExtraError
+from custdata._errors import MissingExtraError, ValidationError
 from custdata.domain import ActivityEvent, CommunicationEvent, Customer, Money, Order
 
 T = TypeVar("T")

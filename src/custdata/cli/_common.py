@@ -14,6 +14,7 @@ from typing import IO
 
 from custdata._errors import (
     CustdataError,
+    MissingExtraError,
     NotFoundError,
     ProgrammingError,
     StoreError,
@@ -100,7 +101,7 @@ def exit_code_for(exc: BaseException) -> tuple[ExitCode, str]:
         return ExitCode.INPUT, f"invalid input: {exc}"
     if isinstance(exc, NotFoundError):
         return ExitCode.NOT_FOUND, str(exc)
-    if isinstance(exc, ProgrammingError) and "pip install" in str(exc):
+    if isinstance(exc, MissingExtraError):
         return ExitCode.MISSING_EXTRA, str(exc)
     if isinstance(exc, StoreError):
         return ExitCode.STORE, f"the store refused the work: {exc}"

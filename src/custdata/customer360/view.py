@@ -19,8 +19,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from custdata._errors import ValidationError
-from custdata.analytics import MissingExtraError
+from custdata._errors import MissingExtraError, ValidationError
 from custdata.customer360.figures import Figures, OpenIssue, figures
 from custdata.customer360.timeline import EntryKind, TimelineEntry, build_timeline, is_support_contact
 from custdata.domain import (

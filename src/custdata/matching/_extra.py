@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-INSTALL_HINT = "custdata.matching needs rapidfuzz and jellyfish: pip install 'custdata[matching]'"
+from custdata._errors import MissingExtraError
 
 try:
     import jellyfish
     import rapidfuzz
     from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
-    raise ImportError(INSTALL_HINT, name=exc.name) from exc
+    raise MissingExtraError(exc.name or "rapidfuzz", "matching", "custdata.matching") from exc
 
-__all__ = ["INSTALL_HINT", "DamerauLevenshtein", "JaroWinkler", "jellyfish", "rapidfuzz"]
+__all__ = ["DamerauLevenshtein", "JaroWinkler", "jellyfish", "rapidfuzz"]

@@ -13,8 +13,7 @@ import importlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from custdata._errors import ValidationError
-from custdata.analytics import MissingExtraError
+from custdata._errors import MissingExtraError, ValidationError
 from custdata.domain import ActivityEvent, CommunicationEvent, Customer, Order
 from custdata.notebook.masking import mask_email, mask_phone, mask_text
 from custdata.storage.ports import Page

@@ -13,8 +13,8 @@ from decimal import Decimal
 from types import ModuleType
 from typing import Any
 
-from custdata._errors import ValidationError
-from custdata.analytics import ClvPredictions, CohortRetention, HistoricClv, MissingExtraError, RfmSegment, RfmTable
+from custdata._errors import MissingExtraError, ValidationError
+from custdata.analytics import ClvPredictions, CohortRetention, HistoricClv, RfmSegment, RfmTable
 from custdata.domain import Money
 
 #: Cohort grids up to this many cells get the percentage written into each cell.

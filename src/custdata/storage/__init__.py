@@ -18,7 +18,7 @@ import importlib
 from types import ModuleType
 from urllib.parse import urlsplit
 
-from custdata._errors import ProgrammingError
+from custdata._errors import MissingExtraError, ProgrammingError
 from custdata.storage.bulk import add_in_batches
 from custdata.storage.ports import (
     ActivityRepository,
@@ -64,9 +64,7 @@ def _import_backend(module_name: str) -> ModuleType:
     except ModuleNotFoundError as exc:
         missing = (exc.name or "").split(".")[0]
         if missing in {"psycopg", "psycopg_pool"}:
-            raise ProgrammingError(
-                f"the PostgreSQL store needs {missing}, which is not installed: pip install 'custdata[postgres]'"
-            ) from exc
+            raise MissingExtraError(missing, "postgres", "the PostgreSQL store") from exc
         raise
 
 

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from custdata._errors import OperationalError, ProgrammingError
+from custdata._errors import MissingExtraError, OperationalError, ProgrammingError
 from custdata.outbox.sql import SCHEMA as OUTBOX_SCHEMA
 from custdata.storage._pg_values import _safe_params, _with_arrays, cause, jsonb_safe, translate
 from custdata.storage.sql.schema import POSTGRESQL, Dialect, Schema, migrate
@@ -215,9 +215,7 @@ class PostgresStore(SqlStore):
         timeout: float | None = None,
     ) -> None:
         if _MISSING is not None:
-            raise ProgrammingError(
-                f"the PostgreSQL store needs {_MISSING.name}, which is not installed: pip install 'custdata[postgres]'"
-            )
+            raise MissingExtraError(_MISSING.name or "psycopg", "postgres", "the PostgreSQL store")
         conninfo, options = split_url(url)
         self.schema = _schema_name(schema if schema is not None else options.get("schema", "public"))
         self._min = _count("pool_min_size", pool_min_size, options, 1, minimum=0)

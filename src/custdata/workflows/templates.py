@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from custdata._errors import Problem, ValidationError
+from custdata._errors import MissingExtraError, Problem, ValidationError
 from custdata.domain import Channel, Topic
 from custdata.domain._checks import Checker
 from custdata.domain.customer import normalise_locale
@@ -160,9 +160,7 @@ class TemplateRegistry:
             from jinja2 import StrictUndefined
             from jinja2.sandbox import ImmutableSandboxedEnvironment
         except ModuleNotFoundError as exc:  # pragma: no cover - depends on the installation
-            raise ModuleNotFoundError(
-                "custdata's message templates need Jinja2: pip install 'custdata[workflows]'", name=exc.name
-            ) from exc
+            raise MissingExtraError("jinja2", "workflows", "custdata's message templates") from exc
         options: dict[str, Any] = {"undefined": StrictUndefined}
         plain = ImmutableSandboxedEnvironment(autoescape=False, keep_trailing_newline=False, **options)
         markup = ImmutableSandboxedEnvironment(autoescape=True, **options)
