@@ -152,13 +152,19 @@ def unusual_orders() -> list[Order]:
     return [gold, yacht, free, returned, cancelled]
 
 
-def test_unusual_totals_and_returns(databases: Databases) -> None:
+def holding_unusual_orders(databases: Databases) -> tuple[SqlStore, list[Order]]:
+    """A fresh database with three customers and the unusual orders, which it returns too."""
     store = databases.fresh()
     orders = unusual_orders()
     with store.unit_of_work() as uow:
         uow.customers.add_many(customers(3))
         uow.orders.add_many(orders)
         uow.commit()
+    return store, orders
+
+
+def test_unusual_totals_and_returns(databases: Databases) -> None:
+    store, orders = holding_unusual_orders(databases)
     by_id = {str(o.id): o for o in check_columns(store)}
     assert expected_columns(by_id["o-xau"])[3] is None
     assert expected_columns(by_id["o-big"])[3] is None  # 29,999,999,999.97 EUR is 3e12 cents
@@ -206,12 +212,7 @@ def test_every_write_keeps_the_columns_equal_to_the_document(
 
 
 def test_merge_and_erasure_keep_the_columns(databases: Databases) -> None:
-    store = databases.fresh()
-    orders = unusual_orders()
-    with store.unit_of_work() as uow:
-        uow.customers.add_many(customers(3))
-        uow.orders.add_many(orders)
-        uow.commit()
+    store, _ = holding_unusual_orders(databases)
     with store.unit_of_work() as uow:
         merge(uow, preview(uow, "cus_1", ["cus_2"]))
         uow.commit()

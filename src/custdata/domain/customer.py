@@ -61,9 +61,6 @@ def _is_normal_locale(text: str) -> bool:
         return False
 
 
-_NO_NAMES = (None, None, None)
-
-
 @lru_cache(maxsize=1)
 def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
@@ -265,8 +262,7 @@ class Customer:
             and self.redacted_at is None
         ):
             return False
-        names = (self.given_name, self.family_name, self.display_name)
-        if names != _NO_NAMES and not plain_texts(names, 256):
+        if not plain_texts((self.given_name, self.family_name, self.display_name), 256):
             return False
         email, phone = self.email, self.phone
         if (email is not None and type(email) is not EmailAddress) or (
