@@ -1,0 +1,10 @@
+"""The state machine module on sys.path (importlib mode); the PostgreSQL server comes from ``tests/conftest.py``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = str(Path(__file__).resolve().parent)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
