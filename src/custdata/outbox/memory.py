@@ -295,6 +295,7 @@ class MemoryOutboxRepository:
         entry = self._view.entry(key)
         if entry is None:
             raise NotFoundError("outbox entry", key)
+        kept_reason: str | None
         if entry.state == OutboxState.PENDING:
             state, kept_reason = OutboxState.CANCELLED, why
         elif _holds_data(entry):

@@ -381,6 +381,7 @@ class SqlOutboxRepository:
         why = _args.text("reason", reason)
         for _ in range(20):  # a dispatcher may settle it meanwhile: write only over the state that was read
             entry = self.get(key)
+            kept: str | None
             if entry.state == OutboxState.PENDING:
                 state, kept = OutboxState.CANCELLED.value, why
             elif entry.message is not None or entry.last_error is not None or entry.provider_id is not None:
