@@ -60,7 +60,9 @@ def _enqueue(store: Store, key: str, customer: Any, *, order_id: str | None = No
     with store.unit_of_work() as uow:
         entry = enqueue(
             uow,  # type: ignore[arg-type]
-            shipped_message(key, str(customer.email), f"{customer.given_name} {customer.family_name}", order_id=order_id),
+            shipped_message(
+                key, str(customer.email), f"{customer.given_name} {customer.family_name}", order_id=order_id
+            ),
             customer_id=customer.id,
             now=T0,
         )
