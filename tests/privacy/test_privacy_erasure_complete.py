@@ -222,9 +222,8 @@ def test_erasing_either_side_of_a_merge_erases_the_person_and_undo_is_refused(
     _add(store, a, b, k, orders={"ord_a": "cus_a", "ord_b": "cus_b", "ord_k": "cus_k"})
     merge_id = _merge(store, "cus_a", "cus_b")
     erase_customer(store, erased, clock=lambda: NOW)
-    with store.unit_of_work() as uow:
-        with pytest.raises(UndoRefusedError):
-            undo(uow, merge_id)
+    with store.unit_of_work() as uow, pytest.raises(UndoRefusedError):
+        undo(uow, merge_id)
     with store.unit_of_work() as uow:
         for cid in ("cus_a", "cus_b"):
             assert uow.customers.get(cid).redacted_at == NOW
@@ -285,7 +284,7 @@ def test_retention_cleans_a_deleted_guests_outbox_and_erasure_by_id_cleans_lefto
 def test_old_messages_leave_the_outbox_with_the_communications_retention(backend: tuple[Store, Any]) -> None:
     from custdata.privacy.retention import RetentionPolicy, sweep
 
-    store, server = backend
+    store, _ = backend
     x, x_needles = person("cus_x", "Xanthorpe")
     _add(store, x, orders={"ord_x": "cus_x"})
     _enqueue(store, "ship-x", x, order_id="ord_x")

@@ -5,7 +5,6 @@ it back."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from erasure_checks import found, outbox_text, person, shipped_message, views_of_others
 from hypothesis import example, given, settings
