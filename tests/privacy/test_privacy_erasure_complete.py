@@ -297,3 +297,29 @@ def test_old_messages_leave_the_outbox_with_the_communications_retention(backend
     assert (report.outbox_entries_scrubbed, report.timers_scrubbed) == (1, 1)
     assert found(outbox_text(store), x_needles) == set()
     assert sweep(store, RetentionPolicy(communications=timedelta(days=30)), clock=lambda: NOW).changed == 0
+
+
+def test_messages_of_a_guest_record_absorbed_at_verification_go_with_the_customers_erasure(
+    backend: tuple[Store, Any],
+) -> None:
+    from custdata.privacy.guests import complete_verification, start_verification
+    from custdata.privacy.tokens import VerificationTokens
+
+    store, server = backend
+    x, x_needles = person("cus_x", "Xanthorpe")
+    k, k_needles = person("cus_k", "Kettering")
+    guest, _ = person("cus_x_guest", "Xanthorpe", guest=True)
+    _add(store, x, k, guest, orders={"ord_g": "cus_x_guest", "ord_k": "cus_k"})
+    _enqueue(store, "ship-g", guest, order_id="ord_g")
+    _enqueue(store, "support-g", guest)
+    tokens = VerificationTokens(VerificationTokens.new_secret())
+    with store.unit_of_work() as uow:
+        token = start_verification(uow, tokens, "cus_x", now=T0)
+        registration = complete_verification(uow, tokens, "cus_x", token, now=T0)
+        uow.commit()
+    assert registration.absorbed_guests == ("cus_x_guest",)
+    report = erase_customer(store, "cus_x", clock=lambda: NOW)
+    assert report.cancelled_messages == 2 and "cus_x_guest" in report.customers
+    with store.unit_of_work() as uow:
+        assert uow.outbox.count(OutboxState.PENDING) == 0  # type: ignore[attr-defined]
+    _assert_gone(store, server, "cus_x", x_needles, k_needles)

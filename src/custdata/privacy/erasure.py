@@ -12,13 +12,20 @@
 - **communication events** are scrubbed: subject, body, error, provider id and metadata go; channel, topic,
   status, template, idempotency key and times stay (so a message is still never sent twice);
 - **activity** is scrubbed: the anonymous id and the properties (except ``keep_activity_properties``) go;
-- **pending messages** in the store's outbox and pending timers for the customer are cancelled (their events
-  become ``suppressed``), so that nothing is sent to an erased customer; the entries already sent or cancelled
-  lose their rendered message and provider replies (their idempotency keys stay, so nothing is sent again);
-- customer records **merged into** this one (named by its merge records, or sharing one of its email addresses
-  or phone numbers, such as earlier guest records) are erased the same way. Asked to erase a record that was
-  merged into another, it erases the customer it ended up in (see :func:`custdata.merge.resolve`): that is where
-  the person's data now is.
+- **the outbox**: every entry and timer of the person, in any state, whether filed under its id or under the id
+  of a record merged into it (messages keep the id they were queued under), about one of its orders or recorded
+  as one of its communication events: pending messages are cancelled, also while a dispatcher holds their lease
+  (their events become ``suppressed``), pending timers too; every entry loses its rendered message and provider
+  replies, every timer its triggering event (the idempotency keys stay, so nothing is sent again);
+- customer records **merged into** this one, directly or through a chain of merges (named by the merge records
+  on its timeline, which move to each survivor), absorbed at verification or sharing one of its contact points,
+  are erased the same way. Asked to erase a record that was merged into another, it erases the customer it ended
+  up in (see :func:`custdata.merge.resolve`): that is where the person's data now is. The merge records on the
+  timeline lose all their properties (the snapshots of the customers), whatever ``keep_activity_properties``
+  says, so that no undo can bring the data back.
+
+An id no customer has any more, under which the outbox still keeps entries or timers, has those erased (the
+report says ``customer_missing``).
 
 Then, with ``purge=True`` (the default), the store's purge removes what the database may still keep of the
 old values (SQLite: the write-ahead log and free pages; PostgreSQL: dead row versions).
