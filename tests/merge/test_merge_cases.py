@@ -247,6 +247,39 @@ def test_undo_restores_both_customers_and_moves_records_back(store: Store) -> No
             undo(uow, record)
 
 
+def test_an_undone_merge_record_keeps_ids_but_no_snapshot_of_either_customer(store: Store) -> None:
+    _seed(store)
+    with store.unit_of_work() as uow:
+        before = {c: uow.customers.get(c) for c in ("cus_old", "cus_new")}
+    record = _merge(store)
+    with store.unit_of_work() as uow:
+        undo(uow, record.id, at=T0 + timedelta(days=31))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        (done,) = merges_of(uow, "cus_old")
+        event = uow.activity.get(record.id)
+    assert (done.survivor_id, done.merged_ids, done.orders) == (record.survivor_id, record.merged_ids, record.orders)
+    for kept, original in zip(done.before, record.before, strict=True):
+        assert kept == Customer(id=original.id, created_at=original.created_at, is_guest=original.is_guest)
+    text = repr(event.properties)
+    for customer in before.values():
+        for value in (customer.given_name, customer.family_name, customer.email, customer.phone):
+            if value is not None:
+                assert str(value) not in text
+
+
+def test_undo_is_refused_once_a_customer_of_the_merge_was_erased(store: Store) -> None:
+    from custdata.privacy.erasure import erase_customer
+
+    _seed(store)
+    record = _merge(store)
+    erase_customer(store, "cus_new", purge=False, keep_activity_properties={"before", "versions", "provenance"})
+    with store.unit_of_work() as uow:
+        with pytest.raises(UndoRefusedError, match="erased"):
+            undo(uow, record.id)
+        assert uow.customers.get("cus_old").redacted_at is not None
+
+
 def test_undo_refuses_when_something_changed_since(store: Store) -> None:
     _seed(store)
     record = _merge(store)

@@ -169,10 +169,14 @@ def merge(uow: UnitOfWork, plan: MergePlan, *, at: datetime | None = None) -> Me
 def undo(uow: UnitOfWork, merge_id: str | MergeRecord, *, at: datetime | None = None) -> MergeRecord:
     """Undo a merge from its record (or the id of its timeline event): the customers get back every field as
     it was, and the orders, communication events and activity that moved go back to their customers. The
-    merge event stays on the timeline, marked with ``undone_at``. The caller commits.
+    merge event stays on the timeline, marked with ``undone_at``; it keeps the ids, versions and moved records
+    but no longer the snapshots of the customers (``before`` keeps only their ids and creation times): once
+    apart again, they are separate people, and one's timeline and data export must not show the other's data.
+    The caller commits.
 
     Refuses with :class:`UndoRefusedError` (a :class:`custdata.ConflictError`) when the merge was undone
-    already or when any record it touched changed since; nothing is written then.
+    already, when its record was erased (:func:`custdata.privacy.erase_customer` of any of its customers), when
+    any customer in it was erased or when any record it touched changed since; nothing is written then.
     """
     event_id = merge_id.id if isinstance(merge_id, MergeRecord) else merge_id
     with _rollback_on_error(uow):
@@ -188,6 +192,8 @@ def undo(uow: UnitOfWork, merge_id: str | MergeRecord, *, at: datetime | None = 
         for before in record.before:
             found = current.get(before.id)
             expected = record.versions[str(before.id)]
+            if found is not None and found.redacted_at is not None:
+                raise UndoRefusedError(event_id, f"customer {str(before.id)!r} was erased since")
             if found is None or found.version != expected:
                 now = "it no longer exists" if found is None else f"now at version {found.version}"
                 raise UndoRefusedError(
@@ -212,7 +218,7 @@ def undo(uow: UnitOfWork, merge_id: str | MergeRecord, *, at: datetime | None = 
                 item = stored[m.id]
                 item.customer_id = m.from_customer
                 repository.update(item)
-        done = attrs.evolve(record, undone_at=max(_now(at), record.merged_at))
+        done = attrs.evolve(record, undone_at=max(_now(at), record.merged_at), before=_skeletons(record.before))
         uow.activity.update(done.to_event())
         _log.info("merge %s undone: %s restored", record.id, ", ".join(str(c.id) for c in record.before))
         return done
@@ -237,6 +243,11 @@ def _now(at: datetime | None) -> datetime:
     if not isinstance(at, datetime) or at.tzinfo is None:
         raise ValidationError.single("at", "must be a timezone-aware datetime")
     return at
+
+
+def _skeletons(customers: Iterable[Customer]) -> tuple[Customer, ...]:
+    """What an undone merge record keeps of its snapshots: the ids, creation times and guest flags."""
+    return tuple(Customer(id=c.id, created_at=c.created_at, is_guest=c.is_guest) for c in customers)
 
 
 def _kinds(uow: UnitOfWork) -> list[tuple[str, Any, bool]]:

@@ -3,18 +3,19 @@
 - :mod:`custdata.outbox.model`: :class:`OutboxEntry` and :class:`Timer`, with their states;
 - :mod:`custdata.outbox.ports`: what a store offers (``uow.outbox``, ``uow.timers``);
 - :mod:`custdata.outbox.service`: :func:`enqueue`, :func:`suppress`, :func:`cancel`, :func:`dead_letters`,
-  :func:`requeue`, :func:`erase`, inside the caller's unit of work;
+  :func:`requeue`, :func:`erase`, :func:`forget`, inside the caller's unit of work;
 - :mod:`custdata.outbox.dispatcher`: the :class:`Dispatcher` that drains the outbox through a notifier.
 """
 
 from custdata.outbox.dispatcher import Dispatcher, DrainReport, RetryPolicy
 from custdata.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
 from custdata.outbox.ports import OutboxRepository, OutboxUnitOfWork, TimerRepository
-from custdata.outbox.service import cancel, dead_letters, enqueue, erase, requeue, suppress
+from custdata.outbox.service import Forgotten, cancel, dead_letters, enqueue, erase, forget, requeue, suppress
 
 __all__ = [
     "Dispatcher",
     "DrainReport",
+    "Forgotten",
     "OutboxEntry",
     "OutboxRepository",
     "OutboxState",
@@ -27,6 +28,7 @@ __all__ = [
     "dead_letters",
     "enqueue",
     "erase",
+    "forget",
     "requeue",
     "suppress",
 ]

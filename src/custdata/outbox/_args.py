@@ -30,6 +30,16 @@ def text(path: str, value: object, max_length: int = 512) -> str:
     return str(value)
 
 
+def identifiers(path: str, value: object) -> list[str]:
+    """A list of ids (order ids, say) from an iterable of non-empty strings."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValidationError.single(path, "must be an iterable of ids, not one string")
+    out = []
+    for i, item in enumerate(value):
+        out.append(text(f"{path}[{i}]", item, 128))
+    return out
+
+
 def moment(path: str, value: object) -> datetime:
     check = Checker()
     check.timestamp(path, value)

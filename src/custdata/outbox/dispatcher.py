@@ -9,9 +9,12 @@ result as soon as it is known, in its own short unit of work: the outbox entry i
   :func:`custdata.outbox.service.dead_letters`, re-queued by :func:`~custdata.outbox.service.requeue`.
 - A permanent failure stops at once; a skipped send (a channel the notifier does not deliver) is recorded as
   suppressed with the notifier's reason.
-- Just before sending, each message is checked against its customer as read when the batch was leased: nothing
-  goes to a customer who was deleted or erased, and no marketing message goes out once the customer withdrew
-  consent on its channel (it may have waited behind quiet hours); these are recorded as suppressed, with why.
+- Just before sending, each entry and its customer are read again: an entry that was cancelled or erased since
+  the lease (erasure cancels entries a dispatcher holds and drops their message) is not sent and not settled;
+  nothing goes to a customer who was deleted or erased, and no marketing message goes out once the customer
+  withdrew consent on its channel (it may have waited behind quiet hours); these are recorded as suppressed,
+  with why. A message already handed to the notifier when an erasure commits cannot be called back; its result
+  is then not recorded (``settle`` finds the entry cancelled), so nothing of it comes back into the store.
 - A dispatcher that dies holds its lease until it expires; then another dispatcher takes the entries over.
   What it had sent but not yet recorded is sent again (at least once): duplicates are bounded by the messages
   in flight when a process dies (one per dispatcher), and carry the same Message-ID, so mail clients fold them.
@@ -165,8 +168,6 @@ class Dispatcher:
         with self._uow() as uow:
             batch = uow.outbox.lease(self.owner, now=self._clock(), limit=self.batch_size, duration=self.lease)
             uow.commit()
-            found = uow.customers.get_many({str(e.customer_id) for e in batch}) if batch else {}
-            customers = {key: _current(uow, customer) for key, customer in found.items()}
         report.leased = len(batch)
         for entry in batch:
             now = self._clock()
@@ -174,8 +175,29 @@ class Dispatcher:
             if expires is not None and now >= expires - self.lease_margin:
                 _log.warning("lease of %s running out; leaving the rest of the batch to a new lease", self.owner)
                 break
-            self._handle(entry, now, report, customers.get(entry.customer_id))
+            current, customer = self._reread(entry)
+            if current is None:  # cancelled or erased since the lease (the customer's data was erased, say)
+                report.lost += 1
+                _log.info("outbox entry %s: no longer held by %s; not sent", entry.id, self.owner)
+                continue
+            self._handle(current, now, report, customer)
         return report
+
+    def _reread(self, entry: OutboxEntry) -> tuple[OutboxEntry | None, Customer | None]:
+        """The entry and its customer as they are now, just before sending: None for the entry when it is no longer
+        a pending one this dispatcher holds (erasure cancels leased entries and drops their message)."""
+        with self._uow() as uow:
+            try:
+                current = uow.outbox.get(str(entry.id))
+            except NotFoundError:
+                return None, None
+            if current.state != OutboxState.PENDING or current.lease_owner != self.owner:
+                return None, None
+            try:
+                customer: Customer | None = _current(uow, uow.customers.get(str(current.customer_id)))
+            except NotFoundError:
+                customer = None
+        return current, customer
 
     def drain(self, *, max_rounds: int | None = None) -> DrainReport:
         """Run rounds until no entry is ready (or ``max_rounds`` ran); the sum of their reports."""

@@ -278,6 +278,45 @@ class MemoryOutboxRepository:
                 count += 1
         return count
 
+    def for_customer(self, customer_id: str) -> list[OutboxEntry]:
+        customer = _args.text("customer_id", customer_id, 128)
+        return sorted((e for e in self._view.entries() if e.customer_id == customer), key=lambda e: str(e.id))
+
+    def for_orders(self, order_ids: Iterable[str]) -> list[OutboxEntry]:
+        wanted = set(_args.identifiers("order_ids", order_ids))
+        found = (e for e in self._view.entries() if e.order_id is not None and e.order_id in wanted)
+        return sorted(found, key=lambda e: str(e.id))
+
+    def forget(self, entry_id: str, *, now: datetime, reason: str) -> OutboxEntry | None:
+        key = _args.text("entry_id", entry_id)
+        at = _args.moment("now", now)
+        why = _args.text("reason", reason)
+        self._view.begin_write()
+        entry = self._view.entry(key)
+        if entry is None:
+            raise NotFoundError("outbox entry", key)
+        kept_reason: str | None
+        if entry.state == OutboxState.PENDING:
+            state, kept_reason = OutboxState.CANCELLED, why
+        elif _holds_data(entry):
+            state, kept_reason = entry.state, entry.reason
+        else:
+            return None
+        self._view.put(
+            attrs.evolve(
+                entry,
+                state=state,
+                reason=kept_reason,
+                message=None,
+                last_error=None,
+                provider_id=None,
+                lease_owner=None,
+                lease_expires_at=None,
+                updated_at=at,
+            )
+        )
+        return entry
+
 
 def _holds_data(entry: OutboxEntry) -> bool:
     return entry.message is not None or entry.last_error is not None or entry.provider_id is not None
@@ -349,6 +388,39 @@ class MemoryTimerRepository:
                 self._view.overlay.timers[timer.key] = attrs.evolve(timer, trigger={})
                 count += 1
         return count
+
+    def for_customer(self, customer_id: str) -> list[Timer]:
+        customer = _args.text("customer_id", customer_id, 128)
+        return sorted((t for t in self._view.timers() if t.customer_id == customer), key=lambda t: t.key)
+
+    def for_orders(self, order_ids: Iterable[str]) -> list[Timer]:
+        wanted = set(_args.identifiers("order_ids", order_ids))
+        found = (t for t in self._view.timers() if t.order_id is not None and t.order_id in wanted)
+        return sorted(found, key=lambda t: t.key)
+
+    def forget(self, key: str, *, reason: str) -> bool:
+        name = _args.text("key", key)
+        why = _args.text("reason", reason)
+        self._view.begin_write()
+        timer = self._view.timer(name)
+        if timer is None:
+            raise NotFoundError("timer", name)
+        if timer.state == TimerState.PENDING:
+            self._view.overlay.timers[name] = attrs.evolve(timer, state=TimerState.CANCELLED, reason=why, trigger={})
+        elif timer.trigger:
+            self._view.overlay.timers[name] = attrs.evolve(timer, trigger={})
+        else:
+            return False
+        return True
+
+    def page(self, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page[Timer]:
+        size = check_limit(limit)
+        found = sorted(self._view.timers(), key=lambda t: t.key)
+        if cursor is not None:
+            after = decode_cursor("timers", cursor)
+            found = found[bisect.bisect_right([t.key for t in found], after) :]
+        page = found[:size]
+        return Page(tuple(page), encode_cursor("timers", page[-1].key) if len(found) > size else None)
 
 
 def repositories(

@@ -19,7 +19,11 @@ Rules every implementation keeps (checked by :class:`custdata.testing.outbox_con
   dispatchers never hold the same entry at once. ``settle`` changes a leased entry only while ``owner`` still
   holds the lease, so a dispatcher whose lease ran out cannot overwrite a newer result.
 - **Cancelling** touches only pending entries that no dispatcher holds right now.
-- **Erasing** touches only settled entries and finished timers: their personal data goes, their keys stay.
+- **Erasing** (``erase``) touches only settled entries and finished timers: their personal data goes, their keys
+  stay.
+- **Forgetting** (``forget``, for the right to erasure and retention) takes one entry or timer whatever its state:
+  a pending one is cancelled, *also while a dispatcher holds its lease* (the lease is released, so that
+  dispatcher's ``settle`` finds it gone and writes nothing), and its personal data goes; its key stays.
 """
 
 from __future__ import annotations
@@ -90,6 +94,20 @@ class OutboxRepository(Protocol):
         entries that is no longer pending, for the right to erasure; how many changed. Pending entries are left
         alone: cancel them first. The entries and their keys stay, so an erased message is never sent again."""
 
+    def for_customer(self, customer_id: str) -> list[OutboxEntry]:
+        """Every entry filed under this customer id, in any state, in id order."""
+
+    def for_orders(self, order_ids: Iterable[str]) -> list[OutboxEntry]:
+        """Every entry about one of these orders, in any state and under any customer id, in id order."""
+
+    def forget(self, entry_id: str, *, now: datetime, reason: str) -> OutboxEntry | None:
+        """Make one entry hold no personal data, whatever its state: a pending entry is cancelled with ``reason``
+        even while a dispatcher holds its lease (the lease is dropped, so its holder can no longer settle it), and
+        the rendered message, last error and provider id go. The key stays, so the message is never sent again.
+
+        Returns the entry as it was, or None when there was nothing to change; :class:`~custdata.NotFoundError`
+        for an unknown id."""
+
 
 class TimerRepository(Protocol):
     """Timers: messages due later, decided when they fall due."""
@@ -115,6 +133,19 @@ class TimerRepository(Protocol):
     def erase(self, customer_id: str) -> int:
         """Empty the trigger (the event, with the personal data it may carry) of each of the customer's timers
         that is no longer pending; how many changed."""
+
+    def for_customer(self, customer_id: str) -> list[Timer]:
+        """Every timer filed under this customer id, in any state, in key order."""
+
+    def for_orders(self, order_ids: Iterable[str]) -> list[Timer]:
+        """Every timer about one of these orders, in any state and under any customer id, in key order."""
+
+    def forget(self, key: str, *, reason: str) -> bool:
+        """Make one timer hold no personal data: a pending timer is cancelled with ``reason``, and the trigger
+        goes whatever the state. True when something changed; :class:`~custdata.NotFoundError` for an unknown key."""
+
+    def page(self, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page[Timer]:
+        """Every timer, in key order, one page at a time."""
 
 
 @runtime_checkable

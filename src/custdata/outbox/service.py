@@ -10,11 +10,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import attrs
+
 from custdata._errors import ConflictError, NotFoundError, ValidationError
 from custdata.domain import Channel, CommunicationEvent, CommunicationId, CommunicationStatus, Topic
 from custdata.domain._checks import Checker, trusting
 from custdata.notify import Message
-from custdata.outbox.model import OutboxEntry, OutboxState
+from custdata.outbox.model import OutboxEntry, OutboxState, Timer
 from custdata.outbox.ports import OutboxUnitOfWork
 from custdata.storage.ports import DEFAULT_LIMIT, Page
 
@@ -165,6 +167,95 @@ def erase(uow: OutboxUnitOfWork, customer_id: str, *, now: datetime) -> int:
     The entries and their idempotency keys stay, so an erased message is never sent again by a replay.
     """
     return uow.outbox.erase(customer_id, now=now) + uow.timers.erase(customer_id)
+
+
+@attrs.frozen
+class Forgotten:
+    """What :func:`forget` changed: messages cancelled before they went (``cancelled``, counted in ``entries``
+    too), outbox entries and timers whose personal data went."""
+
+    cancelled: int = 0
+    entries: int = 0
+    timers: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.entries or self.timers)
+
+
+def forget(
+    uow: OutboxUnitOfWork,
+    *,
+    now: datetime,
+    reason: str,
+    customer_ids: Iterable[str] = (),
+    order_ids: Iterable[str] = (),
+    entry_ids: Iterable[str] = (),
+) -> Forgotten:
+    """Remove what the outbox keeps of some messages, whatever their state, for erasure and retention: every entry
+    and timer filed under one of ``customer_ids`` or about one of ``order_ids``, and the entries ``entry_ids``
+    (unknown ids are passed over).
+
+    Pending messages are cancelled, also those a dispatcher holds right now (its ``settle`` then finds them
+    cancelled and records nothing), and their events become suppressed with ``reason``; pending timers are
+    cancelled. Every entry loses its rendered message, error and provider id, and its event loses its subject,
+    body, error, provider id and metadata; every timer loses its trigger. Keys stay, so nothing is sent again.
+    """
+    customers = sorted({str(c) for c in customer_ids})
+    orders = sorted({str(o) for o in order_ids})
+    entries: dict[str, OutboxEntry] = {}
+    for customer_id in customers:
+        entries.update((str(e.id), e) for e in uow.outbox.for_customer(customer_id))
+    if orders:
+        entries.update((str(e.id), e) for e in uow.outbox.for_orders(orders))
+    for entry_id in entry_ids:
+        if str(entry_id) not in entries:
+            try:
+                entries[str(entry_id)] = uow.outbox.get(entry_id)
+            except NotFoundError:
+                continue
+    cancelled = changed = 0
+    for entry_id in sorted(entries):
+        before = uow.outbox.forget(entry_id, now=now, reason=reason)
+        if before is None:
+            continue
+        changed += 1
+        if before.state == OutboxState.PENDING:
+            cancelled += 1
+            _scrub_event(uow, entry_id, now=now, suppressed=reason)
+        else:
+            _scrub_event(uow, entry_id, now=now, suppressed=None)
+    timers: dict[str, Timer] = {}
+    for customer_id in customers:
+        timers.update((t.key, t) for t in uow.timers.for_customer(customer_id))
+    if orders:
+        timers.update((t.key, t) for t in uow.timers.for_orders(orders))
+    forgotten_timers = sum(1 for key in sorted(timers) if uow.timers.forget(key, reason=reason))
+    return Forgotten(cancelled, changed, forgotten_timers)
+
+
+def _scrub_event(uow: OutboxUnitOfWork, event_id: str, *, now: datetime, suppressed: str | None) -> None:
+    """The content of a message's event goes; with ``suppressed``, the event also says it was never sent."""
+    changes: dict[str, Any] = {"subject": None, "body": None, "error": None, "provider_id": None, "metadata": {}}
+    if suppressed is not None:
+        changes.update(status=CommunicationStatus.SUPPRESSED, suppression_reason=suppressed)
+    for attempt in range(3):
+        try:
+            event = uow.communications.get(event_id)
+        except NotFoundError:
+            return
+        if all(getattr(event, name) == value for name, value in changes.items()):
+            return
+        for name, value in changes.items():
+            setattr(event, name, value)
+        event.updated_at = max(event.updated_at, now)
+        try:
+            uow.communications.update(event)
+        except ConflictError:
+            if attempt == 2:
+                raise
+            continue
+        return
 
 
 def update_event(uow: OutboxUnitOfWork, event_id: str, *, now: datetime, **changes: Any) -> bool:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import cattrs
 
-from custdata._errors import IntegrityError, NotFoundError, ValidationError
+from custdata._errors import IntegrityError, NotFoundError, OperationalError, ValidationError
 from custdata.domain import Channel, Topic
 from custdata.domain._checks import trusting
 from custdata.notify import Message
@@ -360,6 +360,46 @@ class SqlOutboxRepository:
             (at, customer),
         )
 
+    def for_customer(self, customer_id: str) -> list[OutboxEntry]:
+        customer = _args.text("customer_id", customer_id, 128)
+        if storable(customer) is None:
+            return []
+        return self._rows("WHERE customer_id = ? ORDER BY id", [customer])
+
+    def for_orders(self, order_ids: Iterable[str]) -> list[OutboxEntry]:
+        wanted = sorted({o for o in _args.identifiers("order_ids", order_ids) if storable(o) is not None})
+        found: list[OutboxEntry] = []
+        size = max(1, self._session().dialect.max_params - 10)
+        for start in range(0, len(wanted), size):
+            chunk = wanted[start : start + size]
+            found += self._rows(f"WHERE order_id IN ({', '.join('?' * len(chunk))})", chunk)
+        return sorted(found, key=lambda e: str(e.id))
+
+    def forget(self, entry_id: str, *, now: datetime, reason: str) -> OutboxEntry | None:
+        key = _args.text("entry_id", entry_id)
+        at = micros(_args.moment("now", now))
+        why = _args.text("reason", reason)
+        for _ in range(20):  # a dispatcher may settle it meanwhile: write only over the state that was read
+            entry = self.get(key)
+            kept: str | None
+            if entry.state == OutboxState.PENDING:
+                state, kept = OutboxState.CANCELLED.value, why
+            elif entry.message is not None or entry.last_error is not None or entry.provider_id is not None:
+                state, kept = entry.state.value, entry.reason
+            else:
+                return None
+            count = self._session().execute(
+                self._sql(
+                    "UPDATE outbox SET state = ?, reason = ?, message = NULL, last_error = NULL, provider_id = NULL, "
+                    "lease_owner = NULL, lease_us = NULL, lease_token = NULL, updated_us = ? "
+                    "WHERE id = ? AND state = ? AND attempts = ?"
+                ),
+                (state, kept, at, key, entry.state.value, entry.attempts),
+            )
+            if count == 1:
+                return entry
+        raise OperationalError(f"outbox entry {key!r} kept changing while it was being erased; try again")
+
 
 _TIMER_COLUMNS = "key, rule, topic, customer_id, order_id, state, due_us, created_us, reason"
 
@@ -481,3 +521,44 @@ class SqlTimerRepository:
             ),
             ("{}", customer, "{}"),
         )
+
+    def for_customer(self, customer_id: str) -> list[Timer]:
+        customer = _args.text("customer_id", customer_id, 128)
+        if storable(customer) is None:
+            return []
+        return self._rows("WHERE customer_id = ? ORDER BY key", [customer])
+
+    def for_orders(self, order_ids: Iterable[str]) -> list[Timer]:
+        wanted = sorted({o for o in _args.identifiers("order_ids", order_ids) if storable(o) is not None})
+        found: list[Timer] = []
+        size = max(1, self._session().dialect.max_params - 10)
+        for start in range(0, len(wanted), size):
+            chunk = wanted[start : start + size]
+            found += self._rows(f"WHERE order_id IN ({', '.join('?' * len(chunk))})", chunk)
+        return sorted(found, key=lambda t: t.key)
+
+    def forget(self, key: str, *, reason: str) -> bool:
+        name = _args.text("key", key)
+        why = _args.text("reason", reason)
+        if self.get(name) is None:
+            raise NotFoundError("timer", name)
+        count = self._session().execute(
+            self._sql(
+                "UPDATE timers SET reason = CASE WHEN state = 'pending' THEN ? ELSE reason END, "
+                "state = CASE WHEN state = 'pending' THEN 'cancelled' ELSE state END, trigger = {doc_in} "
+                "WHERE key = ? AND (state = 'pending' OR trigger <> {doc_in})"
+            ),
+            (why, "{}", name, "{}"),
+        )
+        return count == 1
+
+    def page(self, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page[Timer]:
+        size = check_limit(limit)
+        params: list[Any] = []
+        after = ""
+        if cursor is not None:
+            after = "WHERE key > ? "
+            params.append(decode_cursor("timers", cursor))
+        found = self._rows(f"{after}ORDER BY key LIMIT ?", [*params, size + 1])
+        page = found[:size]
+        return Page(tuple(page), encode_cursor("timers", page[-1].key) if len(found) > size else None)

@@ -12,13 +12,20 @@
 - **communication events** are scrubbed: subject, body, error, provider id and metadata go; channel, topic,
   status, template, idempotency key and times stay (so a message is still never sent twice);
 - **activity** is scrubbed: the anonymous id and the properties (except ``keep_activity_properties``) go;
-- **pending messages** in the store's outbox and pending timers for the customer are cancelled (their events
-  become ``suppressed``), so that nothing is sent to an erased customer; the entries already sent or cancelled
-  lose their rendered message and provider replies (their idempotency keys stay, so nothing is sent again);
-- customer records **merged into** this one (named by its merge records, or sharing one of its email addresses
-  or phone numbers, such as earlier guest records) are erased the same way. Asked to erase a record that was
-  merged into another, it erases the customer it ended up in (see :func:`custdata.merge.resolve`): that is where
-  the person's data now is.
+- **the outbox**: every entry and timer of the person, in any state, whether filed under its id or under the id
+  of a record merged into it (messages keep the id they were queued under), about one of its orders or recorded
+  as one of its communication events: pending messages are cancelled, also while a dispatcher holds their lease
+  (their events become ``suppressed``), pending timers too; every entry loses its rendered message and provider
+  replies, every timer its triggering event (the idempotency keys stay, so nothing is sent again);
+- customer records **merged into** this one, directly or through a chain of merges (named by the merge records
+  on its timeline, which move to each survivor), absorbed at verification or sharing one of its contact points,
+  are erased the same way. Asked to erase a record that was merged into another, it erases the customer it ended
+  up in (see :func:`custdata.merge.resolve`): that is where the person's data now is. The merge records on the
+  timeline lose all their properties (the snapshots of the customers), whatever ``keep_activity_properties``
+  says, so that no undo can bring the data back.
+
+An id no customer has any more, under which the outbox still keeps entries or timers, has those erased (the
+report says ``customer_missing``).
 
 Then, with ``purge=True`` (the default), the store's purge removes what the database may still keep of the
 old values (SQLite: the write-ahead log and free pages; PostgreSQL: dead row versions).
@@ -31,13 +38,13 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 import attrs
 
-from custdata._errors import ProgrammingError
+from custdata._errors import IntegrityError, NotFoundError, ProgrammingError
 from custdata.domain import (
     ActivityEvent,
     CommunicationEvent,
@@ -46,13 +53,13 @@ from custdata.domain import (
     CustomerId,
     Order,
     Preferences,
-    Topic,
 )
 from custdata.domain._checks import Checker
-from custdata.merge import merges_of, resolve
+from custdata.domain.ids import to_customer_id
+from custdata.merge import MERGE_EVENT, merges_of, resolve
+from custdata.merge.service import follow_merges
 from custdata.outbox.ports import has_outbox
-from custdata.outbox.service import cancel
-from custdata.outbox.service import erase as erase_outbox
+from custdata.outbox.service import Forgotten, forget
 from custdata.privacy._clock import Clock, read, utc_now
 from custdata.privacy.consent import redact_ledger
 from custdata.storage.ports import Store, UnitOfWork, walk
@@ -67,6 +74,10 @@ class ErasureReport:
 
     ``customer_id`` is the customer erased (for an id that was merged into another, that other one);
     ``customers`` the customer records changed, ``erased_at`` when the customer was first erased.
+    ``cancelled_messages`` counts the messages stopped before they went (leased ones included);
+    ``outbox_entries`` and ``timers`` the outbox entries and timers whose personal data went (the cancelled
+    messages among them). ``customer_missing`` is True when no customer has the id any more (deleted by a
+    retention sweep, say) and only what the outbox still kept under it was erased.
     """
 
     customer_id: CustomerId
@@ -77,11 +88,22 @@ class ErasureReport:
     activity: int = 0
     purged: bool = False
     cancelled_messages: int = 0
+    outbox_entries: int = 0
+    timers: int = 0
+    customer_missing: bool = False
 
     @property
     def changed(self) -> bool:
         """True when this run changed anything (a record scrubbed, a message cancelled)."""
-        return bool(self.customers or self.orders or self.communications or self.activity or self.cancelled_messages)
+        return bool(
+            self.customers
+            or self.orders
+            or self.communications
+            or self.activity
+            or self.cancelled_messages
+            or self.outbox_entries
+            or self.timers
+        )
 
 
 def erase_customer(
@@ -95,7 +117,10 @@ def erase_customer(
 ) -> ErasureReport:
     """Erase one customer's personal data (see the module docstring) and report what changed.
 
-    Raises :class:`custdata.NotFoundError` for an unknown customer; on any error nothing is written.
+    An id that no customer has any more, but under which the store's outbox still keeps entries or timers (a
+    customer deleted by a retention sweep before it cleaned the outbox), has those erased: the report says
+    ``customer_missing``. Raises :class:`custdata.NotFoundError` for an id that is found nowhere; on any error
+    nothing is written.
     """
     check = Checker()
     check.boolean("purge", purge)
@@ -104,13 +129,42 @@ def erase_customer(
     check.done()
     now = read(clock)
     with store.unit_of_work() as uow:
-        customer = resolve(uow, customer_id)
+        try:
+            customer = resolve(uow, customer_id)
+        except NotFoundError:
+            leftovers = _erase_leftovers(uow, customer_id, now)
+            uow.commit()
+            purged = _purge(store) if purge else False
+            log.info("erased what the outbox kept under unknown customer id %s", customer_id)
+            return ErasureReport(
+                to_customer_id(customer_id),
+                now,
+                purged=purged,
+                cancelled_messages=leftovers.cancelled,
+                outbox_entries=leftovers.entries,
+                timers=leftovers.timers,
+                customer_missing=True,
+            )
         erased_at = customer.redacted_at or now
         counts = [0, 0, 0]
         changed: list[CustomerId] = []
-        cancelled = 0
-        for target in (customer, *_merged_into(uow, customer, customer_id)):
-            cancelled += _cancel_messages(uow, target.id, now)
+        targets, others = _identities(uow, customer, customer_id)
+        order_ids: set[str] = set()
+        event_ids: set[str] = set()
+        for target in targets:
+            order_ids.update(_order_ids(uow, target.id))
+            event_ids.update(_event_ids(uow, target.id))
+        outbox = Forgotten()
+        if has_outbox(uow):
+            outbox = forget(
+                uow,
+                now=now,
+                reason=_REASON,
+                customer_ids=[*(str(t.id) for t in targets), *others],
+                order_ids=order_ids,
+                entry_ids=event_ids,
+            )
+        for target in targets:
             if redact_customer(target, at=now):
                 uow.customers.update(target)
                 changed.append(target.id)
@@ -119,12 +173,26 @@ def erase_customer(
         uow.commit()
     purged = _purge(store) if purge else False
     orders, communications, activity = counts
-    report = ErasureReport(customer.id, erased_at, tuple(changed), orders, communications, activity, purged, cancelled)
+    report = ErasureReport(
+        customer.id,
+        erased_at,
+        tuple(changed),
+        orders,
+        communications,
+        activity,
+        purged,
+        outbox.cancelled,
+        outbox.entries,
+        outbox.timers,
+    )
     log.info(
-        "erased customer %s: %d customer records, %d orders, %d communication events, %d activity events changed",
+        "erased customer %s: %d customer records, %d orders, %d communication events, %d activity events, "
+        "%d outbox entries, %d timers changed",
         customer.id,
         len(changed),
         *counts,
+        outbox.entries,
+        outbox.timers,
     )
     return report
 
@@ -204,41 +272,74 @@ def _scrub_records(
             uow.communications.update(scrubbed)
             communications += 1
     for item in list(walk(lambda c: uow.activity.for_customer(customer_id, cursor=c))):
-        cleaned = scrub_activity(item, keep_properties=activity_keys)
+        # a merge record holds whole snapshots of customers: none of its properties may stay
+        kept = frozenset() if item.event == MERGE_EVENT else activity_keys
+        cleaned = scrub_activity(item, keep_properties=kept)
         if cleaned != item:
             uow.activity.update(cleaned)
             activity += 1
     return orders, communications, activity
 
 
-def _cancel_messages(uow: UnitOfWork, customer_id: CustomerId, now: datetime) -> int:
-    """Cancel the customer's pending outbox messages and timers, for every order and for none, then remove the
-    personal data of every finished entry and timer (the rendered messages, provider replies, timer events)."""
-    if not has_outbox(uow):
-        return 0
-    order_ids: list[str | None] = [None]
-    order_ids += [str(o.id) for o in walk(lambda c: uow.orders.for_customer(customer_id, cursor=c))]
-    cancelled = 0
-    for order_id in order_ids:
-        entries = cancel(uow, customer_id=customer_id, topics=list(Topic), reason=_REASON, now=now, order_id=order_id)
-        cancelled += len(entries)
-    erase_outbox(uow, customer_id, now=now)
-    return cancelled
+def _identities(uow: UnitOfWork, customer: Customer, requested: str) -> tuple[list[Customer], list[str]]:
+    """The customer records that are this person (``customer`` first, then every record that ends up in it), and
+    the other ids under which the outbox may keep this person's messages (ids no customer has any more).
 
-
-def _merged_into(uow: UnitOfWork, customer: Customer, requested: str) -> list[Customer]:
-    """Records merged into ``customer``: the one asked for (when it was merged), those its merge records name,
-    and those sharing one of its contact points (guest records, older merges)."""
-    ids = {str(requested)} | {str(i) for m in merges_of(uow, customer.id) if m.undone_at is None for i in m.merged_ids}
-    found = {k: c for k, c in uow.customers.get_many(ids - {str(customer.id)}).items() if c.merged_into == customer.id}
-    matches: Iterable[Customer]
+    Records are found through the merges on the customer's timeline (a merge's records, its own merge records
+    among them, move to the survivor, so a chain of merges is all there), the ids followed to reach it, the
+    records sharing one of its contact points, and the outbox: entries about its orders or recorded as its
+    events name the ids the person's messages were filed under (guest records absorbed at verification, say).
+    """
+    candidates = {str(requested), *(str(i) for i in follow_merges(uow, requested)[1])}
+    for record in merges_of(uow, customer.id):
+        if record.undone_at is None:
+            candidates.update(str(i) for i in record.merged_ids)
+            for kind in ("orders", "communications", "activity"):
+                candidates.update(str(m.from_customer) for m in getattr(record, kind))
     for email in customer.emails:
-        matches = uow.customers.find_by_email(email)
-        found.update((c.id, c) for c in matches if c.merged_into == customer.id)
+        candidates.update(str(c.id) for c in uow.customers.find_by_email(email))
     for phone in customer.phones:
-        matches = uow.customers.find_by_phone(phone)
-        found.update((c.id, c) for c in matches if c.merged_into == customer.id)
-    return [found[k] for k in sorted(found)]
+        candidates.update(str(c.id) for c in uow.customers.find_by_phone(phone))
+    if has_outbox(uow):
+        order_ids = _order_ids(uow, customer.id)
+        if order_ids:
+            candidates.update(str(e.customer_id) for e in uow.outbox.for_orders(order_ids))
+            candidates.update(str(t.customer_id) for t in uow.timers.for_orders(order_ids))
+        for event_id in _event_ids(uow, customer.id):
+            try:
+                candidates.add(str(uow.outbox.get(event_id).customer_id))
+            except NotFoundError:
+                continue
+    candidates.discard(str(customer.id))
+    found = uow.customers.get_many(candidates)
+    targets: dict[str, Customer] = {}
+    for key, other in found.items():
+        if other.merged_into is not None and _ends_in(uow, other, customer.id):
+            targets[str(key)] = other
+    missing = sorted(candidates - {str(k) for k in found})
+    return [customer, *(targets[k] for k in sorted(targets))], missing
+
+
+def _order_ids(uow: UnitOfWork, customer_id: CustomerId) -> list[str]:
+    return [str(o.id) for o in walk(lambda c: uow.orders.for_customer(customer_id, cursor=c))]
+
+
+def _event_ids(uow: UnitOfWork, customer_id: CustomerId) -> list[str]:
+    return [str(e.id) for e in walk(lambda c: uow.communications.for_customer(customer_id, cursor=c))]
+
+
+def _ends_in(uow: UnitOfWork, other: Customer, survivor: CustomerId) -> bool:
+    try:
+        return resolve(uow, other.id).id == survivor
+    except (NotFoundError, IntegrityError):
+        return False
+
+
+def _erase_leftovers(uow: UnitOfWork, customer_id: str, now: datetime) -> Forgotten:
+    """What the outbox keeps under an id no customer has; NotFoundError when it keeps nothing either."""
+    if not has_outbox(uow) or not (uow.outbox.for_customer(customer_id) or uow.timers.for_customer(customer_id)):
+        raise NotFoundError("customer", str(customer_id))
+    return forget(uow, now=now, reason=_REASON, customer_ids=[customer_id])
 
 
 def _purge(store: Store) -> bool:

@@ -5,11 +5,14 @@ A :class:`RetentionPolicy` gives, per kind of data, the age after which it goes 
 - ``activity``: activity events older than this are deleted;
 - ``communications``: communication events older than this are scrubbed (subject, body, error, provider id,
   metadata go; see :func:`custdata.privacy.erasure.scrub_communication`), or deleted with
-  ``delete_communications=True``;
+  ``delete_communications=True``; so are the outbox entries created before then, in every state (the rendered
+  message, error and provider id go; one still pending is cancelled), and the triggers of timers created
+  before then that have fired or were cancelled (pending timers keep theirs until they fall due);
 - ``order_details``: orders placed longer ago are pseudonymised (shipping address copy, tracking, return notes,
   metadata go; amounts, SKUs and dates stay; see :func:`custdata.privacy.erasure.pseudonymise_order`);
 - ``guests_without_orders``: guest customers created longer ago who never ordered are deleted, with their
-  communication and activity events (guests merged into another customer stay: their ids still resolve).
+  communication and activity events; their outbox entries and timers are cancelled and emptied (their keys
+  stay, so nothing is sent again). Guests merged into another customer stay: their ids still resolve.
 
 :func:`sweep` walks each kind in pages, one unit of work per page, so a sweep over millions of records never
 holds one long transaction and can be stopped and re-run at any time: it is idempotent. ``clock`` gives the
@@ -27,12 +30,17 @@ from typing import Any, TypeVar
 import attrs
 
 from custdata.domain._checks import Checker
+from custdata.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
+from custdata.outbox.ports import has_outbox
+from custdata.outbox.service import forget
 from custdata.privacy._clock import Clock, read, utc_now
 from custdata.privacy.erasure import pseudonymise_order, scrub_communication
 from custdata.storage.ports import MAX_LIMIT, CustomerQuery, Page, Store, UnitOfWork, walk
 
 log = logging.getLogger("custdata.privacy")
 T = TypeVar("T")
+_GUEST_REASON = "the guest record was deleted by the retention policy"
+_OLD_REASON = "older than the retention policy keeps messages"
 
 
 def _age(check: Checker, path: str, value: object) -> None:
@@ -69,6 +77,8 @@ class RetentionReport:
     orders_pseudonymised: int = 0
     guests_deleted: int = 0
     purged: bool = False
+    outbox_entries_scrubbed: int = 0
+    timers_scrubbed: int = 0
 
     @property
     def changed(self) -> int:
@@ -79,6 +89,8 @@ class RetentionReport:
             + self.communications_deleted
             + self.orders_pseudonymised
             + self.guests_deleted
+            + self.outbox_entries_scrubbed
+            + self.timers_scrubbed
         )
 
 
@@ -95,7 +107,7 @@ def sweep(
     check.done()
     now = read(clock)
     kinds = ("activity_deleted", "communications_scrubbed", "communications_deleted", "orders_pseudonymised")
-    counts = dict.fromkeys((*kinds, "guests_deleted"), 0)
+    counts = dict.fromkeys((*kinds, "guests_deleted", "outbox_entries_scrubbed", "timers_scrubbed"), 0)
     if policy.activity is not None:
         cutoff = now - policy.activity
         for uow, page in _pages(store, lambda u, c: u.activity.page(limit=page_size, cursor=c)):
@@ -115,6 +127,7 @@ def sweep(
                 elif (scrubbed := scrub_communication(event)) != event:
                     uow.communications.update(scrubbed)
                     counts["communications_scrubbed"] += 1
+        _expire_outbox(store, cutoff, now, page_size, counts)
     if policy.order_details is not None:
         cutoff = now - policy.order_details
         for uow, orders in _pages(store, lambda u, c: u.orders.page(limit=page_size, cursor=c)):
@@ -127,7 +140,7 @@ def sweep(
         for uow, customers in _pages(store, lambda u, c: u.customers.search(query, limit=page_size, cursor=c)):
             for customer in customers:
                 if customer.is_guest and customer.merged_into is None and not uow.orders.count(customer_id=customer.id):
-                    _delete_customer(uow, customer.id, customer.version)
+                    _delete_customer(uow, customer.id, customer.version, now, counts)
                     counts["guests_deleted"] += 1
     report = RetentionReport(
         now,
@@ -136,6 +149,8 @@ def sweep(
         counts["communications_deleted"],
         counts["orders_pseudonymised"],
         counts["guests_deleted"],
+        outbox_entries_scrubbed=counts["outbox_entries_scrubbed"],
+        timers_scrubbed=counts["timers_scrubbed"],
     )
     if purge and report.changed:
         store.purge_residue()
@@ -161,9 +176,52 @@ def _pages(store: Store, fetch: Callable[[UnitOfWork, str | None], Page[T]]) -> 
         cursor = page.next_cursor
 
 
-def _delete_customer(uow: UnitOfWork, customer_id: Any, version: int) -> None:
+def _delete_customer(uow: UnitOfWork, customer_id: Any, version: int, now: datetime, counts: dict[str, int]) -> None:
+    if has_outbox(uow):
+        gone = forget(uow, now=now, reason=_GUEST_REASON, customer_ids=[str(customer_id)])
+        counts["outbox_entries_scrubbed"] += gone.entries
+        counts["timers_scrubbed"] += gone.timers
     for event in list(walk(lambda c: uow.communications.for_customer(customer_id, cursor=c))):
         uow.communications.delete(event.id)
     for item in list(walk(lambda c: uow.activity.for_customer(customer_id, cursor=c))):
         uow.activity.delete(item.id)
     uow.customers.delete(customer_id, version=version)
+
+
+def _expire_outbox(store: Store, cutoff: datetime, now: datetime, page_size: int, counts: dict[str, int]) -> None:
+    """Outbox entries created before ``cutoff`` (any state) and finished timers created before it lose their
+    personal data, as the communication events of that age did."""
+    with store.unit_of_work() as probe:
+        if not has_outbox(probe):
+            return
+    for state in OutboxState:
+        fetch = _state_page(state, page_size)
+        for uow, entries in _pages(store, fetch):
+            old = [str(e.id) for e in entries if e.created_at < cutoff and _holds_data(e)]
+            if old and has_outbox(uow):
+                counts["outbox_entries_scrubbed"] += forget(uow, now=now, reason=_OLD_REASON, entry_ids=old).entries
+    for uow, timers in _pages(store, _timer_page(page_size)):
+        for timer in timers:
+            if timer.created_at < cutoff and timer.state != TimerState.PENDING and timer.trigger and has_outbox(uow):
+                counts["timers_scrubbed"] += uow.timers.forget(timer.key, reason=_OLD_REASON)
+
+
+def _holds_data(entry: OutboxEntry) -> bool:
+    pending = entry.state == OutboxState.PENDING
+    return pending or entry.message is not None or entry.last_error is not None or entry.provider_id is not None
+
+
+def _state_page(state: OutboxState, size: int) -> Callable[[UnitOfWork, str | None], Page[OutboxEntry]]:
+    def fetch(uow: UnitOfWork, cursor: str | None) -> Page[OutboxEntry]:
+        assert has_outbox(uow)
+        return uow.outbox.with_state(state, limit=size, cursor=cursor)
+
+    return fetch
+
+
+def _timer_page(size: int) -> Callable[[UnitOfWork, str | None], Page[Timer]]:
+    def fetch(uow: UnitOfWork, cursor: str | None) -> Page[Timer]:
+        assert has_outbox(uow)
+        return uow.timers.page(limit=size, cursor=cursor)
+
+    return fetch

@@ -10,7 +10,7 @@
 
 It covers one entry per idempotency key (also under concurrent writers), atomic leases that two dispatchers
 never share, lease expiry, settling only by the lease holder, cancelling, re-queueing, listing and counting,
-timers, erasing personal data, rollback, and bad arguments. Override :meth:`OutboxContract.writer_stores` to give
+timers, erasing and forgetting personal data (leased entries included), listing by customer and order, rollback, and bad arguments. Override :meth:`OutboxContract.writer_stores` to give
 each concurrent writer its own handle on the same data (as separate processes would have).
 """
 
@@ -406,6 +406,82 @@ class OutboxContract:
             assert their_timer is not None and their_timer.trigger == self.timer("their-timer").trigger
             assert uow.outbox.erase("cus_1", now=later) == 0 and uow.timers.erase("cus_1") == 0
 
+    def test_entries_and_timers_are_listed_by_customer_and_by_order(self, store: Store) -> None:
+        mine, other_order, no_order = entry(), entry(order_id="ord_2"), entry(order_id=None)
+        theirs = entry(customer_id="cus_2")  # about ord_1 too, filed under another customer
+        self.add(store, mine, other_order, no_order, theirs)
+        with self.uow(store) as uow:
+            uow.outbox.lease("a", now=T0, limit=1, duration=timedelta(minutes=5))
+            uow.timers.schedule(self.timer("t-mine"))
+            uow.timers.schedule(self.timer("t-cart", topic=Topic.CART_REMINDER))
+            uow.timers.schedule(self.timer("t-theirs", customer_id="cus_2"))
+            assert uow.timers.finish("t-mine", TimerState.FIRED)
+            uow.commit()
+        with self.uow(store) as uow:
+            assert [e.id for e in uow.outbox.for_customer("cus_1")] == sorted(
+                (mine.id, other_order.id, no_order.id), key=str
+            )
+            assert [e.id for e in uow.outbox.for_orders(["ord_1", "ord_9"])] == sorted((mine.id, theirs.id), key=str)
+            assert uow.outbox.for_orders([]) == [] and uow.outbox.for_customer("cus_9") == []
+            assert [t.key for t in uow.timers.for_customer("cus_1")] == ["t-cart", "t-mine"]
+            assert [t.key for t in uow.timers.for_orders(["ord_1"])] == ["t-mine", "t-theirs"]
+            assert [t.key for t in walk(lambda c: uow.timers.page(limit=2, cursor=c))] == [
+                "t-cart",
+                "t-mine",
+                "t-theirs",
+            ]
+
+    def test_forget_cancels_even_a_leased_entry_and_drops_the_personal_data_of_any(self, store: Store) -> None:
+        leased, waiting, sent = entry("leased"), entry("waiting", available_at=T0 + timedelta(hours=1)), entry("sent")
+        self.add(store, leased, waiting, sent)
+        with self.uow(store) as uow:
+            taken = uow.outbox.lease("a", now=T0, limit=10, duration=timedelta(minutes=5))
+            assert {e.id for e in taken} == {leased.id, sent.id}
+            assert uow.outbox.settle(str(sent.id), "a", state=OutboxState.SENT, now=T0, provider_id="p-1")
+            uow.timers.schedule(self.timer("pending"))
+            uow.timers.schedule(self.timer("fired"))
+            assert uow.timers.finish("fired", TimerState.FIRED)
+            uow.commit()
+        later = T0 + timedelta(minutes=1)
+        with self.uow(store) as uow:
+            for e in (leased, waiting, sent):
+                before = uow.outbox.forget(str(e.id), now=later, reason="erased")
+                assert (
+                    before is not None
+                    and before.id == e.id
+                    and before.state == (OutboxState.SENT if e is sent else OutboxState.PENDING)
+                )
+            assert uow.outbox.forget(str(sent.id), now=later, reason="erased") is None  # nothing left to drop
+            assert uow.timers.forget("pending", reason="erased") and uow.timers.forget("fired", reason="erased")
+            assert not uow.timers.forget("fired", reason="erased")
+            with pytest.raises(NotFoundError):
+                uow.outbox.forget("msg_missing", now=later, reason="erased")
+            with pytest.raises(NotFoundError):
+                uow.timers.forget("missing", reason="erased")
+            uow.commit()
+        with self.uow(store) as uow:
+            # the dispatcher that held the lease can no longer record anything over it
+            assert not uow.outbox.settle(str(leased.id), "a", state=OutboxState.SENT, now=later, provider_id="p-2")
+            for e, state in (
+                (leased, OutboxState.CANCELLED),
+                (waiting, OutboxState.CANCELLED),
+                (sent, OutboxState.SENT),
+            ):
+                done = uow.outbox.get(e.id)
+                assert (done.state, done.message, done.provider_id, done.last_error) == (state, None, None, None)
+                assert done.lease_owner is None and done.lease_expires_at is None and done.updated_at == later
+                assert not uow.outbox.add(entry(e.idempotency_key))  # the key stays taken
+            assert uow.outbox.get(leased.id).reason == "erased"
+            assert uow.outbox.lease("b", now=T0 + timedelta(days=1), limit=10, duration=timedelta(minutes=5)) == []
+            pending, fired = uow.timers.get("pending"), uow.timers.get("fired")
+            assert pending is not None and (pending.state, pending.trigger, pending.reason) == (
+                TimerState.CANCELLED,
+                {},
+                "erased",
+            )
+            assert fired is not None and (fired.state, fired.trigger) == (TimerState.FIRED, {})
+            assert uow.timers.due(T0 + timedelta(days=30)) == []
+
     # -- bad input --------------------------------------------------------------------------------------------
 
     def test_bad_arguments_are_validation_errors_with_a_path(self, store: Store) -> None:
@@ -421,6 +497,10 @@ class OutboxContract:
             "finish": lambda uow, bad: uow.timers.finish("t", bad),
             "add": lambda uow, bad: uow.outbox.add(bad),
             "schedule": lambda uow, bad: uow.timers.schedule(bad),
+            "forget": lambda uow, bad: uow.outbox.forget("msg_1", now=bad, reason="r"),
+            "for_orders": lambda uow, bad: uow.outbox.for_orders(bad),
+            "timer_for_orders": lambda uow, bad: uow.timers.for_orders(bad),
+            "timer_forget": lambda uow, bad: uow.timers.forget("t", reason=bad),
         }
 
         @settings(max_examples=30, deadline=None)
