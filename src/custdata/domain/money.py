@@ -22,8 +22,8 @@ import pycountry
 from custdata._errors import CurrencyMismatchError, Problem, ValidationError
 from custdata.domain._checks import trusted
 
-#: A Money amount has at most this many digits before the decimal point (it is below 10**18 in size) ...
-MAX_AMOUNT_DIGITS = 18
+#: A Money amount has at most this many digits before the decimal point (it is below 10**26 in size) ...
+MAX_AMOUNT_DIGITS = 26
 #: ... and at most this many after it; fewer where the currency has minor units (2 for EUR, 0 for JPY).
 MAX_AMOUNT_PLACES = 10
 #: The message of an amount beyond :data:`MAX_AMOUNT_DIGITS`.
