@@ -50,6 +50,25 @@ _MAX_TERM = 1024
 KEY_FIELDS = ("email", "phone", "name", "tag", "group", "country")
 
 
+#: The moments the outbox, timers and workflows compute with lie in ``[EARLIEST_MOMENT, LATEST_MOMENT)``: the
+#: margins below ``datetime.max`` and above ``datetime.min`` leave room for every time zone, quiet hours, leases
+#: and retry delays, so that no arithmetic on an accepted moment overflows.
+EARLIEST_MOMENT = datetime(1, 1, 3, tzinfo=UTC)
+LATEST_MOMENT = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def check_moment(path: str, value: object) -> datetime:
+    """``value`` when it is a timezone-aware datetime in the supported range; a ValidationError at ``path``."""
+    if not isinstance(value, datetime):
+        raise ValidationError.single(path, "is required" if value is None else "must be a datetime")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError.single(path, "must be timezone-aware (include an offset such as +00:00)")
+    if not EARLIEST_MOMENT <= value < LATEST_MOMENT:
+        first, last = EARLIEST_MOMENT.date().isoformat(), LATEST_MOMENT.date().isoformat()
+        raise ValidationError.single(path, f"must lie between {first} and {last} (UTC)")
+    return value
+
+
 def micros(moment: datetime) -> int:
     """Microseconds since the epoch for a timezone-aware datetime (exact, offset-independent)."""
     return (moment - EPOCH) // _MICRO
