@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from custdata import CurrencyMismatchError, EmailAddress, Money, PhoneNumber, ValidationError
+from custdata import CurrencyMismatchError, EmailAddress, Money, Order, OrderLine, PhoneNumber, ValidationError
+from custdata.domain.money import MAX_AMOUNT_DIGITS
+from custdata.serialization import from_dict, from_json, to_dict, to_json
 from custdata.testing import strategies as cst
 
 
@@ -162,3 +165,82 @@ class TestMoney:
     def test_addition_commutes_and_subtraction_inverts(self, a: Money, b: Money) -> None:
         assert a + b == b + a
         assert (a + b) - b == a
+
+
+# -- Money bounds: exact results or a ValidationError at the field, never a silently wrong number -------------
+
+
+LIMIT = Decimal(10) ** MAX_AMOUNT_DIGITS
+big_amounts = st.decimals(min_value=-(10**40), max_value=10**40, places=2, allow_nan=False, allow_infinity=False)
+
+
+def _order(quantity: int, price: str, **totals: Money) -> Order:
+    line = OrderLine("l1", "SKU", "Thing", quantity, Money(price, "EUR"))
+    return Order("ord_1", "cus_1", "EUR", (line,), datetime(2024, 1, 1, tzinfo=UTC), **totals)
+
+
+def test_a_huge_quantity_is_an_error_at_the_quantity_not_a_total_of_zero() -> None:
+    with pytest.raises(ValidationError) as caught:
+        _order(10**30, "99.99")
+    assert [p.path for p in caught.value.problems] == ["quantity"]
+    good = to_dict(_order(2, "99.99"))
+    good["lines"][0]["quantity"] = 10**30
+    with pytest.raises(ValidationError) as caught:
+        from_dict(Order, good)
+    assert [p.path for p in caught.value.problems] == ["lines[0].quantity"]
+
+
+def test_totals_beyond_the_bound_are_errors_at_subtotal_and_total() -> None:
+    top = "9" * MAX_AMOUNT_DIGITS + ".99"
+    with pytest.raises(ValidationError) as caught:
+        _order(1, top, shipping=Money("1.00", "EUR"))
+    assert [p.path for p in caught.value.problems] == ["total"]
+    line = OrderLine("l1", "SKU", "Thing", 1, Money(top, "EUR"))
+    with pytest.raises(ValidationError) as caught:
+        Order("ord_1", "cus_1", "EUR", (line, OrderLine("l2", "SKU", "Thing", 1, Money(top, "EUR"))), datetime.now(UTC))
+    assert [p.path for p in caught.value.problems] == ["subtotal"]
+
+
+@given(a=big_amounts, b=big_amounts, factor=st.integers(-(10**20), 10**20))
+@example(a=Decimal("9" * 26 + ".99"), b=Decimal("9" * 26 + ".99"), factor=3)  # sums beyond 28 digits
+@example(a=Decimal("12345678901234.57"), b=Decimal("-0.01"), factor=10**12)
+def test_money_arithmetic_is_exact_or_a_validation_error(a: Decimal, b: Decimal, factor: int) -> None:
+    def money(amount: Decimal) -> Money | None:
+        try:
+            made = Money(amount, "EUR")
+        except ValidationError as exc:
+            assert abs(amount) >= LIMIT and [p.path for p in exc.problems] == ["amount"]
+            return None
+        assert abs(amount) < LIMIT and made.amount == amount
+        return made
+
+    x, y = money(a), money(b)
+    if x is None or y is None:
+        return
+    for result, exact in ((lambda: x + y, a + b), (lambda: x - y, a - b), (lambda: x * factor, a * factor)):
+        try:
+            value = result()
+        except ValidationError as exc:
+            assert abs(exact) >= LIMIT and exc.problems[0].path == "amount"
+        else:
+            assert value.amount == exact  # compared exactly: Decimal equality does not round
+    assert (x < y) == (a < b) and (x == y) == (a == b)
+
+
+@given(digits=st.integers(1, 60), places=st.integers(0, 2))
+def test_long_amounts_parse_and_round_trip_or_fail_at_the_amount(digits: int, places: int) -> None:
+    text = "9" * digits + ("." + "9" * places if places else "")
+    try:
+        money = Money(text, "EUR")
+    except ValidationError as exc:
+        assert digits > MAX_AMOUNT_DIGITS and [p.path for p in exc.problems] == ["amount"]
+        return
+    assert from_json(Money, to_json(money)) == money and money.amount == Decimal(text)
+
+
+def test_multiplying_by_a_factor_beyond_any_exponent_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError):
+        Money("1.00", "EUR") * Decimal("1E+999999999999999999")
+    with pytest.raises(ValidationError):
+        Money("1.00", "EUR") * Decimal("NaN")
+    assert Money("1.00", "EUR") * Decimal("1E-999999999999999999") == Money("0.00", "EUR")

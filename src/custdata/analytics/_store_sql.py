@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from custdata._errors import ValidationError
+from custdata.domain.money import EXACT
 from custdata.storage.records import micros
 from custdata.storage.sql.session import SqlSession
 from custdata.storage.sql.tables import minor_exponent
@@ -124,8 +125,8 @@ SELECT 'x', customer_id, currency, 0, 1, NULL, amount, NULL, NULL, ts FROM refun
 
 def _sqlite_amount(scale: int, small: int | None, big: str | None) -> Decimal:
     total = Decimal(0) if small is None else Decimal(small).scaleb(-scale)
-    if big:
-        total += sum((Decimal(text) for text in big.split(" ")), Decimal(0))
+    for text in big.split(" ") if big else ():
+        total = EXACT.add(total, Decimal(text))
     return total
 
 
@@ -142,15 +143,15 @@ def _sqlite(session: SqlSession, as_of: datetime | None) -> Aggregates:
                 continue
             sums = groups.get((customer_id, currency)) or group(customer_id, currency)
             sums.orders += count
-            sums.revenue += amount(minor_exponent(currency) or 0, small, big)
+            sums.revenue = EXACT.add(sums.revenue, amount(minor_exponent(currency) or 0, small, big))
             sums.first_us = first_us if sums.first_us is None else min(sums.first_us, first_us)
             sums.last_us = last_us if sums.last_us is None else max(sums.last_us, last_us)
             continue
         sums = groups.get((customer_id, currency)) or group(customer_id, currency)
         if kind == "r":
-            sums.refunds += amount(scale, small, big)
+            sums.refunds = EXACT.add(sums.refunds, amount(scale, small, big))
         elif as_of is not None and datetime.fromisoformat(ts) <= as_of:  # 'x': a time written unusually
-            sums.refunds += Decimal(big)
+            sums.refunds = EXACT.add(sums.refunds, Decimal(big))
     return found
 
 
@@ -186,10 +187,10 @@ def _postgres(session: SqlSession, as_of: datetime | None) -> Aggregates:
         sums = found.group(customer_id, currency)
         if kind == "o":
             sums.orders += int(count)
-            sums.revenue += Decimal(amount)
+            sums.revenue = EXACT.add(sums.revenue, Decimal(amount))
             sums.first_us, sums.last_us = int(first_us), int(last_us)
         else:
-            sums.refunds += Decimal(amount)
+            sums.refunds = EXACT.add(sums.refunds, Decimal(amount))
     return found
 
 

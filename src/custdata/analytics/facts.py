@@ -19,6 +19,7 @@ from custdata.analytics._results import NOT_IN_RECORDS, Table
 from custdata.analytics.metrics import money, ratio, refunded
 from custdata.analytics.returns import COUNTED_RETURNS
 from custdata.domain import ActivityEvent, Customer, CustomerId, Money, Order, OrderStatus
+from custdata.domain.money import EXACT
 
 #: Segment's e-commerce events that put something in a cart or start a checkout.
 CART_EVENTS = frozenset({"Product Added", "Checkout Started", "Cart Abandoned"})
@@ -116,8 +117,8 @@ class _Builder:
             return
         self.orders += 1
         currency = order.currency
-        self.revenue[currency] = self.revenue.get(currency, Decimal(0)) + order.total.amount
-        self.refunds[currency] = self.refunds.get(currency, Decimal(0)) + refunded(order, as_of)
+        self.revenue[currency] = EXACT.add(self.revenue.get(currency, Decimal(0)), order.total.amount)
+        self.refunds[currency] = EXACT.add(self.refunds.get(currency, Decimal(0)), refunded(order, as_of))
         at = order.placed_at
         self.first = at if self.first is None else min(self.first, at)
         self.last = at if self.last is None else max(self.last, at)

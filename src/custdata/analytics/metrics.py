@@ -19,6 +19,7 @@ from custdata._errors import ValidationError
 from custdata.analytics._input import duration, each, moment
 from custdata.analytics._results import Summary, Table
 from custdata.domain import CustomerId, Money, Order, OrderStatus, ReturnStatus
+from custdata.domain.money import EXACT
 
 #: Returns in these states paid nothing back, so their ``refund`` is not counted.
 UNREFUNDED_RETURNS = frozenset({ReturnStatus.DECLINED, ReturnStatus.CANCELLED})
@@ -31,7 +32,7 @@ def refunded(order: Order, as_of: datetime | None = None) -> Decimal:
     for ret in order.returns:
         if ret.refund is not None and ret.status not in UNREFUNDED_RETURNS:
             if as_of is None or ret.requested_at <= as_of:
-                total += ret.refund.amount
+                total = EXACT.add(total, ret.refund.amount)
     return total
 
 
@@ -58,8 +59,8 @@ class _Tally:
 
     def add(self, order: Order, as_of: datetime | None) -> None:
         self.orders += 1
-        self.revenue += order.total.amount
-        self.refunds += refunded(order, as_of)
+        self.revenue = EXACT.add(self.revenue, order.total.amount)  # exact sums: never rounded
+        self.refunds = EXACT.add(self.refunds, refunded(order, as_of))
         self.first = min(self.first, order.placed_at)
         self.last = max(self.last, order.placed_at)
 
@@ -124,7 +125,7 @@ def historic_clv(orders: Iterable[Order], *, as_of: datetime | None = None) -> H
             orders=t.orders,
             revenue=money(t.revenue, currency),
             refunds=money(t.refunds, currency),
-            clv=money(t.revenue - t.refunds, currency),
+            clv=money(EXACT.subtract(t.revenue, t.refunds), currency),
             first_order_at=t.first,
             last_order_at=t.last,
         )
@@ -192,7 +193,7 @@ def order_metrics(orders: Iterable[Order]) -> OrderMetrics:
             continue
         per_customer[order.customer_id] += 1
         count[order.currency] += 1
-        revenue[order.currency] = revenue.get(order.currency, Decimal(0)) + order.total.amount
+        revenue[order.currency] = EXACT.add(revenue.get(order.currency, Decimal(0)), order.total.amount)
         buyers.setdefault(order.currency, set()).add(order.customer_id)
     rows = tuple(
         CurrencyMetrics(

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TypeVar
 
 from custdata._errors import ValidationError
@@ -44,7 +44,7 @@ from custdata.analytics.rfm import RfmTable, rfm_from_values
 from custdata.analytics.segments import Segment
 from custdata.domain import ActivityEvent, CommunicationEvent, Customer, CustomerId, Money, Order
 from custdata.domain._checks import trusting
-from custdata.domain.money import currency_exponent
+from custdata.domain.money import EXACT, checked_amount, currency_exponent
 from custdata.storage.ports import MAX_LIMIT, Page, Store, UnitOfWork, walk
 from custdata.storage.records import EPOCH
 
@@ -87,30 +87,22 @@ def _moment(micro: int) -> datetime:
 
 
 class _Exact:
-    """``money(amount, currency)`` for many amounts, equal to it: each currency's rounding is looked up once,
-    and Money is built without checking again what was just rounded (callers hold ``trusting()``)."""
+    """``money(amount, currency)`` for many amounts, equal to it: each currency's zero is looked up once, and
+    Money is built without checking again what :func:`checked_amount` just rounded and bounded (callers hold
+    ``trusting()``)."""
 
-    __slots__ = ("_quanta", "_zeros")
+    __slots__ = ("_zeros",)
 
     def __init__(self) -> None:
-        self._quanta: dict[str, Decimal | None] = {}
         self._zeros: dict[str, Money] = {}
 
     def __call__(self, amount: Decimal, currency: str) -> Money:
-        if currency not in self._quanta:
-            exponent = currency_exponent(currency)
-            self._quanta[currency] = None if exponent is None else Decimal(1).scaleb(-exponent)
-            self._zeros[currency] = money(Decimal(0), currency)
-        quantum = self._quanta[currency]
-        if not amount and quantum is not None:
-            return self._zeros[currency]
-        try:
-            rounded = amount if quantum is None else amount.quantize(quantum, rounding=ROUND_HALF_EVEN)
-        except InvalidOperation:
-            rounded = amount
-        if not rounded.is_finite() or abs(rounded.adjusted()) > 30:
-            raise ValidationError.single("amount", "is out of range")  # as money() says
-        return Money(rounded, currency)
+        zero = self._zeros.get(currency)
+        if zero is None:
+            zero = self._zeros[currency] = money(Decimal(0), currency)
+        if not amount and currency_exponent(currency) is not None:
+            return zero
+        return Money(checked_amount(amount, currency), currency)  # out of range: a ValidationError, as money() says
 
 
 class StoreAnalytics:
@@ -234,7 +226,7 @@ class StoreAnalytics:
                     continue
                 currency = key[1]
                 revenue = exact(sums.revenue, currency)
-                clv = revenue if not sums.refunds else exact(sums.revenue - sums.refunds, currency)
+                clv = revenue if not sums.refunds else exact(EXACT.subtract(sums.revenue, sums.refunds), currency)
                 rows.append(
                     CustomerValue(
                         CustomerId(key[0]),
@@ -263,7 +255,7 @@ class StoreAnalytics:
                 continue
             per_customer[customer_id] = per_customer.get(customer_id, 0) + sums.orders
             count[currency] = count.get(currency, 0) + sums.orders
-            revenue[currency] = revenue.get(currency, Decimal(0)) + sums.revenue
+            revenue[currency] = EXACT.add(revenue.get(currency, Decimal(0)), sums.revenue)
             buyers[currency] = buyers.get(currency, 0) + 1
         rows = tuple(
             CurrencyMetrics(

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import (
+    MAX_EMAX,
+    MAX_PREC,
+    MIN_EMIN,
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+)
 from functools import cache
 
 import attrs
@@ -11,6 +21,55 @@ import pycountry
 
 from custdata._errors import CurrencyMismatchError, Problem, ValidationError
 from custdata.domain._checks import trusted
+
+#: A Money amount has at most this many digits before the decimal point (it is below 10**26 in size) ...
+MAX_AMOUNT_DIGITS = 26
+#: ... and at most this many after it; fewer where the currency has minor units (2 for EUR, 0 for JPY).
+MAX_AMOUNT_PLACES = 10
+#: The message of an amount beyond :data:`MAX_AMOUNT_DIGITS`.
+OUT_OF_RANGE = f"is out of range (at most {MAX_AMOUNT_DIGITS} digits before the decimal point)"
+
+#: Adds, subtracts, multiplies and rounds Decimals exactly whatever their size (never divide in it): results are
+#: checked against the bounds afterwards instead of being rounded to the precision of the ambient context.
+EXACT = Context(
+    prec=MAX_PREC,
+    rounding=ROUND_HALF_EVEN,
+    Emax=MAX_EMAX,
+    Emin=MIN_EMIN,
+    traps=[InvalidOperation, Overflow, DivisionByZero],
+)
+_LIMIT = Decimal(10) ** MAX_AMOUNT_DIGITS
+
+
+def amount_problem(amount: Decimal, exponent: int | None, currency: str = "the currency") -> str | None:
+    """Why ``amount`` cannot be an amount of a currency with ``exponent`` minor units (None: ISO 4217 gives
+    none), or None when it can."""
+    if not amount.is_finite():
+        return "must be a finite number"
+    if amount.copy_abs() >= _LIMIT:
+        return OUT_OF_RANGE
+    places = -int(amount.as_tuple().exponent)
+    if exponent is not None and places > exponent:
+        return f"has more decimal places than {currency} allows ({exponent})"
+    if exponent is None and places > MAX_AMOUNT_PLACES:
+        return f"has more than {MAX_AMOUNT_PLACES} decimal places"
+    return None
+
+
+def checked_amount(amount: Decimal, currency: str, path: str = "amount") -> Decimal:
+    """``amount`` (a finite Decimal) rounded half-even, exactly, to ``currency``'s minor unit (to
+    :data:`MAX_AMOUNT_PLACES` places where ISO 4217 gives none); a :class:`custdata.ValidationError` at ``path``
+    when the result is beyond :data:`MAX_AMOUNT_DIGITS`."""
+    exponent = currency_exponent(currency)
+    places = MAX_AMOUNT_PLACES if exponent is None else exponent
+    rounded = amount
+    if amount.is_finite() and amount.copy_abs() < _LIMIT:  # (a larger one is refused below, unrounded)
+        if exponent is not None or -int(amount.as_tuple().exponent) > places:
+            rounded = EXACT.quantize(amount, _quantum(places))
+    problem = amount_problem(rounded, exponent, currency)
+    if problem:
+        raise ValidationError.single(path, problem)
+    return rounded
 
 
 @cache
@@ -40,8 +99,10 @@ class Money:
     """An amount of one currency.
 
     Amounts are :class:`~decimal.Decimal` and may not carry more decimal places than the currency's
-    minor units. Arithmetic works only between equal currencies; products round half-even to the
-    minor unit.
+    minor units (at most :data:`MAX_AMOUNT_PLACES` where ISO 4217 gives none), nor more than
+    :data:`MAX_AMOUNT_DIGITS` digits before the decimal point. Arithmetic works only between equal
+    currencies and is exact; products round half-even to the minor unit. A result beyond the bounds
+    raises :class:`custdata.ValidationError` (path ``amount``), never a rounded or wrapped number.
 
     >>> Money("19.99", "EUR") + Money("5.01", "EUR")
     Money(amount=Decimal('25.00'), currency='EUR')
@@ -73,14 +134,10 @@ class Money:
             problems.append(("amount", "is not a number"))
         elif not isinstance(self.amount, Decimal):
             problems.append(("amount", f"must be a Decimal, not {type(self.amount).__name__}"))
-        elif not self.amount.is_finite():
-            problems.append(("amount", "must be a finite number"))
-        elif abs(self.amount.adjusted()) > 30:
-            problems.append(("amount", "is out of range"))
-        elif exponent is not None and -self.amount.as_tuple().exponent > exponent:  # type: ignore[operator]
-            problems.append(("amount", f"has more decimal places than {self.currency} allows ({exponent})"))
+        elif (problem := amount_problem(self.amount, exponent, str(self.currency))) is not None:
+            problems.append(("amount", problem))
         elif exponent is not None:
-            object.__setattr__(self, "amount", self.amount.quantize(_quantum(exponent)))
+            object.__setattr__(self, "amount", EXACT.quantize(self.amount, _quantum(exponent)))
         if problems:
             raise ValidationError(Problem(p, m) for p, m in problems)
 
@@ -96,7 +153,7 @@ class Money:
         if not isinstance(other, Money):
             return NotImplemented
         self._same(other)
-        return Money(self.amount + other.amount, self.currency)
+        return Money(checked_amount(EXACT.add(self.amount, other.amount), self.currency), self.currency)
 
     def __radd__(self, other: object) -> Money:
         # lets sum(moneys, start) and sum() of a non-empty list work
@@ -108,36 +165,39 @@ class Money:
         if not isinstance(other, Money):
             return NotImplemented
         self._same(other)
-        return Money(self.amount - other.amount, self.currency)
+        return Money(checked_amount(EXACT.subtract(self.amount, other.amount), self.currency), self.currency)
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        return Money(self.amount.copy_negate(), self.currency)
 
     def __abs__(self) -> Money:
-        return Money(abs(self.amount), self.currency)
+        return Money(self.amount.copy_abs(), self.currency)
 
     def __mul__(self, factor: object) -> Money:
         if isinstance(factor, bool) or not isinstance(factor, (int, Decimal)):
             return NotImplemented
-        return Money(self.rounded(self.amount * factor), self.currency)
+        if isinstance(factor, Decimal) and not factor.is_finite():
+            raise ValidationError.single("factor", "must be a finite number")
+        try:
+            product = EXACT.multiply(self.amount, Decimal(factor))
+        except ArithmeticError:  # an exponent beyond even the exact context's: far out of range
+            raise ValidationError.single("amount", OUT_OF_RANGE) from None
+        return Money(self.rounded(product), self.currency)
 
     __rmul__ = __mul__
 
     def rounded(self, amount: Decimal) -> Decimal:
-        """``amount`` rounded half-even to this currency's minor unit."""
-        exponent = currency_exponent(self.currency)
-        if exponent is None:
-            return amount
-        try:
-            return amount.quantize(_quantum(exponent), rounding=ROUND_HALF_EVEN)
-        except InvalidOperation:
-            raise ValidationError.single("amount", "is out of range") from None
+        """``amount`` rounded half-even to this currency's minor unit, exactly; a
+        :class:`custdata.ValidationError` (path ``amount``) when that is no Money amount (see the bounds)."""
+        if not isinstance(amount, Decimal) or not amount.is_finite():
+            raise ValidationError.single("amount", "must be a finite Decimal")
+        return checked_amount(amount, self.currency)
 
-    def _cmp(self, other: object) -> Decimal:
+    def _cmp(self, other: object) -> int:
         if not isinstance(other, Money):
             raise TypeError(f"cannot compare Money with {type(other).__name__}")
         self._same(other)
-        return self.amount - other.amount
+        return (self.amount > other.amount) - (self.amount < other.amount)  # exact, unlike a difference
 
     def __lt__(self, other: object) -> bool:
         return self._cmp(other) < 0

@@ -21,8 +21,15 @@ from custdata.serialization import SCHEMA_KEY, from_dict, to_dict
 
 
 def stamp(moment: datetime) -> str:
-    """A compact, offset-independent form of ``moment`` for keys: ``20240105T120000.000000Z``."""
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    """A compact, offset-independent form of ``moment`` for keys: ``20240105T120000.000000Z``.
+
+    A moment whose UTC time falls outside the years 1 to 9999 (late on 9999-12-31 at a negative offset, say)
+    keeps its own offset instead: ``99991231T230000.000000-1200``.
+    """
+    try:
+        return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    except OverflowError:
+        return moment.strftime("%Y%m%dT%H%M%S.%f%z")
 
 
 class DeliveryProblem(StrEnum):

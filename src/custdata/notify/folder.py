@@ -41,7 +41,7 @@ class FolderNotifier:
     def send(self, message: Message, /) -> SendResult:
         if not isinstance(message, Message):
             raise ValidationError.single("message", f"must be a Message, not {type(message).__name__}")
-        digest = hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:10]
+        digest = hashlib.sha256(message.idempotency_key.encode("utf-8", "surrogatepass")).hexdigest()[:10]
         who = _UNSAFE.sub("_", str(message.customer_id or "customer"))
         name = f"{who}-{message.topic.value}-{message.channel.value}-{digest}.txt"
         lines = [
@@ -61,6 +61,8 @@ class FolderNotifier:
             (self.folder / name).write_text(body, encoding="utf-8")
         except OSError as exc:
             return SendResult.transient(f"could not write to the folder: {exc.strerror or type(exc).__name__}")
+        except UnicodeError:  # a lone surrogate, in a message loaded unchecked
+            return SendResult.permanent("the message holds text that is not valid Unicode")
         with self._lock:
             self.written += 1
         return SendResult.sent(name)

@@ -31,7 +31,11 @@ MAX_HEADERS = 50
 _KEY = re.compile(r"[\x21-\x7e]{1,512}")
 #: RFC 5322 field names: printable ASCII except the colon.
 _HEADER_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]{1,76}")
-_LINE_BREAK = re.compile(r"[\r\n]")
+#: Everything that ends a line somewhere: CR, LF, VT, FF, the file/group/record separators, NEL and the Unicode
+#: line and paragraph separators (``str.splitlines()`` and some mail software split at each of them).
+LINE_BREAK = re.compile("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+#: A lone surrogate: no UTF-8 encoding exists, so no channel could carry it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _PHONE_CHANNELS = frozenset({Channel.SMS, Channel.PHONE})
 
 #: Headers that notifiers set themselves from the message's fields; ``headers`` may not override them.
@@ -149,17 +153,23 @@ class Message:
         if channel_ok:
             self._check_recipient(check)
         subject_ok = check.text("subject", self.subject, optional=self.channel != Channel.EMAIL, max_length=998)
-        if subject_ok and self.subject is not None and _LINE_BREAK.search(self.subject):
+        if subject_ok and self.subject is not None and LINE_BREAK.search(self.subject):
             check.add("subject", "must be one line (no line breaks)")
-        check.text("text", self.text, max_length=MAX_BODY, multiline=True)
-        check.text("html", self.html, optional=True, max_length=MAX_BODY, multiline=True)
+        elif subject_ok:
+            _check_encodable(check, "subject", self.subject)
+        if check.text("text", self.text, max_length=MAX_BODY, multiline=True):
+            _check_encodable(check, "text", self.text)
+        if check.text("html", self.html, optional=True, max_length=MAX_BODY, multiline=True):
+            _check_encodable(check, "html", self.html)
         if check.text("locale", self.locale, max_length=35):
             try:
                 object.__setattr__(self, "locale", normalise_locale(self.locale))
             except ValidationError as exc:
                 check.nested("locale", exc)
         self._check_headers(check)
-        check.json_object("metadata", dict(self.metadata) if isinstance(self.metadata, Mapping) else self.metadata)
+        metadata = dict(self.metadata) if isinstance(self.metadata, Mapping) else self.metadata
+        if check.json_object("metadata", metadata):
+            _check_encodable(check, "metadata", metadata)
         check.identifier("customer_id", self.customer_id, optional=True)
         check.identifier("order_id", self.order_id, optional=True)
         if check.boolean("marketing", self.marketing) and topic_ok and self.topic.is_marketing and not self.marketing:
@@ -170,6 +180,9 @@ class Message:
     def _check_recipient(self, check: Checker) -> None:
         value = self.recipient
         if not check.text("recipient", value, max_length=2048):
+            return
+        if LINE_BREAK.search(value) or _SURROGATE.search(value):
+            check.add("recipient", "must be one line of valid Unicode (no line breaks, no lone surrogates)")
             return
         if self.channel == Channel.EMAIL:
             try:
@@ -202,8 +215,10 @@ class Message:
             path = f"headers[{name!r}]"
             if name.lower() in RESERVED_HEADERS:
                 check.add(path, "is set by the notifier from the message's fields and cannot be given here")
-            elif check.text(path, value, max_length=998) and _LINE_BREAK.search(value):
+            elif check.text(path, value, max_length=998) and LINE_BREAK.search(value):
                 check.add(path, "must be one line (no line breaks)")
+            else:
+                _check_encodable(check, path, value)
 
     def _check_unsubscribe(self, check: Checker) -> None:
         url = self.unsubscribe_url
@@ -238,6 +253,22 @@ class Message:
             f"Message(idempotency_key={self.idempotency_key!r}, channel={str(self.channel)!r}, "
             f"topic={str(self.topic)!r}, recipient={self.masked_recipient!r})"
         )
+
+
+def _check_encodable(check: Checker, path: str, value: object) -> None:
+    """Report a lone surrogate anywhere in ``value`` (text, or JSON data with text keys and values)."""
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            check.add(path, "contains a lone surrogate (not valid Unicode)")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str) and _SURROGATE.search(key):
+                check.add(path, "has a key with a lone surrogate (not valid Unicode)")
+            else:
+                _check_encodable(check, f"{path}[{key!r}]", item)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_encodable(check, f"{path}[{i}]", item)
 
 
 def mask_recipient(channel: object, recipient: object) -> str:

@@ -12,6 +12,7 @@ handed over, the notifier reconnects once; a message is never resent after the s
 from __future__ import annotations
 
 import contextlib
+import email.errors
 import logging
 import smtplib
 import ssl
@@ -26,7 +27,7 @@ from custdata.domain._checks import Checker
 from custdata.domain.contact import EmailAddress
 from custdata.domain.enums import Channel
 from custdata.notify import mime
-from custdata.notify.message import Message, ensure_message
+from custdata.notify.message import LINE_BREAK, Message, ensure_message
 from custdata.notify.result import SendResult, scrub
 from custdata.notify.typing import Clock
 
@@ -103,7 +104,7 @@ class SMTPNotifier:
         self.sender = self._address(check, "sender", sender)
         self.return_path = self.sender if return_path is None else self._address(check, "return_path", return_path)
         name_ok = check.text("sender_name", sender_name, optional=True, max_length=256)
-        if name_ok and sender_name and ("\n" in sender_name or "\r" in sender_name):
+        if name_ok and sender_name and LINE_BREAK.search(sender_name):
             check.add("sender_name", "must be one line (no line breaks)")
         if (username is None) != (password is None):
             check.add("password" if password is None else "username", "username and password go together")
@@ -151,14 +152,20 @@ class SMTPNotifier:
         ensure_message(message)
         if message.channel != Channel.EMAIL:
             return SendResult.skipped(f"SMTPNotifier delivers email only, not {message.channel.value}")
-        env = mime.envelope(
-            message,
-            sender=self.sender,
-            sender_name=self.sender_name,
-            return_path=self.return_path,
-            message_id_domain=self.message_id_domain,
-            now=self._clock(),
-        )
+        try:
+            env = mime.envelope(
+                message,
+                sender=self.sender,
+                sender_name=self.sender_name,
+                return_path=self.return_path,
+                message_id_domain=self.message_id_domain,
+                now=self._clock(),
+            )
+        except (ValidationError, ValueError, LookupError, email.errors.MessageError) as exc:
+            # a message that no email can carry (a checked Message cannot get here; one loaded unchecked can)
+            reason = f"the message cannot be written as an email ({type(exc).__name__})"
+            _log.info("email %s not sent: %s", message.idempotency_key, reason)
+            return SendResult.permanent(reason)
         with self._lock:
             try:
                 result = self._deliver(env)

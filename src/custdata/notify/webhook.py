@@ -123,12 +123,20 @@ class WebhookNotifier:
                 channel = message.channel.value
                 return SendResult.skipped(f"WebhookNotifier without an endpoint delivers webhooks only, not {channel}")
             url = message.recipient
-        body = self.body(message)
-        timestamp = str(int(self._clock().timestamp()))
-        request = urllib.request.Request(url, data=body, method="POST", headers=self._request_headers(message))
-        request.add_header(TIMESTAMP_HEADER, timestamp)
-        request.add_header(SIGNATURE_HEADER, self.sign(self._secret, timestamp, body))
-        result = self._post(request, message.delivery_id)
+        try:
+            body = self.body(message)
+            timestamp = str(int(self._clock().timestamp()))
+            request = urllib.request.Request(url, data=body, method="POST", headers=self._request_headers(message))
+            request.add_header(TIMESTAMP_HEADER, timestamp)
+            request.add_header(SIGNATURE_HEADER, self.sign(self._secret, timestamp, body))
+        except (
+            ValueError,
+            TypeError,
+            OverflowError,
+        ) as exc:  # text no JSON/HTTP can carry, in a message loaded unchecked
+            result = SendResult.permanent(f"the message cannot be posted as JSON ({type(exc).__name__})")
+        else:
+            result = self._post(request, message.delivery_id)
         if not result.ok:
             reason = scrub(result.reason or "", message.recipient)
             result = SendResult(outcome=result.outcome, reason=reason, code=result.code, retry_after=result.retry_after)
@@ -162,6 +170,8 @@ class WebhookNotifier:
             return SendResult.transient(f"could not reach {where}: {reason}")
         except (OSError, http.client.HTTPException) as exc:
             return _network_failure(exc, where, self.timeout)
+        except ValueError as exc:  # a header or URL http.client refuses (invalid characters)
+            return SendResult.permanent(f"the request to {where} could not be made ({type(exc).__name__})")
         if 200 <= status < 300:
             return SendResult.sent(delivery_id, code=status)
         return self._status_failure(status, HTTPHeaders(), where)
@@ -225,6 +235,10 @@ class WebhookNotifier:
         """True when ``signature`` (the header value) signs ``body`` at ``timestamp`` with ``secret`` and the
         timestamp is within ``tolerance`` seconds of ``now``. Compares in constant time; for receivers.
 
+        Whatever the headers and body hold (any text, any length, bytes, None), the answer is True or False;
+        only a bad ``secret``, ``tolerance`` or ``now`` (a programming error) raises
+        :class:`custdata.ValidationError`.
+
         >>> body = b'{"id":"abc"}'
         >>> sig = WebhookNotifier.sign("a-long-shared-secret", "1700000000", body)
         >>> when = datetime.fromtimestamp(1700000060, UTC)
@@ -236,22 +250,47 @@ class WebhookNotifier:
         False
         """
         key = _key(secret)
-        if not isinstance(body, bytes) or not timestamp or not signature or not timestamp.isdigit():
+        window = _tolerance(tolerance)
+        if now is not None and not isinstance(now, datetime):
+            raise ValidationError.single("now", f"must be a datetime, not {type(now).__name__}")
+        if not isinstance(body, (bytes, bytearray)) or not isinstance(timestamp, str) or not isinstance(signature, str):
             return False
-        window = tolerance.total_seconds() if isinstance(tolerance, timedelta) else float(tolerance)
-        current = (now or _utc_now()).timestamp()
+        # Unix seconds in ASCII digits only (str.isdigit() takes other scripts' digits, which int() reads too),
+        # and few enough of them to be a time at all.
+        if not (0 < len(timestamp) <= 12 and timestamp.isascii() and timestamp.isdigit()):
+            return False
+        try:
+            current = (now or _utc_now()).timestamp()
+        except (OverflowError, ValueError, OSError):
+            return False
         if abs(current - int(timestamp)) > window:
             return False
-        expected = hmac.new(key, timestamp.encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
+        expected = hmac.new(key, timestamp.encode("ascii") + b"." + bytes(body), hashlib.sha256).hexdigest()
         matched = False
-        for part in signature.split(","):
+        for part in signature[:4096].split(","):
             scheme, _, value = part.strip().partition("=")
-            if scheme == "v1" and hmac.compare_digest(value.encode("ascii", "replace"), expected.encode("ascii")):
+            if scheme == "v1" and hmac.compare_digest(value.encode("utf-8", "replace"), expected.encode("ascii")):
                 matched = True
         return matched
 
     def __repr__(self) -> str:
         return f"WebhookNotifier(endpoint={self.endpoint!r})"
+
+
+#: Checks a webhook's signature headers; see :meth:`WebhookNotifier.verify_signature`.
+verify_signature = WebhookNotifier.verify_signature
+
+
+def _tolerance(value: object) -> float:
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        raise ValidationError.single("tolerance", "must be a number of seconds or a timedelta")
+    if not 0 <= seconds <= 86_400 * 366:  # NaN fails this too
+        raise ValidationError.single("tolerance", "must be between 0 seconds and a year")
+    return seconds
 
 
 def _retry_after(value: str | None, now: datetime) -> float | None:

@@ -9,6 +9,7 @@ from custdata._errors import ValidationError
 from custdata.domain import Topic
 from custdata.domain._checks import Checker
 from custdata.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
+from custdata.storage.records import check_moment
 
 
 def entry(value: object) -> OutboxEntry:
@@ -41,11 +42,7 @@ def identifiers(path: str, value: object) -> list[str]:
 
 
 def moment(path: str, value: object) -> datetime:
-    check = Checker()
-    check.timestamp(path, value)
-    check.done()
-    assert isinstance(value, datetime)
-    return value
+    return check_moment(path, value)  # in range too, so that leases and retry delays cannot overflow
 
 
 def duration(path: str, value: object) -> timedelta:

@@ -50,6 +50,25 @@ _MAX_TERM = 1024
 KEY_FIELDS = ("email", "phone", "name", "tag", "group", "country")
 
 
+#: The moments the outbox, timers and workflows compute with lie in ``[EARLIEST_MOMENT, LATEST_MOMENT)``: the
+#: margins below ``datetime.max`` and above ``datetime.min`` leave room for every time zone, quiet hours, leases
+#: and retry delays, so that no arithmetic on an accepted moment overflows.
+EARLIEST_MOMENT = datetime(1, 1, 3, tzinfo=UTC)
+LATEST_MOMENT = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def check_moment(path: str, value: object) -> datetime:
+    """``value`` when it is a timezone-aware datetime in the supported range; a ValidationError at ``path``."""
+    if not isinstance(value, datetime):
+        raise ValidationError.single(path, "is required" if value is None else "must be a datetime")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError.single(path, "must be timezone-aware (include an offset such as +00:00)")
+    if not EARLIEST_MOMENT <= value < LATEST_MOMENT:
+        first, last = EARLIEST_MOMENT.date().isoformat(), LATEST_MOMENT.date().isoformat()
+        raise ValidationError.single(path, f"must lie between {first} and {last} (UTC)")
+    return value
+
+
 def micros(moment: datetime) -> int:
     """Microseconds since the epoch for a timezone-aware datetime (exact, offset-independent)."""
     return (moment - EPOCH) // _MICRO
@@ -309,18 +328,23 @@ def encode_cursor(listing: str, key: tuple[int, str] | str) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
+_BAD_CURSOR = "is not a cursor of this listing (pass next_cursor back unchanged)"
+#: Cursor times are microseconds since the epoch that a 64-bit integer column holds.
+_MICROS_RANGE = range(-(2**63), 2**63)
+
+
 def _cursor_key(listing: str, cursor: object) -> Any:
-    problem = ValidationError.single("cursor", "is not a cursor of this listing (pass next_cursor back unchanged)")
+    problem = ValidationError.single("cursor", _BAD_CURSOR)
     if not isinstance(cursor, str) or len(cursor) > 4096:
         raise problem
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        name, key = json.loads(raw)
-    except (ValueError, TypeError, binascii.Error):
+        decoded = json.loads(raw)
+    except (ValueError, TypeError, binascii.Error, RecursionError):  # RecursionError: forged deep nesting
         raise problem from None
-    if name != listing:
+    if not (isinstance(decoded, list) and len(decoded) == 2 and decoded[0] == listing):
         raise problem
-    return key
+    return decoded[1]
 
 
 def decode_cursor(listing: str, cursor: object) -> str:
@@ -328,12 +352,13 @@ def decode_cursor(listing: str, cursor: object) -> str:
     key = _cursor_key(listing, cursor)
     if isinstance(key, str) and storable(key):
         return key
-    raise ValidationError.single("cursor", "is not a cursor of this listing (pass next_cursor back unchanged)")
+    raise ValidationError.single("cursor", _BAD_CURSOR)
 
 
 def decode_timed_cursor(listing: str, cursor: object) -> tuple[int, str]:
     """The time and id inside a cursor made by :func:`encode_cursor`, or a ValidationError."""
     key = _cursor_key(listing, cursor)
     if isinstance(key, list) and len(key) == 2 and type(key[0]) is int and isinstance(key[1], str) and storable(key[1]):
-        return key[0], key[1]
-    raise ValidationError.single("cursor", "is not a cursor of this listing (pass next_cursor back unchanged)")
+        if key[0] in _MICROS_RANGE:
+            return key[0], key[1]
+    raise ValidationError.single("cursor", _BAD_CURSOR)

@@ -112,7 +112,10 @@ def _day(moment: datetime | None, timezone: str) -> str | None:
         return None
     from custdata.workflows.policy import _zone
 
-    return moment.astimezone(_zone(timezone)).date().isoformat()
+    try:
+        return moment.astimezone(_zone(timezone)).date().isoformat()
+    except OverflowError:  # the customer's day would fall beyond the year 9999: the day where it was recorded
+        return moment.date().isoformat()
 
 
 _ORDER_NAMES = frozenset({"order_id", "order_number", "order_url", "order_total", "order_date", "items", "item_count"})

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import attrs
@@ -29,6 +29,7 @@ from custdata.outbox.ports import OutboxUnitOfWork, has_outbox
 from custdata.outbox.service import cancel, enqueue, suppress
 from custdata.serialization import from_dict, to_dict
 from custdata.storage.ports import Store
+from custdata.storage.records import EARLIEST_MOMENT, LATEST_MOMENT, check_moment
 from custdata.workflows.context import Shop, available, variables
 from custdata.workflows.defaults import default_registry, default_rules
 from custdata.workflows.policy import FrequencyCap, Policy
@@ -119,7 +120,7 @@ class Workflows:
         """Decide the messages for ``events`` inside ``uow`` (the caller commits); what was done, step by step."""
         if not isinstance(uow, OutboxUnitOfWork):
             raise ValidationError.single("uow", "must be a unit of work of a store with an outbox")
-        moment = now or self._clock()
+        moment = check_moment("now", self._clock() if now is None else now)
         cache = _Cache(uow)
         steps: list[Step] = []
         for trigger in events:
@@ -162,13 +163,20 @@ class Workflows:
                 Step(rule.name, "skipped", trigger_key(trigger), "the customer is not in the rule's segment"),
             ]
         if rule.delay is not None:
+            due_at = _later(trigger.occurred_at, rule.delay)
+            if due_at is None:
+                reason = (
+                    f"cannot wait {rule.delay} after {trigger.occurred_at.isoformat()}: that is beyond the year 9998"
+                )
+                channel = (rule.channels or customer.preferences.channels or (Channel.EMAIL,))[0]
+                return [*steps, self._suppress(uow, rule, trigger, customer, channel, reason, now)]
             timer = Timer(
                 key=rule.timer_key(trigger),
                 rule=rule.name,
                 topic=rule.topic,
                 customer_id=customer_id,
                 order_id=order_of(trigger),
-                due_at=trigger.occurred_at + rule.delay,
+                due_at=due_at,
                 created_at=now,
                 trigger=_serialize(trigger),
             )
@@ -199,7 +207,7 @@ class Workflows:
                 continue
 
             def recent(cap: FrequencyCap) -> int:
-                return uow.outbox.count_recent(customer.id, since=now - cap.period, topics=cap.topics)
+                return uow.outbox.count_recent(customer.id, since=_earlier(now, cap.period), topics=cap.topics)
 
             decision = self.policy.decide(customer, rule.topic, group, now, recent)
             if not decision.send:
@@ -334,7 +342,7 @@ class Workflows:
         """Fire every timer due at ``now`` (the clock by default), ``limit`` per round, each in its own unit of
         work; two sweeps running at once fire each timer once. A timer whose rule raises is cancelled with the
         reason (and logged) so that it blocks nothing behind it; a store error stops the sweep."""
-        moment = now or self._clock()
+        moment = check_moment("now", self._clock() if now is None else now)
         steps: list[Step] = []
         while True:
             with _outbox_uow(store) as uow:
@@ -432,6 +440,23 @@ class _Cache:
             except NotFoundError:
                 self._orders[order_id] = None
         return self._orders[order_id]
+
+
+def _later(moment: datetime, delay: timedelta) -> datetime | None:
+    """``moment + delay``, or None when that is not a moment the outbox and timers take (beyond the year 9998)."""
+    try:
+        later = moment + delay
+    except OverflowError:
+        return None
+    return later if EARLIEST_MOMENT <= later < LATEST_MOMENT else None
+
+
+def _earlier(moment: datetime, period: timedelta) -> datetime:
+    """``moment - period``, no earlier than the earliest moment the outbox takes (a longer period counts it all)."""
+    try:
+        return max(moment - period, EARLIEST_MOMENT)
+    except OverflowError:
+        return EARLIEST_MOMENT
 
 
 def _outbox_uow(store: Store) -> OutboxUnitOfWork:

@@ -25,6 +25,7 @@ import attrs
 
 from custdata.domain import Channel, ConsentPurpose, ConsentState, Customer, Topic
 from custdata.domain._checks import Checker
+from custdata.storage.records import check_moment
 
 #: The marketing topics, which frequency caps cover by default.
 MARKETING_TOPICS = frozenset(t for t in Topic if t.is_marketing)
@@ -113,6 +114,7 @@ def quiet_until(now: datetime, start: time, end: time, timezone: str) -> datetim
     >>> quiet_until(datetime(2024, 1, 1, 22, 30, tzinfo=UTC), time(22), time(7), "Europe/Berlin").isoformat()
     '2024-01-02T06:00:00+00:00'
     """
+    now = check_moment("now", now)  # in range, so that the local day and the one after it exist
     zone = _zone(timezone)
     start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
     local = now.astimezone(zone)
