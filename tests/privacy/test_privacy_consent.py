@@ -58,13 +58,17 @@ def test_confirm_without_request_and_bad_arguments_are_refused() -> None:
     assert c.consents == ()
 
 
-def test_backdated_records_are_refused_so_the_last_appended_is_in_force() -> None:
+def test_backdated_grants_are_refused_backdated_withdrawals_take_effect() -> None:
     c = customer()
     consent.grant(c, M, E, at=T0, source="checkout")
     with pytest.raises(ValidationError, match="earlier than the latest consent record"):
-        consent.withdraw(c, M, E, at=T0 - timedelta(seconds=1), source="import")
-    assert consent.allows(c, M, E)
+        consent.grant(c, M, E, at=T0 - timedelta(seconds=1), source="import", level="confirmed")
+    assert consent.current(c)[(M, E)].opt_in_level is OptInLevel.SINGLE
+    record = consent.withdraw(c, M, E, at=T0 - timedelta(seconds=1), source="import")
+    assert record.recorded_at == T0 and not consent.allows(c, M, E)
+    assert consent.history(c, M, E)[-1] == record
     consent.withdraw(c, M, S, at=T0 - timedelta(days=1), source="import")  # another channel: its own order
+    assert consent.current(c)[(M, S)].recorded_at == T0 - timedelta(days=1)
 
 
 def test_erased_customers_take_no_consent() -> None:
