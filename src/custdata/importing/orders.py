@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 import attrs
@@ -144,11 +144,13 @@ def order_from_rows(rows: Sequence[Mapping[str, Any]], *, platform: str, now: da
 def _check_sums(problems: Problems, order: Order) -> None:
     """The order's subtotal and total, worked out again in plain decimals: an amount the model could not hold
     must never be stored as a wrong (such as zero) total."""
-    subtotal = sum((line.unit_price.amount * line.quantity for line in order.lines), Decimal(0))
-    total = subtotal + order.shipping.amount - order.discount.amount
-    if not order.taxes_included:
-        total += order.tax.amount
-    if order.subtotal.amount != subtotal or order.total.amount != total:
+    with localcontext(prec=200):  # exact for any amount a Money may hold
+        subtotal = sum((line.unit_price.amount * line.quantity for line in order.lines), Decimal(0))
+        total = subtotal + order.shipping.amount - order.discount.amount
+        if not order.taxes_included:
+            total += order.tax.amount
+        wrong = order.subtotal.amount != subtotal or order.total.amount != total
+    if wrong:
         problems.add("lines", "the order's amounts add up to more than an amount of money can hold")
         problems.done()
 
