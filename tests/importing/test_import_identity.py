@@ -25,7 +25,7 @@ from custdata.importing import (
     order_id_for,
     read_rows,
 )
-from custdata.importing.convert import legacy_email_id
+from custdata.importing.convert import has_email_derived_id, legacy_email_id, source_customer_id
 from custdata.privacy.erasure import erase_customer
 from custdata.storage import Store, open_store
 
@@ -168,9 +168,16 @@ def test_customers_stored_with_email_derived_ids_are_still_recognised(store: Sto
     with store.unit_of_work() as uow:
         uow.customers.add(old)
         uow.commit()
+    with store.unit_of_work() as uow:
+        uow.customers.add(Customer(id=source_customer_id("import", "hal"), created_at=NOW, email=email))
+        uow.commit()
     path = write_csv(tmp_path / "c.csv", CUSTOMERS, [["hal@example.com", "Hal", "", ""]])
     report = import_customers(store, read_rows(path, "csv"), options=OPTIONS)
     assert (report.imported, report.skipped) == (0, 1)
+    assert has_email_derived_id(old)
+    with store.unit_of_work() as uow:
+        assert not has_email_derived_id(uow.customers.get(source_customer_id("import", "hal")))
+        assert not has_email_derived_id(Customer(id="cus_", created_at=NOW, email=email))
 
 
 # -- erasure: nothing links an id to the address any more ------------------------------------------------------

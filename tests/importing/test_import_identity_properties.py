@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 
 from custdata import Customer
 from custdata.domain import EmailAddress
-from custdata.importing import ImportOptions, RejectsList, import_customers, import_orders, read_rows
+from custdata.importing import (
+    ImportOptions,
+    RejectsList,
+    has_email_derived_id,
+    import_customers,
+    import_orders,
+    read_rows,
+)
 from custdata.importing.convert import legacy_email_id, source_customer_id
 from custdata.privacy.erasure import erase_customer
 from custdata.storage import Store, open_store, walk
@@ -147,6 +154,7 @@ def test_imports_keep_identities_apart_and_leave_nothing_after_erasure(
 
         # no id holds an address or is computable from one without a secret
         for c in stored:
+            assert not has_email_derived_id(c)
             for email in c.emails:
                 assert c.id != legacy_email_id("import", email)
                 assert email.canonical.split("@")[0] not in c.id.lower()

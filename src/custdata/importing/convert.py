@@ -94,6 +94,15 @@ def legacy_email_id(platform: str, email: EmailAddress) -> CustomerId:
     return source_customer_id(platform, email.canonical)
 
 
+def has_email_derived_id(customer: Customer) -> bool:
+    """True when the customer's id is one earlier versions derived from one of its email addresses (such an id
+    identifies the person; it is kept, since orders and messages refer to it, and stays after erasure)."""
+    platform = customer.id[len("cus_") : -25]
+    if not customer.id.startswith("cus_") or not platform:
+        return False
+    return any(customer.id == legacy_email_id(platform, email) for email in customer.emails)
+
+
 def looks_like_email(reference: str) -> bool:
     """True when a reference holds an email address (personal data, so never the basis of an id)."""
     return "@" in reference
