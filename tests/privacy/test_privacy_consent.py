@@ -126,10 +126,12 @@ def test_derived_state_is_what_the_sending_policy_sees(actions: list[tuple[str, 
 def test_future_dated_records_are_refused() -> None:
     c = customer()
     later = datetime.now(UTC) + timedelta(days=1)
-    for record in (consent.grant, consent.request_confirmation, consent.withdraw):
+    for record in (consent.grant, consent.request_confirmation):
         with pytest.raises(ValidationError, match="at: is in the future"):
             record(c, M, E, at=later, source="import")
     assert c.consents == ()
+    withdrawal = consent.withdraw(c, M, S, at=later, source="unsubscribe link")  # takes effect now, not tomorrow
+    assert withdrawal.recorded_at <= datetime.now(UTC) and c.consents == (withdrawal,)
     soon = datetime.now(UTC) + consent.CLOCK_SKEW / 2  # within what two clocks may disagree by
     consent.grant(c, M, E, at=soon, source="checkout")
     withdrawal = consent.withdraw(c, M, E, at=datetime.now(UTC), source="unsubscribe link")
@@ -174,7 +176,8 @@ def test_the_last_decision_is_in_force_and_a_withdrawal_always_takes_effect(
             assert not consent.allows(c, M, E)
             continue
         if action == "withdraw":
-            record = consent.withdraw(c, M, E, at=min(at, now), source="unsubscribe link")  # never refused
+            record = consent.withdraw(c, M, E, at=at, source="unsubscribe link")  # never refused, even if future
+            assert record.recorded_at <= max([datetime.now(UTC), *(r.recorded_at for r in c.consents)])
             assert not consent.allows(c, M, E) and c.consent(M, E) == record
             assert not Policy(caps=()).decide(c, Topic.REVIEW_REQUEST, [E], now).send
             continue

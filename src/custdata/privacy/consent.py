@@ -6,10 +6,11 @@ also what the sending policy of :mod:`custdata.workflows` consults: the two can 
 
 Nothing can lock a customer's consent in place:
 
-- a record may not be dated in the future (more than :data:`CLOCK_SKEW` after the current time): a grant dated
-  next year would otherwise outrank every withdrawal made until then;
-- a withdrawal always takes effect at once: dated before the latest record (one written before this rule, or by
-  a clock running ahead), it is recorded at that record's time, after it in the ledger, and so is in force;
+- a grant, request or confirmation may not be dated in the future (more than :data:`CLOCK_SKEW` after the current
+  time): a grant dated next year would otherwise outrank every withdrawal made until then;
+- a withdrawal always takes effect at once: dated in the future it is recorded now; dated before the latest
+  record (one written before these rules, or by a clock running ahead), it is recorded at that record's time,
+  after it in the ledger, and so is in force;
 - any other record dated before the latest one is refused, unless that latest one lies in the future (an old
   future-dated record): then it too is recorded at that time, so that the newest decision is in force.
 
@@ -26,6 +27,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import TypeVar
+
+import attrs
 
 from custdata._errors import ValidationError
 from custdata.domain import Channel, ConsentPurpose, ConsentRecord, ConsentState, Customer, OptInLevel
@@ -173,17 +176,20 @@ def _append(
     assert level_ is not None
     record = ConsentRecord(purpose_, channel_, state, at, level_, source)
     now = utc_now()
+    withdrawal = state == ConsentState.UNSUBSCRIBED
     if record.recorded_at > now + CLOCK_SKEW:
-        raise ValidationError.single(
-            "at", f"is in the future (the time is now {now.isoformat()}); a consent record is dated when it is made"
-        )
+        if not withdrawal:
+            raise ValidationError.single(
+                "at", f"is in the future (the time is now {now.isoformat()}); a consent record is dated when it is made"
+            )
+        record = attrs.evolve(record, recorded_at=now)  # a withdrawal takes effect now, whatever the caller's clock
     latest = customer.consent(purpose_, channel_)
     if latest is not None and record.recorded_at < latest.recorded_at:
-        if state != ConsentState.UNSUBSCRIBED and latest.recorded_at <= now + CLOCK_SKEW:
+        if not withdrawal and latest.recorded_at <= now + CLOCK_SKEW:
             raise ValidationError.single(
                 "at",
                 "is earlier than the latest consent record for this purpose and channel; the ledger is in time order",
             )
-        record = ConsentRecord(purpose_, channel_, state, latest.recorded_at, level_, source)
+        record = attrs.evolve(record, recorded_at=latest.recorded_at)
     customer.consents = (*customer.consents, record)
     return record
