@@ -55,6 +55,38 @@ def test_clean_file_exits_zero_and_removes_old_rejects(tmp_path: Path) -> None:
     assert "1 imported" in result.stdout and not stale.exists()
 
 
+def test_huge_numbers_are_rejects_not_a_crash_nor_a_wrong_total(tmp_path: Path) -> None:
+    huge = "1" + "0" * 29
+    (tmp_path / "c.csv").write_text("id,email\nc1,jo@example.com\n")
+    (tmp_path / "o.csv").write_text(
+        "order_id,customer_id,currency,placed_at,sku,quantity,unit_price\n"
+        f"o1,c1,EUR,2025-06-01,A,{huge},99.99\n"
+        f"o2,c1,EUR,2025-06-01,A,1,{huge}\n"
+        "o3,c1,EUR,2025-06-01,A,2,99.99\n"
+    )
+    assert run_cli("import", "customers", "c.csv", cwd=tmp_path).returncode == 0
+    result = run_cli("import", "orders", "o.csv", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "3 read, 1 imported, 0 already in the store, 2 rejected" in result.stdout
+    rejects = (tmp_path / "o.csv.rejects.csv").read_text().splitlines()
+    assert [line.split(",")[:2] for line in rejects[1:]] == [["2", "quantity"], ["3", "unit_price"]]
+    assert all("too large" in line for line in rejects[1:])
+
+
+def test_a_registered_customer_after_a_guest_checkout_is_stored_and_reported(tmp_path: Path) -> None:
+    (tmp_path / "o.csv").write_text(
+        "order_id,customer_email,currency,placed_at,sku,quantity,unit_price\no1,bo@example.com,EUR,2025-06-01,A,1,9\n"
+    )
+    (tmp_path / "c.csv").write_text("email,given_name\nbo@example.com,Bo\n")
+    orders = run_cli("import", "orders", "o.csv", cwd=tmp_path)
+    assert orders.returncode == 0 and "1 customers added with their orders" in orders.stdout
+    customers = run_cli("import", "customers", "c.csv", cwd=tmp_path)
+    assert customers.returncode == 0, customers.stderr
+    assert (
+        "1 imported" in customers.stdout and "1 added beside a customer record with the same email" in customers.stdout
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [

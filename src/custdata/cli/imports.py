@@ -11,8 +11,13 @@ from custdata.cli._common import CliError, ExitCode, add_store_option, open_cli_
 _DESCRIPTION = """\
 Import customers or orders. Every record is checked; refused ones are listed in a rejects file (line, field,
 reason; next to the input unless --rejects says otherwise) and the rest are added in batches, each one
-transaction. Records get ids derived from their reference in the source system (its id column), so running
-the same import again skips what the store already holds: an interrupted import is finished by running it again.
+transaction. Records get ids derived from their reference in the source system (its id column); customers without
+one get random ids and are recognised by their email address. Running the same import again skips what the store
+already holds: an interrupted import is finished by running it again.
+
+A guest checkout (an order with customer_email only) goes to a guest record, never to a registered customer with
+that address; a registered customer is stored even when a guest record has its address (reported as sharing an
+address, never merged).
 
 Formats (guessed from the file name unless --format is given): csv, jsonl (one JSON object per line),
 shopify-csv (Shopify's customer export) and shopify-json (Shopify's order JSON, as the Admin API returns it).
@@ -103,6 +108,11 @@ def run(args: argparse.Namespace) -> int:
     )
     if report.customers_added:
         summary += f"; {report.customers_added} customers added with their orders"
+    if report.same_email:
+        summary += (
+            f"; {report.same_email} added beside a customer record with the same email address (kept apart: "
+            "verification joins them)"
+        )
     print(summary)
     if report.rejected:
         print(f"Rejected records are listed in {rejects_path} (line, field, reason).")

@@ -2,8 +2,9 @@
 export and Shopify's order JSON.
 
 Every record is validated; refused ones go to a rejects file with their line, field and reason; the rest are
-added in batches, one unit of work each; ids derive from the source system's references, so running the
-same import again skips what is already stored::
+added in batches, one unit of work each; ids derive from the source system's references (customers without one
+get random ids and are recognised by their email address), so running the same import again skips what is
+already stored. A guest checkout's order never goes to a registered customer::
 
     from custdata.importing import ImportOptions, RejectsFile, import_customers, read_rows
 
@@ -11,7 +12,7 @@ same import again skips what is already stored::
         report = import_customers(store, read_rows("customers.csv", "csv"), rejects=rejects)
 """
 
-from custdata.importing.convert import customer_from_fields, customer_id_for, order_id_for
+from custdata.importing.convert import customer_from_fields, customer_id_for, has_email_derived_id, order_id_for
 from custdata.importing.importer import (
     ImportOptions,
     ImportReport,
@@ -42,6 +43,7 @@ __all__ = [
     "customer_from_fields",
     "customer_id_for",
     "guess_format",
+    "has_email_derived_id",
     "import_customers",
     "import_orders",
     "order_from_rows",

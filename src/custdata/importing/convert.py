@@ -2,16 +2,23 @@
 
 Every converter either returns model objects that passed the model's checks or raises
 :class:`custdata.ValidationError` whose problems name the field (as custdata calls it) and the reason.
-Ids are derived from the source system's reference (``cus_shopify_207119551``), so a second import of the
-same file finds what the first one stored and skips it.
+Ids are derived from the source system's own reference (``cus_shopify_207119551``), so a second import of the
+same file finds what the first one stored and skips it. A customer known only by an email address gets a random
+id instead: an id derived from an address would let anyone who knows the address find the customer, also after
+erasure. The importer recognises such customers again by their stored address (see
+:mod:`custdata.importing.importer`).
+
+Numbers are bounded on the way in (:data:`MAX_QUANTITY`, :data:`MAX_AMOUNT`) so that no sum of them can leave
+the range an amount of money may take, and times may not lie in the future.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import warnings
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -35,6 +42,15 @@ from custdata.domain import (
 )
 
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}")
+
+#: The largest quantity an imported order line may have.
+MAX_QUANTITY = 10**9
+#: Imported amounts (prices, shipping, tax, discounts, totals) must be smaller than this in size.
+MAX_AMOUNT = Decimal(10) ** 15
+#: How far an imported time may lie ahead of the import's time (clocks of two systems never agree exactly).
+CLOCK_SKEW = timedelta(minutes=5)
+#: The metadata key of a customer imported by email address: the source system's name (never the address).
+IMPORTED_FROM = "imported_from"
 _TRUE = frozenset({"1", "true", "yes", "y", "t", "subscribed", "on"})
 _FALSE = frozenset({"0", "false", "no", "n", "f", "unsubscribed", "not_subscribed", "off", ""})
 _ADDRESS_FIELDS = (
@@ -53,8 +69,43 @@ def _key(reference: str) -> str:
 
 
 def customer_id_for(platform: str, reference: str) -> CustomerId:
-    """The id a customer imported from ``platform`` with ``reference`` gets (always the same)."""
+    """The id a customer imported from ``platform`` with ``reference`` (its id there) gets (always the same).
+
+    Customers known only by an email address get random ids; the id this function gives for an address is the
+    one earlier versions gave them, and it warns (:class:`DeprecationWarning`), since it identifies the person.
+    """
+    if looks_like_email(reference):
+        warnings.warn(
+            "customers imported by email address get random ids: an id derived from the address identifies the "
+            "person; find them with uow.customers.find_by_email",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+    return source_customer_id(platform, reference)
+
+
+def source_customer_id(platform: str, reference: str) -> CustomerId:
+    """The id derived from a reference in the source system (not an email address: see above)."""
     return CustomerId(f"cus_{platform}_{_key(reference)}")
+
+
+def legacy_email_id(platform: str, email: EmailAddress) -> CustomerId:
+    """The id earlier versions derived from a customer's email address (to recognise such customers)."""
+    return source_customer_id(platform, email.canonical)
+
+
+def has_email_derived_id(customer: Customer) -> bool:
+    """True when the customer's id is one earlier versions derived from one of its email addresses (such an id
+    identifies the person; it is kept, since orders and messages refer to it, and stays after erasure)."""
+    platform = customer.id[len("cus_") : -25]
+    if not customer.id.startswith("cus_") or not platform:
+        return False
+    return any(customer.id == legacy_email_id(platform, email) for email in customer.emails)
+
+
+def looks_like_email(reference: str) -> bool:
+    """True when a reference holds an email address (personal data, so never the basis of an id)."""
+    return "@" in reference
 
 
 def order_id_for(platform: str, reference: str) -> OrderId:
@@ -124,6 +175,15 @@ def moment(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+def past_moment(value: Any, now: datetime) -> datetime | None:
+    """:func:`moment`, refused when later than ``now`` (give or take :data:`CLOCK_SKEW`): an imported time
+    in the future would date consent and history ahead of everything recorded later."""
+    parsed = moment(value)
+    if parsed is not None and parsed > now + CLOCK_SKEW:
+        raise ValidationError.single("", f"is in the future (after the import's time, {now.isoformat()})")
+    return parsed
+
+
 def day(value: Any) -> date | None:
     raw = text(value)
     if raw is None:
@@ -135,6 +195,7 @@ def day(value: Any) -> date | None:
 
 
 def amount(value: Any, currency: str) -> Money | None:
+    """An amount of money, smaller in size than :data:`MAX_AMOUNT`."""
     raw = text(value)
     if raw is None:
         return None
@@ -142,17 +203,27 @@ def amount(value: Any, currency: str) -> Money | None:
         number = Decimal(raw)
     except InvalidOperation:
         raise ValidationError.single("", "is not a number such as 19.99") from None
+    if not number.is_finite():
+        raise ValidationError.single("", "is not a number such as 19.99")
+    if number.copy_abs() >= MAX_AMOUNT:
+        raise ValidationError.single("", f"is too large (amounts must be below {MAX_AMOUNT:,.0f})")
     return Money(number, currency)
 
 
 def whole(value: Any) -> int | None:
+    """A whole number (of items), at most :data:`MAX_QUANTITY` in size."""
     raw = text(value)
     if raw is None:
         return None
     try:
-        return int(Decimal(raw)) if Decimal(raw) == int(Decimal(raw)) else _not_whole()
-    except (InvalidOperation, ValueError):
+        number = Decimal(raw)
+    except InvalidOperation:
         return _not_whole()
+    if not number.is_finite() or number != number.to_integral_value():
+        return _not_whole()
+    if number.copy_abs() > MAX_QUANTITY:
+        raise ValidationError.single("", f"is too large (at most {MAX_QUANTITY:,})")
+    return int(number)
 
 
 def _not_whole() -> int:
@@ -179,10 +250,19 @@ class CustomerFields:
 def customer_from_fields(values: Mapping[str, Any], context: CustomerFields) -> Customer:
     """A validated customer from field values (see :data:`custdata.importing.CUSTOMER_FIELDS`).
 
-    The customer's reference is ``id``, or else the email address; the id, the metadata's ``external_ref``
-    and the consent records' source name the platform."""
+    With an ``id`` (the customer's id in the source system) the customer's id derives from it and the metadata's
+    ``external_ref`` names it; an ``id`` holding an email address is refused. Without one the customer is known
+    by the email address and gets a random id, the metadata's ``imported_from`` naming the platform. The consent
+    records' source names the platform too; ``created_at`` may not lie in the future."""
     problems = Problems()
     reference = field(problems, values, "id", text)
+    if reference is not None and looks_like_email(reference):
+        problems.add(
+            "id",
+            "holds an email address; ids must not carry personal data (leave id out to recognise "
+            "customers by their email)",
+        )
+        reference = None
     raw_email = field(problems, values, "email", text)
     email = None
     if raw_email is not None:
@@ -213,7 +293,8 @@ def customer_from_fields(values: Mapping[str, Any], context: CustomerFields) -> 
             )
         except ValidationError as exc:
             problems.take("", exc)
-    created = field(problems, values, "created_at", moment) or context.now
+    created = field(problems, values, "created_at", lambda v: past_moment(v, context.now)) or context.now
+    consented = min(created, context.now)
     tags = field(problems, values, "tags", text)
     consents = []
     source = f"import:{context.platform}"
@@ -222,16 +303,20 @@ def customer_from_fields(values: Mapping[str, Any], context: CustomerFields) -> 
         if answer is not None:
             state = ConsentState.SUBSCRIBED if answer else ConsentState.NOT_SUBSCRIBED
             level = OptInLevel.SINGLE if answer else OptInLevel.UNKNOWN
-            consents.append(ConsentRecord(ConsentPurpose.MARKETING, channel, state, created, level, source))
+            consents.append(ConsentRecord(ConsentPurpose.MARKETING, channel, state, consented, level, source))
     birthday = field(problems, values, "birthday", day)
     is_guest = field(problems, values, "is_guest", flag)
     locale = field(problems, values, "locale", text)
     timezone = field(problems, values, "timezone", text)
     problems.done()
-    ref = str(reference or (email.canonical if email else raw_email))
+    if reference is not None:
+        customer_id = source_customer_id(context.platform, reference)
+        metadata = {"external_ref": str(ExternalRef(context.platform, reference))}
+    else:
+        customer_id, metadata = CustomerId.new(), {IMPORTED_FROM: context.platform}
     try:
         return Customer(
-            id=customer_id_for(context.platform, ref),
+            id=customer_id,
             created_at=created,
             updated_at=max(created, context.now),
             given_name=given,
@@ -247,7 +332,7 @@ def customer_from_fields(values: Mapping[str, Any], context: CustomerFields) -> 
             timezone=timezone,
             birthday=birthday,
             consents=tuple(consents),
-            metadata={"external_ref": str(ExternalRef(context.platform, ref))},
+            metadata=metadata,
         )
     except ValidationError as exc:
         problems.take("", exc)

@@ -1,6 +1,12 @@
 """Importing customers and orders into a store: every record validated, bad ones to a rejects file, the rest
 added in batches that are each one unit of work (whole or absent after a crash), and what the store already
 holds (same reference in the source system) skipped, so an interrupted import is finished by running it again.
+
+A customer without an id in the source system is known by its email address: it gets a random id, and a later
+run recognises it by a stored customer with that address imported from the same source, of the same kind (guest
+or registered). A registered customer is never taken for a guest with the same address, nor a guest's order for
+a registered customer's: records that share an address are kept apart (and counted in
+:attr:`ImportReport.same_email`) until the person proves the address (:mod:`custdata.privacy.guests`).
 """
 
 from __future__ import annotations
@@ -15,8 +21,18 @@ from typing import IO, Any, Protocol
 import attrs
 
 from custdata._errors import Problem, ValidationError
-from custdata.domain import Customer, CustomerId, ExternalRef
-from custdata.importing.convert import CustomerFields, customer_from_fields, customer_id_for, order_id_for, text
+from custdata.domain import Customer, CustomerId, EmailAddress, ExternalRef
+from custdata.importing.convert import (
+    IMPORTED_FROM,
+    CustomerFields,
+    customer_from_fields,
+    flag,
+    legacy_email_id,
+    looks_like_email,
+    order_id_for,
+    source_customer_id,
+    text,
+)
 from custdata.importing.mapping import CUSTOMER_FIELDS, ORDER_FIELDS, resolve_columns, shopify_columns
 from custdata.importing.orders import ImportedOrder, order_from_rows, order_from_shopify
 from custdata.importing.sources import Row
@@ -34,7 +50,9 @@ class Rejects(Protocol):
 @attrs.define
 class ImportReport:
     """What an import did: records read, added, skipped (already stored), refused; customers that came
-    with orders; batches committed."""
+    with orders; batches committed; and ``same_email``, the customers added although another customer record
+    (a guest, or a customer from elsewhere) has the same email address: they are kept apart, never merged by the
+    import."""
 
     read: int = 0
     imported: int = 0
@@ -42,6 +60,7 @@ class ImportReport:
     rejected: int = 0
     customers_added: int = 0
     batches: int = 0
+    same_email: int = 0
 
 
 class RejectsFile:
@@ -158,6 +177,34 @@ def import_customers(
     return run.report
 
 
+@attrs.frozen
+class _Known:
+    """How a customer record is recognised before it is converted: by the id derived from its reference in the
+    source system, or (without one) by its email address and kind (guest or registered)."""
+
+    key: str
+    customer_id: CustomerId | None = None
+    email: EmailAddress | None = None
+    guest: bool = False
+
+
+def _imported_by_email(customer: Customer, platform: str, known: _Known) -> bool:
+    """True when ``customer`` is the one an earlier import from ``platform`` made of a record known by email."""
+    email = known.email
+    return (
+        email is not None
+        and customer.email is not None
+        and customer.email.canonical == email.canonical
+        and customer.is_guest == known.guest
+        and customer.merged_into is None
+        and (customer.metadata.get(IMPORTED_FROM) == platform or customer.id == legacy_email_id(platform, email))
+    )
+
+
+def _live(customer: Customer) -> bool:
+    return customer.merged_into is None and customer.redacted_at is None
+
+
 @attrs.define
 class _CustomerRun:
     """One customer import: each batch of records is checked against the store by reference first (so that a
@@ -167,17 +214,17 @@ class _CustomerRun:
     options: ImportOptions
     report: ImportReport
     rejects: Rejects | None
-    seen: dict[CustomerId, int] = attrs.Factory(dict)
+    seen: dict[str, int] = attrs.Factory(dict)
 
     def flush(self, pending: Sequence[tuple[int, dict[str, Any], dict[str, str]]]) -> None:
         context = CustomerFields(self.options.platform, self.options.now)
-        quick = [self._quick_id(values) for _, values, _ in pending]
+        quick = [self._quick(values) for _, values, _ in pending]
         with self.store.unit_of_work() as uow:
-            stored = set(uow.customers.get_many([q for q in quick if q is not None]))
-        batch: list[tuple[int, Customer]] = []
+            stored = self._stored(uow, [q for q in quick if q is not None])
+        batch: list[tuple[int, Customer, _Known]] = []
         for (line, values, columns), known in zip(pending, quick, strict=True):
-            if known is not None and known in stored:
-                if self._first(known, line, columns):
+            if known is not None and known.key in stored:
+                if self._first(known.key, line, columns):
                     self.report.skipped += 1
                 continue
             try:
@@ -185,21 +232,49 @@ class _CustomerRun:
             except ValidationError as exc:
                 _reject(self.rejects, self.report, line, _translate(exc.problems, columns))
                 continue
-            if self._first(customer.id, line, columns):
-                batch.append((line, customer))
+            known = known or self._of(customer)
+            if self._first(known.key, line, columns):
+                batch.append((line, customer, known))
         if batch:
-            _add_customers(self.store, batch, self.report)
+            _add_customers(self.store, batch, self.report, self.options.platform)
 
-    def _quick_id(self, values: Mapping[str, Any]) -> CustomerId | None:
+    def _quick(self, values: Mapping[str, Any]) -> _Known | None:
+        """How the record will be recognised, or None when it cannot be told without converting it."""
         try:
             reference = text(values.get("id"))
+            if reference is not None:
+                if looks_like_email(reference):
+                    return None
+                customer_id = source_customer_id(self.options.platform, reference)
+                return _Known(f"id:{customer_id}", customer_id=customer_id)
+            raw = text(values.get("email"))
+            guest = bool(flag(values.get("is_guest")))
+            if raw is None:
+                return None
+            email = EmailAddress.parse(raw)
         except ValidationError:
             return None
-        return None if reference is None else customer_id_for(self.options.platform, reference)
+        return _Known(f"email:{'guest' if guest else 'registered'}:{email.canonical}", email=email, guest=guest)
 
-    def _first(self, customer_id: CustomerId, line: int, columns: Mapping[str, str]) -> bool:
+    def _of(self, customer: Customer) -> _Known:
+        if IMPORTED_FROM not in customer.metadata or customer.email is None:
+            return _Known(f"id:{customer.id}", customer_id=customer.id)
+        kind = "guest" if customer.is_guest else "registered"
+        return _Known(f"email:{kind}:{customer.email.canonical}", email=customer.email, guest=customer.is_guest)
+
+    def _stored(self, uow: UnitOfWork, known: Sequence[_Known]) -> set[str]:
+        """The keys of ``known`` that the store already holds a customer for."""
+        ids = {k.customer_id: k.key for k in known if k.customer_id is not None}
+        found = {ids[customer_id] for customer_id in uow.customers.get_many(ids)}
+        for k in known:
+            if k.email is not None and k.key not in found:
+                if any(_imported_by_email(c, self.options.platform, k) for c in uow.customers.find_by_email(k.email)):
+                    found.add(k.key)
+        return found
+
+    def _first(self, key: str, line: int, columns: Mapping[str, str]) -> bool:
         """True for the first record of a customer in this run; later ones are refused as repeats."""
-        first = self.seen.setdefault(customer_id, line)
+        first = self.seen.setdefault(key, line)
         if first != line:
             field = columns.get("id", columns.get("email", "id"))
             _reject(self.rejects, self.report, line, [(field, f"the same customer as line {first}")])
@@ -231,10 +306,27 @@ class _Columns:
         return self._columns
 
 
-def _add_customers(store: Store, batch: Sequence[tuple[int, Customer]], report: ImportReport) -> None:
+def _add_customers(
+    store: Store, batch: Sequence[tuple[int, Customer, _Known]], report: ImportReport, platform: str
+) -> None:
+    """Add the batch's customers in one unit of work, skipping those stored meanwhile, and count the ones whose
+    email address another record (stored, or earlier in the batch) has too."""
     with store.unit_of_work() as uow:
-        existing = uow.customers.get_many([c.id for _, c in batch])
-        new = [c for _, c in batch if c.id not in existing]
+        existing = uow.customers.get_many([c.id for _, c, _ in batch])
+        new: list[Customer] = []
+        emails: set[str] = set()
+        for _, customer, known in batch:
+            if customer.id in existing:
+                continue
+            holders = [] if customer.email is None else uow.customers.find_by_email(customer.email)
+            if known.email is not None and any(_imported_by_email(c, platform, known) for c in holders):
+                continue
+            if customer.email is not None:
+                canonical = customer.email.canonical
+                if canonical in emails or any(_live(c) for c in holders):
+                    report.same_email += 1
+                emails.add(canonical)
+            new.append(customer)
         uow.customers.add_many(new)
         uow.commit()
     report.imported += len(new)
@@ -367,7 +459,7 @@ def _orders(
                 yield _PendingOrder(lines, columns, key, None, [problem])
                 continue
         values = [{name: row.fields.get(column) for name, column in cols.items()} for row, cols in group]
-        yield _PendingOrder(lines, columns, key, partial(order_from_rows, values, platform=platform))
+        yield _PendingOrder(lines, columns, key, partial(order_from_rows, values, platform=platform, now=now))
 
 
 def _line_problems(problems: Iterable[Problem], lines: Sequence[int]) -> list[Problem]:
@@ -434,11 +526,25 @@ def _add_orders(
 def _resolve(
     uow: UnitOfWork, items: Sequence[tuple[int, ImportedOrder]], report: ImportReport, rejects: Rejects | None
 ) -> tuple[list[Customer], list[Any]]:
-    """Check each order's customer is stored, adding the customers that came with orders when missing."""
-    known = set(uow.customers.get_many({str(item.order.customer_id) for _, item in items}))
+    """Check each order's customer is stored, adding the customers that came with orders when missing.
+
+    A guest's order goes to a stored guest record with its email address when there is one, else to the guest
+    record that came with it (one per address in the batch); never to a registered customer."""
+    known = set(uow.customers.get_many({str(item.order.customer_id) for _, item in items if item.guest_email is None}))
     new: dict[CustomerId, Customer] = {}
+    guests: dict[str, CustomerId] = {}
     orders = []
     for line, item in items:
+        if item.guest_email is not None and item.new_customer is not None:
+            canonical = item.guest_email.canonical
+            guest_id = guests.get(canonical) or _stored_guest(uow, item.guest_email)
+            if guest_id is None:
+                guest_id = item.new_customer.id
+                new[guest_id] = item.new_customer
+            guests[canonical] = guest_id
+            order = item.order
+            orders.append(order if order.customer_id == guest_id else attrs.evolve(order, customer_id=guest_id))
+            continue
         customer_id = item.order.customer_id
         if customer_id not in known and customer_id not in new:
             if item.new_customer is None:
@@ -448,3 +554,11 @@ def _resolve(
             new[customer_id] = item.new_customer
         orders.append(item.order)
     return list(new.values()), orders
+
+
+def _stored_guest(uow: UnitOfWork, email: EmailAddress) -> CustomerId | None:
+    """A live guest record whose primary address is ``email`` (the first by id), if the store has one."""
+    for customer in uow.customers.find_by_email(email):
+        if customer.is_guest and _live(customer) and customer.email and customer.email.canonical == email.canonical:
+            return customer.id
+    return None

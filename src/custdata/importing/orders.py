@@ -5,13 +5,19 @@ A converted order names its customer by the id derived from the customer's refer
 An order that names only an email address (a guest checkout) and a Shopify order bring their customer along,
 to be added when the store does not have it yet. Orders are never attached to a registered customer by email
 alone (anyone who knows an address could then see that person's orders): a guest's orders go to a guest
-record, which :mod:`custdata.privacy` can turn into a registration after a verified step.
+record (:attr:`ImportedOrder.guest_email` says which address; the importer reuses a stored guest record with
+that address, never a registered customer), which :mod:`custdata.privacy.guests` turns into a registration
+after a verified step. A guest record gets a random id: an id derived from the address would identify the person.
+
+Quantities and amounts are bounded (:data:`custdata.importing.convert.MAX_QUANTITY`, ``MAX_AMOUNT``) and the
+order's sums are checked against the lines, so no row ends up stored with a wrong total.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal, localcontext
 from typing import Any
 
 import attrs
@@ -33,15 +39,18 @@ from custdata.domain import (
     TrackingStatus,
 )
 from custdata.importing.convert import (
+    IMPORTED_FROM,
     CustomerFields,
     Problems,
     amount,
     customer_from_fields,
-    customer_id_for,
     field,
     flag,
+    looks_like_email,
     moment,
     order_id_for,
+    past_moment,
+    source_customer_id,
     text,
     whole,
 )
@@ -49,15 +58,21 @@ from custdata.importing.convert import (
 
 @attrs.frozen
 class ImportedOrder:
-    """A validated order, and the customer to add with it if the store lacks it (a guest, a Shopify customer)."""
+    """A validated order, and the customer to add with it if the store lacks it (a guest, a Shopify customer).
+
+    ``guest_email`` is set for a guest checkout: ``new_customer`` is then a fresh guest record with that address,
+    to be used only when the store (or the import) has no guest record with the address yet."""
 
     order: Order
     new_customer: Customer | None = None
+    guest_email: EmailAddress | None = None
 
 
-def order_from_rows(rows: Sequence[Mapping[str, Any]], *, platform: str) -> ImportedOrder:
+def order_from_rows(rows: Sequence[Mapping[str, Any]], *, platform: str, now: datetime | None = None) -> ImportedOrder:
     """One order from its flat rows (fields as in :data:`custdata.importing.ORDER_FIELDS`); order-level
-    fields are read from the first row. Problems on line fields are named ``lines[i].field``."""
+    fields are read from the first row. Problems on line fields are named ``lines[i].field``. ``placed_at``
+    may not lie after ``now`` (the import's time, by default the current time)."""
+    now = now or datetime.now(UTC)
     problems = Problems()
     head = rows[0]
     reference = field(problems, head, "order_id", text)
@@ -66,7 +81,7 @@ def order_from_rows(rows: Sequence[Mapping[str, Any]], *, platform: str) -> Impo
     currency = (field(problems, head, "currency", text) or "").upper()
     if not currency:
         problems.add("currency", "is required (an ISO 4217 code such as EUR)")
-    placed = field(problems, head, "placed_at", moment)
+    placed = field(problems, head, "placed_at", lambda v: past_moment(v, now))
     if placed is None and not any(p.path == "placed_at" for p in problems.items):
         problems.add("placed_at", "is required")
     customer_id, guest_email = _customer_of(problems, head, platform)
@@ -76,7 +91,7 @@ def order_from_rows(rows: Sequence[Mapping[str, Any]], *, platform: str) -> Impo
         sub = Problems()
         sku = field(sub, row, "sku", text)
         name = field(sub, row, "product_name", text) or sku
-        quantity = field(sub, row, "quantity", whole)
+        count = field(sub, row, "quantity", whole)
         price = field(sub, row, "unit_price", lambda v: amount(v, currency)) if currency else None
         variant = {k: v for k in ("size", "colour") if (v := field(sub, row, k, text)) is not None}
         line_id = field(sub, row, "line_id", text) or f"l{index + 1}"
@@ -84,7 +99,7 @@ def order_from_rows(rows: Sequence[Mapping[str, Any]], *, platform: str) -> Impo
             problems.items += [attrs.evolve(p, path=f"lines[{index}].{p.path}") for p in sub.items]
             continue
         try:
-            lines.append(OrderLine(line_id, sku or "", name or "", quantity or 0, price or Money(0, currency), variant))
+            lines.append(OrderLine(line_id, sku or "", name or "", count or 0, price or Money(0, currency), variant))
         except ValidationError as exc:
             problems.take(f"lines[{index}]", exc)
     money: dict[str, Any] = {}
@@ -99,10 +114,11 @@ def order_from_rows(rows: Sequence[Mapping[str, Any]], *, platform: str) -> Impo
     if guest_email is not None:
         guest = Customer(
             id=customer_id,
-            created_at=placed,
+            created_at=min(placed, now),
+            updated_at=max(placed, now),
             email=guest_email,
             is_guest=True,
-            metadata={"external_ref": str(ExternalRef(platform, guest_email.canonical))},
+            metadata={IMPORTED_FROM: platform},
         )
     try:
         order = Order(
@@ -121,16 +137,38 @@ def order_from_rows(rows: Sequence[Mapping[str, Any]], *, platform: str) -> Impo
         problems.take("", exc)
         problems.done()
         raise
-    return ImportedOrder(order, guest)
+    _check_sums(problems, order)
+    return ImportedOrder(order, guest, guest_email)
+
+
+def _check_sums(problems: Problems, order: Order) -> None:
+    """The order's subtotal and total, worked out again in plain decimals: an amount the model could not hold
+    must never be stored as a wrong (such as zero) total."""
+    with localcontext(prec=200):  # exact for any amount a Money may hold
+        subtotal = sum((line.unit_price.amount * line.quantity for line in order.lines), Decimal(0))
+        total = subtotal + order.shipping.amount - order.discount.amount
+        if not order.taxes_included:
+            total += order.tax.amount
+        wrong = order.subtotal.amount != subtotal or order.total.amount != total
+    if wrong:
+        problems.add("lines", "the order's amounts add up to more than an amount of money can hold")
+        problems.done()
 
 
 def _customer_of(
     problems: Problems, row: Mapping[str, Any], platform: str
 ) -> tuple[CustomerId | None, EmailAddress | None]:
-    """The customer's id, and the email when the order is a guest's (known only by the email)."""
+    """The customer's id, and the email when the order is a guest's (known only by the email; the id is then
+    a fresh random one, for a guest record to be added unless the store has one with that address)."""
     reference = field(problems, row, "customer_id", text)
+    if reference is not None and looks_like_email(reference):
+        problems.add(
+            "customer_id",
+            "holds an email address; name the customer by its id, or give customer_email for a guest checkout",
+        )
+        return None, None
     if reference is not None:
-        return customer_id_for(platform, reference), None
+        return source_customer_id(platform, reference), None
     raw = field(problems, row, "customer_email", text)
     if raw is None:
         problems.add("customer_id", "is required (or customer_email for a guest checkout): whose order is it?")
@@ -138,7 +176,7 @@ def _customer_of(
     email = field(problems, {"customer_email": raw}, "customer_email", EmailAddress.parse)
     if email is None:
         return None, None
-    return customer_id_for(platform, email.canonical), email
+    return CustomerId.new(), email
 
 
 def _status(problems: Problems, value: str | None) -> OrderStatus:
@@ -165,7 +203,7 @@ def order_from_shopify(data: Mapping[str, Any], *, now: datetime, platform: str 
     currency = (field(problems, data, "currency", text) or "").upper()
     if not currency:
         problems.add("currency", "is required")
-    placed = field(problems, data, "created_at", moment)
+    placed = field(problems, data, "created_at", lambda v: past_moment(v, now))
     if placed is None and not any(p.path == "created_at" for p in problems.items):
         problems.add("created_at", "is required")
     lines = _shopify_lines(problems, data.get("line_items"), currency)
@@ -211,10 +249,12 @@ def order_from_shopify(data: Mapping[str, Any], *, now: datetime, platform: str 
         problems.take("", exc)
         problems.done()
         raise
+    _check_sums(problems, order)
     if total is not None and total != order.total:
         problems.add("total_price", f"is {total} but the lines, shipping, tax and discounts make {order.total}")
         problems.done()
-    return ImportedOrder(order, customer)
+    guest_email = customer.email if customer.is_guest and customer.metadata.get(IMPORTED_FROM) else None
+    return ImportedOrder(order, customer, guest_email)
 
 
 def _list(problems: Problems, data: Mapping[str, Any], name: str) -> list[Any]:
@@ -295,20 +335,24 @@ def _shopify_address(problems: Problems, data: Any, path: str) -> Address | None
 
 
 def _shopify_customer(problems: Problems, data: Mapping[str, Any], now: datetime, platform: str) -> Customer | None:
-    """The order's customer: Shopify's ``customer`` object, or a guest known only by the order's email."""
+    """The order's customer: Shopify's ``customer`` object, or a guest known only by the order's email.
+
+    The order's own email (typed at checkout, never verified) becomes the customer's address only for a guest:
+    a registered account keeps the addresses its own record gives."""
     embedded = data.get("customer")
     values: dict[str, Any]
     if isinstance(embedded, Mapping) and embedded.get("id") is not None:
         found = embedded.get("default_address")
         address: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+        registered = embedded.get("state") in ("enabled", "invited")
         values = {
             "id": embedded.get("id"),
-            "email": embedded.get("email") or data.get("email"),
+            "email": embedded.get("email") or (None if registered else data.get("email")),
             "phone": embedded.get("phone"),
             "given_name": embedded.get("first_name"),
             "family_name": embedded.get("last_name"),
             "created_at": embedded.get("created_at"),
-            "is_guest": embedded.get("state") not in ("enabled", "invited"),
+            "is_guest": not registered,
             "tags": embedded.get("tags"),
             "company": address.get("company"),
             "street_address_1": address.get("address1"),

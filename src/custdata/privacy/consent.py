@@ -1,9 +1,20 @@
 """The consent ledger: every grant and withdrawal appended to ``Customer.consents``, the current state derived.
 
-The ledger is append-only and in time order: a record may not be dated before the latest record for the same
-purpose and channel, so the record appended last is the one in force. The current state is exactly what
-:meth:`custdata.Customer.consent` returns (the latest record per purpose and channel), which is also what the
-sending policy of :mod:`custdata.workflows` consults: the two can never disagree.
+The ledger is append-only and in time order, so the record appended last is the one in force. The current state
+is exactly what :meth:`custdata.Customer.consent` returns (the latest record per purpose and channel), which is
+also what the sending policy of :mod:`custdata.workflows` consults: the two can never disagree.
+
+Nothing can lock a customer's consent in place:
+
+- a grant, request or confirmation may not be dated in the future (more than :data:`CLOCK_SKEW` after the current
+  time): a grant dated next year would otherwise outrank every withdrawal made until then;
+- a withdrawal always takes effect at once: dated in the future it is recorded now; dated before the latest
+  record (one written before these rules, or by a clock running ahead), it is recorded at that record's time,
+  after it in the ledger, and so is in force;
+- any other record dated before the latest one is refused, unless that latest one lies in the future (an old
+  future-dated record): then it too is recorded at that time, so that the newest decision is in force.
+
+Erasure replaces the whole ledger (:func:`redact_ledger`), which ends every consent whatever its dates.
 
 Double opt-in: :func:`request_confirmation` records ``pending``; :func:`confirm` (once the customer clicked the
 link) records ``subscribed`` with opt-in level ``confirmed``. Pending consent is not consent to send marketing.
@@ -13,18 +24,23 @@ These functions change the customer object only; store it with ``uow.customers.u
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import TypeVar
+
+import attrs
 
 from custdata._errors import ValidationError
 from custdata.domain import Channel, ConsentPurpose, ConsentRecord, ConsentState, Customer, OptInLevel
 from custdata.domain._checks import Checker
+from custdata.privacy._clock import utc_now
 
 E = TypeVar("E", bound=Enum)
 
 #: States in which the purpose is allowed on the channel.
 ALLOWING = frozenset({ConsentState.SUBSCRIBED})
+#: How far ahead of the current time a record may be dated (clocks of two machines never agree exactly).
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def grant(
@@ -159,10 +175,21 @@ def _append(
     check.done()
     assert level_ is not None
     record = ConsentRecord(purpose_, channel_, state, at, level_, source)
+    now = utc_now()
+    withdrawal = state == ConsentState.UNSUBSCRIBED
+    if record.recorded_at > now + CLOCK_SKEW:
+        if not withdrawal:
+            raise ValidationError.single(
+                "at", f"is in the future (the time is now {now.isoformat()}); a consent record is dated when it is made"
+            )
+        record = attrs.evolve(record, recorded_at=now)  # a withdrawal takes effect now, whatever the caller's clock
     latest = customer.consent(purpose_, channel_)
     if latest is not None and record.recorded_at < latest.recorded_at:
-        raise ValidationError.single(
-            "at", "is earlier than the latest consent record for this purpose and channel; the ledger is in time order"
-        )
+        if not withdrawal and latest.recorded_at <= now + CLOCK_SKEW:
+            raise ValidationError.single(
+                "at",
+                "is earlier than the latest consent record for this purpose and channel; the ledger is in time order",
+            )
+        record = attrs.evolve(record, recorded_at=latest.recorded_at)
     customer.consents = (*customer.consents, record)
     return record
