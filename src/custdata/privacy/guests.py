@@ -14,6 +14,21 @@ orders. So the link is made in two steps:
 
 Both work inside the caller's unit of work; ``complete_verification`` writes, and nothing happens until the
 caller commits. Completing bumps the customer's version, which makes the token unusable a second time.
+
+A merge brings other records' data into a customer without anyone proving those records' addresses, so the
+proof is held to the records it can speak for (the merges are read from the merge records on the customer's
+timeline, see :mod:`custdata.merge`):
+
+- an address the customer got from a customer merged into it, unverified there, cannot be verified for this
+  customer (both functions refuse it, naming ``address``); a registered account's primary email always can;
+- a guest that absorbed, through merges, records whose own primary email was not the proven address is not
+  registered by that proof (refused, naming ``customer``): their orders would join an account nobody proved;
+- only guest records whose own primary email is the proven address are attached, and only when everything
+  merged into them had that address too; registered accounts, merged and erased records never are.
+
+When a merge record on the timeline cannot be read (its data was erased), the customer's history is unknown
+and the strict reading applies: only a registered account's primary email can be verified, and no guest
+holding such a record is registered or attached.
 """
 
 from __future__ import annotations
@@ -26,7 +41,8 @@ import attrs
 from custdata._errors import ValidationError
 from custdata.domain import Customer, CustomerId, EmailAddress, OrderId
 from custdata.domain._checks import Checker
-from custdata.privacy.tokens import VerificationTokens
+from custdata.merge.model import MERGE_EVENT, MergeRecord
+from custdata.privacy.tokens import VerificationTokens, own_address
 from custdata.storage.ports import UnitOfWork, walk
 
 log = logging.getLogger("custdata.privacy")
@@ -57,11 +73,13 @@ def start_verification(
     """A token for ``address`` (the primary email by default) of the customer, for the application to send.
 
     Raises :class:`custdata.NotFoundError` for an unknown customer and :class:`custdata.ValidationError` when
-    the customer was erased or merged, or the address is not the customer's.
+    the customer was erased or merged, the address is not the customer's or came with a merged customer
+    without proof, or the customer is a guest holding merged records with other addresses (see the module).
     """
     customer = uow.customers.get(customer_id)
     _check_live(customer)
     token = tokens.issue(customer, address, now=now)
+    _check_provable(customer, own_address(customer, address), _History.read(uow, customer.id))
     log.info("verification token issued for customer %s", customer.id)
     return token
 
@@ -72,7 +90,8 @@ def complete_verification(
     """Check ``token`` and, when valid, register the customer and attach earlier guest records (see the module).
 
     Raises :class:`custdata.TokenError` (with a ``reason``) for a malformed, tampered, expired, used or foreign
-    token; nothing is written then. Commit the unit of work afterwards.
+    token, and :class:`custdata.ValidationError` as :func:`start_verification` does for an address or customer
+    that the proof cannot speak for; nothing is written then. Commit the unit of work afterwards.
     """
     check = Checker()
     check.timestamp("now", now)
@@ -80,6 +99,7 @@ def complete_verification(
     customer = uow.customers.get(customer_id)
     _check_live(customer)
     address = tokens.verify(token, customer, now=now)
+    _check_provable(customer, address, _History.read(uow, customer.id))
     became_registered = customer.is_guest
     email_verified = customer.email is not None and customer.email.canonical == address.canonical
     absorbed: list[CustomerId] = []
@@ -91,6 +111,9 @@ def complete_verification(
             or not guest.is_guest
             or guest.merged_into is not None
             or guest.redacted_at is not None
+            or guest.email is None
+            or guest.email.canonical != address.canonical
+            or not _History.read(uow, guest.id).only(address)
         ):
             continue
         moved = _move_records(uow, guest.id, customer.id)
@@ -132,6 +155,71 @@ def _tombstone(guest: Customer, into: CustomerId, now: datetime) -> Customer:
         merged_into=into,
         version=guest.version,
     )
+
+
+@attrs.frozen
+class _History:
+    """The merges a customer absorbed (not undone), from the merge records on its timeline; ``complete`` is
+    False when a merge record there cannot be read any more."""
+
+    records: tuple[MergeRecord, ...]
+    complete: bool
+
+    @classmethod
+    def read(cls, uow: UnitOfWork, customer_id: CustomerId) -> _History:
+        records: list[MergeRecord] = []
+        complete = True
+        for event in walk(lambda c: uow.activity.for_customer(customer_id, cursor=c)):
+            if event.event != MERGE_EVENT:
+                continue
+            try:
+                record = MergeRecord.from_event(event)
+            except ValidationError:
+                complete = False
+                continue
+            if record.undone_at is None:
+                records.append(record)
+        records.sort(key=lambda r: r.merged_at)
+        return cls(tuple(records), complete)
+
+    def obtained(self) -> set[str]:
+        """Canonical addresses that came with merged customers, unverified on them, and that the survivor did
+        not have already."""
+        found: set[str] = set()
+        for record in self.records:
+            had = {e.canonical for e in record.before[0].emails}
+            for merged in record.before[1:]:
+                for email in merged.emails:
+                    proven = merged.email_verified_at is not None and merged.email == email
+                    if not proven and email.canonical not in had:
+                        found.add(email.canonical)
+        return found
+
+    def only(self, address: EmailAddress) -> bool:
+        """Whether every customer merged in had ``address`` as its own primary email (true with no merges)."""
+        return self.complete and all(
+            merged.email is not None and merged.email.canonical == address.canonical
+            for record in self.records
+            for merged in record.before[1:]
+        )
+
+
+def _check_provable(customer: Customer, address: EmailAddress, history: _History) -> None:
+    """Refuse an address or a customer that proving ``address`` cannot speak for (see the module)."""
+    primary = customer.email is not None and customer.email.canonical == address.canonical
+    if not (primary and not customer.is_guest):
+        if not history.complete or address.canonical in history.obtained():
+            raise ValidationError.single(
+                "address",
+                "came with a customer merged into this one and was never proven there; it cannot be verified for "
+                "this customer",
+            )
+    if customer.is_guest and not history.only(address):
+        raise ValidationError.single(
+            "customer",
+            "is a guest holding records merged into it with other addresses; proving this one cannot register "
+            "them all (undo the merge, or have a person merge it into an account)",
+        )
 
 
 def _check_live(customer: Customer) -> None:
