@@ -19,11 +19,13 @@ A merge brings other records' data into a customer without anyone proving those 
 proof is held to the records it can speak for (the merges are read from the merge records on the customer's
 timeline, see :mod:`custdata.merge`):
 
-- an address the customer got from a customer merged into it, unverified there, cannot be verified for this
-  customer (both functions refuse it, naming ``address``); a registered account's primary email always can;
-- a guest that absorbed, through merges, records whose own primary email was not the proven address is not
+- an address that came into the customer with another record of a merge, unverified on that record, cannot be
+  verified for this customer (both functions refuse it, naming ``address``). In a merge with a registered
+  account, every guest's address is such a record's, even when the guest survived; among guests, the merged
+  ones' are. A registered account's primary email can always be verified;
+- a guest holding, through merges, records whose own primary email was not the proven address is not
   registered by that proof (refused, naming ``customer``): their orders would join an account nobody proved;
-- only guest records whose own primary email is the proven address are attached, and only when everything
+- only guest records whose own primary email is the proven address are attached, and only when every record
   merged into them had that address too; registered accounts, merged and erased records never are.
 
 When a merge record on the timeline cannot be read (its data was erased), the customer's history is unknown
@@ -113,7 +115,7 @@ def complete_verification(
             or guest.redacted_at is not None
             or guest.email is None
             or guest.email.canonical != address.canonical
-            or not _History.read(uow, guest.id).only(address)
+            or not _History.read(uow, guest.id).only(guest.id, address)
         ):
             continue
         moved = _move_records(uow, guest.id, customer.id)
@@ -183,24 +185,30 @@ class _History:
         return cls(tuple(records), complete)
 
     def obtained(self) -> set[str]:
-        """Canonical addresses that came with merged customers, unverified on them, and that the survivor did
-        not have already."""
+        """Canonical addresses that came with another record, unverified there. In each merge the identity is
+        the registered customers' (or, when all were guests, the survivor's): the other records' addresses are
+        obtained unless an identity holder had them too, or they were verified on their own record."""
         found: set[str] = set()
         for record in self.records:
-            had = {e.canonical for e in record.before[0].emails}
-            for merged in record.before[1:]:
-                for email in merged.emails:
-                    proven = merged.email_verified_at is not None and merged.email == email
+            owners = [c for c in record.before if not c.is_guest] or [record.before[0]]
+            had = {e.canonical for c in owners for e in c.emails}
+            for other in record.before:
+                if any(other is owner for owner in owners):
+                    continue
+                for email in other.emails:
+                    proven = other.email_verified_at is not None and other.email == email
                     if not proven and email.canonical not in had:
                         found.add(email.canonical)
         return found
 
-    def only(self, address: EmailAddress) -> bool:
-        """Whether every customer merged in had ``address`` as its own primary email (true with no merges)."""
+    def only(self, customer_id: CustomerId, address: EmailAddress) -> bool:
+        """Whether every other record that took part in these merges had ``address`` as its own primary email
+        (true with no merges)."""
         return self.complete and all(
-            merged.email is not None and merged.email.canonical == address.canonical
+            other.email is not None and other.email.canonical == address.canonical
             for record in self.records
-            for merged in record.before[1:]
+            for other in record.before
+            if other.id != customer_id
         )
 
 
@@ -214,7 +222,7 @@ def _check_provable(customer: Customer, address: EmailAddress, history: _History
                 "came with a customer merged into this one and was never proven there; it cannot be verified for "
                 "this customer",
             )
-    if customer.is_guest and not history.only(address):
+    if customer.is_guest and not history.only(customer.id, address):
         raise ValidationError.single(
             "customer",
             "is a guest holding records merged into it with other addresses; proving this one cannot register "
