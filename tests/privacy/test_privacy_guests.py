@@ -269,6 +269,10 @@ def test_only_guests_whose_own_primary_is_the_address_are_attached(store: Store)
         uow.customers.add(customer("cus_stranger", guest=True, email="stranger@example.org", phone="+4930901833"))
         uow.customers.add(customer("cus_same", guest=True, phone="+4930901834"))
         uow.customers.add(customer("cus_same2", guest=True, phone="+4930901835"))
+        # a guest whose primary became the address only by merging the record that had it
+        uow.customers.add(customer("cus_took", guest=True, email="took@example.org", phone="+4930901836"))
+        gave = customer("cus_gave", guest=True, phone="+4930901837", created=T0 + timedelta(days=1))
+        uow.customers.add(gave)
         for oid, owner in (
             ("ord_s", "cus_sec"),
             ("ord_m", "cus_mixed"),
@@ -279,6 +283,9 @@ def test_only_guests_whose_own_primary_is_the_address_are_attached(store: Store)
         uow.commit()
     _merge_into(store, "cus_mixed", "cus_stranger")  # a guest-guest merge of two addresses
     _merge_into(store, "cus_same", "cus_same2")  # a guest-guest merge of one address
+    _merge_into(store, "cus_took", "cus_gave")  # the more recent record's address becomes the primary
+    with store.unit_of_work() as uow:
+        assert str(uow.customers.get("cus_took").email) == address
     with store.unit_of_work() as uow:
         token = start_verification(uow, TOKENS, "cus_reg", now=T0 + timedelta(days=3))
         done = complete_verification(uow, TOKENS, "cus_reg", token, now=T0 + timedelta(days=3))
@@ -289,6 +296,7 @@ def test_only_guests_whose_own_primary_is_the_address_are_attached(store: Store)
         assert uow.orders.get("ord_s").customer_id == "cus_sec" and uow.customers.get("cus_sec").merged_into is None
         assert uow.orders.get("ord_x").customer_id == "cus_mixed"
         assert uow.customers.get("cus_mixed").merged_into is None
+        assert uow.customers.get("cus_took").merged_into is None
 
 
 def test_a_guest_holding_merged_strangers_is_not_registered(store: Store) -> None:

@@ -25,8 +25,9 @@ timeline, see :mod:`custdata.merge`):
   ones' are. A registered account's primary email can always be verified;
 - a guest holding, through merges, records whose own primary email was not the proven address is not
   registered by that proof (refused, naming ``customer``): their orders would join an account nobody proved;
-- only guest records whose own primary email is the proven address are attached, and only when every record
-  merged into them had that address too; registered accounts, merged and erased records never are.
+- only guest records whose own primary email is the proven address are attached (not one a merge brought
+  in), and only when every record merged into them had that address too; registered accounts, merged and
+  erased records never are.
 
 When a merge record on the timeline cannot be read (its data was erased), the customer's history is unknown
 and the strict reading applies: only a registered account's primary email can be verified, and no guest
@@ -115,7 +116,7 @@ def complete_verification(
             or guest.redacted_at is not None
             or guest.email is None
             or guest.email.canonical != address.canonical
-            or not _History.read(uow, guest.id).only(guest.id, address)
+            or not _attachable(_History.read(uow, guest.id), guest.id, address)
         ):
             continue
         moved = _move_records(uow, guest.id, customer.id)
@@ -210,6 +211,12 @@ class _History:
             for other in record.before
             if other.id != customer_id
         )
+
+
+def _attachable(history: _History, guest_id: CustomerId, address: EmailAddress) -> bool:
+    """Whether a guest record with ``address`` as its primary may be attached: the address is its own, not one
+    a merge brought in, and every record merged into it had that address too."""
+    return history.only(guest_id, address) and address.canonical not in history.obtained()
 
 
 def _check_provable(customer: Customer, address: EmailAddress, history: _History) -> None:
