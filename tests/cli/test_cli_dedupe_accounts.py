@@ -3,18 +3,24 @@ linked to an account, never reaches the account, on a real SQLite file."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from cli_helpers import run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from custdata import Address, Customer, EmailAddress, Money, Order, OrderLine, PhoneNumber, ValidationError
+from custdata.cli import main
 from custdata.cli.dedupe import _merge
 from custdata.matching import REGISTERED_REASON
 from custdata.privacy import VerificationTokens, complete_verification, start_verification
-from custdata.storage import open_store
+from custdata.storage import open_store, walk
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 VICTIM = "adelheid.quenstedt@example.org"
@@ -112,3 +118,47 @@ def test_a_group_holding_a_registered_account_is_skipped(shop: Path) -> None:
         with store.unit_of_work() as uow:
             assert all(uow.customers.get(i).merged_into is None for i in ("cus_copy1", "cus_copy2", "cus_victim"))
             assert uow.customers.get("cus_jon2").merged_into == "cus_jon1"
+
+
+#: Two people, each copied by guest records with other addresses; every copy is a sure duplicate by score.
+PEOPLE = {"Adelheid": ("adelheid.quenstedt@example.org", ATTACKER), "Jon": ("jon@example.com", "j.smith@example.net")}
+
+
+@st.composite
+def shops(draw: st.DrawFn) -> list[Customer]:
+    people: list[Customer] = []
+    for n in range(draw(st.integers(2, 6))):
+        given_name = draw(st.sampled_from(sorted(PEOPLE)))
+        people.append(
+            _person(
+                f"cus_{n}",
+                email=draw(st.sampled_from(PEOPLE[given_name])),
+                days=draw(st.integers(0, 300)),
+                guest=draw(st.booleans()),
+                given=given_name,
+            )
+        )
+    return people
+
+
+@settings(max_examples=10)
+@given(shops())
+def test_dedupe_merge_leaves_every_registered_account_as_it_was(people: list[Customer]) -> None:
+    """Whatever the mix of accounts and guests, ``dedupe --merge`` changes no registered account and merges no
+    customer into one; guests linked to an account through other guests merge among themselves only."""
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/shop.db"
+        with open_store(url) as store, store.unit_of_work() as uow:
+            uow.customers.add_many(people)
+            uow.commit()
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert main(["dedupe", "--merge", "--store", url]) == 0
+        with open_store(url) as store, store.unit_of_work() as uow:
+            after = {c.id: c for c in walk(lambda cursor: uow.customers.search(cursor=cursor))}
+    registered = {c.id for c in people if not c.is_guest}
+    for person in people:
+        if person.id in registered:
+            assert after[person.id] == person
+        else:
+            assert after[person.id].merged_into not in registered
+            assert after[person.id].is_guest
