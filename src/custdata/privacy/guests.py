@@ -191,10 +191,11 @@ class _History:
         obtained unless an identity holder had them too, or they were verified on their own record."""
         found: set[str] = set()
         for record in self.records:
-            owners = [c for c in record.before if not c.is_guest] or [record.before[0]]
-            had = {e.canonical for c in owners for e in c.emails}
+            registered = [c.id for c in record.before if not c.is_guest]
+            owners = set(registered) or {record.before[0].id}
+            had = {e.canonical for c in record.before if c.id in owners for e in c.emails}
             for other in record.before:
-                if any(other is owner for owner in owners):
+                if other.id in owners:
                     continue
                 for email in other.emails:
                     proven = other.email_verified_at is not None and other.email == email
@@ -221,14 +222,21 @@ def _attachable(history: _History, guest_id: CustomerId, address: EmailAddress) 
 
 def _check_provable(customer: Customer, address: EmailAddress, history: _History) -> None:
     """Refuse an address or a customer that proving ``address`` cannot speak for (see the module)."""
-    primary = customer.email is not None and customer.email.canonical == address.canonical
-    if not (primary and not customer.is_guest):
-        if not history.complete or address.canonical in history.obtained():
-            raise ValidationError.single(
-                "address",
-                "came with a customer merged into this one and was never proven there; it cannot be verified for "
-                "this customer",
-            )
+    account_primary = (
+        not customer.is_guest and customer.email is not None and customer.email.canonical == address.canonical
+    )
+    if not history.complete and not account_primary:
+        raise ValidationError.single(
+            "address",
+            "cannot be verified for this customer: a merge record on its timeline can no longer be read, so it is "
+            "unknown what the merge brought in (only a registered account's primary email can be verified)",
+        )
+    if address.canonical in history.obtained() and not account_primary:
+        raise ValidationError.single(
+            "address",
+            "came with a customer merged into this one and was never proven there; it cannot be verified for "
+            "this customer",
+        )
     if customer.is_guest and not history.only(customer.id, address):
         raise ValidationError.single(
             "customer",
