@@ -14,7 +14,7 @@ from privacy_builders import T0, customer, order
 from custdata import ValidationError
 from custdata.matching import REGISTERED_REASON, Decision, Matcher, store_records
 from custdata.merge import merge, preview, resolve
-from custdata.privacy import VerificationTokens, complete_verification, start_verification
+from custdata.privacy import TokenError, VerificationTokens, complete_verification, start_verification
 from custdata.storage import Store, open_store
 
 TOKENS = VerificationTokens(b"0123456789abcdef0123456789abcdef", ttl=timedelta(hours=2))
@@ -49,6 +49,9 @@ def test_a_copied_guest_never_takes_over_the_account(store: Store) -> None:
     # an application that merges every sure pair merges nothing
     assert found.with_decision(Decision.AUTO_MERGE) == ()
 
+    with store.unit_of_work() as uow:
+        early = start_verification(uow, TOKENS, "cus_victim", now=LATER)
+
     # a person merges the pair anyway, with the default rules: the account keeps its own primary email
     with store.unit_of_work() as uow:
         plan = preview(uow, "cus_copy", ["cus_victim"], at=LATER)  # even with the guest as survivor
@@ -68,6 +71,12 @@ def test_a_copied_guest_never_takes_over_the_account(store: Store) -> None:
         forged = TOKENS.issue(account, ATTACKER, now=LATER)
         with pytest.raises(ValidationError, match="address"):
             complete_verification(uow, TOKENS, account.id, forged, now=LATER)
+        # a token issued before the merge is stale: the merge changed the customers it was bound to
+        with pytest.raises(ValidationError, match="merged into another customer"):
+            complete_verification(uow, TOKENS, "cus_victim", early, now=LATER)
+        with pytest.raises(TokenError) as foreign:
+            complete_verification(uow, TOKENS, account.id, early, now=LATER)
+        assert foreign.value.reason == "foreign"
     with store.unit_of_work() as uow:
         done = complete_verification(uow, TOKENS, account.id, token, now=LATER)
         uow.commit()

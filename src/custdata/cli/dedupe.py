@@ -63,7 +63,10 @@ def run(args: argparse.Namespace) -> int:
             )
             for pair in list(result)[: max(args.show, 0)]:
                 agreed = ", ".join(e.field for e in pair.evidence if e.outcome.value in ("agree", "partial"))
-                print(f"  {pair.left}  {pair.right}  {pair.score:6.1f}  {pair.decision.value:<10}  agree: {agreed}")
+                held = f"  ({pair.reason})" if pair.reason else ""
+                print(
+                    f"  {pair.left}  {pair.right}  {pair.score:6.1f}  {pair.decision.value:<10}  agree: {agreed}{held}"
+                )
         if args.merge:
             created = {c.id: c.created_at for c in customers}
             survivors, absorbed, skipped = _merge(store, _groups((p.left, p.right) for p in sure), created)
