@@ -89,8 +89,9 @@ class Matcher:
     account (``is_guest`` False, as every registered :class:`custdata.Customer`) is never
     :attr:`Decision.AUTO_MERGE`, whatever it scores: it is held for review with the reason
     :data:`REGISTERED_REASON`, since matching evidence is not proof that whoever made the other record owns
-    the account. Two guests, or records that do not say, are merged automatically from ``auto_merge`` up. ``default_region`` reads national phone numbers
-    of records without a country. ``max_block_size`` and ``window`` bound the work per blocking key.
+    the account. Two guests, or records that do not say, are merged automatically from ``auto_merge`` up.
+    ``default_region`` reads national phone numbers of records without a country. ``max_block_size`` and
+    ``window`` bound the work per blocking key.
     """
 
     model: MatchModel = attrs.field(factory=MatchModel.default)

@@ -74,7 +74,8 @@ class MergeRules:
 
     An overriding ``email`` or ``phone`` must be one of the merged customers' own contact points: a merge
     never invents contact data. An override is a person's decision, so it may make a guest's contact point
-    the primary of a registered account, which the rules alone never do. Other contact points, addresses, tags, groups and consents are always kept.
+    the primary of a registered account, which the rules alone never do. Other contact points, addresses,
+    tags, groups and consents are always kept.
 
     >>> MergeRules(fields={"given_name": "survivor"}).rule("given_name")
     <Rule.SURVIVOR: 'survivor'>
@@ -118,9 +119,10 @@ class FieldProvenance:
 
     ``rule`` is the :class:`Rule` value, ``"override"``, or a fixed policy (``"earliest"``, ``"any_registered"``,
     ``"merge_time"``, or ``"registered_account"`` for a primary email or phone kept from the registered account
-    because the rule would have taken a guest's unverified one). ``sources`` are customer ids: the one whose value won for a chosen field (empty when
-    nobody had a value or it was overridden); one per item, in order, for ``other_emails``, ``other_phones``,
-    ``addresses`` and ``consents``; the contributing customers for sets and metadata.
+    because the rule would have taken a guest's unverified one). ``sources`` are customer ids: the one whose
+    value won for a chosen field (empty when nobody had a value or it was overridden); one per item, in order,
+    for ``other_emails``, ``other_phones``, ``addresses`` and ``consents``; the contributing customers for sets
+    and metadata.
     """
 
     field: str
