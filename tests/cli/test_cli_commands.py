@@ -18,7 +18,7 @@ from cli_helpers import run_cli
 
 from custdata import Customer, EmailAddress, Money, Order, OrderLine, from_json
 from custdata.demo import DEMO_SHOP
-from custdata.storage import open_store
+from custdata.storage import open_store, walk
 from custdata.workflows import Workflows
 
 
@@ -77,9 +77,14 @@ def test_dedupe_report_and_merge(demo_store: Path, tmp_path: Path) -> None:
     store = _copy(demo_store, tmp_path)
     listed = run_cli("dedupe", "--json", "--store", str(store), cwd=tmp_path)
     pairs = [json.loads(line) for line in listed.stdout.splitlines()]
-    sure = [p for p in pairs if p["decision"] == "auto_merge"]
-    assert sure and all(p["evidence"] for p in pairs)
+    assert pairs and all(p["evidence"] for p in pairs)
     assert "@" not in listed.stdout  # ids and evidence only, no personal data
+    with open_store(f"sqlite:///{store}") as opened, opened.unit_of_work() as uow:
+        guests = {str(c.id) for c in walk(lambda cursor: uow.customers.search(cursor=cursor)) if c.is_guest}
+    # pairs with a registered account are held for review, however high they score; only guests merge
+    held = [p for p in pairs if p["reason"]]
+    assert held and all(p["decision"] == "review" and p["score"] >= 26 for p in held)
+    assert all({p["left"], p["right"]} <= guests for p in pairs if p["decision"] == "auto_merge")
     merged = run_cli("dedupe", "--merge", "--show", "0", "--store", str(store), cwd=tmp_path)
     assert merged.returncode == 0, merged.stderr
     assert "merged" in merged.stdout

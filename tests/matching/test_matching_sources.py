@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from custdata import Address, Customer, EmailAddress, PhoneNumber, ValidationError
-from custdata.matching import Decision, Matcher, store_records
+from custdata.matching import REGISTERED_REASON, Decision, Matcher, store_records
 from custdata.storage import Store, open_store
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
@@ -41,7 +41,7 @@ def test_duplicates_in_a_store_are_found_and_merged_or_redacted_ones_skipped(sto
         uow.customers.add_many(
             [
                 _customer("cus_1", "Katharina", email=email, phone=PhoneNumber.parse("+49 30 2345678")),
-                _customer("cus_2", "Kathi", other_emails=(EmailAddress("K.Schneider@example.de"),)),
+                _customer("cus_2", "Kathi", other_emails=(EmailAddress("K.Schneider@example.de"),), is_guest=True),
                 _customer("cus_3", "Katharina", merged_into="cus_1"),
                 _customer("cus_4", "Katharina", redacted_at=T0),
                 _customer("cus_5", "Otto"),
@@ -53,7 +53,9 @@ def test_duplicates_in_a_store_are_found_and_merged_or_redacted_ones_skipped(sto
         assert [r.id for r in store_records(uow, include_merged=True)] == ["cus_1", "cus_2", "cus_3", "cus_5"]
     result = Matcher().find_duplicates(store_records(store))
     assert [(p.left, p.right) for p in result] == [("cus_1", "cus_2")]
-    assert result.pairs[0].decision is Decision.AUTO_MERGE
+    # cus_1 is a registered account: however sure the evidence, the pair goes to a person
+    assert result.pairs[0].decision is Decision.REVIEW and result.pairs[0].reason == REGISTERED_REASON
+    assert result.pairs[0].score >= Matcher().auto_merge
     assert result.pairs[0].field("email").level == "exact"
 
 

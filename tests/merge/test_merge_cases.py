@@ -125,8 +125,10 @@ def test_preview_writes_nothing_and_explains_every_field(store: Store) -> None:
         assert plan.result.email_verified_at == T0 + timedelta(hours=1)
         assert [str(e) for e in plan.result.other_emails] == ["ANA.RUIZ@example.org"]
         assert plan.field("other_emails").sources == ("cus_new",)
-        assert plan.result.phone == PhoneNumber.parse("+49 170 1234567")
-        assert plan.result.other_phones == (PhoneNumber.parse("+49 30 1234567"),)
+        # the guest's phone is more recent but unverified: the registered account keeps its own primary
+        assert plan.result.phone == PhoneNumber.parse("+49 30 1234567")
+        assert plan.field("phone").rule == "registered_account" and plan.field("phone").sources == ("cus_old",)
+        assert plan.result.other_phones == (PhoneNumber.parse("+49 170 1234567"),)
         assert len(plan.result.addresses) == 2 and plan.field("addresses").sources == ("cus_old", "cus_new")
         assert plan.result.shipping_address == _address("Hauptstr. 1")
         assert plan.result.billing_address == _address("Ringstr. 9")
@@ -150,7 +152,9 @@ def test_rules_and_overrides_change_the_outcome(store: Store) -> None:
         plan = preview(uow, "cus_old", ["cus_new"], rules=rules)
     assert plan.result.given_name == "Ana" and plan.field("given_name").rule == "survivor"
     assert plan.result.family_name == "Ruiz-Garcia" and plan.field("family_name").rule == "override"
-    assert plan.result.email == EmailAddress("ANA.RUIZ@example.org") and plan.result.email_verified_at is None
+    # most_recent would take the guest's unverified address: the registered account keeps its own
+    assert plan.result.email == EmailAddress("ana@example.com") and plan.field("email").rule == "registered_account"
+    assert plan.result.email_verified_at == T0 + timedelta(hours=1)
     assert plan.result.phone == PhoneNumber.parse("+49 30 1234567") and plan.field("phone").sources == ("cus_old",)
     assert plan.result.metadata == {"source": "shop", "tier": 1}
 

@@ -14,8 +14,10 @@ _DESCRIPTION = """\
 Compare the store's customers (names, emails, phones, addresses, birthdays; merged and erased customers left
 out) and list the likely duplicate pairs, best first, each with the fields that agreed and how much each
 counted. Scores are in bits: pairs from --review up are listed, pairs from --auto-merge up are sure enough to
-merge. With --merge, each group of sure pairs is merged into its oldest customer (orders, messages and
-activity move along; the merge is recorded and can be undone from the library). Only ids are printed.
+merge, except that a pair with a registered account is always left for review: matching evidence does not
+prove who owns an account. With --merge, each group of sure pairs (guests only) is merged into its oldest
+customer (orders, messages and activity move along; the merge is recorded and can be undone from the
+library); a group that holds a registered account by the time it is merged is skipped. Only ids are printed.
 """
 
 
@@ -28,7 +30,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--auto-merge", type=float, default=None, metavar="BITS", help="sure from this score (26)")
     parser.add_argument("--region", metavar="CC", help="region for national phone numbers of customers without one")
     parser.add_argument("--show", type=int, default=20, metavar="N", help="how many pairs to list (default 20)")
-    parser.add_argument("--merge", action="store_true", help="merge every group of sure duplicates")
+    parser.add_argument("--merge", action="store_true", help="merge every group of sure duplicates (guests only)")
     parser.add_argument("--json", action="store_true", help="print every pair as JSON Lines instead")
     parser.set_defaults(handler=run)
 
@@ -61,11 +63,16 @@ def run(args: argparse.Namespace) -> int:
             )
             for pair in list(result)[: max(args.show, 0)]:
                 agreed = ", ".join(e.field for e in pair.evidence if e.outcome.value in ("agree", "partial"))
-                print(f"  {pair.left}  {pair.right}  {pair.score:6.1f}  {pair.decision.value:<10}  agree: {agreed}")
+                held = f"  ({pair.reason})" if pair.reason else ""
+                print(
+                    f"  {pair.left}  {pair.right}  {pair.score:6.1f}  {pair.decision.value:<10}  agree: {agreed}{held}"
+                )
         if args.merge:
             created = {c.id: c.created_at for c in customers}
-            merged = _merge(store, _groups((p.left, p.right) for p in sure), created)
-            print(f"merged {merged[1]} customers into {merged[0]} survivors")
+            survivors, absorbed, skipped = _merge(store, _groups((p.left, p.right) for p in sure), created)
+            print(f"merged {absorbed} customers into {survivors} survivors")
+            if skipped:
+                print(f"skipped {skipped} groups that hold a registered account or changed meanwhile; review them")
     return int(ExitCode.OK)
 
 
@@ -75,6 +82,7 @@ def _pair_json(pair: Any) -> dict[str, Any]:
         "right": pair.right,
         "score": round(pair.score, 3),
         "decision": pair.decision.value,
+        "reason": pair.reason,
         "evidence": [
             {"field": e.field, "outcome": e.outcome.value, "level": e.level, "weight": round(e.weight, 3)}
             for e in pair.evidence
@@ -103,17 +111,25 @@ def _groups(pairs: Iterable[tuple[str, str]]) -> list[list[str]]:
     return [sorted(g) for g in groups.values() if len(g) > 1]
 
 
-def _merge(store: Any, groups: list[list[str]], created: dict[Any, Any]) -> tuple[int, int]:
-    """Merge each group into its oldest customer, one unit of work per group."""
+def _merge(store: Any, groups: list[list[str]], created: dict[Any, Any]) -> tuple[int, int, int]:
+    """Merge each group of guests into its oldest customer, one unit of work per group. A group is skipped when
+    any of its customers is a registered account, or was merged or erased meanwhile, as read in that unit of
+    work: only a person may merge an account."""
     from custdata.merge import merge, preview
 
-    survivors = absorbed = 0
+    survivors = absorbed = skipped = 0
     for group in groups:
         ordered = sorted(group, key=lambda i: (created[i], i))
         with store.unit_of_work() as uow:
-            plan = preview(uow, ordered[0], ordered[1:])
-            merge(uow, plan)
+            current = uow.customers.get_many(ordered)
+            if any(
+                c is None or not c.is_guest or c.merged_into is not None or c.redacted_at is not None
+                for c in (current.get(i) for i in ordered)
+            ):
+                skipped += 1
+                continue
+            merge(uow, preview(uow, ordered[0], ordered[1:]))
             uow.commit()
         survivors += 1
         absorbed += len(ordered) - 1
-    return survivors, absorbed
+    return survivors, absorbed, skipped

@@ -11,7 +11,7 @@ True
 
 from custdata.matching.blocking import BlockingStats, blocking_keys
 from custdata.matching.evaluation import Accuracy, evaluate
-from custdata.matching.matcher import AUTO_MERGE, REVIEW, Matcher, MatchResult
+from custdata.matching.matcher import AUTO_MERGE, REGISTERED_REASON, REVIEW, Matcher, MatchResult
 from custdata.matching.model import (
     FIELDS,
     HOUSEHOLD_FIELDS,
@@ -34,6 +34,7 @@ __all__ = [
     "FIELDS",
     "HOUSEHOLD_FIELDS",
     "LEVELS",
+    "REGISTERED_REASON",
     "REVIEW",
     "Accuracy",
     "BlockingStats",

@@ -35,6 +35,8 @@ from custdata.matching.records import to_record
 #: Default thresholds, in bits: a pair this far above chance is merged without a look / shown for review.
 AUTO_MERGE = 26.0
 REVIEW = 16.0
+#: The reason given for a pair that scores as sure but involves a registered account.
+REGISTERED_REASON = "a registered account is never merged automatically"
 
 _STREET_AGREES = frozenset(("exact", "typo"))
 _LOCALITY_AGREES = frozenset(("exact", "typo", "city"))
@@ -83,8 +85,13 @@ class Matcher:
     """Finds likely duplicates among customer records, rows or :class:`custdata.Customer` objects.
 
     ``auto_merge`` and ``review`` are score thresholds in bits (log2 likelihood ratio, see
-    :class:`MatchModel`); pairs below ``review`` are dropped. ``default_region`` reads national phone numbers
-    of records without a country. ``max_block_size`` and ``window`` bound the work per blocking key.
+    :class:`MatchModel`); pairs below ``review`` are dropped. A pair in which either record is a registered
+    account (``is_guest`` False, as every registered :class:`custdata.Customer`) is never
+    :attr:`Decision.AUTO_MERGE`, whatever it scores: it is held for review with the reason
+    :data:`REGISTERED_REASON`, since matching evidence is not proof that whoever made the other record owns
+    the account. Two guests, or records that do not say, are merged automatically from ``auto_merge`` up.
+    ``default_region`` reads national phone numbers of records without a country. ``max_block_size`` and
+    ``window`` bound the work per blocking key.
     """
 
     model: MatchModel = attrs.field(factory=MatchModel.default)
@@ -222,7 +229,7 @@ class Matcher:
         self, a: NormalisedRecord, b: NormalisedRecord, levels: _Levels, swapped: bool, total: float
     ) -> CandidatePair:
         address_agrees = levels[5] in _STREET_AGREES and levels[6] in _LOCALITY_AGREES
-        reason = "counted as a household trait: the " + ("address" if address_agrees else "phone") + " agrees"
+        household_note = "counted as a household trait: the " + ("address" if address_agrees else "phone") + " agrees"
         evidence = []
         for field, household, level in zip(FIELDS, _household_fields(levels), levels, strict=True):
             notes = []
@@ -231,17 +238,21 @@ class Matcher:
             weight = self._tables[field][level]
             if household and self._household[field][level] != weight:
                 weight = self._household[field][level]
-                notes.append(reason)
+                notes.append(household_note)
             outcome = Outcome.MISSING if level == MISSING else LEVELS[field][level]
             evidence.append(FieldEvidence(field, outcome, level, round(weight, 4), "; ".join(notes)))
+        reason = ""
         if total >= self.auto_merge:
             decision = Decision.AUTO_MERGE
+            if a.is_guest is False or b.is_guest is False:
+                decision = Decision.REVIEW
+                reason = REGISTERED_REASON
         elif total >= self.review:
             decision = Decision.REVIEW
         else:
             decision = Decision.DISTINCT
         left, right = sorted((a.id, b.id))
-        return CandidatePair(left, right, total, decision, tuple(evidence))
+        return CandidatePair(left, right, total, decision, tuple(evidence), reason)
 
 
 _NOT_HOUSEHOLD = (False,) * len(FIELDS)

@@ -239,14 +239,16 @@ class FieldEvidence:
 
 @attrs.frozen
 class CandidatePair:
-    """Two records that may be the same customer: their ids, the score in bits, the decision the
-    thresholds give, and the evidence for every field."""
+    """Two records that may be the same customer: their ids, the score in bits, the decision, and the evidence
+    for every field. ``reason`` says why the decision is not what the score alone gives (empty otherwise):
+    a pair with a registered account is held for review however high it scores."""
 
     left: str
     right: str
     score: float
     decision: Decision
     evidence: tuple[FieldEvidence, ...]
+    reason: str = ""
 
     @property
     def ids(self) -> tuple[str, str]:
@@ -265,6 +267,7 @@ class CandidatePair:
 
     def explain(self) -> str:
         """A table of the evidence, one field a line, for logs and review screens (it holds no personal data)."""
-        lines = [f"{self.left} ~ {self.right}: score {self.score:+.2f} -> {self.decision.value}"]
+        reason = f" ({self.reason})" if self.reason else ""
+        lines = [f"{self.left} ~ {self.right}: score {self.score:+.2f} -> {self.decision.value}{reason}"]
         lines.extend(f"  {item}" for item in self.evidence)
         return "\n".join(lines)

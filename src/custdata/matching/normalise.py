@@ -348,6 +348,8 @@ class NormalisedRecord(NamedTuple):
     city: str
     country: str
     birthday: Birthday | None
+    #: ``False`` for a registered account, ``True`` for a guest, ``None`` when the record does not say.
+    is_guest: bool | None = None
 
 
 def normalise(record: CustomerRecord, default_region: str | None = None) -> NormalisedRecord:
@@ -367,6 +369,7 @@ def normalise(record: CustomerRecord, default_region: str | None = None) -> Norm
         city=name_keys(record.city).full,
         country=country or "",
         birthday=normalise_birthday(record.birthday, country),
+        is_guest=record.is_guest,
     )
 
 

@@ -62,7 +62,10 @@ class CustomerRecord:
 
     ``country`` is an ISO 3166 alpha-2 code or a country name; ``birthday`` is ISO (``1984-03-07``) or a
     common day-first or month-first spelling. ``other_emails`` and ``other_phones`` hold further contact
-    points. Use :meth:`from_mapping` for rows and :meth:`from_customer` for stored customers.
+    points. ``is_guest`` says whether the record is a guest (``True``) or a registered account (``False``);
+    ``None`` means not known, as for most imported rows. A pair with a registered account is never merged
+    automatically (see :class:`custdata.matching.Matcher`). Use :meth:`from_mapping` for rows and
+    :meth:`from_customer` for stored customers, which always says which of the two a customer is.
 
     >>> CustomerRecord("r1", given_name="Jane", family_name="Doe")
     CustomerRecord(id='r1', given_name='J***', family_name='D***')
@@ -80,6 +83,7 @@ class CustomerRecord:
     birthday: str | None = None
     other_emails: tuple[str, ...] = ()
     other_phones: tuple[str, ...] = ()
+    is_guest: bool | None = None
 
     def __attrs_post_init__(self) -> None:
         problems = list(_check_record(self))
@@ -98,7 +102,8 @@ class CustomerRecord:
 
         Keys are matched case-insensitively, ``first_name``/``zip``/... are understood (see
         :data:`COLUMN_ALIASES`), ``columns`` maps further names, and other keys are ignored. Numbers
-        become strings, dates become ISO dates, empty strings become ``None``. ``default_id`` is used
+        become strings, dates become ISO dates, empty strings become ``None``. ``is_guest`` takes a boolean
+        or ``true``/``false``, ``yes``/``no``, ``1``/``0``. ``default_id`` is used
         when the row has no ``id``. Raises :class:`custdata.ValidationError` naming each bad field.
 
         >>> r = CustomerRecord.from_mapping({"First Name": "Ana", "ZIP": 28013, "Notes": "vip"}, default_id="7")
@@ -158,6 +163,7 @@ class CustomerRecord:
             birthday=customer.birthday.isoformat() if customer.birthday else None,
             other_emails=tuple(emails[1:]),
             other_phones=tuple(phones[1:]),
+            is_guest=customer.is_guest,
         )
 
     def __repr__(self) -> str:
@@ -169,11 +175,15 @@ class CustomerRecord:
 
 RecordLike: TypeAlias = "CustomerRecord | Mapping[str, Any] | Customer"
 
-_FIELDS = frozenset(("id", *TEXT_FIELDS, "other_emails", "other_phones"))
+_FIELDS = frozenset(("id", *TEXT_FIELDS, "other_emails", "other_phones", "is_guest"))
+_TRUE = frozenset(("true", "yes", "1", "t", "y"))
+_FALSE = frozenset(("false", "no", "0", "f", "n"))
 
 
 def _coerce(name: str, raw: object) -> Any:
     """Turn one cell into what the record holds, or raise naming the reason (never the value)."""
+    if name == "is_guest":
+        return _flag(raw)
     if name in ("other_emails", "other_phones"):
         if raw is None or raw == "":
             return ()
@@ -210,6 +220,20 @@ def _coerce(name: str, raw: object) -> Any:
     return text or None
 
 
+def _flag(raw: object) -> bool | None:
+    if raw is None or isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int) and raw in (0, 1):
+        return bool(raw)
+    if isinstance(raw, str):
+        text = raw.strip().lower()
+        if not text:
+            return None
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+    raise ValidationError.single("", "must be true or false (or yes/no, 1/0)")
+
+
 def _check_record(record: CustomerRecord) -> Iterable[Problem]:
     if not isinstance(record.id, str) or not record.id.strip():
         yield Problem("id", "must be a non-empty string")
@@ -217,6 +241,8 @@ def _check_record(record: CustomerRecord) -> Iterable[Problem]:
         yield Problem("id", f"is longer than {MAX_FIELD_LENGTH} characters")
     for name in TEXT_FIELDS:
         yield from _check_text(name, getattr(record, name))
+    if record.is_guest is not None and not isinstance(record.is_guest, bool):
+        yield Problem("is_guest", f"must be True, False or None, not {type(record.is_guest).__name__}")
     for name in ("other_emails", "other_phones"):
         items = getattr(record, name)
         if not isinstance(items, tuple):

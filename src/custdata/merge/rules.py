@@ -3,6 +3,12 @@
 Every field of :class:`custdata.Customer` is either chosen (one customer's value wins, by a :class:`Rule`) or
 combined (contact points, addresses, tags, groups, consents and metadata of every customer are kept). The
 result carries a :class:`FieldProvenance` per field saying which customers the value came from.
+
+When any of the customers is registered, the result is a registered account and keeps that account's identity:
+its primary email and phone stay a registered customer's own primary, or an address or number verified on its
+own record (``email_verified_at``/``phone_verified_at``). A guest's unverified contact points are kept among
+``other_emails``/``other_phones``, never made the primary, whatever the rule; only an explicit override (a
+person's decision) can do that.
 """
 
 from __future__ import annotations
@@ -52,6 +58,10 @@ CHOSEN_FIELDS: Mapping[str, tuple[Rule, ...]] = {
     "private_metadata": (Rule.KEEP_ALL, Rule.MOST_RECENT, Rule.SURVIVOR),
 }
 
+#: The provenance rule of a primary email or phone that the field's rule would have taken from a guest's
+#: unverified contact point, kept instead from the registered account (see :func:`combine`).
+REGISTERED_ACCOUNT = "registered_account"
+
 #: Fields that take explicit values in :attr:`MergeRules.overrides`.
 OVERRIDABLE = frozenset(
     ("given_name", "family_name", "display_name", "locale", "timezone", "birthday", "email", "phone")
@@ -63,7 +73,9 @@ class MergeRules:
     """The rule per chosen field (defaults in :data:`CHOSEN_FIELDS`) and explicit values that win over any rule.
 
     An overriding ``email`` or ``phone`` must be one of the merged customers' own contact points: a merge
-    never invents contact data. Other contact points, addresses, tags, groups and consents are always kept.
+    never invents contact data. An override is a person's decision, so it may make a guest's contact point
+    the primary of a registered account, which the rules alone never do. Other contact points, addresses,
+    tags, groups and consents are always kept.
 
     >>> MergeRules(fields={"given_name": "survivor"}).rule("given_name")
     <Rule.SURVIVOR: 'survivor'>
@@ -106,9 +118,11 @@ class FieldProvenance:
     """Where the merged value of one field came from.
 
     ``rule`` is the :class:`Rule` value, ``"override"``, or a fixed policy (``"earliest"``, ``"any_registered"``,
-    ``"merge_time"``). ``sources`` are customer ids: the one whose value won for a chosen field (empty when
-    nobody had a value or it was overridden); one per item, in order, for ``other_emails``, ``other_phones``,
-    ``addresses`` and ``consents``; the contributing customers for sets and metadata.
+    ``"merge_time"``, or ``"registered_account"`` for a primary email or phone kept from the registered account
+    because the rule would have taken a guest's unverified one). ``sources`` are customer ids: the one whose
+    value won for a chosen field (empty when nobody had a value or it was overridden); one per item, in order,
+    for ``other_emails``, ``other_phones``, ``addresses`` and ``consents``; the contributing customers for sets
+    and metadata.
     """
 
     field: str
@@ -201,10 +215,21 @@ class Combiner:
             k = max(verified, key=lambda v: verified[v])
             return k, rule, (owners[k][1],)
         pool = [self.customers[0]] if rule is Rule.SURVIVOR else self.recent
-        for customer in pool:
-            primary = getattr(customer, name)
-            if primary is not None:
-                return key(primary), rule, (customer.id,)
+        picked = next(((key(p), c.id) for c in pool if (p := getattr(c, name)) is not None), None)
+        registered = [c for c in self.recent if not c.is_guest]
+        if registered:
+            # The result is a registered account: its primary stays one of the accounts' own primaries or an
+            # address verified on its own record, never another record's unproven contact point.
+            own = {key(p) for c in registered if (p := getattr(c, name)) is not None}
+            if picked is not None and (picked[0] in own or picked[0] in verified):
+                return picked[0], rule, (picked[1],)
+            for customer in registered:
+                primary = getattr(customer, name)
+                if primary is not None:
+                    return key(primary), REGISTERED_ACCOUNT, (customer.id,)
+            return None, REGISTERED_ACCOUNT, ()
+        if picked is not None:
+            return picked[0], rule, (picked[1],)
         return None, rule, ()
 
     def address_book(self) -> None:
@@ -268,7 +293,10 @@ class Combiner:
 def combine(
     survivor: Customer, others: Sequence[Customer], rules: MergeRules, at: datetime
 ) -> tuple[Customer, tuple[FieldProvenance, ...]]:
-    """The survivor as it will be after absorbing ``others``, and the provenance of every field."""
+    """The survivor as it will be after absorbing ``others``, and the provenance of every field.
+
+    A result with any registered customer keeps a registered customer's primary email and phone unless the rule
+    picks one verified on its own record or ``rules`` overrides it (see the module)."""
     combiner = Combiner((survivor, *others), rules)
     for name in CHOSEN_FIELDS:
         if name in ("email", "phone", "metadata", "private_metadata"):

@@ -103,7 +103,7 @@ class VerificationTokens:
         check.timestamp("now", now)
         check.instance("customer", customer, Customer)
         check.done()
-        email = _own_address(customer, address)
+        email = own_address(customer, address)
         expires = int((now + self.ttl).timestamp())
         fields = (
             str(customer.id),
@@ -158,7 +158,9 @@ class VerificationTokens:
         return f"VerificationTokens(ttl={self.ttl!r})"
 
 
-def _own_address(customer: Customer, address: EmailAddress | str | None) -> EmailAddress:
+def own_address(customer: Customer, address: EmailAddress | str | None) -> EmailAddress:
+    """The customer's own spelling of ``address`` (the primary email when ``None``); a
+    :class:`custdata.ValidationError` naming ``address`` when the customer has no such address."""
     if address is None:
         if customer.email is None:
             raise ValidationError.single("address", "is required: the customer has no primary email")
