@@ -38,6 +38,13 @@ from custdata.domain.order import (
     StatusChange,
     TrackingEvent,
 )
+from custdata.domain.personal import (
+    Personal,
+    classification,
+    fields_of_kind,
+    personal_fields,
+    unclassified_fields,
+)
 
 __all__ = [
     "ORDER_TRANSITIONS",
@@ -68,6 +75,7 @@ __all__ = [
     "OrderId",
     "OrderLine",
     "OrderStatus",
+    "Personal",
     "PhoneNumber",
     "Preferences",
     "Return",
@@ -79,4 +87,8 @@ __all__ = [
     "Topic",
     "TrackingEvent",
     "TrackingStatus",
+    "classification",
+    "fields_of_kind",
+    "personal_fields",
+    "unclassified_fields",
 ]
