@@ -43,6 +43,7 @@ from custdata.domain.personal import (
     classification,
     fields_of_kind,
     personal_fields,
+    personal_values,
     unclassified_fields,
 )
 
@@ -90,5 +91,6 @@ __all__ = [
     "classification",
     "fields_of_kind",
     "personal_fields",
+    "personal_values",
     "unclassified_fields",
 ]

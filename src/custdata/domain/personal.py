@@ -27,7 +27,7 @@ is personal as a whole: the library cannot tell what you keep there.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, cast
@@ -131,3 +131,36 @@ def masked_repr(self: object) -> str:
             shown = field.repr(value) if callable(field.repr) else repr(value)
         parts.append(f"{field.name}={shown}")
     return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def personal_values(obj: object, *kinds: Personal) -> Iterator[tuple[str, object]]:
+    """Every field value of the model ``obj`` marked with one of ``kinds`` (``personal`` when none are given),
+    following ``nested`` fields into the models they hold, as ``(path, value)`` pairs with paths such as
+    ``addresses[0].first_name``. Empty values (None, ``""``, empty collections) are left out.
+
+    >>> from custdata.domain import DeliveryPreferences, Preferences
+    >>> list(personal_values(Preferences(delivery=DeliveryPreferences(instructions="ring twice"))))
+    [('delivery.instructions', 'ring twice')]
+    """
+    wanted = frozenset(kinds or (Personal.PERSONAL,))
+    yield from _values(obj, "", wanted)
+
+
+def _values(obj: object, prefix: str, wanted: frozenset[Personal]) -> Iterator[tuple[str, object]]:
+    for field in attrs.fields(cast(Any, type(obj))):
+        kind = field_kind(field)
+        value = getattr(obj, field.name)
+        path = f"{prefix}{field.name}"
+        if kind is Personal.NESTED:
+            if isinstance(value, tuple):
+                for i, item in enumerate(value):
+                    if attrs.has(type(item)):
+                        yield from _values(item, f"{path}[{i}].", wanted)
+            elif value is not None and attrs.has(type(value)):
+                yield from _values(value, f"{path}.", wanted)
+        elif kind in wanted and value is not None and value != "" and not _empty_collection(value):
+            yield path, value
+
+
+def _empty_collection(value: object) -> bool:
+    return isinstance(value, (tuple, list, frozenset, set, Mapping)) and not value
