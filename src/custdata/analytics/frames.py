@@ -6,8 +6,9 @@ plain values per record: ids as strings, enums as their values, Money as its Dec
 the same records, column by column, so the dicts are not all held at once (pandas is imported only then; it
 comes with ``pip install 'custdata[notebook]'``).
 
-Personal data (names, email addresses, phone numbers, birthdays, message subjects and bodies) is left out
-unless asked for with ``personal=True``. Street addresses are never included; the shipping country is.
+Personal data, the fields marked personal in :mod:`custdata.domain.personal` (names, email addresses, phone numbers,
+birthdays, message subjects, bodies and delivery errors), is left out unless asked for with ``personal=True``.
+Street addresses are never included; the shipping country is.
 """
 
 from __future__ import annotations
@@ -121,9 +122,8 @@ COMMUNICATION_COLUMNS = (
     "idempotency_key",
     "suppression_reason",
     "provider_id",
-    "error",
 )
-PERSONAL_COMMUNICATION_COLUMNS = ("subject", "body")
+PERSONAL_COMMUNICATION_COLUMNS = ("subject", "body", "error")
 
 
 def _stream(source: Source, page_size: int, fetch: Callable[[UnitOfWork, int, str | None], Page[T]]) -> Iterator[T]:
@@ -247,7 +247,8 @@ def order_line_records_of(order: Order) -> Iterator[dict[str, Any]]:
 
 
 def communication_record(event: CommunicationEvent, *, personal: bool = False) -> dict[str, Any]:
-    """One communication event as a dict of plain values (subject and body only with ``personal=True``)."""
+    """One communication event as a dict of plain values (subject, body and the provider's error, which may quote
+    the recipient, only with ``personal=True``)."""
     record: dict[str, Any] = {
         "communication_id": str(event.id),
         "customer_id": str(event.customer_id),
@@ -265,10 +266,9 @@ def communication_record(event: CommunicationEvent, *, personal: bool = False) -
         "idempotency_key": event.idempotency_key,
         "suppression_reason": event.suppression_reason,
         "provider_id": event.provider_id,
-        "error": event.error,
     }
     if personal:
-        record.update(subject=event.subject, body=event.body)
+        record.update(subject=event.subject, body=event.body, error=event.error)
     return record
 
 

@@ -102,11 +102,10 @@ def _order_entries(order: Order) -> Iterator[TimelineEntry]:
             )
     for shipment in order.shipments:
         if shipment.shipped_at is not None:
-            tracking = f", tracking {shipment.tracking_number}" if shipment.tracking_number else ""
-            yield TimelineEntry(
+            yield TimelineEntry(  # no tracking number: it is personal data (see custdata.domain.personal)
                 shipment.shipped_at,
                 EntryKind.SHIPMENT_SHIPPED,
-                f"Shipment {shipment.id} of order {oid} shipped with {shipment.carrier}{tracking}",
+                f"Shipment {shipment.id} of order {oid} shipped with {shipment.carrier}",
                 shipment.id,
                 oid,
                 shipment,

@@ -38,6 +38,14 @@ from custdata.domain.order import (
     StatusChange,
     TrackingEvent,
 )
+from custdata.domain.personal import (
+    Personal,
+    classification,
+    fields_of_kind,
+    personal_fields,
+    personal_values,
+    unclassified_fields,
+)
 
 __all__ = [
     "ORDER_TRANSITIONS",
@@ -68,6 +76,7 @@ __all__ = [
     "OrderId",
     "OrderLine",
     "OrderStatus",
+    "Personal",
     "PhoneNumber",
     "Preferences",
     "Return",
@@ -79,4 +88,9 @@ __all__ = [
     "Topic",
     "TrackingEvent",
     "TrackingStatus",
+    "classification",
+    "fields_of_kind",
+    "personal_fields",
+    "personal_values",
+    "unclassified_fields",
 ]

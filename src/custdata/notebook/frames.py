@@ -3,8 +3,10 @@ activity event, with personal data masked unless revealed.
 
 ``to_pandas(uow.orders.for_customer(customer_id))`` gives a DataFrame to group and plot;
 ``to_records(...)`` gives the same rows as dicts of plain values (Decimal amounts, aware datetimes, str ids)
-without pandas. Like the HTML renderings, names, emails, phones (and nothing else) are masked unless
-``reveal=True``: a frame shared in a notebook should not carry personal data by accident.
+without pandas. Like the HTML renderings, the fields marked personal (:mod:`custdata.domain.personal`: names,
+emails, phones) are masked unless ``reveal=True``, and free text (addresses, message subjects and bodies,
+activity properties) is not part of the rows: a frame shared in a notebook should not carry personal data by
+accident.
 """
 
 from __future__ import annotations
@@ -14,28 +16,27 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from custdata._errors import MissingExtraError, ValidationError
-from custdata.domain import ActivityEvent, CommunicationEvent, Customer, Order
-from custdata.notebook.masking import mask_email, mask_phone, mask_text
+from custdata.domain import ActivityEvent, CommunicationEvent, Customer, EmailAddress, Order, PhoneNumber
+from custdata.notebook.masking import field_value
 from custdata.storage.ports import Page
 
 
-def _name(value: str | None, reveal: bool) -> str | None:
-    return value if reveal or value is None else mask_text(value)
+def _plain(obj: object, name: str, reveal: bool) -> Any:
+    """Field ``name`` of ``obj`` as a plain value: masked when it is marked personal (unless ``reveal``), email
+    addresses and phone numbers as their text."""
+    value = field_value(obj, name, reveal)
+    return str(value) if isinstance(value, (EmailAddress, PhoneNumber)) else value
 
 
 def _customer(c: Customer, reveal: bool) -> dict[str, Any]:
     return {
         "id": str(c.id),
-        "given_name": _name(c.given_name, reveal),
-        "family_name": _name(c.family_name, reveal),
-        "display_name": _name(c.display_name, reveal),
-        "email": None if c.email is None else (c.email.value if reveal else mask_email(c.email)),
-        "phone": None if c.phone is None else (c.phone.e164 if reveal else mask_phone(c.phone)),
+        **{name: _plain(c, name, reveal) for name in ("given_name", "family_name", "display_name", "email", "phone")},
         "countries": sorted({a.country_code for a in c.addresses}),
         "is_guest": c.is_guest,
         "groups": sorted(c.groups),
         "tags": sorted(c.tags),
-        "locale": c.locale,
+        "locale": _plain(c, "locale", reveal),
         "created_at": c.created_at,
         "updated_at": c.updated_at,
         "merged_into": None if c.merged_into is None else str(c.merged_into),
@@ -72,7 +73,7 @@ def _message(e: CommunicationEvent, reveal: bool) -> dict[str, Any]:
         "topic": e.topic.value,
         "status": e.status.value,
         "order_id": None if e.order_id is None else str(e.order_id),
-        "ticket_id": e.ticket_id,
+        "ticket_id": _plain(e, "ticket_id", reveal),
         "created_at": e.created_at,
         "sent_at": e.sent_at,
     }
@@ -83,9 +84,9 @@ def _activity(e: ActivityEvent, reveal: bool) -> dict[str, Any]:
         "id": str(e.id),
         "event": e.event,
         "customer_id": None if e.customer_id is None else str(e.customer_id),
-        "anonymous_id": e.anonymous_id,
+        "anonymous_id": _plain(e, "anonymous_id", reveal),
         "occurred_at": e.occurred_at,
-        "source": e.source,
+        "source": _plain(e, "source", reveal),
     }
 
 

@@ -1,5 +1,7 @@
-"""Masking of personal data in notebook output: names, emails, phones and streets show only a first
-character (``J***``) unless the caller asks to see them.
+"""Masking of personal data in notebook output: every model field marked personal (see
+:mod:`custdata.domain.personal`: names, emails, phones, streets, consent sources, tracking numbers, free text)
+shows only a first character (``J***``), an email its domain, a phone its country prefix, unless the caller asks
+to see them.
 
 Revealing is explicit and local: pass ``reveal=True`` to :func:`custdata.notebook.show`, or render inside
 ``with reveal_pii():`` (a context variable, so it ends with the block and never leaks into other threads
@@ -12,12 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from custdata.domain import Address, EmailAddress, PhoneNumber
+from custdata.domain import Address, EmailAddress, Personal, PhoneNumber, classification
 from custdata.domain.contact import mask
 
 _REVEAL: ContextVar[bool] = ContextVar("custdata_notebook_reveal", default=False)
 
-#: Field names whose values are personal data wherever they appear in attrs results. A bare ``name`` is not
+#: Field names taken as personal data in attrs results whose fields carry no mark of
+#: :mod:`custdata.domain.personal` (the models' own fields are masked by their mark). A bare ``name`` is not
 #: among them: results name steps, segments and products too (analytics marks personal fields in metadata).
 PII_FIELDS = frozenset(
     {
@@ -89,20 +92,47 @@ def phone_text(phone: PhoneNumber | None, reveal: bool) -> str:
     return phone.e164 if reveal else mask_phone(phone)
 
 
+def is_masked(cls: type, name: str) -> bool:
+    """Whether field ``name`` of the model class ``cls`` is masked: it is marked personal
+    (see :mod:`custdata.domain.personal`)."""
+    return classification(cls, name) is Personal.PERSONAL
+
+
+def masked_value(value: object) -> object:
+    """A personal value as masked output shows it: emails keep their domain, phones their country prefix and last
+    digits, text its first character; None stays None and anything else becomes ``'***'``."""
+    if value is None:
+        return None
+    if isinstance(value, EmailAddress):
+        return mask_email(value)
+    if isinstance(value, PhoneNumber):
+        return mask_phone(value)
+    if isinstance(value, str):
+        return mask_text(value)
+    return "***"
+
+
+def field_value(obj: object, name: str, reveal: bool) -> object:
+    """Field ``name`` of the model ``obj``, masked by :func:`masked_value` when it is personal and not revealed."""
+    value = getattr(obj, name)
+    return value if reveal or not is_masked(type(obj), name) else masked_value(value)
+
+
 def address_lines(address: Address, reveal: bool) -> list[str]:
-    """An address as display lines; names, streets and the phone masked unless ``reveal``."""
+    """An address as display lines; its personal fields (names, company, streets, phone) masked unless ``reveal``."""
 
-    def personal(value: str | None) -> str:
-        return (value or "") if reveal else mask_text(value)
+    def part(name: str) -> str:
+        value = field_value(address, name, reveal)
+        return "" if value is None else str(value)
 
-    name = " ".join(n for n in (personal(address.first_name), personal(address.last_name)) if n)
+    name = " ".join(n for n in (part("first_name"), part("last_name")) if n)
     lines = [
         name,
-        address.company_name or "",
-        personal(address.street_address_1),
-        personal(address.street_address_2),
-        " ".join(p for p in (address.postal_code, address.city, address.city_area) if p),
-        " ".join(p for p in (address.country_area, address.country_code) if p),
-        phone_text(address.phone, reveal) if address.phone is not None else "",
+        part("company_name"),
+        part("street_address_1"),
+        part("street_address_2"),
+        " ".join(p for p in (part("postal_code"), part("city"), part("city_area")) if p),
+        " ".join(p for p in (part("country_area"), part("country_code")) if p),
+        part("phone"),
     ]
     return [line for line in lines if line]

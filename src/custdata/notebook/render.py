@@ -14,8 +14,27 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from custdata.domain import ActivityEvent, CommunicationEvent, Customer, Order
-from custdata.notebook.masking import address_lines, email_text, mask_text, phone_text, pii_revealed, reveal_pii
-from custdata.notebook.tables import DEFAULT_MAX_ROWS, block, esc, fmt, heading, muted, pairs, result_html, table
+from custdata.notebook.masking import (
+    address_lines,
+    email_text,
+    is_masked,
+    mask_text,
+    phone_text,
+    pii_revealed,
+    reveal_pii,
+)
+from custdata.notebook.tables import (
+    DEFAULT_MAX_ROWS,
+    block,
+    esc,
+    field_text,
+    fmt,
+    heading,
+    muted,
+    pairs,
+    result_html,
+    table,
+)
 from custdata.storage.ports import Page
 
 if TYPE_CHECKING:
@@ -57,14 +76,15 @@ def customer_html(customer: Customer, *, reveal: bool | None = None, max_rows: i
         ("status", status),
         ("email", ", ".join(email_text(e, show) for e in customer.emails)),
         ("phone", ", ".join(phone_text(p, show) for p in customer.phones)),
-        ("company", customer.company.company.name if customer.company else ""),
-        ("groups", fmt(customer.groups)),
-        ("tags", fmt(customer.tags)),
-        ("locale", customer.locale or ""),
-        ("timezone", customer.timezone or ""),
-        ("created", fmt(customer.created_at)),
-        ("updated", fmt(customer.updated_at)),
-        ("version", str(customer.version)),
+        ("company", field_text(customer.company.company, "name", show) if customer.company else ""),
+        ("groups", field_text(customer, "groups", show)),
+        ("tags", field_text(customer, "tags", show)),
+        ("locale", field_text(customer, "locale", show)),
+        ("timezone", field_text(customer, "timezone", show)),
+        ("birthday", field_text(customer, "birthday", show)),
+        ("created", field_text(customer, "created_at", show)),
+        ("updated", field_text(customer, "updated_at", show)),
+        ("version", field_text(customer, "version", show)),
     ]
     parts = [pairs(facts)]
     if customer.addresses:
@@ -79,10 +99,8 @@ def customer_html(customer: Customer, *, reveal: bool | None = None, max_rows: i
         ]
         parts += [heading("Addresses"), table(["#", "default", "address"], rows, total=len(customer.addresses))]
     if customer.consents:
-        rows = [
-            [c.purpose.value, c.channel.value, c.state.value, c.opt_in_level.value, fmt(c.recorded_at), c.source]
-            for c in customer.consents[:max_rows]
-        ]
+        columns = ("purpose", "channel", "state", "opt_in_level", "recorded_at", "source")
+        rows = [[field_text(c, name, show) for name in columns] for c in customer.consents[:max_rows]]
         parts += [
             heading("Consent"),
             table(["purpose", "channel", "state", "opt-in", "recorded", "source"], rows, total=len(customer.consents)),
@@ -106,18 +124,8 @@ def order_html(order: Order, *, reveal: bool | None = None, max_rows: int = DEFA
         ("total", fmt(order.total)),
         ("ship to", ", ".join(address_lines(order.shipping_address, show)) if order.shipping_address else ""),
     ]
-    lines = [
-        [
-            line.id,
-            line.sku,
-            line.product_name,
-            fmt(line.variant),
-            str(line.quantity),
-            fmt(line.unit_price),
-            fmt(line.total),
-        ]
-        for line in order.lines[:max_rows]
-    ]
+    columns = ("id", "sku", "product_name", "variant", "quantity", "unit_price")
+    lines = [[*(field_text(line, name, show) for name in columns), fmt(line.total)] for line in order.lines[:max_rows]]
     parts = [
         pairs(facts),
         heading("Lines"),
@@ -129,11 +137,8 @@ def order_html(order: Order, *, reveal: bool | None = None, max_rows: int = DEFA
             latest = s.latest_event
             rows.append(
                 [
-                    s.id,
-                    s.carrier,
-                    s.tracking_number or "",
-                    fmt(s.shipped_at),
-                    latest.status.value if latest else "",
+                    *(field_text(s, name, show) for name in ("id", "carrier", "tracking_number", "shipped_at")),
+                    field_text(latest, "status", show) if latest else "",
                     fmt(s.estimated_delivery_at),
                 ]
             )
@@ -173,24 +178,35 @@ def communication_html(event: CommunicationEvent, *, reveal: bool | None = None)
         ("template", event.template or ""),
         ("created", fmt(event.created_at)),
         ("sent", fmt(event.sent_at)),
-        ("subject", (event.subject or "") if show else ("(hidden)" if event.subject else "")),
+        ("subject", _hidden(event, "subject", show)),
+        ("error", _hidden(event, "error", show)),
     ]
-    body = f"<pre>{esc(event.body)}</pre>" if show and event.body else ""
+    revealed_body = show or not is_masked(CommunicationEvent, "body")
+    body = f"<pre>{esc(event.body)}</pre>" if event.body and revealed_body else ""
     return block(f"Message {event.id}", pairs(facts) + body)
+
+
+def _hidden(obj: object, name: str, reveal: bool) -> str:
+    """A text field of ``obj`` as it is, or ``(hidden)`` when it is personal and not revealed."""
+    value = getattr(obj, name)
+    if not value:
+        return ""
+    return str(value) if reveal or not is_masked(type(obj), name) else "(hidden)"
 
 
 def activity_html(event: ActivityEvent, *, reveal: bool | None = None) -> str:
     """An activity event's card; property values (which may hold personal data) only when revealed."""
     show = pii_revealed() if reveal is None else reveal
-    properties = fmt(event.properties) if show else ", ".join(sorted(event.properties))
+    revealed = show or not is_masked(ActivityEvent, "properties")
+    properties = fmt(event.properties) if revealed else ", ".join(sorted(event.properties))
     facts = [
         ("id", str(event.id)),
         ("event", event.event),
         ("occurred", fmt(event.occurred_at)),
         ("customer", str(event.customer_id or "")),
-        ("anonymous id", event.anonymous_id or ""),
-        ("source", event.source or ""),
-        ("properties" if show else "property names", properties),
+        ("anonymous id", field_text(event, "anonymous_id", show)),
+        ("source", field_text(event, "source", show)),
+        ("properties" if revealed else "property names", properties),
     ]
     return block(f"Activity {event.id}", pairs(facts))
 

@@ -2,9 +2,10 @@
 
 Every piece of text goes through :func:`html.escape`, so values can hold ``<script>`` or quotes without
 breaking out of the markup. Values are formatted for reading (Money as ``EUR 12.50``, datetimes to the
-minute, floats to four significant digits) and personal data is masked unless revealed: fields named like
-personal data (:data:`~custdata.notebook.masking.PII_FIELDS`), fields that analytics results keep out of
-their records, and any EmailAddress, PhoneNumber or Address value.
+minute, floats to four significant digits) and personal data is masked unless revealed: model fields marked
+personal (:mod:`custdata.domain.personal`), and in other results fields named like personal data
+(:data:`~custdata.notebook.masking.PII_FIELDS`) or kept out of analytics records, and any EmailAddress,
+PhoneNumber or Address value.
 """
 
 from __future__ import annotations
@@ -18,8 +19,17 @@ from typing import Any, cast
 
 import attrs
 
-from custdata.domain import Address, EmailAddress, Money, PhoneNumber
-from custdata.notebook.masking import PII_FIELDS, address_lines, mask_email, mask_phone, mask_text, pii_revealed
+from custdata.domain import Address, EmailAddress, Money, Personal, PhoneNumber
+from custdata.domain.personal import field_kind
+from custdata.notebook.masking import (
+    PII_FIELDS,
+    address_lines,
+    is_masked,
+    mask_email,
+    mask_phone,
+    mask_text,
+    pii_revealed,
+)
 
 #: How many rows a table shows when no ``max_rows`` is given.
 DEFAULT_MAX_ROWS = 50
@@ -86,7 +96,7 @@ def fmt(value: object, *, personal: bool = False, reveal: bool = False) -> str:
     if isinstance(value, Address):
         return ", ".join(address_lines(value, reveal))
     if personal and not reveal:
-        return mask_text(str(value)) if not isinstance(value, (tuple, frozenset, list)) else "***"
+        return mask_text(value) if isinstance(value, str) else "***"
     if isinstance(value, Money):
         return str(value)
     if isinstance(value, Enum):
@@ -108,7 +118,17 @@ def fmt(value: object, *, personal: bool = False, reveal: bool = False) -> str:
     return str(value)
 
 
+def field_text(obj: object, name: str, reveal: bool) -> str:
+    """Field ``name`` of the model ``obj`` as display text, masked when it is marked personal (unless ``reveal``)."""
+    return fmt(getattr(obj, name), personal=is_masked(type(obj), name), reveal=reveal)
+
+
 def _is_personal(field: attrs.Attribute[Any]) -> bool:
+    """Marked personal (:mod:`custdata.domain.personal`); for fields without a mark, named like personal data or
+    kept out of analytics records."""
+    kind = field_kind(field)
+    if kind is not None:
+        return kind is Personal.PERSONAL
     return field.name in PII_FIELDS or field.metadata.get("custdata_record", True) is False
 
 

@@ -23,6 +23,7 @@ from custdata.domain.contact import EmailAddress, PhoneNumber, mask
 from custdata.domain.customer import normalise_locale
 from custdata.domain.enums import Channel, Topic
 from custdata.domain.ids import CustomerId, OrderId
+from custdata.domain.personal import IDENTIFIER, LINKED, NOT_PERSONAL, PERSONAL
 
 E = TypeVar("E", Channel, Topic)
 
@@ -122,20 +123,20 @@ class Message:
     Message(idempotency_key='ord_1:order_shipped', channel='email', topic='order_shipped', recipient='J***@e***')
     """
 
-    idempotency_key: str
-    channel: Channel = attrs.field(converter=_to_channel)
-    topic: Topic = attrs.field(converter=_to_topic)
-    recipient: str = attrs.field(converter=_recipient)
-    text: str
-    subject: str | None = None
-    html: str | None = None
-    locale: str = "en"
-    headers: Mapping[str, str] = attrs.field(factory=dict, converter=_read_only, hash=False)
-    metadata: Mapping[str, Any] = attrs.field(factory=dict, converter=_read_only, hash=False)
-    customer_id: CustomerId | None = attrs.field(default=None, converter=_to_customer_id)
-    order_id: OrderId | None = attrs.field(default=None, converter=_to_order_id)
-    marketing: bool = attrs.field(default=attrs.Factory(_default_marketing, takes_self=True))
-    unsubscribe_url: str | None = None
+    idempotency_key: str = attrs.field(metadata=IDENTIFIER)
+    channel: Channel = attrs.field(converter=_to_channel, metadata=NOT_PERSONAL)
+    topic: Topic = attrs.field(converter=_to_topic, metadata=NOT_PERSONAL)
+    recipient: str = attrs.field(converter=_recipient, metadata=PERSONAL)
+    text: str = attrs.field(metadata=PERSONAL)
+    subject: str | None = attrs.field(default=None, metadata=PERSONAL)
+    html: str | None = attrs.field(default=None, metadata=PERSONAL)
+    locale: str = attrs.field(default="en", metadata=LINKED)
+    headers: Mapping[str, str] = attrs.field(factory=dict, converter=_read_only, hash=False, metadata=PERSONAL)
+    metadata: Mapping[str, Any] = attrs.field(factory=dict, converter=_read_only, hash=False, metadata=PERSONAL)
+    customer_id: CustomerId | None = attrs.field(default=None, converter=_to_customer_id, metadata=IDENTIFIER)
+    order_id: OrderId | None = attrs.field(default=None, converter=_to_order_id, metadata=IDENTIFIER)
+    marketing: bool = attrs.field(default=attrs.Factory(_default_marketing, takes_self=True), metadata=NOT_PERSONAL)
+    unsubscribe_url: str | None = attrs.field(default=None, metadata=PERSONAL)
 
     def __attrs_post_init__(self) -> None:
         if not trusted():

@@ -20,6 +20,7 @@ import attrs
 from custdata.domain import Channel, CommunicationId, CustomerId, OrderId, Topic
 from custdata.domain._checks import Checker, trusted
 from custdata.domain.ids import to_communication_id, to_customer_id, to_optional_order_id
+from custdata.domain.personal import IDENTIFIER, LINKED, NESTED, NOT_PERSONAL, PERSONAL
 from custdata.notify import Message
 
 
@@ -55,23 +56,25 @@ class OutboxEntry:
     dispatcher leased it; ``lease_owner`` / ``lease_expires_at`` say who is sending it until when.
     """
 
-    id: CommunicationId = attrs.field(converter=to_communication_id)
-    idempotency_key: str
-    customer_id: CustomerId = attrs.field(converter=to_customer_id)
-    topic: Topic
-    channel: Channel
-    created_at: datetime
-    available_at: datetime
-    message: Message | None = None
-    order_id: OrderId | None = attrs.field(default=None, converter=to_optional_order_id)
-    state: OutboxState = OutboxState.PENDING
-    attempts: int = 0
-    last_error: str | None = None
-    reason: str | None = None
-    provider_id: str | None = None
-    lease_owner: str | None = None
-    lease_expires_at: datetime | None = None
-    updated_at: datetime = attrs.Factory(lambda self: self.created_at, takes_self=True)
+    id: CommunicationId = attrs.field(converter=to_communication_id, metadata=IDENTIFIER)
+    idempotency_key: str = attrs.field(metadata=IDENTIFIER)
+    customer_id: CustomerId = attrs.field(converter=to_customer_id, metadata=IDENTIFIER)
+    topic: Topic = attrs.field(metadata=NOT_PERSONAL)
+    channel: Channel = attrs.field(metadata=NOT_PERSONAL)
+    created_at: datetime = attrs.field(metadata=NOT_PERSONAL)
+    available_at: datetime = attrs.field(metadata=NOT_PERSONAL)
+    message: Message | None = attrs.field(default=None, metadata=NESTED)
+    order_id: OrderId | None = attrs.field(default=None, converter=to_optional_order_id, metadata=IDENTIFIER)
+    state: OutboxState = attrs.field(default=OutboxState.PENDING, metadata=NOT_PERSONAL)
+    attempts: int = attrs.field(default=0, metadata=NOT_PERSONAL)
+    last_error: str | None = attrs.field(default=None, metadata=PERSONAL)
+    reason: str | None = attrs.field(default=None, metadata=NOT_PERSONAL)
+    provider_id: str | None = attrs.field(default=None, metadata=LINKED)
+    lease_owner: str | None = attrs.field(default=None, metadata=NOT_PERSONAL)
+    lease_expires_at: datetime | None = attrs.field(default=None, metadata=NOT_PERSONAL)
+    updated_at: datetime = attrs.field(
+        default=attrs.Factory(lambda self: self.created_at, takes_self=True), metadata=NOT_PERSONAL
+    )
 
     def __attrs_post_init__(self) -> None:
         if trusted():
@@ -133,16 +136,16 @@ class Timer:
     (re-engagement moves its one timer per customer with every new order).
     """
 
-    key: str
-    rule: str
-    topic: Topic
-    customer_id: CustomerId = attrs.field(converter=to_customer_id)
-    due_at: datetime
-    created_at: datetime
-    trigger: dict[str, Any] = attrs.field(factory=dict)
-    order_id: OrderId | None = attrs.field(default=None, converter=to_optional_order_id)
-    state: TimerState = TimerState.PENDING
-    reason: str | None = None
+    key: str = attrs.field(metadata=IDENTIFIER)
+    rule: str = attrs.field(metadata=NOT_PERSONAL)
+    topic: Topic = attrs.field(metadata=NOT_PERSONAL)
+    customer_id: CustomerId = attrs.field(converter=to_customer_id, metadata=IDENTIFIER)
+    due_at: datetime = attrs.field(metadata=NOT_PERSONAL)
+    created_at: datetime = attrs.field(metadata=NOT_PERSONAL)
+    trigger: dict[str, Any] = attrs.field(factory=dict, metadata=PERSONAL)
+    order_id: OrderId | None = attrs.field(default=None, converter=to_optional_order_id, metadata=IDENTIFIER)
+    state: TimerState = attrs.field(default=TimerState.PENDING, metadata=NOT_PERSONAL)
+    reason: str | None = attrs.field(default=None, metadata=NOT_PERSONAL)
 
     def __attrs_post_init__(self) -> None:
         if trusted():

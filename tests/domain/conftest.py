@@ -1,0 +1,10 @@
+"""The sentinel helpers of ``tests/domain`` on sys.path (importlib mode)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = str(Path(__file__).resolve().parents[1] / "domain")
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
