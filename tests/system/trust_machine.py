@@ -55,25 +55,132 @@ from custdata.workflows import Shop, Workflows
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 # Names and streets unlike each other (so only impostors look like someone else) and unlike anything else stored.
-_GIVEN = (
-    "Quirinus Evangelina Bartholomaeus Wilhelmina Zebulon Ottoline Fitzgerald Hyacinth Leopoldine Cassius "
-    "Rosalind Thaddeus Marguerite Ignatius Philippa Aurelio Genoveva Barnabas Clementine Sylvester "
-    "Euphemia Lysander Perpetua Ambrosius Seraphina Dagobert Isadora Crispin Walburga Octavian "
-    "Henrietta Jeremias Ludmilla Cornelius Gwendolyn Ptolemy Radegund Sigismund Theodora Valentin"
-).split()
-_FAMILY = (
-    "Vandersloot Quenstedt Oppenauer Kreuzwieser Blumenthaler Achterberg Winkelhock Grabowiecki Ostermeyer "
-    "Pfannenstiel Lichtenau Duvenbeck Hollerbusch Zwingmann Eichelkraut Mannsfelder Trautwein Falkenrath "
-    "Schimmelpfeng Birkenstedt Wolkenhauer Rabenstein Honigmund Sonnleitner Kuckelkorn Stiefelmeyer "
-    "Pappenheimer Nachtigall Zitronenbaum Eulenspiegel Ferdinandy Gottschalk Hasenclever Igelhoff Jauernick "
-    "Kesselring Lorbeerkranz Mistelzweig Nussbaumer Ochsenreiter"
-).split()
-_STREETS = (
-    "Akazien Buchsbaum Chrysanthemen Dattelpalmen Eisenhut Fingerhut Ginster Holunder Immergruen Jasmin "
-    "Kastanien Lavendel Magnolien Narzissen Oleander Pfingstrosen Quitten Rosmarin Salbei Tamarisken "
-    "Ulmen Veilchen Wacholder Ysop Zypressen Ahorn Berberitzen Christdorn Douglasien Efeu Felsenbirnen "
-    "Glyzinien Hortensien Ilex Johannisbeer Kamelien Lupinen Mispel Nelken Orchideen"
-).split()
+_GIVEN = [
+    "Quirinus",
+    "Evangelina",
+    "Bartholomaeus",
+    "Wilhelmina",
+    "Zebulon",
+    "Ottoline",
+    "Fitzgerald",
+    "Hyacinth",
+    "Leopoldine",
+    "Cassius",
+    "Rosalind",
+    "Thaddeus",
+    "Marguerite",
+    "Ignatius",
+    "Philippa",
+    "Aurelio",
+    "Genoveva",
+    "Barnabas",
+    "Clementine",
+    "Sylvester",
+    "Euphemia",
+    "Lysander",
+    "Perpetua",
+    "Ambrosius",
+    "Seraphina",
+    "Dagobert",
+    "Isadora",
+    "Crispin",
+    "Walburga",
+    "Octavian",
+    "Henrietta",
+    "Jeremias",
+    "Ludmilla",
+    "Cornelius",
+    "Gwendolyn",
+    "Ptolemy",
+    "Radegund",
+    "Sigismund",
+    "Theodora",
+    "Valentin",
+]
+_FAMILY = [
+    "Vandersloot",
+    "Quenstedt",
+    "Oppenauer",
+    "Kreuzwieser",
+    "Blumenthaler",
+    "Achterberg",
+    "Winkelhock",
+    "Grabowiecki",
+    "Ostermeyer",
+    "Pfannenstiel",
+    "Lichtenau",
+    "Duvenbeck",
+    "Hollerbusch",
+    "Zwingmann",
+    "Eichelkraut",
+    "Mannsfelder",
+    "Trautwein",
+    "Falkenrath",
+    "Schimmelpfeng",
+    "Birkenstedt",
+    "Wolkenhauer",
+    "Rabenstein",
+    "Honigmund",
+    "Sonnleitner",
+    "Kuckelkorn",
+    "Stiefelmeyer",
+    "Pappenheimer",
+    "Nachtigall",
+    "Zitronenbaum",
+    "Eulenspiegel",
+    "Ferdinandy",
+    "Gottschalk",
+    "Hasenclever",
+    "Igelhoff",
+    "Jauernick",
+    "Kesselring",
+    "Lorbeerkranz",
+    "Mistelzweig",
+    "Nussbaumer",
+    "Ochsenreiter",
+]
+_STREETS = [
+    "Akazien",
+    "Buchsbaum",
+    "Chrysanthemen",
+    "Dattelpalmen",
+    "Eisenhut",
+    "Fingerhut",
+    "Ginster",
+    "Holunder",
+    "Immergruen",
+    "Jasmin",
+    "Kastanien",
+    "Lavendel",
+    "Magnolien",
+    "Narzissen",
+    "Oleander",
+    "Pfingstrosen",
+    "Quitten",
+    "Rosmarin",
+    "Salbei",
+    "Tamarisken",
+    "Ulmen",
+    "Veilchen",
+    "Wacholder",
+    "Ysop",
+    "Zypressen",
+    "Ahorn",
+    "Berberitzen",
+    "Christdorn",
+    "Douglasien",
+    "Efeu",
+    "Felsenbirnen",
+    "Glyzinien",
+    "Hortensien",
+    "Ilex",
+    "Johannisbeer",
+    "Kamelien",
+    "Lupinen",
+    "Mispel",
+    "Nelken",
+    "Orchideen",
+]
 
 
 @attrs.define
