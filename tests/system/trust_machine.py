@@ -234,6 +234,11 @@ class Person:
         )
 
 
+def _room(machine: TrustMachine) -> bool:
+    """Whether another person with values unlike everyone else's can join."""
+    return len(machine.people) < len(_GIVEN) - 2
+
+
 @attrs.define
 class Record:
     """What the model knows of one customer record."""
@@ -289,8 +294,6 @@ class TrustMachine(RuleBasedStateMachine):
         return f"{prefix}_{self.serial:04d}"
 
     def _person(self) -> Person:
-        if len(self.people) >= len(_GIVEN) - 1:
-            raise RuntimeError("no more distinct people")
         person = Person(len(self.people) + 1)
         self.people.append(person)
         return person
@@ -317,7 +320,7 @@ class TrustMachine(RuleBasedStateMachine):
     def _customer(self, person: Person, *, guest: bool, verified: bool, copy: Person | None = None) -> Customer:
         source = copy or person
         return Customer(
-            id=custdata.CustomerId.new(),
+            id=custdata.CustomerId(self._next("cus")),
             created_at=self.now,
             given_name=source.given,
             family_name=source.family,
@@ -343,6 +346,7 @@ class TrustMachine(RuleBasedStateMachine):
         for pick in range(len(self.records)):
             self.place_order(pick)
 
+    @precondition(_room)
     @rule(verified=st.booleans(), marketing=st.booleans())
     def register(self, verified: bool, marketing: bool) -> None:
         person = self._person()
@@ -352,6 +356,7 @@ class TrustMachine(RuleBasedStateMachine):
             consent.grant(customer, ConsentPurpose.MARKETING, Channel.EMAIL, at=self.now, source=source)
         self._add(customer, person)
 
+    @precondition(_room)
     @rule()
     def guest(self) -> None:
         person = self._person()
@@ -364,7 +369,7 @@ class TrustMachine(RuleBasedStateMachine):
         person = self._pick([p for p in self.people if not p.erased], pick)
         self._add(self._customer(person, guest=True, verified=False), person)
 
-    @precondition(lambda self: any(not p.erased for p in self.people))
+    @precondition(lambda self: _room(self) and any(not p.erased for p in self.people))
     @rule(pick=st.integers(0, 1000))
     def impostor(self, pick: int) -> None:
         """Someone checks out as a guest with another person's name, phone and street and an email of their own."""
@@ -374,6 +379,7 @@ class TrustMachine(RuleBasedStateMachine):
 
     # -- imports --------------------------------------------------------------------------------------------
 
+    @precondition(_room)
     @rule(future=st.booleans(), with_id=st.booleans())
     def import_customer(self, future: bool, with_id: bool) -> None:
         """A customer row from a shop's export, without an id column unless ``with_id``; marketing accepted,
@@ -448,7 +454,7 @@ class TrustMachine(RuleBasedStateMachine):
         live = self._live()
         if not live:
             return
-        cid = self._pick(sorted(live), pick)
+        cid = self._pick([c for c in self.records if c in live], pick)
         customer = live[cid]
         assert customer.email is not None
         order = Order(
@@ -505,7 +511,7 @@ class TrustMachine(RuleBasedStateMachine):
         """A person on the shop's staff merges two records of the same person (a decision by a person)."""
         live = self._live()
         by_owner: dict[int, list[str]] = {}
-        for cid in sorted(live):
+        for cid in [c for c in self.records if c in live]:
             by_owner.setdefault(self.records[cid].owner, []).append(cid)
         groups = [ids for ids in by_owner.values() if len(ids) >= 2]  # a careful person merges nothing mixed
         groups = [[i for i in ids if self.records[i].people == {self.records[i].owner}] for ids in groups]
@@ -525,6 +531,22 @@ class TrustMachine(RuleBasedStateMachine):
             self.records[survivor].absorb(self.records[other])
             self.records[survivor].proven |= {str(live[other].email.canonical)} if live[other].email else set()
             self.records[survivor].proven |= self.records[other].proven
+
+    @precondition(lambda self: len(self.records) >= 2)
+    @rule(first=st.integers(0, 1000), second=st.integers(0, 1000))
+    def merge_by_mistake(self, first: int, second: int) -> None:
+        """A person on the staff merges two different people, notices, and undoes it at once."""
+        live = [c for c in self.records if c in self._live()]
+        if len(live) < 2:
+            return
+        survivor = self._pick(live, first)
+        other = self._pick([c for c in live if c != survivor], second)
+        with self.store.unit_of_work() as uow:
+            record = merging.merge(uow, merging.preview(uow, survivor, [other]), at=self.now)
+            uow.commit()
+        with self.store.unit_of_work() as uow:
+            merging.undo(uow, record, at=self.now)
+            uow.commit()
 
     @precondition(lambda self: bool(self.merges))
     @rule(pick=st.integers(0, 1000))
@@ -560,7 +582,7 @@ class TrustMachine(RuleBasedStateMachine):
     def verify_email(self, pick: int) -> None:
         """The owner of a record's primary email address gets a token and brings it back."""
         live = self._live()
-        candidates = sorted(c for c, v in live.items() if v.email is not None)
+        candidates = [c for c in self.records if c in live and live[c].email is not None]
         if not candidates:
             return
         cid = self._pick(candidates, pick)
@@ -591,7 +613,7 @@ class TrustMachine(RuleBasedStateMachine):
         live = self._live()
         if not live:
             return
-        cid = self._pick(sorted(live), pick)
+        cid = self._pick([c for c in self.records if c in live], pick)
         with self.store.unit_of_work() as uow:
             customer = uow.customers.get(cid)
             if grant:
@@ -619,7 +641,7 @@ class TrustMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 1000))
     def erase(self, pick: int) -> None:
         person = self._pick([p for p in self.people if not p.erased], pick)
-        ids = sorted(c for c, r in self.records.items() if r.owner == person.n)
+        ids = [c for c, r in self.records.items() if r.owner == person.n]
         for cid in ids:
             erase_customer(self.store, cid, clock=lambda: self.now)
         self._settle_erased()
