@@ -6,7 +6,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, settings
 from trust_machine import TrustMachine
 
@@ -25,7 +24,10 @@ def _sqlite_files(store: Any) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(folder.glob("shop.db*")))
 
 
-def _postgres_tables(pg_url: str) -> Any:
+def _postgres_tables(pg_url: str, data_dir: Path | None = None) -> Any:
+    """Every row of every table of the store's schema as PostgreSQL renders it, and, given the server's data
+    folder, the bytes of every file of the schema's tables, indexes and TOAST tables after a checkpoint."""
+
     def dump(store: Any) -> bytes:
         import psycopg
         from psycopg import sql
@@ -42,7 +44,21 @@ def _postgres_tables(pg_url: str) -> Any:
                     sql.Identifier(store.schema), sql.Identifier(table)
                 )
                 texts.extend(row[0] for row in conn.execute(query).fetchall())
-        return "\n".join(texts).encode()
+            files = b""
+            if data_dir is not None:
+                conn.execute("CHECKPOINT")
+                paths = conn.execute(
+                    """SELECT pg_relation_filepath(c.oid) FROM pg_class c
+                       WHERE c.relnamespace = to_regnamespace(%(s)s)
+                          OR c.oid IN (SELECT reltoastrelid FROM pg_class WHERE relnamespace = to_regnamespace(%(s)s))
+                          OR c.oid IN (SELECT i.indexrelid FROM pg_index i JOIN pg_class t
+                                       ON t.reltoastrelid = i.indrelid WHERE t.relnamespace = to_regnamespace(%(s)s))""",
+                    {"s": store.schema},
+                ).fetchall()
+                files = b"".join(
+                    file.read_bytes() for (path,) in paths if path is not None for file in data_dir.glob(f"{path}*")
+                )
+        return "\n".join(texts).encode() + files
 
     return dump
 
@@ -69,8 +85,7 @@ def test_sqlite_store() -> None:
     Machine.TestCase().runTest()
 
 
-@pytest.mark.usefixtures("pg_server")
-def test_postgres_store(pg_url: str) -> None:
+def test_postgres_store(pg_server: Any, pg_url: str) -> None:
     from custdata.storage.postgres import PostgresStore
 
     class Machine(TrustMachine):
@@ -78,7 +93,7 @@ def test_postgres_store(pg_url: str) -> None:
         def make_store(folder: Path) -> Store:
             return PostgresStore(pg_url, schema=f"t_{uuid.uuid4().hex[:16]}")
 
-        dump = staticmethod(_postgres_tables(pg_url))
+        dump = staticmethod(_postgres_tables(pg_url, pg_server.data_dir))
 
     Machine.TestCase.settings = settings(SETTINGS, max_examples=30)
     Machine.TestCase().runTest()

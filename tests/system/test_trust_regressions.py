@@ -100,7 +100,7 @@ def test_sequence(kind: str, sequence: str) -> None:
 
 
 @pytest.mark.parametrize("sequence", sorted(SEQUENCES))
-def test_sequence_on_postgres(sequence: str, pg_url: str) -> None:
+def test_sequence_on_postgres(sequence: str, pg_server: Any, pg_url: str) -> None:
     from custdata.storage.postgres import PostgresStore
 
     class Postgres(TrustMachine):
@@ -108,6 +108,6 @@ def test_sequence_on_postgres(sequence: str, pg_url: str) -> None:
         def make_store(folder: Path) -> Store:
             return PostgresStore(pg_url, schema=f"t_{uuid.uuid4().hex[:16]}")
 
-        dump = staticmethod(_postgres_tables(pg_url))
+        dump = staticmethod(_postgres_tables(pg_url, pg_server.data_dir))
 
     _run(Postgres(), SEQUENCES[sequence])
