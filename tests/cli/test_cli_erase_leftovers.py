@@ -134,7 +134,9 @@ def test_a_dead_letter_of_an_erased_customer_that_kept_its_message_is_not_requeu
         redact_customer(customer, at=T0 + timedelta(days=1))
         uow.customers.update(customer)
         uow.commit()
-    named = run_cli("dead-letters", "--requeue", ids["cus_erased"], ids["cus_kept"], "--store", str(store), cwd=tmp_path)
+    named = run_cli(
+        "dead-letters", "--requeue", ids["cus_erased"], ids["cus_kept"], "--store", str(store), cwd=tmp_path
+    )
     assert named.returncode == 2 and "customer whose data was erased" in named.stderr
     with open_store(f"sqlite:///{store}") as opened, opened.unit_of_work() as uow:
         assert isinstance(uow, OutboxUnitOfWork)
