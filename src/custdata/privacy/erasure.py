@@ -17,12 +17,17 @@
   as one of its communication events: pending messages are cancelled, also while a dispatcher holds their lease
   (their events become ``suppressed``), pending timers too; every entry loses its rendered message and provider
   replies, every timer its triggering event (the idempotency keys stay, so nothing is sent again);
-- customer records **merged into** this one, directly or through a chain of merges (named by the merge records
-  on its timeline, which move to each survivor), absorbed at verification or sharing one of its contact points,
-  are erased the same way. Asked to erase a record that was merged into another, it erases the customer it ended
-  up in (see :func:`custdata.merge.resolve`): that is where the person's data now is. The merge records on the
-  timeline lose all their properties (the snapshots of the customers), whatever ``keep_activity_properties``
-  says, so that no undo can bring the data back.
+- customer records **merged into** this one, directly or through a chain of merges, or absorbed at verification
+  (found by their ``merged_into`` links, ``CustomerQuery(merged_into=...)``, and by the merge records on its
+  timeline), are erased the same way, whatever they hold (a guest record with nothing but a pending cart reminder
+  included). Asked to erase a record that was merged into another, it erases the customer it ended up in (see
+  :func:`custdata.merge.resolve`): that is where the person's data now is. The merge records on the timeline
+  lose all their properties (the snapshots of the customers), whatever ``keep_activity_properties`` says, so
+  that no undo can bring the data back; merge records on other timelines that name an erased record (undone
+  merges, also those earlier versions left with whole snapshots) keep no snapshot of it;
+- **ids made from an email address** by earlier versions (see :func:`custdata.importing.rekey_customer`): such a
+  record of the person gets a fresh random id first, with everything that refers to it, so that the address no
+  longer leads to it; the report's ``rekeyed`` lists the new ids.
 
 An id no customer has any more, under which the outbox still keeps entries or timers, has those erased (the
 report says ``customer_missing``).
