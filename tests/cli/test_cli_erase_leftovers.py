@@ -144,3 +144,21 @@ def test_a_dead_letter_of_an_erased_customer_that_kept_its_message_is_not_requeu
     done = run_cli("dead-letters", "--requeue-all", "--store", str(store), cwd=tmp_path)
     assert done.returncode == 0 and "customer whose data was erased" in done.stdout
     assert "requeued 1 message(s)" in done.stdout
+
+
+def test_erase_names_the_new_id_of_a_customer_whose_id_was_made_from_its_address(tmp_path: Path) -> None:
+    from custdata import EmailAddress
+    from custdata.importing.convert import legacy_email_id
+
+    store = tmp_path / "shop.db"
+    old = str(legacy_email_id("shop", EmailAddress.parse("jane.doe@example.com")))
+    with open_store(f"sqlite:///{store}") as opened, opened.unit_of_work() as uow:
+        uow.customers.add(Customer(id=old, created_at=T0, email=EmailAddress("jane.doe@example.com")))
+        uow.commit()
+    erased = run_cli("erase", old, "--yes", "--store", str(store), cwd=tmp_path)
+    assert erased.returncode == 0, erased.stderr
+    new = erased.stdout.split("it is now ")[1].split(";")[0].strip()
+    assert new.startswith("cus_") and new != old
+    with open_store(f"sqlite:///{store}") as opened, opened.unit_of_work() as uow:
+        assert [str(c.id) for c in uow.customers.search()] == [new]
+    assert old.encode() not in b"".join(p.read_bytes() for p in tmp_path.glob("shop.db*"))

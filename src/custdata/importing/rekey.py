@@ -28,6 +28,7 @@ from custdata.domain import Customer, CustomerId, EmailAddress
 from custdata.domain._checks import Checker
 from custdata.importing.convert import legacy_email_id
 from custdata.merge.model import MERGE_EVENT
+from custdata.merge.service import merge_events_naming
 from custdata.outbox.ports import has_outbox
 from custdata.storage.ports import CustomerQuery, Store, UnitOfWork, walk
 from custdata.storage.records import replace_id
@@ -56,7 +57,10 @@ def rekey_customer(uow: UnitOfWork, customer_id: str, *, now: datetime | None = 
     new = CustomerId.new()
     uow.customers.add(attrs.evolve(customer, id=new))
     versions: dict[str, tuple[int, int]] = {}  # record id -> (version before, version after) of what was written
-    for merged in list(walk(lambda c: uow.customers.search(CustomerQuery(merged_into=old), cursor=c))):
+    query = CustomerQuery(merged_into=old)
+    for merged in list(walk(lambda c: uow.customers.search(query, cursor=c, limit=1000))):
+        if merged.merged_into is None or str(merged.merged_into) != old:
+            continue  # a store of an earlier release may not know the filter
         before = merged.version
         merged.merged_into = new
         uow.customers.update(merged)
@@ -79,7 +83,7 @@ def rekey_customer(uow: UnitOfWork, customer_id: str, *, now: datetime | None = 
             _merge_record(item.properties, old, new, versions) if item.event == MERGE_EVENT else item.properties
         )
         uow.activity.update(attrs.evolve(item, customer_id=new, properties=replace_id(properties, old, new)))
-    for item in uow.activity.mentioning(MERGE_EVENT, old):
+    for item in merge_events_naming(uow, old):
         properties = _merge_record(item.properties, old, new, versions)
         uow.activity.update(attrs.evolve(item, properties=properties))
     if has_outbox(uow):

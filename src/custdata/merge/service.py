@@ -20,6 +20,7 @@ from custdata.domain import ActivityEvent, ActivityId, Customer, CustomerId
 from custdata.merge.model import MERGE_EVENT, MergePlan, MergeRecord, MovedRecord, UndoRefusedError
 from custdata.merge.rules import MergeRules, combine
 from custdata.storage.ports import Page, UnitOfWork, walk
+from custdata.storage.records import holds_value
 
 _log = logging.getLogger("custdata.merge")
 
@@ -261,6 +262,23 @@ def without_snapshots(record: MergeRecord, customer_ids: Iterable[str] | None = 
     only = None if customer_ids is None else frozenset(str(i) for i in customer_ids)
     before = _skeletons(record.before, only)
     return record if before == record.before else attrs.evolve(record, before=before)
+
+
+def merge_events_naming(uow: UnitOfWork, customer_id: str) -> list[ActivityEvent]:
+    """The merge records, on any timeline, whose properties name ``customer_id`` (as survivor, merged customer,
+    or the source of a moved record), in id order. Uses ``uow.activity.mentioning``; a store without it (one
+    written for an earlier release) has its activity read page by page."""
+    key = str(customer_id)
+    mentioning = getattr(uow.activity, "mentioning", None)
+    if callable(mentioning):
+        found: list[ActivityEvent] = mentioning(MERGE_EVENT, key)
+    else:
+        found = [e for e in _all_activity(uow) if e.event == MERGE_EVENT]
+    return [e for e in found if e.event == MERGE_EVENT and holds_value(e.properties, key)]
+
+
+def _all_activity(uow: UnitOfWork) -> Iterator[ActivityEvent]:
+    return walk(lambda cursor: uow.activity.page(limit=_PAGE, cursor=cursor))
 
 
 def strip_undone_merge(event: ActivityEvent) -> ActivityEvent | None:

@@ -63,7 +63,7 @@ from custdata.domain._checks import Checker
 from custdata.domain.ids import to_customer_id
 from custdata.importing.rekey import email_derived, rekey_customer
 from custdata.merge import MERGE_EVENT, MergeRecord, merges_of, resolve
-from custdata.merge.service import follow_merges, without_snapshots
+from custdata.merge.service import follow_merges, merge_events_naming, without_snapshots
 from custdata.outbox.ports import has_outbox
 from custdata.outbox.service import Forgotten, forget
 from custdata.privacy._clock import Clock, read, utc_now
@@ -352,7 +352,9 @@ def _merged_into(uow: UnitOfWork, survivor: CustomerId) -> list[Customer]:
 
 def _merged_directly(uow: UnitOfWork, survivor: str) -> list[Customer]:
     query = CustomerQuery(merged_into=survivor)
-    return list(walk(lambda c: uow.customers.search(query, cursor=c, limit=1000)))
+    found = walk(lambda c: uow.customers.search(query, cursor=c, limit=1000))
+    # checked again: a store of an earlier release that ignores the filter must not make everyone a target
+    return [c for c in found if c.merged_into is not None and str(c.merged_into) == str(survivor)]
 
 
 def _rekey(uow: UnitOfWork, targets: list[Customer], now: datetime) -> dict[CustomerId, CustomerId]:
@@ -373,7 +375,7 @@ def _strip_merge_records(uow: UnitOfWork, erased: list[CustomerId]) -> int:
     changed = 0
     seen: set[str] = set()
     for customer_id in erased:
-        for event in uow.activity.mentioning(MERGE_EVENT, customer_id):
+        for event in merge_events_naming(uow, customer_id):
             if str(event.id) in seen:
                 continue
             seen.add(str(event.id))
