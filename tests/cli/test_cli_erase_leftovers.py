@@ -115,7 +115,7 @@ def test_requeue_all_skips_erased_messages_and_says_so(tmp_path: Path) -> None:
     assert f"skipped {ids['cus_erased']}: an entry whose message was erased" in done.stdout
     assert "requeued 1 message(s)" in done.stdout
     named = run_cli("dead-letters", "--requeue", ids["cus_erased"], "--store", str(store), cwd=tmp_path)
-    assert named.returncode == 2 and "message was erased" in named.stderr and "nothing requeued" in named.stderr
+    assert named.returncode == 3 and "message was erased" in named.stderr and "nothing requeued" in named.stderr
     notifier = RecordingNotifier()
     with open_store(f"sqlite:///{store}") as opened:
         Dispatcher(opened, notifier).drain()
@@ -137,7 +137,7 @@ def test_a_dead_letter_of_an_erased_customer_that_kept_its_message_is_not_requeu
     named = run_cli(
         "dead-letters", "--requeue", ids["cus_erased"], ids["cus_kept"], "--store", str(store), cwd=tmp_path
     )
-    assert named.returncode == 2 and "customer whose data was erased" in named.stderr
+    assert named.returncode == 3 and "customer whose data was erased" in named.stderr
     with open_store(f"sqlite:///{store}") as opened, opened.unit_of_work() as uow:
         assert isinstance(uow, OutboxUnitOfWork)
         assert {uow.outbox.get(i).state for i in ids.values()} == {OutboxState.DEAD}  # one transaction: none

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
             refused = [(entry_id, why) for entry_id in wanted if (why := _refusal(uow, entry_id)) is not None]
             if refused and not args.requeue_all:
                 lines = "; ".join(f"{entry_id} {why}" for entry_id, why in refused)
-                raise CliError(f"{lines}; nothing requeued", ExitCode.USAGE)
+                raise CliError(f"{lines}; nothing requeued", ExitCode.INPUT)
             skipped = {entry_id for entry_id, _ in refused}
             chosen = [entry_id for entry_id in wanted if entry_id not in skipped]
             for entry_id in chosen:  # one transaction: all of them go back in the queue, or none
@@ -69,13 +69,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _refusal(uow: Any, entry_id: str) -> str | None:
+    """Why an erased message cannot be requeued; None for anything else (``requeue`` reports unknown ids and
+    messages that are not dead or failed itself)."""
     from custdata._errors import NotFoundError
+    from custdata.outbox import OutboxState
     from custdata.outbox.service import requeue_refusal
 
     try:
-        return requeue_refusal(uow, uow.outbox.get(entry_id))
+        entry = uow.outbox.get(entry_id)
     except NotFoundError:
-        return "is no message in the outbox"
+        return None
+    if entry.state not in (OutboxState.DEAD, OutboxState.FAILED):
+        return None
+    return requeue_refusal(uow, entry)
 
 
 def _with_state(outbox: Any, state: Any, cursor: str | None) -> Any:
