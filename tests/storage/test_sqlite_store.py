@@ -169,13 +169,13 @@ def test_an_older_schema_is_migrated_on_open_with_its_data(tmp_path: Path) -> No
     with SQLiteStore(path) as store:
         session = store._open_session()
         try:
-            assert schema_version(session, "custdata") == CORE.latest == 3
+            assert schema_version(session, "custdata") == CORE.latest == 4
             ledger = session.fetch_all(
                 "SELECT version, description FROM custdata_migrations WHERE schema_name = 'custdata' ORDER BY version"
             )
         finally:
             session.close()
-        assert [v for v, _ in ledger] == [1, 2, 3]
+        assert [v for v, _ in ledger] == [1, 2, 3, 4]
         with store.unit_of_work() as uow:
             assert uow.customers.count() == 1501
             assert uow.customers.find_by_email("old.timer@example.com") == [customers[-1]]
@@ -235,7 +235,13 @@ def test_stores_opening_a_new_file_at_once_migrate_it_once(tmp_path: Path) -> No
     assert not errors
     with sqlite3.connect(path) as conn:
         rows = conn.execute("SELECT schema_name, version FROM custdata_migrations ORDER BY schema_name, version")
-        assert rows.fetchall() == [("custdata", 1), ("custdata", 2), ("custdata", 3), ("custdata_outbox", 1)]
+        assert rows.fetchall() == [
+            ("custdata", 1),
+            ("custdata", 2),
+            ("custdata", 3),
+            ("custdata", 4),
+            ("custdata_outbox", 1),
+        ]
 
 
 # -- errors ---------------------------------------------------------------------------------------------------

@@ -14,7 +14,9 @@ List the outbox's dead letters: messages whose transient failures ran out of ret
 that failed for good (a permanent refusal). Each line shows the message id, when it was created, its topic and
 channel, how many attempts were made and the last error; recipients and contents stay out of the listing.
 --requeue ID... puts those messages back in the queue (pending now, attempts reset) for the next
-`custdata dispatch`; --requeue-all does so for every message listed. Erased messages cannot be requeued.
+`custdata dispatch`; --requeue-all does so for every message listed. A message that cannot be sent any more
+(its content was erased, or its customer was erased or deleted) is never requeued: --requeue-all skips it and
+says so, --requeue names it and requeues nothing.
 """
 
 
@@ -51,11 +53,35 @@ def run(args: argparse.Namespace) -> int:
         now = datetime.now(UTC)
         with store.unit_of_work() as uow:
             assert isinstance(uow, OutboxUnitOfWork)
-            for entry_id in wanted:  # one transaction: all of them go back in the queue, or none
+            refused = [(entry_id, why) for entry_id in wanted if (why := _refusal(uow, entry_id)) is not None]
+            if refused and not args.requeue_all:
+                lines = "; ".join(f"{entry_id} {why}" for entry_id, why in refused)
+                raise CliError(f"{lines}; nothing requeued", ExitCode.INPUT)
+            skipped = {entry_id for entry_id, _ in refused}
+            chosen = [entry_id for entry_id in wanted if entry_id not in skipped]
+            for entry_id in chosen:  # one transaction: all of them go back in the queue, or none
                 requeue(uow, entry_id, now=now)
             uow.commit()
-    print(f"requeued {len(wanted)} message(s); `custdata dispatch` sends them")
+    for entry_id, why in refused:
+        print(f"skipped {entry_id}: {why.removeprefix('names ')}")
+    print(f"requeued {len(chosen)} message(s); `custdata dispatch` sends them")
     return int(ExitCode.OK)
+
+
+def _refusal(uow: Any, entry_id: str) -> str | None:
+    """Why an erased message cannot be requeued; None for anything else (``requeue`` reports unknown ids and
+    messages that are not dead or failed itself)."""
+    from custdata._errors import NotFoundError
+    from custdata.outbox import OutboxState
+    from custdata.outbox.service import requeue_refusal
+
+    try:
+        entry = uow.outbox.get(entry_id)
+    except NotFoundError:
+        return None
+    if entry.state not in (OutboxState.DEAD, OutboxState.FAILED):
+        return None
+    return requeue_refusal(uow, entry)
 
 
 def _with_state(outbox: Any, state: Any, cursor: str | None) -> Any:

@@ -13,6 +13,9 @@ Erase customers' personal data: names, contact points, addresses, preferences an
 their amounts, dates and products (for the accounts) but lose addresses and tracking, messages and activity
 are scrubbed, pending messages are cancelled, and the store's files are purged of the old values. This cannot
 be undone: confirm with --yes (or answer the question when run in a terminal). Running it again is harmless.
+An id no customer has any more (deleted by a retention sweep, say) under which the outbox still keeps messages or
+timers has those erased. A customer whose id was derived from its email address (by earlier versions) gets a new
+random id, printed, so that the address no longer leads to the record.
 """
 
 
@@ -41,14 +44,38 @@ def run(args: argparse.Namespace) -> int:
     with open_cli_store(args) as store:
         with store.unit_of_work() as uow:
             missing = sorted(set(ids) - {str(i) for i in uow.customers.get_many(ids)})
-        if missing:
-            raise CliError(f"no customer with id {', '.join(missing)}; nothing erased", ExitCode.NOT_FOUND)
+            unknown = [i for i in missing if not _outbox_keeps(uow, i)]
+        if unknown:
+            raise CliError(
+                f"no customer and no outbox entry or timer with id {', '.join(unknown)}; nothing erased",
+                ExitCode.NOT_FOUND,
+            )
         for index, customer_id in enumerate(ids):
             last = index == len(ids) - 1
             report = erase_customer(store, customer_id, purge=last and not args.no_purge)
-            print(
-                f"erased {customer_id}: {len(report.customers)} customer record(s), {report.orders} orders, "
-                f"{report.communications} messages, {report.activity} activity events changed; "
-                f"{report.cancelled_messages} pending messages cancelled" + ("; store purged" if report.purged else "")
-            )
+            print(_describe(customer_id, report))
     return int(ExitCode.OK)
+
+
+def _outbox_keeps(uow: Any, customer_id: str) -> bool:
+    """True when the outbox keeps entries or timers under an id no customer has (a customer deleted since)."""
+    from custdata.outbox.ports import has_outbox
+
+    return has_outbox(uow) and bool(uow.outbox.for_customer(customer_id) or uow.timers.for_customer(customer_id))
+
+
+def _describe(customer_id: str, report: Any) -> str:
+    purged = "; store purged" if report.purged else ""
+    outbox = (
+        f"{report.outbox_entries} outbox entries and {report.timers} timers cleared, "
+        f"{report.cancelled_messages} pending messages cancelled"
+    )
+    if report.customer_missing:
+        return f"erased {customer_id} (no customer has this id any more): {outbox}{purged}"
+    renamed = ""
+    if report.rekeyed:
+        renamed = f"; its id was derived from an email address, it is now {report.customer_id}"
+    return (
+        f"erased {customer_id}: {len(report.customers)} customer record(s), {report.orders} orders, "
+        f"{report.communications} messages, {report.activity} activity events changed; {outbox}{renamed}{purged}"
+    )

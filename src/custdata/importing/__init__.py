@@ -24,6 +24,7 @@ from custdata.importing.importer import (
 )
 from custdata.importing.mapping import CUSTOMER_FIELDS, ORDER_FIELDS, SHOPIFY_CUSTOMER_COLUMNS, parse_mapping
 from custdata.importing.orders import ImportedOrder, order_from_rows, order_from_shopify
+from custdata.importing.rekey import rekey_customer, rekey_email_ids
 from custdata.importing.sources import FORMATS, Row, SourceError, count_lines, guess_format, read_rows
 
 __all__ = [
@@ -51,4 +52,6 @@ __all__ = [
     "order_id_for",
     "parse_mapping",
     "read_rows",
+    "rekey_customer",
+    "rekey_email_ids",
 ]

@@ -96,7 +96,8 @@ def legacy_email_id(platform: str, email: EmailAddress) -> CustomerId:
 
 def has_email_derived_id(customer: Customer) -> bool:
     """True when the customer's id is one earlier versions derived from one of its email addresses (such an id
-    identifies the person; it is kept, since orders and messages refer to it, and stays after erasure)."""
+    identifies the person: :func:`custdata.importing.rekey_email_ids` gives such customers random ids, and
+    erasure does so for the customer it erases)."""
     platform = customer.id[len("cus_") : -25]
     if not customer.id.startswith("cus_") or not platform:
         return False

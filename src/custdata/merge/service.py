@@ -8,7 +8,7 @@ before raising, so that a later ``commit()`` cannot write half a merge.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -20,6 +20,7 @@ from custdata.domain import ActivityEvent, ActivityId, Customer, CustomerId
 from custdata.merge.model import MERGE_EVENT, MergePlan, MergeRecord, MovedRecord, UndoRefusedError
 from custdata.merge.rules import MergeRules, combine
 from custdata.storage.ports import Page, UnitOfWork, walk
+from custdata.storage.records import holds_value
 
 _log = logging.getLogger("custdata.merge")
 
@@ -245,9 +246,56 @@ def _now(at: datetime | None) -> datetime:
     return at
 
 
-def _skeletons(customers: Iterable[Customer]) -> tuple[Customer, ...]:
-    """What an undone merge record keeps of its snapshots: the ids, creation times and guest flags."""
-    return tuple(Customer(id=c.id, created_at=c.created_at, is_guest=c.is_guest) for c in customers)
+def _skeletons(customers: Iterable[Customer], only: Collection[str] | None = None) -> tuple[Customer, ...]:
+    """What an undone merge record keeps of its snapshots: the ids, creation times and guest flags (of the
+    customers in ``only``, when given; the others stay as they are)."""
+    return tuple(
+        Customer(id=c.id, created_at=c.created_at, is_guest=c.is_guest) if only is None or c.id in only else c
+        for c in customers
+    )
+
+
+def without_snapshots(record: MergeRecord, customer_ids: Iterable[str] | None = None) -> MergeRecord:
+    """``record`` with the snapshots in ``before`` cut down to ids, creation times and guest flags, as an undone
+    merge keeps them: those of ``customer_ids`` (erased customers, say), or all of them when None. The same
+    record when there was nothing to cut."""
+    only = None if customer_ids is None else frozenset(str(i) for i in customer_ids)
+    before = _skeletons(record.before, only)
+    return record if before == record.before else attrs.evolve(record, before=before)
+
+
+def merge_events_naming(uow: UnitOfWork, customer_id: str) -> list[ActivityEvent]:
+    """The merge records, on any timeline, whose properties name ``customer_id`` (as survivor, merged customer,
+    or the source of a moved record), in id order. Uses ``uow.activity.mentioning``; a store without it (one
+    written for an earlier release) has its activity read page by page."""
+    key = str(customer_id)
+    mentioning = getattr(uow.activity, "mentioning", None)
+    if callable(mentioning):
+        found: list[ActivityEvent] = mentioning(MERGE_EVENT, key)
+    else:
+        found = [e for e in _all_activity(uow) if e.event == MERGE_EVENT]
+    return [e for e in found if e.event == MERGE_EVENT and holds_value(e.properties, key)]
+
+
+def _all_activity(uow: UnitOfWork) -> Iterator[ActivityEvent]:
+    return walk(lambda cursor: uow.activity.page(limit=_PAGE, cursor=cursor))
+
+
+def strip_undone_merge(event: ActivityEvent) -> ActivityEvent | None:
+    """The merge event ``event`` rewritten the way :func:`undo` writes it when it is an undone merge record that
+    still holds whole snapshots (as earlier versions left them); None when there is nothing to change."""
+    if event.event != MERGE_EVENT or not event.properties:
+        return None
+    try:
+        record = MergeRecord.from_event(event)
+    except ValidationError:
+        return None
+    if record.undone_at is None:
+        return None
+    stripped = without_snapshots(record)
+    if stripped is record:
+        return None
+    return attrs.evolve(event, properties=stripped.to_event().properties)
 
 
 def _kinds(uow: UnitOfWork) -> list[tuple[str, Any, bool]]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+import attrs
+
 from custdata._errors import ValidationError
 from custdata.domain import Topic
 from custdata.domain._checks import Checker
 from custdata.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
-from custdata.storage.records import check_moment
+from custdata.storage.records import check_moment, replace_id
 
 
 def entry(value: object) -> OutboxEntry:
@@ -91,3 +93,43 @@ def optional_text(path: str, value: object, max_length: int) -> str | None:
     if not isinstance(value, str):
         raise ValidationError.single(path, f"must be a string, not {type(value).__name__}")
     return value[:max_length]
+
+
+def moved_ids(customer_id: object, to: object) -> tuple[str, str]:
+    """The arguments of ``reassign``: two different customer ids."""
+    check = Checker()
+    check.identifier("customer_id", customer_id)
+    check.identifier("to", to)
+    check.done()
+    old, new = str(customer_id), str(to)
+    if old == new:
+        raise ValidationError.single("to", "must differ from customer_id")
+    return old, new
+
+
+def reassigned_entry(entry: OutboxEntry, old: str, new: str, now: datetime) -> OutboxEntry:
+    """``entry`` filed under ``new`` instead of ``old``: its customer id, and ``old`` wherever it stands in the
+    idempotency key and the rendered message's key, customer id, headers and metadata."""
+    message = entry.message
+    if message is not None:
+        message = attrs.evolve(
+            message,
+            idempotency_key=replace_id(message.idempotency_key, old, new),
+            customer_id=new if str(message.customer_id) == old else message.customer_id,
+            headers=replace_id(dict(message.headers), old, new),
+            metadata=replace_id(dict(message.metadata), old, new),
+        )
+    return attrs.evolve(
+        entry,
+        customer_id=new,
+        idempotency_key=replace_id(entry.idempotency_key, old, new),
+        message=message,
+        updated_at=max(entry.updated_at, now),
+    )
+
+
+def reassigned_timer(timer: Timer, old: str, new: str) -> Timer:
+    """``timer`` filed under ``new`` instead of ``old``: its customer id, and ``old`` in its key and trigger."""
+    return attrs.evolve(
+        timer, key=replace_id(timer.key, old, new), customer_id=new, trigger=replace_id(timer.trigger, old, new)
+    )

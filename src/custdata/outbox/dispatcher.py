@@ -44,6 +44,7 @@ from custdata.outbox.model import OutboxEntry, OutboxState
 from custdata.outbox.ports import OutboxUnitOfWork, has_outbox
 from custdata.outbox.service import update_event
 from custdata.storage.ports import Store
+from custdata.storage.records import LATEST_MOMENT
 
 _log = logging.getLogger("custdata.outbox")
 
@@ -54,10 +55,15 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+#: The longest a retry waits, whatever the policy or a provider's ``retry_after`` ask for.
+MAX_RETRY_DELAY = timedelta(days=30)
+
+
 @attrs.frozen(kw_only=True)
 class RetryPolicy:
     """How transient failures are retried: ``base_delay * 2 ** (attempt - 1)``, at most ``max_delay``, less up to
-    ``jitter`` of it at random (so that a crowd of failures does not come back at the same instant).
+    ``jitter`` of it at random (so that a crowd of failures does not come back at the same instant). A provider's
+    ``retry_after`` is honoured up to :data:`MAX_RETRY_DELAY` (30 days), which also bounds both delays.
 
     >>> policy = RetryPolicy(base_delay=timedelta(seconds=10), jitter=0.0)
     >>> [policy.delay(n, random.Random(0)).total_seconds() for n in (1, 2, 3)]
@@ -76,6 +82,8 @@ class RetryPolicy:
             value = getattr(self, name)
             if not isinstance(value, timedelta) or value < timedelta(0):
                 check.add(name, "must be a non-negative timedelta")
+            elif value > MAX_RETRY_DELAY:
+                check.add(name, f"must be at most {MAX_RETRY_DELAY.days} days")
         if not isinstance(self.jitter, (int, float)) or isinstance(self.jitter, bool) or not 0 <= self.jitter <= 1:
             check.add("jitter", "must be a number from 0 to 1")
         check.done()
@@ -87,7 +95,7 @@ class RetryPolicy:
         wait = raw * (1 - self.jitter * rng.random())
         if retry_after is not None:
             wait = max(wait, float(retry_after))
-        return timedelta(seconds=wait)
+        return timedelta(seconds=min(wait, MAX_RETRY_DELAY.total_seconds()))
 
 
 @attrs.define
@@ -275,7 +283,7 @@ class Dispatcher:
             self._record(entry, now, OutboxState.DEAD, report, error=error)
         else:
             wait = self.retry.delay(entry.attempts, self._rng, result.retry_after)
-            self._record(entry, now, OutboxState.PENDING, report, error=described, available_at=now + wait)
+            self._record(entry, now, OutboxState.PENDING, report, error=described, available_at=_later(now, wait))
 
     def _record(
         self,
@@ -309,6 +317,18 @@ class Dispatcher:
         setattr(report, _COUNTERS[state], getattr(report, _COUNTERS[state]) + 1)
         if state != OutboxState.SENT:
             _log.info("outbox entry %s: %s (%s)", entry.id, state.value, error or reason or "")
+
+
+def _later(now: datetime, wait: timedelta) -> datetime:
+    """``now + wait``, but never past the last moment the outbox keeps (so that no clock near the year 9999
+    overflows); the entry then waits as long as it can."""
+    last = LATEST_MOMENT - timedelta(microseconds=1)
+    try:
+        return min(now + wait, last)
+    except OverflowError:
+        return last
+    except TypeError:  # a naive clock: settle() refuses its time with a clear error
+        return now + wait
 
 
 def _current(uow: OutboxUnitOfWork, customer: Customer) -> Customer | None:

@@ -43,9 +43,15 @@ class OutboxOverlay:
         self.entries: dict[str, OutboxEntry] = {}
         self.keys: dict[str, str] = {}
         self.timers: dict[str, Timer] = {}
+        self.dropped_keys: set[str] = set()
+        self.dropped_timers: set[str] = set()
 
     def apply(self, tables: OutboxTables) -> None:
         with tables.lock:
+            for key in self.dropped_keys - set(self.keys):
+                tables.keys.pop(key, None)
+            for name in self.dropped_timers - set(self.timers):
+                tables.timers.pop(name, None)
             for entry_id, entry in self.entries.items():
                 tables.entries[entry_id] = entry
                 tables.keys[entry.idempotency_key] = entry_id
@@ -60,6 +66,8 @@ class OutboxOverlay:
         self.entries.clear()
         self.keys.clear()
         self.timers.clear()
+        self.dropped_keys.clear()
+        self.dropped_timers.clear()
 
 
 class _View:
@@ -102,6 +110,8 @@ class _View:
         self.check_active()
         if key in self.overlay.keys:
             return self.overlay.keys[key]
+        if key in self.overlay.dropped_keys:
+            return None
         with self.tables.lock:
             return self.tables.keys.get(key)
 
@@ -109,6 +119,8 @@ class _View:
         self.check_active()
         if key in self.overlay.timers:
             return self.overlay.timers[key]
+        if key in self.overlay.dropped_timers:
+            return None
         with self.tables.lock:
             return self.tables.timers.get(key)
 
@@ -116,8 +128,18 @@ class _View:
         self.check_active()
         with self.tables.lock:
             merged = dict(self.tables.timers)
+        for key in self.overlay.dropped_timers:
+            merged.pop(key, None)
         merged.update(self.overlay.timers)
         return list(merged.values())
+
+    def drop_timer(self, key: str) -> None:
+        self.overlay.timers.pop(key, None)
+        self.overlay.dropped_timers.add(key)
+
+    def drop_key(self, key: str) -> None:
+        self.overlay.keys.pop(key, None)
+        self.overlay.dropped_keys.add(key)
 
     def put(self, entry: OutboxEntry) -> None:
         self.overlay.entries[str(entry.id)] = entry
@@ -317,6 +339,20 @@ class MemoryOutboxRepository:
         )
         return entry
 
+    def reassign(self, customer_id: str, to: str, *, now: datetime) -> int:
+        old, new = _args.moved_ids(customer_id, to)
+        at = _args.moment("now", now)
+        self._view.begin_write()
+        entries = self.for_customer(old)
+        for before in entries:
+            after = _args.reassigned_entry(before, old, new, at)
+            if after.idempotency_key != before.idempotency_key:
+                if self._view.key_owner(after.idempotency_key) not in (None, str(before.id)):
+                    raise IntegrityError("another outbox entry has the same idempotency key")
+                self._view.drop_key(before.idempotency_key)
+            self._view.put(after)
+        return len(entries)
+
 
 def _holds_data(entry: OutboxEntry) -> bool:
     return entry.message is not None or entry.last_error is not None or entry.provider_id is not None
@@ -412,6 +448,19 @@ class MemoryTimerRepository:
         else:
             return False
         return True
+
+    def reassign(self, customer_id: str, to: str) -> int:
+        old, new = _args.moved_ids(customer_id, to)
+        self._view.begin_write()
+        timers = self.for_customer(old)
+        for timer in timers:
+            after = _args.reassigned_timer(timer, old, new)
+            if after.key != timer.key:
+                if self._view.timer(after.key) is not None:
+                    raise IntegrityError("another timer has the same key")
+                self._view.drop_timer(timer.key)
+            self._view.overlay.timers[after.key] = after
+        return len(timers)
 
     def page(self, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page[Timer]:
         size = check_limit(limit)

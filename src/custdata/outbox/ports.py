@@ -21,6 +21,8 @@ Rules every implementation keeps (checked by :class:`custdata.testing.outbox_con
 - **Cancelling** touches only pending entries that no dispatcher holds right now.
 - **Erasing** (``erase``) touches only settled entries and finished timers: their personal data goes, their keys
   stay.
+- **Reassigning** (``reassign``) moves every entry or timer of one customer id to another, the old id gone from
+  their keys and contents too.
 - **Forgetting** (``forget``, for the right to erasure and retention) takes one entry or timer whatever its state:
   a pending one is cancelled, *also while a dispatcher holds its lease* (the lease is released, so that
   dispatcher's ``settle`` finds it gone and writes nothing), and its personal data goes; its key stays.
@@ -108,6 +110,12 @@ class OutboxRepository(Protocol):
         Returns the entry as it was, or None when there was nothing to change; :class:`~custdata.NotFoundError`
         for an unknown id."""
 
+    def reassign(self, customer_id: str, to: str, *, now: datetime) -> int:
+        """File every entry of ``customer_id``, in any state, under ``to`` instead (a customer given a new id):
+        the old id also goes from the idempotency key and the rendered message (its key, customer id, headers and
+        metadata), so that no entry names it any more. How many entries moved; an entry whose new key is taken is
+        an :class:`~custdata.IntegrityError`."""
+
 
 class TimerRepository(Protocol):
     """Timers: messages due later, decided when they fall due."""
@@ -143,6 +151,10 @@ class TimerRepository(Protocol):
     def forget(self, key: str, *, reason: str) -> bool:
         """Make one timer hold no personal data: a pending timer is cancelled with ``reason``, and the trigger
         goes whatever the state. True when something changed; :class:`~custdata.NotFoundError` for an unknown key."""
+
+    def reassign(self, customer_id: str, to: str) -> int:
+        """File every timer of ``customer_id``, in any state, under ``to`` instead: the old id also goes from the
+        timer's key and trigger. How many timers moved; a new key that is taken is an IntegrityError."""
 
     def page(self, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page[Timer]:
         """Every timer, in key order, one page at a time."""

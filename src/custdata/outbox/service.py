@@ -12,9 +12,10 @@ from typing import Any
 
 import attrs
 
-from custdata._errors import ConflictError, NotFoundError, ValidationError
+from custdata._errors import ConflictError, IntegrityError, NotFoundError, ValidationError
 from custdata.domain import Channel, CommunicationEvent, CommunicationId, CommunicationStatus, Topic
 from custdata.domain._checks import Checker, trusting
+from custdata.merge.service import resolve
 from custdata.notify import Message
 from custdata.outbox.model import OutboxEntry, OutboxState, Timer
 from custdata.outbox.ports import OutboxUnitOfWork
@@ -153,10 +154,35 @@ def dead_letters(uow: OutboxUnitOfWork, *, limit: int = DEFAULT_LIMIT, cursor: s
 
 
 def requeue(uow: OutboxUnitOfWork, entry_id: str, *, now: datetime) -> OutboxEntry:
-    """Send a dead or failed message again: pending now, attempts reset, its event queued once more."""
+    """Send a dead or failed message again: pending now, attempts reset, its event queued once more.
+
+    Refuses (:class:`custdata.ValidationError` at ``entry_id``, nothing written) a message that cannot be sent
+    any more (see :func:`requeue_refusal`): its content was erased, or its customer was erased or deleted.
+    """
+    why = requeue_refusal(uow, uow.outbox.get(entry_id))
+    if why is not None:
+        raise ValidationError.single("entry_id", why)
     entry = uow.outbox.requeue(entry_id, now=now)
     update_event(uow, entry.id, status=CommunicationStatus.QUEUED, error=None, now=now)
     return entry
+
+
+def requeue_refusal(uow: OutboxUnitOfWork, entry: OutboxEntry) -> str | None:
+    """Why ``entry`` cannot be requeued, or None when it can: only a dead or failed entry that still holds its
+    message, for a customer who still exists (or was merged into one who does) and was not erased."""
+    if entry.state not in (OutboxState.DEAD, OutboxState.FAILED):
+        return f"names a {entry.state.value} entry; only dead or failed ones can be requeued"
+    if entry.message is None:
+        return "names an entry whose message was erased; it cannot be sent again"
+    try:
+        customer = resolve(uow, str(entry.customer_id))
+    except NotFoundError:
+        return "names a message for a customer who no longer exists; it cannot be sent again"
+    except IntegrityError:
+        return "names a message for a customer whose merges cannot be followed; it cannot be sent again"
+    if customer.redacted_at is not None:
+        return "names a message for a customer whose data was erased; it cannot be sent again"
+    return None
 
 
 def erase(uow: OutboxUnitOfWork, customer_id: str, *, now: datetime) -> int:

@@ -400,6 +400,26 @@ class SqlOutboxRepository:
                 return entry
         raise OperationalError(f"outbox entry {key!r} kept changing while it was being erased; try again")
 
+    def reassign(self, customer_id: str, to: str, *, now: datetime) -> int:
+        old, new = _args.moved_ids(customer_id, to)
+        at = _args.moment("now", now)
+        if storable(old) is None:
+            return 0
+        entries = self.for_customer(old)
+        session = self._session()
+        for before in entries:
+            after = _args.reassigned_entry(before, old, new, at)
+            if after.idempotency_key != before.idempotency_key and self.find(after.idempotency_key) is not None:
+                raise IntegrityError("another outbox entry has the same idempotency key")
+            session.execute(
+                self._sql(
+                    "UPDATE outbox SET customer_id = ?, idempotency_key = ?, message = {doc_in}, updated_us = ? "
+                    "WHERE id = ?"
+                ),
+                (new, after.idempotency_key, _message_doc(after.message), micros(after.updated_at), str(before.id)),
+            )
+        return len(entries)
+
 
 _TIMER_COLUMNS = "key, rule, topic, customer_id, order_id, state, due_us, created_us, reason"
 
@@ -551,6 +571,22 @@ class SqlTimerRepository:
             (why, "{}", name, "{}"),
         )
         return count == 1
+
+    def reassign(self, customer_id: str, to: str) -> int:
+        old, new = _args.moved_ids(customer_id, to)
+        if storable(old) is None:
+            return 0
+        timers = self.for_customer(old)
+        session = self._session()
+        for before in timers:
+            after = _args.reassigned_timer(before, old, new)
+            if after.key != before.key and self.get(after.key) is not None:
+                raise IntegrityError("another timer has the same key")
+            session.execute(
+                self._sql("UPDATE timers SET key = ?, customer_id = ?, trigger = {doc_in} WHERE key = ?"),
+                (after.key, new, json.dumps(after.trigger, ensure_ascii=False, separators=(",", ":")), before.key),
+            )
+        return len(timers)
 
     def page(self, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page[Timer]:
         size = check_limit(limit)

@@ -31,7 +31,8 @@ Behaviour every store shares (checked by :class:`custdata.testing.StoreContract`
   Pages follow a stable total order on immutable keys (``id``, or time then ``id``), so walking all pages
   while others insert or delete never repeats a record nor skips one that existed throughout the walk.
 - **Search keys.** Emails match on their canonical form, phones on E.164, names by case-insensitive prefix of
-  the given, family, display or full name, tags and groups exactly, countries on any address in the book.
+  the given, family, display or full name, tags and groups exactly, countries on any address in the book,
+  ``merged_into`` exactly (the records merged into a customer).
   Customers have no external reference of their own in the model; orders do (``find_by_external_ref``).
 
 Backends share code: :mod:`custdata.storage.records` turns entities into rows (indexed columns, search keys,
@@ -96,6 +97,8 @@ class CustomerQuery:
 
     Ranges include their ``*_from`` bound and exclude their ``*_to`` bound; datetimes must be timezone-aware.
     ``country`` is an ISO 3166 alpha-2 code matched against every address in the customer's book.
+    ``merged_into`` finds the records merged (or absorbed) into that customer id directly: follow the links
+    found to reach every record that ends up in a customer.
     """
 
     name_prefix: str | None = None
@@ -106,10 +109,11 @@ class CustomerQuery:
     created_to: datetime | None = None
     updated_from: datetime | None = None
     updated_to: datetime | None = None
+    merged_into: str | None = None
 
     def __attrs_post_init__(self) -> None:
         check = Checker()
-        for name in ("name_prefix", "tag", "group", "country"):
+        for name in ("name_prefix", "tag", "group", "country", "merged_into"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 check.add(name, f"must be a string, not {type(value).__name__}")
@@ -244,6 +248,10 @@ class ActivityRepository(Protocol):
 
     def page(self, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page[ActivityEvent]: ...
     def count(self, *, customer_id: str | None = None) -> int: ...
+
+    def mentioning(self, event: str, value: str) -> list[ActivityEvent]:
+        """The events named ``event``, on any timeline, whose properties hold the string ``value`` (as a value,
+        at any depth), in id order: the merge records that name a customer, say."""
 
 
 # -- unit of work and store ---------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ the same records everywhere:
   loaded back with ``trusted=True`` because the library wrote it;
 - timestamps as integer microseconds since the Unix epoch (UTC), which sort correctly whatever the offset;
 - for customers, *search keys*: ``(field, value)`` pairs for ``email`` (canonical), ``phone`` (E.164),
-  ``name`` (case-folded given, family, display and full name), ``tag``, ``group`` and ``country``.
+  ``name`` (case-folded given, family, display and full name), ``tag``, ``group``, ``country`` and
+  ``merged_into`` (the id of the customer a record was merged into).
 
 Search terms that no stored value can equal (they hold NUL or lone surrogates, which the model or UTF-8
 cannot store) become None: the search then matches nothing without asking the database.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -47,7 +49,7 @@ _MICRO = timedelta(microseconds=1)
 _MAX_TERM = 1024
 
 #: The search-key fields of a customer, in the order documented above.
-KEY_FIELDS = ("email", "phone", "name", "tag", "group", "country")
+KEY_FIELDS = ("email", "phone", "name", "tag", "group", "country", "merged_into")
 
 
 #: The moments the outbox, timers and workflows compute with lie in ``[EARLIEST_MOMENT, LATEST_MOMENT)``: the
@@ -233,7 +235,52 @@ def customer_keys(customer: Customer) -> set[tuple[str, str]]:
     keys.update(("tag", tag) for tag in customer.tags)
     keys.update(("group", group) for group in customer.groups)
     keys.update(("country", address.country_code) for address in customer.addresses)
+    if customer.merged_into is not None:
+        keys.add(("merged_into", str(customer.merged_into)))
     return keys
+
+
+def holds_value(data: object, value: str) -> bool:
+    """True when the string ``value`` occurs in ``data`` (a JSON-like structure) as a value, at any depth."""
+    if isinstance(data, str):
+        return data == value
+    if isinstance(data, dict):
+        return any(holds_value(v, value) for v in data.values())
+    if isinstance(data, (list, tuple)):
+        return any(holds_value(v, value) for v in data)
+    return False
+
+
+def replace_id(data: Any, old: str, new: str) -> Any:
+    """``data`` (a string or JSON-like structure) with every occurrence of the id ``old`` replaced by ``new``: in
+    string values and keys, at any depth, also inside longer strings (keys such as ``rule:<id>:event``) where it
+    stands apart from other identifier characters."""
+    if isinstance(data, str):
+        return _id_pattern(old).sub(new.replace("\\", "\\\\"), data) if old in data else data
+    if isinstance(data, dict):
+        return {replace_id(k, old, new): replace_id(v, old, new) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return type(data)(replace_id(v, old, new) for v in data)
+    return data
+
+
+@lru_cache(maxsize=64)
+def _id_pattern(old: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![A-Za-z0-9_\-]){re.escape(old)}(?![A-Za-z0-9_\-])")
+
+
+def literal_in_json(text: str) -> bool:
+    """True when ``text`` appears as it is inside any JSON document holding it as a string (no escapes needed)."""
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text and "/" not in text
+
+
+def check_mention(event: object, value: object) -> tuple[str, str]:
+    """The arguments of ``ActivityRepository.mentioning``, checked."""
+    if not isinstance(event, str) or not event:
+        raise ValidationError.single("event", "must be a non-empty string")
+    if not isinstance(value, str) or not value:
+        raise ValidationError.single("value", "must be a non-empty string")
+    return event, value
 
 
 def storable(term: str) -> str | None:

@@ -219,6 +219,61 @@ class StoreContractBase:
                     assert uow.customers.count(query) == len(expected), query
                 assert uow.customers.count() == 3
 
+    def test_search_by_merged_into_finds_the_records_merged_into_a_customer(self) -> None:
+        with self.opened() as store:
+            survivor, other = make_customer(), make_customer()
+            merged = [make_customer(merged_into=survivor.id) for _ in range(3)]
+            deeper = make_customer(merged_into=merged[0].id)
+            elsewhere = make_customer(merged_into=other.id)
+            self.put(store, survivor, other, *merged, deeper, elsewhere)
+            with store.unit_of_work() as uow:
+                query = CustomerQuery(merged_into=str(survivor.id))
+                found = [c.id for c in walk(lambda c: uow.customers.search(query, limit=2, cursor=c))]
+                assert found == sorted((c.id for c in merged), key=str)
+                assert uow.customers.count(query) == 3
+                assert {c.id for c in uow.customers.search(CustomerQuery(merged_into=str(merged[0].id)))} == {deeper.id}
+                assert uow.customers.count(CustomerQuery(merged_into=str(deeper.id))) == 0
+                # the link follows updates: a record split off again is no longer found, a new link is
+                back = uow.customers.get(merged[1].id)
+                back.merged_into = None
+                uow.customers.update(back)
+                moved = uow.customers.get(elsewhere.id)
+                moved.merged_into = survivor.id
+                uow.customers.update(moved)
+                assert {c.id for c in uow.customers.search(query)} == {merged[0].id, merged[2].id, elsewhere.id}
+                uow.commit()
+            with store.unit_of_work() as uow:
+                assert uow.customers.count(CustomerQuery(merged_into=str(survivor.id))) == 3
+                assert uow.customers.count(CustomerQuery(merged_into=str(other.id))) == 0
+            with pytest.raises(ValidationError) as caught:
+                CustomerQuery(merged_into="  ")
+            assert caught.value.problems[0].path == "merged_into"
+
+    def test_activity_mentioning_a_value_finds_events_of_that_name_on_any_timeline(self) -> None:
+        with self.opened() as store:
+            a, b = make_customer(), make_customer()
+            self.put(store, a, b)
+            named = [
+                make_activity(a.id, event="Linked", properties={"ids": [str(b.id)], "n": 1}),
+                make_activity(b.id, event="Linked", properties={"deep": {"to": {str(b.id): [str(b.id)]}}}),
+                make_activity(a.id, event="Linked", properties={"odd": 'quo"te %_\\ ü ' + str(b.id)}),
+            ]
+            other = [
+                make_activity(a.id, event="Linked", properties={"ids": [str(b.id) + "x"]}),
+                make_activity(a.id, event="Other", properties={"ids": [str(b.id)]}),
+                make_activity(b.id, event="Linked", properties={}),
+            ]
+            self.put(store, *named, *other)
+            with store.unit_of_work() as uow:
+                found = uow.activity.mentioning("Linked", str(b.id))
+                assert [e.id for e in found] == sorted((e.id for e in named[:2]), key=str)
+                assert [e.id for e in uow.activity.mentioning("Linked", named[2].properties["odd"])] == [named[2].id]
+                assert [e.id for e in uow.activity.mentioning("Linked", "%")] == []
+                assert uow.activity.mentioning("Linked", "\x00") == []
+                for bad in ("", None):
+                    with pytest.raises(ValidationError):
+                        uow.activity.mentioning("Linked", bad)  # type: ignore[arg-type]
+
     def test_customer_histories_come_in_time_order_across_pages(self) -> None:
         with self.opened() as store:
             customer, other = make_customer(), make_customer()

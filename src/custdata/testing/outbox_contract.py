@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -430,6 +431,49 @@ class OutboxContract:
                 "t-mine",
                 "t-theirs",
             ]
+
+    def test_reassign_files_entries_and_timers_under_the_new_id_and_drops_the_old_one(self, store: Store) -> None:
+        old, new = "cus_shop_0123456789abcdef01234567", "cus_fresh"
+        keyed, plain = entry(f"welcome:{old}:signup", customer_id=old), entry(customer_id=old)
+        theirs = entry(f"welcome:{old}x:signup", customer_id="cus_2")
+        self.add(store, keyed, plain, theirs)
+        later = T0 + timedelta(hours=1)
+        with self.uow(store) as uow:
+            [leased] = uow.outbox.lease("a", now=T0, limit=1, duration=timedelta(minutes=5))
+            cart = self.timer(f"cart:{old}", customer_id=old, topic=Topic.CART_REMINDER)
+            uow.timers.schedule(attrs.evolve(cart, trigger={"customer_id": old, "key": f"{old}:viewed"}))
+            uow.timers.schedule(self.timer("t-theirs", customer_id="cus_2"))
+            uow.commit()
+        with self.uow(store) as uow:
+            assert uow.outbox.reassign(old, new, now=later) == 2
+            assert uow.timers.reassign(old, new) == 1
+            uow.commit()
+        with self.uow(store) as uow:
+            assert uow.outbox.for_customer(old) == [] and uow.timers.for_customer(old) == []
+            moved = {str(e.id): e for e in uow.outbox.for_customer(new)}
+            assert set(moved) == {str(keyed.id), str(plain.id)}
+            assert moved[str(keyed.id)].idempotency_key == f"welcome:{new}:signup"
+            assert moved[str(plain.id)].idempotency_key == plain.idempotency_key
+            for item in moved.values():
+                assert item.message is not None and item.message.idempotency_key == item.idempotency_key
+                assert old not in repr(attrs.asdict(item))
+            assert uow.outbox.find(f"welcome:{old}:signup") is None
+            assert uow.outbox.find(f"welcome:{new}:signup") == moved[str(keyed.id)]
+            held = uow.outbox.get(leased.id)
+            assert held.lease_owner == "a" and held.attempts == 1  # the delivery state stays as it was
+            other = uow.outbox.get(theirs.id)
+            assert (other.customer_id, other.idempotency_key) == ("cus_2", theirs.idempotency_key)
+            assert uow.timers.get(f"cart:{old}") is None
+            timer = uow.timers.get(f"cart:{new}")
+            assert timer is not None and timer.customer_id == new and timer.state == TimerState.PENDING
+            assert timer.trigger == {"customer_id": new, "key": f"{new}:viewed"}
+            assert [t.key for t in uow.timers.for_customer("cus_2")] == ["t-theirs"]
+            # the old key is free again, the new one is taken
+            assert uow.outbox.add(entry(f"welcome:{old}:signup", customer_id="cus_3"))
+            assert not uow.outbox.add(entry(f"welcome:{new}:signup", customer_id="cus_3"))
+            assert uow.outbox.reassign("cus_9", "cus_10", now=later) == 0 and uow.timers.reassign("cus_9", "cus_x") == 0
+            with pytest.raises(ValidationError):
+                uow.outbox.reassign(new, new, now=later)
 
     def test_forget_cancels_even_a_leased_entry_and_drops_the_personal_data_of_any(self, store: Store) -> None:
         leased, waiting, sent = entry("leased"), entry("waiting", available_at=T0 + timedelta(hours=1)), entry("sent")

@@ -23,6 +23,7 @@ from custdata.storage.records import (
     Table,
     check_entity,
     check_id,
+    check_mention,
     customer_keys,
     decode_cursor,
     decode_timed_cursor,
@@ -30,6 +31,8 @@ from custdata.storage.records import (
     email_term,
     encode_cursor,
     entity_ids,
+    holds_value,
+    literal_in_json,
     load_documents,
     micros,
     name_key,
@@ -239,7 +242,12 @@ class MemoryCustomerRepository(MemoryRepository[Customer, Any]):
         if not isinstance(query, CustomerQuery):
             raise ValidationError.single("query", f"must be a CustomerQuery, not {type(query).__name__}")
         candidates: set[str] | None = None
-        for field, raw in (("tag", query.tag), ("group", query.group), ("country", query.country)):
+        for field, raw in (
+            ("tag", query.tag),
+            ("group", query.group),
+            ("country", query.country),
+            ("merged_into", query.merged_into),
+        ):
             if raw is not None:
                 value = storable(raw.strip().upper() if field == "country" else raw)
                 if value is None:
@@ -320,3 +328,16 @@ class MemoryActivityRepository(MemoryRepository[ActivityEvent, Any]):
 
     def delete(self, event_id: str) -> None:
         self._delete(event_id, None)
+
+    def mentioning(self, event: str, value: str) -> list[ActivityEvent]:
+        name, wanted = check_mention(event, value)
+        if storable(name) is None or storable(wanted) is None:
+            return []
+        text = wanted if literal_in_json(wanted) else ""
+        found = [
+            item
+            for key in self._uow.sorted_ids("activity")
+            if (record := self._uow.record("activity", key)) is not None and text in record.doc
+            for item in load_documents(ActivityEvent, [record.doc])
+        ]
+        return [e for e in found if e.event == name and holds_value(e.properties, wanted)]

@@ -32,12 +32,15 @@ from custdata.storage.records import (
     Table,
     check_entity,
     check_id,
+    check_mention,
     decode_cursor,
     decode_timed_cursor,
     document,
     email_term,
     encode_cursor,
     entity_ids,
+    holds_value,
+    literal_in_json,
     load_documents,
     micros,
     name_key,
@@ -328,7 +331,7 @@ def customer_filter(query: CustomerQuery | None) -> tuple[str, list[Any]] | None
         else:
             conditions.append(f"{subquery} >= ? AND value < ?)")
             params += ["name", low, high]
-    for field, raw in (("tag", query.tag), ("group", query.group), ("country", query.country)):
+    for field, raw in _exact_keys(query):
         if raw is None:
             continue
         value = storable(raw.strip().upper() if field == "country" else raw)
@@ -347,6 +350,15 @@ def customer_filter(query: CustomerQuery | None) -> tuple[str, list[Any]] | None
             conditions.append(f"{column} < ?")
             params.append(micros(high_bound))
     return " AND ".join(conditions), params
+
+
+def _exact_keys(query: CustomerQuery) -> tuple[tuple[str, str | None], ...]:
+    return (
+        ("tag", query.tag),
+        ("group", query.group),
+        ("country", query.country),
+        ("merged_into", query.merged_into),
+    )
 
 
 class SqlOrderRepository(SqlRepository[Order, OrderId]):
@@ -398,3 +410,16 @@ class SqlActivityRepository(SqlRepository[ActivityEvent, ActivityId]):
 
     def delete(self, event_id: str) -> None:
         self._delete(event_id, None)
+
+    def mentioning(self, event: str, value: str) -> list[ActivityEvent]:
+        name, wanted = check_mention(event, value)
+        if storable(name) is None or storable(wanted) is None:
+            return []
+        # the documents are searched for the value's text first (a scan the database does without decoding them),
+        # and the events found are then checked exactly; a value that JSON would escape is not searched by text
+        text = next((t for t in (wanted, name) if literal_in_json(t)), "")
+        pattern = "%" + "".join("\\" + c if c in "\\%_" else c for c in text) + "%"
+        rows = self._session().fetch_all(
+            self._sql("SELECT {doc_out} FROM activity WHERE {doc_out} LIKE ? ESCAPE '\\' ORDER BY id"), (pattern,)
+        )
+        return [e for e in self._load(rows) if e.event == name and holds_value(e.properties, wanted)]

@@ -3,7 +3,8 @@
 Layout (``{key}`` is text in code point order, ``{bigint}`` an integer, ``{doc}`` the document type):
 
 - ``customers (id, version, created_us, updated_us, doc)``;
-- ``customer_keys (field, value, customer_id)``: the search keys of :func:`custdata.storage.records.customer_keys`;
+- ``customer_keys (field, value, customer_id)``: the search keys of :func:`custdata.storage.records.customer_keys`
+  (``merged_into`` among them, so that the records merged into a customer are found by index);
 - ``orders (id, version, customer_id, placed_us, updated_us, ext_platform, ext_id, doc, status, currency,
   total_minor, total, return_count)``, external reference unique: the last five copy what analytics reads from
   each order (see :data:`ORDER_FIGURES`), so that aggregating orders needs no JSON; in SQLite they are also
@@ -28,7 +29,7 @@ import attrs
 from custdata._errors import ValidationError
 from custdata.domain import Customer, Order
 from custdata.domain.money import currency_exponent
-from custdata.storage.records import ORDERS, Table, customer_keys, load_documents
+from custdata.storage.records import ORDERS, Table, customer_keys, document, load_documents
 from custdata.storage.sql.schema import Migration, Schema
 from custdata.storage.sql.session import SqlSession
 
@@ -167,6 +168,32 @@ def index_order_figures(session: SqlSession) -> None:
         )
 
 
+def strip_undone_merges(session: SqlSession, batch: int = 500) -> None:
+    """Rewrite the merge records of undone merges that still hold whole snapshots of the customers (earlier
+    versions kept them) the way undo now writes them: ids, creation times and guest flags only (a migration step).
+    """
+    from custdata.domain import ActivityEvent
+    from custdata.merge.model import MERGE_EVENT
+    from custdata.merge.service import strip_undone_merge
+
+    render = session.dialect.render
+    select = render("SELECT id, {doc_out} FROM activity WHERE id > ? AND {doc_out} LIKE ? ORDER BY id LIMIT ?")
+    update = render("UPDATE activity SET doc = {doc_in} WHERE id = ?")
+    last = ""
+    while True:
+        rows = session.fetch_all(select, (last, f"%{MERGE_EVENT}%", batch))
+        if not rows:
+            return
+        changed = []
+        for event in load_documents(ActivityEvent, [r[1] for r in rows]):
+            stripped = strip_undone_merge(event)
+            if stripped is not None:
+                changed.append((document(stripped), str(stripped.id)))
+        if changed:
+            session.execute_many(update, changed)
+        last = rows[-1][0]
+
+
 CORE = Schema(
     "custdata",
     (
@@ -241,6 +268,11 @@ CORE = Schema(
                 "CREATE INDEX orders_returned ON orders (id) WHERE return_count > 0",
                 index_order_figures,
             ),
+        ),
+        Migration(
+            4,
+            "search key for merged records; undone merge records keep no snapshots of the customers",
+            (reindex_customers, strip_undone_merges),
         ),
     ),
 )
