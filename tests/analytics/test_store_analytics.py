@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from custdata import Customer, Money, Order, OrderLine, OrderStatus, ReturnStatus, ValidationError
 from custdata.analytics import historic_clv, order_metrics, rfm
-from custdata.analytics._store_sql import _SQLITE_ISO, _SQLITE_MICROS
+from custdata.storage.sql.aggregates import _SQLITE_ISO, _SQLITE_MICROS
 from custdata.analytics.store import StoreAnalytics
 from custdata.storage import Store
 from custdata.storage.memory import MemoryStore
