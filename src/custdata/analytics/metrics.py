@@ -3,7 +3,10 @@ repeat purchase rate and churn over a period.
 
 Every function walks its orders once and keeps a few numbers per customer, never the orders themselves,
 so memory stays flat however many orders stream through. Cancelled orders are left out: nothing was
-sold. Money is always kept per currency and never added across currencies.
+sold. Money is always kept per currency and never added across currencies. Which orders count and what a
+refund subtracts is decided by :mod:`custdata.domain.order_rules`; historic CLV and the order metrics are
+built from the per-customer figures of :func:`custdata.storage.aggregates.order_figures`, the same rows a
+store's aggregate-query port returns.
 """
 
 from __future__ import annotations
