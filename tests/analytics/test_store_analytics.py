@@ -16,11 +16,12 @@ from hypothesis import strategies as st
 
 from custdata import Customer, Money, Order, OrderLine, OrderStatus, ReturnStatus, ValidationError
 from custdata.analytics import historic_clv, order_metrics, rfm
-from custdata.analytics._store_sql import _SQLITE_ISO, _SQLITE_MICROS
 from custdata.analytics.store import StoreAnalytics
 from custdata.storage import Store
+from custdata.storage.aggregates import order_figures
 from custdata.storage.memory import MemoryStore
 from custdata.storage.records import micros
+from custdata.storage.sql.aggregates import _SQLITE_ISO, _SQLITE_MICROS
 from custdata.storage.sqlite import SQLiteStore
 
 # Offsets of any size, with seconds and microseconds too: isoformat writes those as +HH:MM:SS[.ffffff].
@@ -65,6 +66,9 @@ def with_return_times(orders: list[Order], times: list[datetime]) -> list[Order]
 
 
 def assert_same(analytics: StoreAnalytics, orders: list[Order], as_of: datetime) -> None:
+    # the rows themselves (exact sums, first and last order), then what is built from them
+    assert analytics.order_figures() == order_figures(orders)
+    assert analytics.order_figures(as_of=as_of) == order_figures(orders, as_of=as_of)
     assert analytics.historic_clv() == historic_clv(orders)
     assert analytics.historic_clv(as_of=as_of) == historic_clv(orders, as_of=as_of)
     assert analytics.order_metrics() == order_metrics(orders)

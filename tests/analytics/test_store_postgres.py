@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from custdata import Customer, Money, Order, OrderLine, OrderStatus
 from custdata.analytics import historic_clv, order_metrics, rfm
 from custdata.analytics.store import StoreAnalytics
+from custdata.storage.aggregates import order_figures
 
 ODD = timezone(timedelta(hours=5, minutes=30, seconds=15))
 
@@ -36,6 +37,8 @@ def test_postgres_equals_the_iterable_functions(new_store: Callable[..., Any], o
     analytics = fill(new_store(pool_max_size=2), orders)
     assert analytics.pushes_down
     as_of = at(day).astimezone(ODD)
+    assert analytics.order_figures() == order_figures(orders)
+    assert analytics.order_figures(as_of=as_of) == order_figures(orders, as_of=as_of)
     assert analytics.historic_clv() == historic_clv(orders)
     assert analytics.historic_clv(as_of=as_of) == historic_clv(orders, as_of=as_of)
     assert analytics.order_metrics() == order_metrics(orders)

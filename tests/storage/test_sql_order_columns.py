@@ -253,7 +253,7 @@ def test_a_version_2_database_is_migrated_with_its_orders(databases: Databases, 
 def test_sqlite_groups_orders_from_the_index_and_reads_documents_only_for_returns(
     tmp_path: Path, as_of: datetime | None
 ) -> None:
-    from custdata.analytics._store_sql import _sqlite_sql
+    from custdata.storage.sql.aggregates import _sqlite_sql
 
     with SQLiteStore(tmp_path / "plan.db") as store, store.unit_of_work() as uow:
         uow.customers.add_many(customers(3))

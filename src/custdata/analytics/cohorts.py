@@ -16,7 +16,8 @@ import attrs
 from custdata._errors import ValidationError
 from custdata.analytics._input import each
 from custdata.analytics._results import Table
-from custdata.domain import CustomerId, Order, OrderStatus
+from custdata.domain import CustomerId, Order
+from custdata.domain.order_rules import is_sold
 
 
 def month_label(index: int) -> str:
@@ -64,7 +65,7 @@ def cohort_retention(orders: Iterable[Order], *, tz: tzinfo = UTC, periods: int 
     months: dict[CustomerId, set[int]] = {}
     last = None
     for order in each(orders, Order, "orders"):
-        if order.status is OrderStatus.CANCELLED:
+        if not is_sold(order):
             continue
         local = order.placed_at.astimezone(tz)
         index = local.year * 12 + local.month - 1

@@ -16,10 +16,10 @@ import attrs
 from custdata._errors import ValidationError
 from custdata.analytics._input import each, moment
 from custdata.analytics._results import NOT_IN_RECORDS, Table
-from custdata.analytics.metrics import money, ratio, refunded
-from custdata.analytics.returns import COUNTED_RETURNS
-from custdata.domain import ActivityEvent, Customer, CustomerId, Money, Order, OrderStatus
+from custdata.analytics.metrics import money, ratio
+from custdata.domain import ActivityEvent, Customer, CustomerId, Money, Order
 from custdata.domain.money import EXACT
+from custdata.domain.order_rules import is_sold, refunded, returned_items
 
 #: Segment's e-commerce events that put something in a cart or start a checkout.
 CART_EVENTS = frozenset({"Product Added", "Checkout Started", "Cart Abandoned"})
@@ -112,7 +112,7 @@ class _Builder:
         self.customer: Customer | None = None
 
     def order(self, order: Order, as_of: datetime) -> None:
-        if order.status is OrderStatus.CANCELLED:
+        if not is_sold(order):
             self.cancelled += 1
             return
         self.orders += 1
@@ -124,9 +124,7 @@ class _Builder:
         self.last = at if self.last is None else max(self.last, at)
         self.purchase = at if self.purchase is None else max(self.purchase, at)
         self.items += order.item_count
-        for ret in order.returns:
-            if ret.status in COUNTED_RETURNS and ret.requested_at <= as_of:
-                self.returned += sum(line.quantity for line in ret.lines)
+        self.returned += returned_items(order, as_of)
         if order.shipping_address is not None:
             self.countries.add(order.shipping_address.country_code)
 

@@ -18,10 +18,9 @@ from typing import Any, TypeVar
 
 from custdata._errors import ValidationError
 from custdata.analytics._input import optional_module
-from custdata.analytics.metrics import refunded
-from custdata.analytics.returns import COUNTED_RETURNS
 from custdata.analytics.store import Source, check_page_size, reading
 from custdata.domain import CommunicationEvent, Customer, Order
+from custdata.domain.order_rules import refunded, return_counts
 from custdata.storage.ports import CustomerQuery, Page, Store, UnitOfWork, walk
 
 __all__ = [
@@ -191,7 +190,7 @@ def customer_record(customer: Customer, *, personal: bool = False) -> dict[str, 
 def _returned_items(order: Order) -> dict[str, int]:
     returned: dict[str, int] = {}
     for ret in order.returns:
-        if ret.status in COUNTED_RETURNS:
+        if return_counts(ret):
             for line in ret.lines:
                 returned[line.line_id] = returned.get(line.line_id, 0) + line.quantity
     return returned

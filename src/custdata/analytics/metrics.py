@@ -3,12 +3,14 @@ repeat purchase rate and churn over a period.
 
 Every function walks its orders once and keeps a few numbers per customer, never the orders themselves,
 so memory stays flat however many orders stream through. Cancelled orders are left out: nothing was
-sold. Money is always kept per currency and never added across currencies.
+sold. Money is always kept per currency and never added across currencies. Which orders count and what a
+refund subtracts is decided by :mod:`custdata.domain.order_rules`; historic CLV and the order metrics are
+built from the per-customer figures of :func:`custdata.storage.aggregates.order_figures`, the same rows a
+store's aggregate-query port returns.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -18,22 +20,16 @@ import attrs
 from custdata._errors import ValidationError
 from custdata.analytics._input import duration, each, moment
 from custdata.analytics._results import Summary, Table
-from custdata.domain import CustomerId, Money, Order, OrderStatus, ReturnStatus
-from custdata.domain.money import EXACT
+from custdata.domain import CustomerId, Money, Order
+from custdata.domain._checks import trusting
+from custdata.domain.money import EXACT, checked_amount, currency_exponent
 
-#: Returns in these states paid nothing back, so their ``refund`` is not counted.
-UNREFUNDED_RETURNS = frozenset({ReturnStatus.DECLINED, ReturnStatus.CANCELLED})
-
-
-def refunded(order: Order, as_of: datetime | None = None) -> Decimal:
-    """The refund amounts recorded on an order's returns that were not declined or cancelled (and, with
-    ``as_of``, were requested by then)."""
-    total = Decimal(0)
-    for ret in order.returns:
-        if ret.refund is not None and ret.status not in UNREFUNDED_RETURNS:
-            if as_of is None or ret.requested_at <= as_of:
-                total = EXACT.add(total, ret.refund.amount)
-    return total
+# Which orders and refunds count is decided in custdata.domain.order_rules, for every reader; UNREFUNDED_RETURNS
+# and refunded stay importable from here.
+from custdata.domain.order_rules import UNREFUNDED_RETURNS as UNREFUNDED_RETURNS
+from custdata.domain.order_rules import is_sold
+from custdata.domain.order_rules import refunded as refunded
+from custdata.storage.aggregates import OrderAggregates, order_figures
 
 
 def money(amount: Decimal, currency: str) -> Money:
@@ -46,23 +42,23 @@ def ratio(part: int | Decimal, whole: int | Decimal) -> float | None:
     return float(part) / float(whole) if whole else None
 
 
-class _Tally:
-    """Running totals for one customer in one currency."""
+class _Exact:
+    """``money(amount, currency)`` for many amounts, equal to it: each currency's zero is looked up once, and
+    Money is built without checking again what :func:`checked_amount` just rounded and bounded (callers hold
+    ``trusting()``)."""
 
-    __slots__ = ("first", "last", "orders", "refunds", "revenue")
+    __slots__ = ("_zeros",)
 
-    def __init__(self, order: Order, as_of: datetime | None) -> None:
-        self.orders = 1
-        self.revenue = order.total.amount
-        self.refunds = refunded(order, as_of)
-        self.first = self.last = order.placed_at
+    def __init__(self) -> None:
+        self._zeros: dict[str, Money] = {}
 
-    def add(self, order: Order, as_of: datetime | None) -> None:
-        self.orders += 1
-        self.revenue = EXACT.add(self.revenue, order.total.amount)  # exact sums: never rounded
-        self.refunds = EXACT.add(self.refunds, refunded(order, as_of))
-        self.first = min(self.first, order.placed_at)
-        self.last = max(self.last, order.placed_at)
+    def __call__(self, amount: Decimal, currency: str) -> Money:
+        zero = self._zeros.get(currency)
+        if zero is None:
+            zero = self._zeros[currency] = money(Decimal(0), currency)
+        if not amount and currency_exponent(currency) is not None:
+            return zero
+        return Money(checked_amount(amount, currency), currency)  # out of range: a ValidationError, as money() says
 
 
 # -- historic CLV ---------------------------------------------------------------------------------
@@ -108,29 +104,31 @@ def historic_clv(orders: Iterable[Order], *, as_of: datetime | None = None) -> H
     """
     if as_of is not None:
         moment("as_of", as_of)
-    tallies: dict[tuple[CustomerId, str], _Tally] = {}
-    for order in each(orders, Order, "orders"):
-        if order.status is OrderStatus.CANCELLED or (as_of is not None and order.placed_at > as_of):
-            continue
-        key = (order.customer_id, order.currency)
-        tally = tallies.get(key)
-        if tally is None:
-            tallies[key] = _Tally(order, as_of)
-        else:
-            tally.add(order, as_of)
-    rows = [
-        CustomerValue(
-            customer_id=customer_id,
-            currency=currency,
-            orders=t.orders,
-            revenue=money(t.revenue, currency),
-            refunds=money(t.refunds, currency),
-            clv=money(EXACT.subtract(t.revenue, t.refunds), currency),
-            first_order_at=t.first,
-            last_order_at=t.last,
-        )
-        for (customer_id, currency), t in sorted(tallies.items(), key=lambda item: item[0])
-    ]
+    return clv_of(order_figures(each(orders, Order, "orders"), as_of=as_of))
+
+
+def clv_of(figures: OrderAggregates) -> HistoricClv:
+    """Historic CLV from per-customer order figures (of :func:`custdata.storage.aggregates.order_figures`, or
+    of a store's aggregate-query port)."""
+    rows = []
+    exact = _Exact()
+    with trusting():
+        for row in figures.customers:
+            currency = row.currency
+            revenue = exact(row.revenue, currency)
+            clv = revenue if not row.refunds else exact(EXACT.subtract(row.revenue, row.refunds), currency)
+            rows.append(
+                CustomerValue(
+                    row.customer_id,
+                    currency,
+                    row.orders,
+                    revenue,
+                    exact(row.refunds, currency),
+                    clv,
+                    row.first_order_at,
+                    row.last_order_at,
+                )
+            )
     return HistoricClv(tuple(rows))
 
 
@@ -182,24 +180,29 @@ def order_metrics(orders: Iterable[Order]) -> OrderMetrics:
     Cancelled orders are counted in ``cancelled_orders`` and left out of everything else. The average
     order value is revenue / orders in each currency, rounded half-even to the currency's minor unit.
     """
-    per_customer: Counter[CustomerId] = Counter()
-    count: Counter[str] = Counter()
+    return metrics_of(order_figures(each(orders, Order, "orders")))
+
+
+def metrics_of(figures: OrderAggregates) -> OrderMetrics:
+    """Order metrics from per-customer order figures (of :func:`custdata.storage.aggregates.order_figures`, or
+    of a store's aggregate-query port)."""
+    per_customer: dict[CustomerId, int] = {}
+    count: dict[str, int] = {}
     revenue: dict[str, Decimal] = {}
-    buyers: dict[str, set[CustomerId]] = {}
-    cancelled = 0
-    for order in each(orders, Order, "orders"):
-        if order.status is OrderStatus.CANCELLED:
-            cancelled += 1
+    buyers: dict[str, int] = {}
+    for row in figures.customers:
+        if not row.orders:
             continue
-        per_customer[order.customer_id] += 1
-        count[order.currency] += 1
-        revenue[order.currency] = EXACT.add(revenue.get(order.currency, Decimal(0)), order.total.amount)
-        buyers.setdefault(order.currency, set()).add(order.customer_id)
+        currency = row.currency
+        per_customer[row.customer_id] = per_customer.get(row.customer_id, 0) + row.orders
+        count[currency] = count.get(currency, 0) + row.orders
+        revenue[currency] = EXACT.add(revenue.get(currency, Decimal(0)), row.revenue)
+        buyers[currency] = buyers.get(currency, 0) + 1
     rows = tuple(
         CurrencyMetrics(
             currency=currency,
             orders=count[currency],
-            customers=len(buyers[currency]),
+            customers=buyers[currency],
             revenue=money(revenue[currency], currency),
             average_order_value=money(revenue[currency] / count[currency], currency),
         )
@@ -210,7 +213,7 @@ def order_metrics(orders: Iterable[Order]) -> OrderMetrics:
     return OrderMetrics(
         rows,
         orders=total,
-        cancelled_orders=cancelled,
+        cancelled_orders=figures.cancelled_orders,
         customers=len(per_customer),
         repeat_customers=repeaters,
         purchase_frequency=ratio(total, len(per_customer)),
@@ -270,7 +273,7 @@ def churn_rate(orders: Iterable[Order], *, start: datetime, end: datetime, lookb
     older: set[CustomerId] = set()  # ordered before the lookback only: returning, not new, if seen again
     during: set[CustomerId] = set()
     for order in each(orders, Order, "orders"):
-        if order.status is OrderStatus.CANCELLED or order.placed_at >= end:
+        if not is_sold(order) or order.placed_at >= end:
             continue
         if order.placed_at >= start:
             during.add(order.customer_id)

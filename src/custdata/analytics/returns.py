@@ -17,10 +17,12 @@ from custdata._errors import ValidationError
 from custdata.analytics._input import each
 from custdata.analytics._results import Table
 from custdata.analytics.metrics import ratio
-from custdata.domain import CustomerId, Order, OrderLine, OrderStatus, ReturnStatus
+from custdata.domain import CustomerId, Order, OrderLine
 
-#: Returns in these states count: the items are on their way back or are back.
-COUNTED_RETURNS = frozenset({ReturnStatus.REQUESTED, ReturnStatus.OPEN, ReturnStatus.RECEIVED, ReturnStatus.CLOSED})
+# Returns in the states of COUNTED_RETURNS count: the items are on their way back or are back (the rule is kept
+# in custdata.domain.order_rules, for every reader; the name stays importable from here).
+from custdata.domain.order_rules import COUNTED_RETURNS as COUNTED_RETURNS
+from custdata.domain.order_rules import is_sold, return_counts
 
 
 def _returned(order: Order) -> tuple[Counter[str], dict[str, Counter[str]]]:
@@ -28,7 +30,7 @@ def _returned(order: Order) -> tuple[Counter[str], dict[str, Counter[str]]]:
     quantities: Counter[str] = Counter()
     reasons: dict[str, Counter[str]] = {}
     for ret in order.returns:
-        if ret.status in COUNTED_RETURNS:
+        if return_counts(ret):
             for line in ret.lines:
                 quantities[line.line_id] += line.quantity
                 reasons.setdefault(line.line_id, Counter())[line.reason.value] += line.quantity
@@ -38,7 +40,7 @@ def _returned(order: Order) -> tuple[Counter[str], dict[str, Counter[str]]]:
 def _sold_lines(orders: Iterable[Order]) -> Iterator[tuple[Order, OrderLine, int, Counter[str]]]:
     """Each line of each order that was not cancelled, with the quantity returned and the reasons."""
     for order in each(orders, Order, "orders"):
-        if order.status is OrderStatus.CANCELLED:
+        if not is_sold(order):
             continue
         quantities, reasons = _returned(order)
         for line in order.lines:
@@ -76,7 +78,7 @@ def return_rates_by_customer(orders: Iterable[Order]) -> CustomerReturnRates:
     """Per customer: items returned / items bought, and how many orders had a return."""
     tally: dict[CustomerId, list[int]] = {}  # orders, orders with returns, items, returned
     for order in each(orders, Order, "orders"):
-        if order.status is OrderStatus.CANCELLED:
+        if not is_sold(order):
             continue
         quantities, _ = _returned(order)
         returned = sum(quantities.values())

@@ -11,7 +11,8 @@ from custdata._errors import ValidationError
 from custdata.analytics._input import each, moment
 from custdata.analytics._results import Summary
 from custdata.analytics.metrics import ratio
-from custdata.domain import CommunicationEvent, Direction, Order, OrderStatus, Topic
+from custdata.domain import CommunicationEvent, Direction, Order, Topic
+from custdata.domain.order_rules import is_sold
 
 
 @attrs.frozen
@@ -89,11 +90,7 @@ def support_contacts_per_order(
                 tickets.add(event.ticket_id)
             else:
                 loose += 1
-    count = sum(
-        1
-        for order in each(orders, Order, "orders")
-        if order.status is not OrderStatus.CANCELLED and inside(order.placed_at)
-    )
+    count = sum(1 for order in each(orders, Order, "orders") if is_sold(order) and inside(order.placed_at))
     return SupportLoad(
         orders=count,
         contacts=contacts,

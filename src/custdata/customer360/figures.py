@@ -22,19 +22,17 @@ from custdata.domain import (
     Money,
     Order,
     OrderId,
-    OrderStatus,
-    ReturnStatus,
     Shipment,
     TrackingStatus,
 )
 
-#: Returns whose items count as returned (the same states as the analytics return rates).
-COUNTED_RETURNS = frozenset({ReturnStatus.REQUESTED, ReturnStatus.OPEN, ReturnStatus.RECEIVED, ReturnStatus.CLOSED})
-#: Returns still waiting for the shop to act: requested, open, or received but not yet closed.
-OPEN_RETURNS = frozenset({ReturnStatus.REQUESTED, ReturnStatus.OPEN, ReturnStatus.RECEIVED})
-_NO_REFUND = frozenset({ReturnStatus.DECLINED, ReturnStatus.CANCELLED})
+# The rules of which orders, returns and refunds count live in custdata.domain.order_rules, shared with the
+# analytics and the stores' aggregation queries; COUNTED_RETURNS and OPEN_RETURNS stay importable from here.
+from custdata.domain.order_rules import COUNTED_RETURNS as COUNTED_RETURNS
+from custdata.domain.order_rules import OPEN_RETURNS as OPEN_RETURNS
+from custdata.domain.order_rules import SETTLED_ORDERS, is_sold, refund_counts, refunded, returned_items
+
 _FAILED = frozenset({TrackingStatus.FAILURE, TrackingStatus.ATTEMPTED_DELIVERY})
-_SETTLED_ORDERS = frozenset({OrderStatus.DELIVERED, OrderStatus.CANCELLED})
 
 
 class IssueKind(StrEnum):
@@ -88,7 +86,7 @@ def _rounded(amount: Decimal, currency: str) -> Money:
 
 def _shipment_issue(order: Order, shipment: Shipment, as_of: datetime) -> OpenIssue | None:
     latest = shipment.latest_event
-    if order.status in _SETTLED_ORDERS or (latest is not None and latest.status is TrackingStatus.DELIVERED):
+    if order.status in SETTLED_ORDERS or (latest is not None and latest.status is TrackingStatus.DELIVERED):
         return None
     if latest is not None and latest.status in _FAILED:
         what = latest.status.value.replace("_", " ")
@@ -128,7 +126,7 @@ def open_issues(orders: Iterable[Order], as_of: datetime) -> tuple[OpenIssue, ..
     """
     issues: list[OpenIssue] = []
     for order in orders:
-        if order.status is OrderStatus.CANCELLED:
+        if not is_sold(order):
             continue
         for shipment in order.shipments:
             issue = _shipment_issue(order, shipment, as_of)
@@ -152,7 +150,7 @@ def open_issues(orders: Iterable[Order], as_of: datetime) -> tuple[OpenIssue, ..
 def figures(orders: Iterable[Order], communications: Iterable[CommunicationEvent], *, as_of: datetime) -> Figures:
     """The summary figures of one customer's orders and messages (see :class:`Figures`)."""
     orders = list(orders)
-    sold = [o for o in orders if o.status is not OrderStatus.CANCELLED]
+    sold = [o for o in orders if is_sold(o)]
     spent: dict[str, Decimal] = {}
     counts: dict[str, int] = {}
     refunds: dict[str, Decimal] = {}
@@ -161,11 +159,9 @@ def figures(orders: Iterable[Order], communications: Iterable[CommunicationEvent
         spent[order.currency] = spent.get(order.currency, Decimal(0)) + order.total.amount
         counts[order.currency] = counts.get(order.currency, 0) + 1
         bought += order.item_count
-        for ret in order.returns:
-            if ret.status in COUNTED_RETURNS:
-                returned += sum(line.quantity for line in ret.lines)
-            if ret.refund is not None and ret.status not in _NO_REFUND:
-                refunds[order.currency] = refunds.get(order.currency, Decimal(0)) + ret.refund.amount
+        returned += returned_items(order)
+        if any(refund_counts(ret) for ret in order.returns):
+            refunds[order.currency] = refunds.get(order.currency, Decimal(0)) + refunded(order)
     first = min((o.placed_at for o in sold), default=None)
     last = max((o.placed_at for o in sold), default=None)
     support = [e for e in communications if is_support_contact(e)]

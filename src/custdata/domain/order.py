@@ -17,6 +17,7 @@ from custdata.domain.address import Address
 from custdata.domain.enums import OrderStatus, ReturnReason, ReturnStatus, TrackingStatus
 from custdata.domain.ids import CustomerId, OrderId, to_customer_id, to_order_id
 from custdata.domain.money import Money
+from custdata.domain.order_rules import COUNTED_RETURNS
 from custdata.domain.personal import IDENTIFIER, NESTED, NOT_PERSONAL, PERSONAL, masked_repr
 
 _S = OrderStatus
@@ -36,7 +37,7 @@ ORDER_TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = MappingProxyTy
 
 _PLATFORM = re.compile(r"[a-z0-9][a-z0-9_.\-]{0,63}")
 _URL = re.compile(r"https?://[^\s/$.?#][^\s]*", re.IGNORECASE)
-_OPEN_RETURNS = frozenset({ReturnStatus.REQUESTED, ReturnStatus.OPEN, ReturnStatus.RECEIVED, ReturnStatus.CLOSED})
+_OPEN_RETURNS = COUNTED_RETURNS  # returns whose items are on their way back or back
 
 
 @attrs.frozen

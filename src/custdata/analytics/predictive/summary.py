@@ -16,7 +16,8 @@ from custdata._errors import ValidationError
 from custdata.analytics._input import currency_code, duration, each, moment, one_currency
 from custdata.analytics._results import Table
 from custdata.analytics.metrics import money
-from custdata.domain import CustomerId, Money, Order, OrderStatus
+from custdata.domain import CustomerId, Money, Order
+from custdata.domain.order_rules import counts_by
 
 
 @attrs.frozen
@@ -108,7 +109,7 @@ def clv_summary(
     purchases: dict[tuple[CustomerId, str], _Purchases] = {}
     days: dict[tuple[CustomerId, str], dict[date, Decimal]] = {}
     for order in each(orders, Order, "orders"):
-        if order.status is OrderStatus.CANCELLED or order.placed_at > as_of:
+        if not counts_by(order, as_of):
             continue
         if chosen is not None and order.currency != chosen:
             continue

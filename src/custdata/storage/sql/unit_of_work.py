@@ -15,6 +15,7 @@ from typing import Self
 
 import custdata.outbox.sql as _outbox  # as a module: custdata.outbox.sql imports this package in turn
 from custdata._errors import ProgrammingError
+from custdata.storage.sql.aggregates import SqlAggregateQueries, aggregate_queries
 from custdata.storage.sql.repositories import (
     SqlActivityRepository,
     SqlCommunicationRepository,
@@ -45,6 +46,12 @@ class SqlUnitOfWork:
     def session(self) -> SqlSession:
         """The open session, for repositories of other components that must join this transaction."""
         return self._active()
+
+    @property
+    def aggregates(self) -> SqlAggregateQueries | None:
+        """The aggregate-query port (:mod:`custdata.storage.aggregates`), run by the database inside this unit
+        of work; None when custdata has no aggregation statements for its dialect."""
+        return aggregate_queries(self._active(), self._active)
 
     def _active(self) -> SqlSession:
         if self._session is None:

@@ -1,10 +1,13 @@
-"""Order aggregates computed inside SQLite and PostgreSQL: one GROUP BY instead of loading every order.
+"""The aggregate-query port (:mod:`custdata.storage.aggregates`) of the SQLite and PostgreSQL stores: one
+``GROUP BY`` statement instead of loading every order.
 
 One statement (so one consistent snapshot) returns, per customer and currency, the number of orders that
-were not cancelled, their total, the first and last ``placed_us``, and the refunds recorded on their returns;
-plus the number of cancelled orders (grouped alongside, in the same pass over the table). The rules are those of :func:`custdata.analytics.historic_clv`:
-cancelled orders and orders placed after ``as_of`` are left out, and refunds count when their return was
-neither declined nor cancelled and was requested by ``as_of``.
+count, their total, the first and last ``placed_us``, and the refunds recorded on their returns; plus the
+number of orders that were not sold (grouped alongside, in the same pass over the table). The rules are those
+of :mod:`custdata.domain.order_rules`, rendered into the SQL when a statement is built: the order statuses of
+:data:`~custdata.domain.order_rules.NOT_SOLD_STATUSES` are counted apart and left out of every figure, orders
+placed after ``as_of`` are left out, and a refund counts when its return's status is not in
+:data:`~custdata.domain.order_rules.UNREFUNDED_RETURNS` and it was requested by ``as_of``.
 
 The figures of each order are columns of ``orders`` (see :data:`custdata.storage.sql.tables.ORDER_FIGURES`),
 so only the returns are read from the JSON documents, and only of orders that have returns (a partial index
@@ -23,13 +26,18 @@ microseconds; a time written another way (an offset with seconds) is sent back a
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from custdata._errors import ValidationError
+from custdata.domain import CustomerId
+from custdata.domain import order_rules as rules
 from custdata.domain.money import EXACT
-from custdata.storage.records import micros
+from custdata.storage.aggregates import CustomerOrderFigures, OrderAggregates, check_as_of
+from custdata.storage.records import EPOCH, micros
 from custdata.storage.sql.session import SqlSession
 from custdata.storage.sql.tables import minor_exponent
 
@@ -51,7 +59,7 @@ class Sums:
 
 
 class Aggregates:
-    """What the aggregation statement found: figures per (customer, currency) and the cancelled orders."""
+    """What the aggregation statement found: figures per (customer, currency) and the orders not sold."""
 
     __slots__ = ("cancelled", "groups")
 
@@ -65,6 +73,57 @@ class Aggregates:
         if found is None:
             found = self.groups[key] = Sums()
         return found
+
+    def result(self) -> OrderAggregates:
+        """The port's rows: groups with at least one order that counts, by customer id then currency."""
+        rows = []
+        at, micro = EPOCH, timedelta(microseconds=1)
+        for key in sorted(self.groups):
+            sums = self.groups[key]
+            if not sums.orders or sums.first_us is None or sums.last_us is None:
+                continue
+            rows.append(
+                CustomerOrderFigures(
+                    CustomerId(key[0]),
+                    key[1],
+                    sums.orders,
+                    sums.revenue,
+                    sums.refunds,
+                    at + sums.first_us * micro,
+                    at + sums.last_us * micro,
+                )
+            )
+        return OrderAggregates(tuple(rows), self.cancelled)
+
+
+# -- the rules, rendered ---------------------------------------------------------------------------------------
+
+
+def _literals(values: Iterable[StrEnum]) -> str:
+    return ", ".join(sorted("'" + v.value.replace("'", "''") + "'" for v in values))
+
+
+def is_in(column: str, values: Iterable[StrEnum]) -> str:
+    """SQL that is true when ``column`` holds one of ``values`` (false for none)."""
+    listed = _literals(values)
+    return f"{column} IN ({listed})" if listed else "1 = 0"
+
+
+def not_in(column: str, values: Iterable[StrEnum]) -> str:
+    """SQL that is true when ``column`` holds none of ``values`` (true for none)."""
+    listed = _literals(values)
+    return f"{column} NOT IN ({listed})" if listed else "1 = 1"
+
+
+def sold(column: str = "status") -> str:
+    """SQL that is true for an order status that sold something (see :func:`custdata.domain.order_rules.is_sold`)."""
+    return not_in(column, rules.NOT_SOLD_STATUSES)
+
+
+def refunding(column: str) -> str:
+    """SQL that is true for a return status whose refund counts (see
+    :func:`custdata.domain.order_rules.refund_counts`)."""
+    return not_in(column, rules.UNREFUNDED_RETURNS)
 
 
 # -- SQLite --------------------------------------------------------------------------------------------------
@@ -93,27 +152,28 @@ _SQLITE_MICROS = (
 )
 
 
-# Orders are grouped in one pass over the index of their figures by customer and currency (no sorting, no
-# documents), cancelled ones too (they are only counted).
-_LIVE = "CASE WHEN status <> 'cancelled'"
-
-
 def _sqlite_sql(with_as_of: bool) -> str:
+    """The SQLite statement, with the rules of :mod:`custdata.domain.order_rules` rendered in.
+
+    Orders are grouped in one pass over the index of their figures by customer and currency (no sorting, no
+    documents), those not sold too (they are only counted).
+    """
     placed = "placed_us <= ? AND " if with_as_of else ""
     refund_time = f"{_SQLITE_ISO} AND {_SQLITE_MICROS} <= ?" if with_as_of else "1 = 1"
     loose = f"NOT {_SQLITE_ISO}" if with_as_of else "0 = 1"
+    live = f"CASE WHEN {sold('status')}"
     return f"""
 WITH refunds AS MATERIALIZED (
     SELECT o.customer_id AS customer_id, o.currency AS currency,
            json_extract(r.value, '$.refund.amount') AS amount, json_extract(r.value, '$.requested_at') AS ts
     FROM orders AS o, json_each(o.doc, '$.returns') AS r
-    WHERE o.return_count > 0 AND {placed.replace("placed_us", "o.placed_us")}o.status <> 'cancelled'
+    WHERE o.return_count > 0 AND {placed.replace("placed_us", "o.placed_us")}{sold("o.status")}
       AND json_type(r.value, '$.refund') = 'object'
-      AND json_extract(r.value, '$.status') NOT IN ('declined', 'cancelled')
+      AND {refunding("json_extract(r.value, '$.status')")}
 )
-SELECT 'o', customer_id, currency, count(*), sum(status <> 'cancelled'), sum({_LIVE} THEN total_minor END),
-       group_concat({_LIVE} AND total_minor IS NULL THEN total END, ' '),
-       min({_LIVE} THEN placed_us END), max({_LIVE} THEN placed_us END), NULL
+SELECT 'o', customer_id, currency, count(*), sum({sold("status")}), sum({live} THEN total_minor END),
+       group_concat({live} AND total_minor IS NULL THEN total END, ' '),
+       min({live} THEN placed_us END), max({live} THEN placed_us END), NULL
     FROM orders WHERE {placed}1 = 1 GROUP BY customer_id, currency
 UNION ALL
 SELECT 'r', customer_id, currency, {_SQLITE_SUMS}, NULL, NULL, NULL
@@ -137,7 +197,7 @@ def _sqlite(session: SqlSession, as_of: datetime | None) -> Aggregates:
     for kind, customer_id, currency, scale, count, small, big, first_us, last_us, ts in session.fetch_all(
         session.dialect.render(_sqlite_sql(as_of is not None)), params
     ):
-        if kind == "o":  # 'scale' is the number of orders, 'count' of those not cancelled
+        if kind == "o":  # 'scale' is the number of orders, 'count' of those sold
             found.cancelled += scale - count
             if not count:
                 continue
@@ -159,18 +219,20 @@ def _sqlite(session: SqlSession, as_of: datetime | None) -> Aggregates:
 
 
 def _postgres_sql(with_as_of: bool) -> str:
+    """The PostgreSQL statement, with the rules of :mod:`custdata.domain.order_rules` rendered in."""
     placed = "placed_us <= ? AND " if with_as_of else ""
     refund_time = "AND (r.value ->> 'requested_at')::timestamptz <= ?" if with_as_of else ""
+    not_sold = is_in("status", rules.NOT_SOLD_STATUSES)
     return f"""
-SELECT 'o', customer_id, currency, status = 'cancelled', count(*), sum(total), min(placed_us), max(placed_us)
-    FROM orders WHERE {placed}TRUE GROUP BY customer_id, currency, status = 'cancelled'
+SELECT 'o', customer_id, currency, {not_sold}, count(*), sum(total), min(placed_us), max(placed_us)
+    FROM orders WHERE {placed}TRUE GROUP BY customer_id, currency, {not_sold}
 UNION ALL
 SELECT 'r', o.customer_id, o.currency, FALSE, count(*), sum((r.value -> 'refund' ->> 'amount')::numeric),
        NULL::bigint, NULL::bigint
     FROM orders AS o CROSS JOIN LATERAL jsonb_array_elements(o.doc -> 'returns') AS r(value)
-    WHERE o.return_count > 0 AND {placed.replace("placed_us", "o.placed_us")}o.status <> 'cancelled'
+    WHERE o.return_count > 0 AND {placed.replace("placed_us", "o.placed_us")}{sold("o.status")}
       AND jsonb_typeof(r.value -> 'refund') = 'object'
-      AND r.value ->> 'status' NOT IN ('declined', 'cancelled') {refund_time}
+      AND {refunding("r.value ->> 'status'")} {refund_time}
     GROUP BY o.customer_id, o.currency
 """
 
@@ -194,11 +256,32 @@ def _postgres(session: SqlSession, as_of: datetime | None) -> Aggregates:
     return found
 
 
-def aggregate_orders(session: SqlSession, *, as_of: datetime | None = None) -> Aggregates:
-    """Per-customer, per-currency order figures computed by the database behind ``session``."""
-    dialect = session.dialect
-    if dialect.name == "sqlite":
-        return _sqlite(session, as_of)
-    if dialect.name == "postgresql":
-        return _postgres(session, as_of)
-    raise ValidationError.single("session", f"the {dialect.name} dialect has no aggregation queries")
+def aggregate_orders(session: SqlSession, *, as_of: datetime | None = None) -> OrderAggregates:
+    """Per-customer, per-currency order figures computed by the database behind ``session`` (SQLite or
+    PostgreSQL; see :data:`DIALECTS`)."""
+    check_as_of(as_of)
+    name = session.dialect.name
+    if name == "sqlite":
+        return _sqlite(session, as_of).result()
+    if name == "postgresql":
+        return _postgres(session, as_of).result()
+    raise ValidationError.single("session", f"the {name} dialect has no aggregation queries")
+
+
+class SqlAggregateQueries:
+    """The aggregate-query port of an SQL unit of work: :func:`aggregate_orders` on its open session."""
+
+    __slots__ = ("_session",)
+
+    def __init__(self, session: Callable[[], SqlSession]) -> None:
+        self._session = session
+
+    def order_figures(self, *, as_of: datetime | None = None) -> OrderAggregates:
+        """See :meth:`custdata.storage.aggregates.AggregateQueries.order_figures`."""
+        return aggregate_orders(self._session(), as_of=as_of)
+
+
+def aggregate_queries(session: SqlSession, active: Callable[[], SqlSession]) -> SqlAggregateQueries | None:
+    """The port for a unit of work whose open session is ``session`` (reached later through ``active``), or
+    None when its dialect has no aggregation statements here."""
+    return SqlAggregateQueries(active) if session.dialect.name in DIALECTS else None

@@ -1,0 +1,164 @@
+"""The aggregate-query port: per-customer order figures that a store computes itself, as plain rows.
+
+Analytics over a whole store (:class:`custdata.analytics.StoreAnalytics`: historic CLV, order metrics, RFM)
+needs, per customer and currency, how many orders counted, their revenue, the refunds subtracted from it
+and the first and last order; plus how many orders were cancelled. A store that can add these up where its
+data lives (an SQL ``GROUP BY``) offers the port on its units of work, as ``uow.aggregates``:
+
+.. code-block:: python
+
+    with store.unit_of_work() as uow:
+        queries = aggregates_of(uow)  # None when the store does not offer the port
+        if queries is not None:
+            figures = queries.order_figures(as_of=as_of)
+
+Reading happens inside the unit of work, so its own uncommitted writes count. The SQLite and PostgreSQL
+stores offer the port (:mod:`custdata.storage.sql.aggregates`); the memory store does not, and analytics then
+streams the orders page by page through :func:`order_figures`, the reference: whatever a store returns from
+the port must equal ``order_figures`` over all its orders. The rules (which orders count, what a refund
+subtracts) are those of :mod:`custdata.domain.order_rules`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import NamedTuple, Protocol, runtime_checkable
+
+import attrs
+
+from custdata._errors import ValidationError
+from custdata.domain import CustomerId, Order
+from custdata.domain import order_rules as rules
+from custdata.domain.money import EXACT
+from custdata.storage.ports import UnitOfWork
+
+
+class CustomerOrderFigures(NamedTuple):
+    """One customer's figures in one currency: the orders that count (sold, placed by ``as_of``), the exact sum
+    of their totals, the exact sum of the refunds subtracted from them, and when the first and last was placed.
+    """
+
+    customer_id: CustomerId
+    currency: str
+    orders: int
+    revenue: Decimal
+    refunds: Decimal
+    first_order_at: datetime
+    last_order_at: datetime
+
+
+@attrs.frozen
+class OrderAggregates:
+    """What :meth:`AggregateQueries.order_figures` returns.
+
+    ``customers`` holds one row per customer and currency with at least one order that counts, sorted by
+    customer id then currency (code point order); ``cancelled_orders`` is how many orders placed by ``as_of``
+    were not sold.
+    """
+
+    customers: tuple[CustomerOrderFigures, ...]
+    cancelled_orders: int
+
+
+@runtime_checkable
+class AggregateQueries(Protocol):
+    """Aggregates a store computes over its own data, inside a unit of work (see the module docstring)."""
+
+    def order_figures(self, *, as_of: datetime | None = None) -> OrderAggregates:
+        """Per-customer, per-currency order figures as of ``as_of`` (everything when None), equal to
+        :func:`order_figures` over every order the unit of work sees."""
+
+
+@runtime_checkable
+class AggregatingUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that offers the aggregate-query port (None when it cannot aggregate after all, such as an
+    SQL backend whose dialect has no aggregation statements)."""
+
+    @property
+    def aggregates(self) -> AggregateQueries | None: ...
+
+
+def aggregates_of(uow: object) -> AggregateQueries | None:
+    """The aggregate queries that ``uow`` offers, or None when it offers none (then stream the orders)."""
+    queries = getattr(uow, "aggregates", None)
+    return queries if isinstance(queries, AggregateQueries) else None
+
+
+def check_as_of(as_of: object) -> datetime | None:
+    """``as_of`` if it is None or a timezone-aware datetime, else a :class:`~custdata.ValidationError`."""
+    if as_of is None:
+        return None
+    if not isinstance(as_of, datetime):
+        raise ValidationError.single("as_of", f"must be a datetime, not {type(as_of).__name__}")
+    if as_of.tzinfo is None or as_of.utcoffset() is None:
+        raise ValidationError.single("as_of", "must be timezone-aware (include an offset such as +00:00)")
+    return as_of
+
+
+class _Tally:
+    """Running figures of one customer in one currency."""
+
+    __slots__ = ("first", "last", "orders", "refunds", "revenue")
+
+    def __init__(self, order: Order, as_of: datetime | None) -> None:
+        self.orders = 1
+        self.revenue = order.total.amount
+        self.refunds = rules.refunded(order, as_of)
+        self.first = self.last = order.placed_at
+
+    def add(self, order: Order, as_of: datetime | None) -> None:
+        self.orders += 1
+        self.revenue = EXACT.add(self.revenue, order.total.amount)  # exact sums: never rounded
+        if order.returns:
+            self.refunds = EXACT.add(self.refunds, rules.refunded(order, as_of))
+        at = order.placed_at
+        if at < self.first:
+            self.first = at
+        elif at > self.last:
+            self.last = at
+
+
+def order_figures(orders: Iterable[Order], *, as_of: datetime | None = None) -> OrderAggregates:
+    """The reference implementation of the port: the figures of ``orders``, added up in Python one order at a
+    time (memory holds one tally per customer and currency, never the orders).
+
+    A store without a faster way can implement :meth:`AggregateQueries.order_figures` by calling this on its
+    orders page by page; every implementation must give what this gives.
+    """
+    check_as_of(as_of)
+    if isinstance(orders, Order | str | bytes) or not isinstance(orders, Iterable):
+        raise ValidationError.single("orders", f"must be an iterable of Order, not {type(orders).__name__}")
+    tallies: dict[tuple[CustomerId, str], _Tally] = {}
+    cancelled = 0
+    counts = rules.counts_by
+    for i, order in enumerate(orders):
+        if not isinstance(order, Order):
+            raise ValidationError.single(f"orders[{i}]", f"must be Order, not {type(order).__name__}")
+        if not counts(order, as_of):
+            if as_of is None or order.placed_at <= as_of:
+                cancelled += 1
+            continue
+        key = (order.customer_id, order.currency)
+        tally = tallies.get(key)
+        if tally is None:
+            tallies[key] = _Tally(order, as_of)
+        else:
+            tally.add(order, as_of)
+    rows = tuple(
+        CustomerOrderFigures(customer_id, currency, t.orders, t.revenue, t.refunds, t.first, t.last)
+        for (customer_id, currency), t in sorted(tallies.items(), key=lambda item: item[0])
+    )
+    return OrderAggregates(rows, cancelled)
+
+
+__all__ = [
+    "AggregateQueries",
+    "AggregatingUnitOfWork",
+    "CustomerOrderFigures",
+    "OrderAggregates",
+    "aggregates_of",
+    "check_as_of",
+    "order_figures",
+]
