@@ -5,7 +5,10 @@
     events = apply(order, CarrierUpdate("shp_1", TrackingEvent(TrackingStatus.IN_TRANSIT, now)))
 
 ``apply`` changes the order in place (all or nothing) and returns the events: what workflows turn into
-messages, and what the business listens to (a failed delivery, say) before the customer hears of it.
+messages, and what the business listens to (a failed delivery, say) before the customer hears of it. The rules
+live in the order: each change is dispatched to the :class:`custdata.Order` method of the same name
+(``CarrierUpdate`` to :meth:`custdata.Order.carrier_update`), and the event classes are those of
+:mod:`custdata.domain.order_events`.
 """
 
 from custdata.lifecycle.apply import CHAIN, RETURN_TRANSITIONS, STAGE, apply, shipment_stage

@@ -1,7 +1,9 @@
 """Changes to an order, as data: what a checkout, the warehouse, a carrier webhook or support asks for.
 
-Each change checks its own fields when built (a :class:`custdata.ValidationError` naming the field) and is
-applied with :func:`custdata.lifecycle.apply`, which returns the domain events it caused.
+Each change is a command for the :class:`custdata.Order` method of the same name (``Pay`` for
+:meth:`custdata.Order.pay`, ``CarrierUpdate`` for :meth:`custdata.Order.carrier_update`, ...). It checks its own
+fields when built, with the checks the order's method uses (a :class:`custdata.ValidationError` naming the
+field), and is applied with :func:`custdata.lifecycle.apply`, which returns the domain events it caused.
 """
 
 from __future__ import annotations
@@ -12,11 +14,7 @@ import attrs
 
 from custdata.domain import Money, ReturnStatus, Shipment, TrackingEvent
 from custdata.domain import Return as OrderReturn
-from custdata.domain._checks import Checker
-
-
-def _check_at(check: Checker, at: object) -> None:
-    check.timestamp("at", at)
+from custdata.domain.order import check_command_arguments
 
 
 @attrs.frozen
@@ -31,9 +29,7 @@ class Pay:
     at: datetime
 
     def __attrs_post_init__(self) -> None:
-        check = Checker()
-        _check_at(check, self.at)
-        check.done()
+        check_command_arguments(at=self.at)
 
 
 @attrs.frozen
@@ -43,9 +39,7 @@ class Pack:
     at: datetime
 
     def __attrs_post_init__(self) -> None:
-        check = Checker()
-        _check_at(check, self.at)
-        check.done()
+        check_command_arguments(at=self.at)
 
 
 @attrs.frozen
@@ -55,9 +49,7 @@ class AddShipment:
     shipment: Shipment
 
     def __attrs_post_init__(self) -> None:
-        check = Checker()
-        check.instance("shipment", self.shipment, Shipment)
-        check.done()
+        check_command_arguments(shipment=self.shipment)
 
 
 @attrs.frozen
@@ -71,10 +63,7 @@ class Ship:
     at: datetime
 
     def __attrs_post_init__(self) -> None:
-        check = Checker()
-        check.instance("shipment", self.shipment, Shipment)
-        _check_at(check, self.at)
-        check.done()
+        check_command_arguments(shipment=self.shipment, at=self.at)
 
 
 @attrs.frozen
@@ -85,10 +74,7 @@ class CarrierUpdate:
     event: TrackingEvent
 
     def __attrs_post_init__(self) -> None:
-        check = Checker()
-        check.identifier("shipment_id", self.shipment_id)
-        check.instance("event", self.event, TrackingEvent)
-        check.done()
+        check_command_arguments(shipment_id=self.shipment_id, event=self.event)
 
 
 @attrs.frozen
@@ -99,10 +85,7 @@ class Deliver:
     shipment_id: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        check = Checker()
-        _check_at(check, self.at)
-        check.identifier("shipment_id", self.shipment_id, optional=True)
-        check.done()
+        check_command_arguments(at=self.at, shipment_id=self.shipment_id, optional={"shipment_id"})
 
 
 @attrs.frozen
@@ -115,11 +98,9 @@ class FlagAddressInvalid:
     detail: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        check = Checker()
-        _check_at(check, self.at)
-        check.identifier("shipment_id", self.shipment_id, optional=True)
-        check.text("detail", self.detail, optional=True, max_length=2000, multiline=True)
-        check.done()
+        check_command_arguments(
+            at=self.at, shipment_id=self.shipment_id, detail=self.detail, optional={"shipment_id", "detail"}
+        )
 
 
 @attrs.frozen
@@ -130,10 +111,7 @@ class Cancel:
     reason: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        check = Checker()
-        _check_at(check, self.at)
-        check.text("reason", self.reason, optional=True, max_length=2000, multiline=True)
-        check.done()
+        check_command_arguments(at=self.at, reason=self.reason, optional={"reason"})
 
 
 @attrs.frozen
@@ -143,9 +121,7 @@ class RequestReturn:
     ret: OrderReturn
 
     def __attrs_post_init__(self) -> None:
-        check = Checker()
-        check.instance("ret", self.ret, OrderReturn)
-        check.done()
+        check_command_arguments(ret=self.ret)
 
 
 @attrs.frozen
@@ -157,11 +133,7 @@ class UpdateReturn:
     at: datetime
 
     def __attrs_post_init__(self) -> None:
-        check = Checker()
-        check.identifier("return_id", self.return_id)
-        check.enum("status", self.status, ReturnStatus)
-        _check_at(check, self.at)
-        check.done()
+        check_command_arguments(return_id=self.return_id, status=self.status, at=self.at)
 
 
 @attrs.frozen
@@ -173,12 +145,7 @@ class Refund:
     at: datetime
 
     def __attrs_post_init__(self) -> None:
-        check = Checker()
-        check.identifier("return_id", self.return_id)
-        if check.instance("amount", self.amount, Money) and self.amount.amount <= 0:
-            check.add("amount", "must be more than zero")
-        _check_at(check, self.at)
-        check.done()
+        check_command_arguments(return_id=self.return_id, amount=self.amount, at=self.at)
 
 
 Change = (
