@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from analytics_builders import CUSTOMERS, T0, at, line, order, order_lists, returned, support
 from hypothesis import HealthCheck, given, settings
+from required_extras import require
 
 import custdata.analytics
 from custdata import (
@@ -213,7 +214,7 @@ def rows_of(frame: object) -> list[dict[str, object]]:
 
 
 def test_frames_hold_the_records(store: Store) -> None:
-    pd = pytest.importorskip("pandas")
+    pd = require("pandas", "notebook")
     customers = customers_frame(store, page_size=2)
     assert isinstance(customers, pd.DataFrame) and list(customers.columns) == list(CUSTOMER_COLUMNS)
     assert customers["customer_id"].tolist() == list(CUSTOMERS)
@@ -277,7 +278,7 @@ NOT_RESULTS = {  # public classes that are not results: rows, models, predicates
 
 
 def test_every_result_type_has_records_and_frames() -> None:
-    pd = pytest.importorskip("pandas")
+    pd = require("pandas", "notebook")
     results = every_result()
     public = {n for n in custdata.analytics.__all__ if inspect.isclass(getattr(custdata.analytics, n))}
     assert {type(r).__name__ for r in results} == public - NOT_RESULTS

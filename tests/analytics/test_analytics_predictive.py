@@ -13,12 +13,13 @@ import pytest
 from analytics_builders import at, line, order, order_lists
 from hypothesis import given
 from hypothesis import strategies as st
+from required_extras import require
 
 from custdata import Money, OrderStatus, ValidationError
 from custdata.analytics import BetaGeo, FitError, GammaGamma, clv_summary, predict_clv
 
-np = pytest.importorskip("numpy")
-special = pytest.importorskip("scipy.special")
+np = require("numpy", "analytics")
+special = require("scipy.special", "analytics")
 
 CDNOW = Path(__file__).parent / "data" / "cdnow_customers_summary_with_transactions.csv"
 
@@ -98,7 +99,7 @@ def test_euler_transformed_expectation_matches_the_paper_formula(cdnow_bg, t, x,
     ],
 )
 def test_expectation_matches_adaptive_integration_where_the_closed_form_fails(params, x, t_x, big_t, t):
-    integrate = pytest.importorskip("scipy.integrate")
+    integrate = require("scipy.integrate", "analytics")
     r, alpha, a, b = params
     bg = BetaGeo.from_params(*params)
 

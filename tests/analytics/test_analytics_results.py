@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from analytics_builders import at, line, order
+from required_extras import require
 
 from custdata import CustdataError
 from custdata.analytics import (
@@ -57,7 +58,7 @@ def test_tables_behave_like_sequences():
 
 
 def test_to_pandas():
-    pd = pytest.importorskip("pandas")
+    pd = require("pandas", "notebook")
     frame = historic_clv(orders()).to_pandas()
     assert list(frame.columns) == [
         "customer_id",

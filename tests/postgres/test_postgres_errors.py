@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from pg_test_server import PostgresServer
 
 from custdata import IntegrityError, OperationalError, ProgrammingError, StoreError, ValidationError
-from custdata.storage._pgserver import PostgresServer
 
 if TYPE_CHECKING:
     from custdata.storage.postgres import PostgresStore
@@ -105,7 +105,8 @@ def test_printed_tracebacks_of_server_errors_quote_no_stored_value(new_store: Ca
 
 
 def test_a_client_side_failure_keeps_the_drivers_reason(pg_server: PostgresServer) -> None:
-    from custdata.storage._pgserver import free_port
+    from pg_test_server import free_port
+
     from custdata.storage.postgres import PostgresStore
 
     with pytest.raises(OperationalError) as caught:
