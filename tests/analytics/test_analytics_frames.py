@@ -6,9 +6,10 @@ from __future__ import annotations
 import importlib.abc
 import inspect
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from analytics_builders import CUSTOMERS, T0, at, line, order, order_lists, returned, support
@@ -190,27 +191,28 @@ def test_order_records_from_a_store_describe_each_order(orders: list[Order]) -> 
 
 
 def test_bad_arguments_name_the_field(store: Store) -> None:
-    for call, path in [
+    cases: list[tuple[Callable[[], object], str]] = [
         (lambda: customer_records([], None), "source"),  # type: ignore[arg-type]
         (lambda: customer_records(store, {"tag": "vip"}), "query"),  # type: ignore[arg-type]
         (lambda: customer_records(store, personal="yes"), "personal"),  # type: ignore[arg-type]
         (lambda: order_records(store, page_size=0), "page_size"),
         (lambda: order_records(store, customer_id=""), "customer_id"),
         (lambda: communication_records(store, customer_id=7), "customer_id"),  # type: ignore[arg-type]
-    ]:
+    ]
+    for call, path in cases:
         with pytest.raises(ValidationError) as caught:
             call()
         assert caught.value.problems[0].path == path
 
 
-def rows_of(frame: object) -> list[dict[str, object]]:
+def rows_of(frame: Any) -> list[dict[str, object]]:
     """The frame's rows as dicts, with pandas' missing values (NaN, NaT, NA) read back as None."""
     import pandas as pd
 
     return [
         {k: None if pd.api.types.is_scalar(v) and pd.isna(v) else v for k, v in row.items()}
         for row in frame.to_dict("records")
-    ]  # type: ignore[attr-defined]
+    ]
 
 
 def test_frames_hold_the_records(store: Store) -> None:
@@ -310,12 +312,12 @@ def without_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_without_pandas_frames_name_the_install_command_and_records_still_work(
     without_pandas: None, store: Store
 ) -> None:
-    calls = [
+    calls: list[Callable[[], object]] = [
         lambda: customers_frame(store),
         lambda: orders_frame(store),
         lambda: order_lines_frame(store),
         lambda: communications_frame(store),
-        *(lambda result=result: result.to_pandas() for result in every_result()),  # type: ignore[attr-defined]
+        *(lambda result=result: result.to_pandas() for result in every_result()),
     ]
     for call in calls:
         with pytest.raises(MissingExtraError, match=r"pip install 'custdata\[notebook\]'") as caught:
