@@ -22,7 +22,7 @@ def test_server_listens_on_loopback_with_disposable_settings(pg_server: Postgres
     import psycopg
 
     with psycopg.connect(pg_url) as conn:
-        settings = dict(
+        settings: dict[str, str] = dict(
             conn.execute(
                 "SELECT name, setting FROM pg_settings WHERE name = ANY(%s)",
                 (["listen_addresses", "fsync", "unix_socket_directories", "port", "server_encoding"],),

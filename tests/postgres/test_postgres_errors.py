@@ -30,7 +30,7 @@ def _driver_exceptions(pg_server: PostgresServer) -> list[type[BaseException]]:
 
 
 def test_every_driver_exception_class_is_translated(pg_server: PostgresServer) -> None:
-    from custdata.storage.postgres import translate
+    from custdata.storage._pg_values import translate
 
     classes = _driver_exceptions(pg_server)
     assert len(classes) > 200
@@ -62,7 +62,7 @@ def test_every_driver_exception_class_is_translated(pg_server: PostgresServer) -
 def test_server_errors_map_by_kind(pg_server: PostgresServer, name: str, expected: type, words: str) -> None:
     from psycopg import errors
 
-    from custdata.storage.postgres import translate
+    from custdata.storage._pg_values import translate
 
     result = translate(getattr(errors, name)())
     assert type(result) is expected
@@ -73,7 +73,7 @@ def test_pool_and_client_errors_map_too(pg_server: PostgresServer) -> None:
     import psycopg
     import psycopg_pool
 
-    from custdata.storage.postgres import translate
+    from custdata.storage._pg_values import translate
 
     assert isinstance(translate(psycopg_pool.PoolClosed("closed")), ProgrammingError)
     assert isinstance(translate(psycopg_pool.PoolTimeout("couldn't get a connection")), OperationalError)
