@@ -318,7 +318,13 @@ class TrustMachine(RuleBasedStateMachine):
             uow.commit()
         self.records[str(customer.id)] = Record(owner.n, set(owner.values(copy)))
 
+    def _tick(self) -> None:
+        """A second passes: records made one after another never share a creation time (ties would be broken
+        by ids, some of which are random, so a run would not replay the same)."""
+        self.now += timedelta(seconds=1)
+
     def _customer(self, person: Person, *, guest: bool, verified: bool, copy: Person | None = None) -> Customer:
+        self._tick()
         source = copy or person
         return Customer(
             id=custdata.CustomerId(self._next("cus")),
@@ -386,6 +392,7 @@ class TrustMachine(RuleBasedStateMachine):
         """A customer row from a shop's export, without an id column unless ``with_id``; marketing accepted,
         created at the row's date (far in the future when ``future``)."""
         person = self._person()
+        self._tick()
         fields = {
             "email": person.email,
             "given_name": person.given,
@@ -416,6 +423,7 @@ class TrustMachine(RuleBasedStateMachine):
     def import_guest_order(self, pick: int) -> None:
         """An order row of a guest checkout that names only an email address (anyone can type any address)."""
         person = self._pick([p for p in self.people if not p.erased], pick)
+        self._tick()
         order_ref = self._next("src_order")
         row = {
             "order_id": order_ref,

@@ -20,7 +20,7 @@ from typing import IO, Any, Protocol
 
 import attrs
 
-from custdata._errors import Problem, ValidationError
+from custdata._errors import IntegrityError, NotFoundError, Problem, ValidationError
 from custdata.domain import Customer, CustomerId, EmailAddress, ExternalRef
 from custdata.importing.convert import (
     IMPORTED_FROM,
@@ -36,6 +36,8 @@ from custdata.importing.convert import (
 from custdata.importing.mapping import CUSTOMER_FIELDS, ORDER_FIELDS, resolve_columns, shopify_columns
 from custdata.importing.orders import ImportedOrder, order_from_rows, order_from_shopify
 from custdata.importing.sources import Row
+from custdata.merge.service import resolve
+from custdata.privacy.erasure import pseudonymise_order
 from custdata.storage.ports import Store, UnitOfWork
 
 Progress = Callable[[int], None]
@@ -385,7 +387,10 @@ class _OrderRun:
     report: ImportReport
     rejects: Rejects | None
     id_field: str
-    seen: dict[str, int] = attrs.Factory(dict)
+    #: the first record of each order id: its place in the input and its line (records of a Shopify file written
+    #: on one line share a line)
+    seen: dict[str, tuple[int, int]] = attrs.Factory(dict)
+    records: int = 0
 
     def flush(self, pending: Sequence[_PendingOrder]) -> None:
         platform = self.options.platform
@@ -395,6 +400,7 @@ class _OrderRun:
         batch: list[tuple[int, ImportedOrder]] = []
         for item, known in zip(pending, quick, strict=True):
             first_line = item.lines[0]
+            self.records += 1
             if item.convert is None:
                 _reject(self.rejects, self.report, first_line, _translate(item.problems, item.columns))
                 continue
@@ -414,11 +420,11 @@ class _OrderRun:
             _add_orders(self.store, batch, self.report, self.rejects)
 
     def _first(self, order_id: str, line: int, columns: Mapping[str, str]) -> bool:
-        first = self.seen.setdefault(order_id, line)
-        if first != line:
+        first, first_line = self.seen.setdefault(order_id, (self.records, line))
+        if first != self.records:
             field = columns.get(self.id_field, self.id_field)
-            _reject(self.rejects, self.report, line, [(field, f"the same order as line {first}")])
-        return first == line
+            _reject(self.rejects, self.report, line, [(field, f"the same order as line {first_line}")])
+        return first == self.records
 
 
 def _reference(value: Any) -> str | None:
@@ -530,7 +536,9 @@ def _resolve(
 
     A guest's order goes to a stored guest record with its email address when there is one, else to the guest
     record that came with it (one per address in the batch); never to a registered customer."""
-    known = set(uow.customers.get_many({str(item.order.customer_id) for _, item in items if item.guest_email is None}))
+    stored = uow.customers.get_many({str(item.order.customer_id) for _, item in items if item.guest_email is None})
+    known = set(stored)
+    erased = {cid for cid, customer in stored.items() if _erased(uow, customer)}
     new: dict[CustomerId, Customer] = {}
     guests: dict[str, CustomerId] = {}
     orders = []
@@ -552,8 +560,19 @@ def _resolve(
                 _reject(rejects, report, line, [("customer_id", reason)])
                 continue
             new[customer_id] = item.new_customer
-        orders.append(item.order)
+        # an erased customer stays erased: the order joins the books without the personal data it carries
+        orders.append(pseudonymise_order(item.order) if customer_id in erased else item.order)
     return list(new.values()), orders
+
+
+def _erased(uow: UnitOfWork, customer: Customer) -> bool:
+    """True when ``customer``, or the customer it was merged into, had its personal data erased."""
+    if customer.merged_into is not None:
+        try:
+            customer = resolve(uow, str(customer.id))
+        except (NotFoundError, IntegrityError):
+            return False
+    return customer.redacted_at is not None
 
 
 def _stored_guest(uow: UnitOfWork, email: EmailAddress) -> CustomerId | None:

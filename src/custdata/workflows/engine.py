@@ -27,6 +27,7 @@ from custdata.notify import Message
 from custdata.outbox.model import Timer, TimerState
 from custdata.outbox.ports import OutboxUnitOfWork, has_outbox
 from custdata.outbox.service import cancel, enqueue, suppress
+from custdata.privacy.erasure import pseudonymise_order, scrub_activity
 from custdata.serialization import from_dict, to_dict
 from custdata.storage.ports import Store
 from custdata.storage.records import EARLIEST_MOMENT, LATEST_MOMENT, check_moment
@@ -37,6 +38,9 @@ from custdata.workflows.rules import Due, Rule, Trigger, customer_of, order_of, 
 from custdata.workflows.templates import TemplateRegistry
 
 _log = logging.getLogger("custdata.workflows")
+
+#: Why nothing is sent, and no timer kept, for a customer whose personal data was erased.
+ERASED = "the customer's personal data was erased"
 
 Action = Literal["queued", "suppressed", "scheduled", "duplicate", "cancelled", "skipped"]
 
@@ -157,6 +161,9 @@ class Workflows:
                     self._record_dropped_timer(uow, timer, customer, reason, now)
         if customer is None:
             return [*steps, Step(rule.name, "skipped", trigger_key(trigger), "the customer does not exist")]
+        if customer.redacted_at is not None:  # no message, and no timer keeping the trigger's data
+            channel = (rule.channels or customer.preferences.channels or (Channel.EMAIL,))[0]
+            return [*steps, self._suppress(uow, rule, trigger, customer, channel, ERASED, now)]
         if rule.segment is not None and not rule.segment(customer):
             return [
                 *steps,
@@ -301,6 +308,8 @@ class Workflows:
         """Add a new ``order`` to ``store``, record it as placed and decide its messages, in one unit of work."""
         with _outbox_uow(store) as uow:
             events = apply(order, Place())
+            if _erased(uow, order.customer_id):
+                order = pseudonymise_order(order)
             uow.orders.add(order)
             steps = self.handle(uow, events, now=now)
             uow.commit()
@@ -317,6 +326,8 @@ class Workflows:
                     order = uow.orders.get(order_id)
                     before = copy.copy(order)  # apply replaces fields, never mutates them in place
                     events = apply(order, change)
+                    if _erased(uow, order.customer_id):  # erased stays erased, whatever the carrier reports
+                        order = pseudonymise_order(order, keep_metadata=_same(order.metadata, before.metadata))
                     if order == before:
                         return events, []
                     uow.orders.update(order)
@@ -331,6 +342,8 @@ class Workflows:
     def track(self, store: Store, activity: ActivityEvent, *, now: datetime | None = None) -> list[Step]:
         """Store an activity event (a cart abandoned, say) and decide what it calls for, in one unit of work."""
         with _outbox_uow(store) as uow:
+            if activity.customer_id is not None and _erased(uow, activity.customer_id):
+                activity = scrub_activity(activity)
             uow.activity.add(activity)
             steps = self.handle(uow, [activity], now=now)
             uow.commit()
@@ -386,6 +399,8 @@ class Workflows:
         reason: str | None = None
         if customer is None:
             reason = "the customer does not exist"
+        elif customer.redacted_at is not None:
+            reason = ERASED
         elif rule.segment is not None and not rule.segment(customer):
             reason = "the customer is no longer in the rule's segment"
         elif rule.guard is not None:
@@ -440,6 +455,17 @@ class _Cache:
             except NotFoundError:
                 self._orders[order_id] = None
         return self._orders[order_id]
+
+
+def _erased(uow: OutboxUnitOfWork, customer_id: str) -> bool:
+    """True when ``customer_id`` (or the customer it was merged into) had its personal data erased."""
+    customer = _Cache(uow).customer(str(customer_id))
+    return customer is not None and customer.redacted_at is not None
+
+
+def _same(now: dict[str, Any], before: dict[str, Any]) -> frozenset[str]:
+    """The keys whose values ``now`` shares with ``before``: the metadata an erasure chose to keep."""
+    return frozenset(k for k, v in now.items() if k in before and before[k] == v)
 
 
 def _later(moment: datetime, delay: timedelta) -> datetime | None:
