@@ -24,16 +24,21 @@ import json
 import random
 import resource
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from _report import record
 
+# the throwaway server launcher is test tooling, kept beside the tests rather than in the installed package
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "_support"))
+from pg_test_server import PostgresServer
+
 from custdata import Address, Customer, CustomerId, EmailAddress, PhoneNumber
-from custdata.storage._pgserver import PostgresServer
 from custdata.storage.postgres import PostgresStore
 from custdata.storage.records import document, micros
 from custdata.storage.sql.tables import key_rows

@@ -2,20 +2,30 @@
 asks for it (``pg_server``, ``pg_url``, ``new_store``).
 
 When the server programs or psycopg are missing, PostgreSQL tests fail under CI (``$CI`` set) and skip elsewhere,
-so PostgreSQL is never silently left untested in CI.
+so PostgreSQL is never silently left untested in CI. The same rule holds for every optional library a test needs:
+``required_extras.require`` imports it, failing under CI and skipping elsewhere when it is missing.
+
+The server launcher and that helper live in ``tests/_support`` (development tooling, not part of the installed
+package); this file puts that folder on ``sys.path`` (the tests run in importlib mode).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-from custdata.storage._pgserver import PostgresServer, find_bindir
+SUPPORT = str(Path(__file__).resolve().parent / "_support")
+if SUPPORT not in sys.path:
+    sys.path.insert(0, SUPPORT)
+
+from pg_test_server import PostgresServer, find_bindir  # noqa: E402
 
 if TYPE_CHECKING:
     from custdata.storage.postgres import PostgresStore
@@ -25,7 +35,7 @@ settings.register_profile("ci", parent=settings.get_profile("default"), derandom
 settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
-def _unavailable(reason: str) -> None:
+def _unavailable(reason: str) -> NoReturn:
     if os.environ.get("CI"):
         pytest.fail(f"PostgreSQL tests cannot run in CI: {reason}", pytrace=False)
     pytest.skip(reason)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -181,7 +182,7 @@ def test_trusted_path_does_not_reparse() -> None:
         from_dict(Address, data)
 
 
-def _mutations(draw: st.DrawFn, value: Any, depth: int = 0) -> Any:
+def _mutations(draw: Callable[[st.SearchStrategy[Any]], Any], value: Any, depth: int = 0) -> Any:
     junk = st.one_of(
         st.none(),
         st.booleans(),

@@ -39,7 +39,9 @@ def at(days: float, hours: float = 0) -> datetime:
     return T0 + timedelta(days=days, hours=hours)
 
 
-def line(sku: str, price: str, quantity: int = 1, line_id: str | None = None, currency: str = "EUR", **variant: str):
+def line(
+    sku: str, price: str, quantity: int = 1, line_id: str | None = None, currency: str = "EUR", **variant: str
+) -> OrderLine:
     return OrderLine(line_id or sku, sku, f"Product {sku}", quantity, Money(price, currency), dict(variant))
 
 

@@ -10,14 +10,14 @@ import custdata.analytics.predictive
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "analytics.md"
 
 
-def test_all_is_sorted_unique_and_importable():
+def test_all_is_sorted_unique_and_importable() -> None:
     for module in (custdata.analytics, custdata.analytics.predictive):
         assert list(module.__all__) == sorted(set(module.__all__))
         for name in module.__all__:
             assert name.isupper() or getattr(module, name).__module__.startswith("custdata")
 
 
-def test_every_public_name_has_a_docstring_and_a_mention_in_the_docs():
+def test_every_public_name_has_a_docstring_and_a_mention_in_the_docs() -> None:
     text = DOCS.read_text(encoding="utf-8")
     undocumented = [
         n

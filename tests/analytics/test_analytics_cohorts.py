@@ -20,7 +20,7 @@ def placed(order_id: str, customer: str, when: datetime, status: OrderStatus = O
     return Order(order_id, customer, "EUR", (item,), when, status=status)
 
 
-def test_retention_by_hand():
+def test_retention_by_hand() -> None:
     orders = [
         placed("o1", "ann", datetime(2024, 1, 5, tzinfo=UTC)),
         placed("o2", "ann", datetime(2024, 2, 5, tzinfo=UTC)),
@@ -42,14 +42,14 @@ def test_retention_by_hand():
     assert cohort_retention(orders, periods=1).matrix() == {"2024-01": [1.0, 0.5], "2024-02": [1.0, 0.0]}
 
 
-def test_months_are_taken_in_the_given_time_zone():
+def test_months_are_taken_in_the_given_time_zone() -> None:
     # 23:30 UTC on 31 January is already February in Berlin
     orders = [placed("o1", "ann", datetime(2024, 1, 31, 23, 30, tzinfo=UTC))]
     assert cohort_retention(orders)[0].cohort == "2024-01"
     assert cohort_retention(orders, tz=ZoneInfo("Europe/Berlin"))[0].cohort == "2024-02"
 
 
-def test_bad_arguments():
+def test_bad_arguments() -> None:
     with pytest.raises(ValidationError, match="tz"):
         cohort_retention([], tz="Europe/Berlin")  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="periods"):
@@ -58,7 +58,7 @@ def test_bad_arguments():
 
 
 @given(order_lists(), st.randoms(use_true_random=False))
-def test_retention_properties(orders, rnd: random.Random):
+def test_retention_properties(orders: list[Order], rnd: random.Random) -> None:
     result = cohort_retention(orders)
     shuffled = orders[:]
     rnd.shuffle(shuffled)

@@ -6,13 +6,15 @@ from __future__ import annotations
 import importlib.abc
 import inspect
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from analytics_builders import CUSTOMERS, T0, at, line, order, order_lists, returned, support
 from hypothesis import HealthCheck, given, settings
+from required_extras import require
 
 import custdata.analytics
 from custdata import (
@@ -189,31 +191,32 @@ def test_order_records_from_a_store_describe_each_order(orders: list[Order]) -> 
 
 
 def test_bad_arguments_name_the_field(store: Store) -> None:
-    for call, path in [
+    cases: list[tuple[Callable[[], object], str]] = [
         (lambda: customer_records([], None), "source"),  # type: ignore[arg-type]
         (lambda: customer_records(store, {"tag": "vip"}), "query"),  # type: ignore[arg-type]
         (lambda: customer_records(store, personal="yes"), "personal"),  # type: ignore[arg-type]
         (lambda: order_records(store, page_size=0), "page_size"),
         (lambda: order_records(store, customer_id=""), "customer_id"),
         (lambda: communication_records(store, customer_id=7), "customer_id"),  # type: ignore[arg-type]
-    ]:
+    ]
+    for call, path in cases:
         with pytest.raises(ValidationError) as caught:
             call()
         assert caught.value.problems[0].path == path
 
 
-def rows_of(frame: object) -> list[dict[str, object]]:
+def rows_of(frame: Any) -> list[dict[str, object]]:
     """The frame's rows as dicts, with pandas' missing values (NaN, NaT, NA) read back as None."""
     import pandas as pd
 
     return [
         {k: None if pd.api.types.is_scalar(v) and pd.isna(v) else v for k, v in row.items()}
         for row in frame.to_dict("records")
-    ]  # type: ignore[attr-defined]
+    ]
 
 
 def test_frames_hold_the_records(store: Store) -> None:
-    pd = pytest.importorskip("pandas")
+    pd = require("pandas", "notebook")
     customers = customers_frame(store, page_size=2)
     assert isinstance(customers, pd.DataFrame) and list(customers.columns) == list(CUSTOMER_COLUMNS)
     assert customers["customer_id"].tolist() == list(CUSTOMERS)
@@ -277,7 +280,7 @@ NOT_RESULTS = {  # public classes that are not results: rows, models, predicates
 
 
 def test_every_result_type_has_records_and_frames() -> None:
-    pd = pytest.importorskip("pandas")
+    pd = require("pandas", "notebook")
     results = every_result()
     public = {n for n in custdata.analytics.__all__ if inspect.isclass(getattr(custdata.analytics, n))}
     assert {type(r).__name__ for r in results} == public - NOT_RESULTS
@@ -309,12 +312,12 @@ def without_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_without_pandas_frames_name_the_install_command_and_records_still_work(
     without_pandas: None, store: Store
 ) -> None:
-    calls = [
+    calls: list[Callable[[], object]] = [
         lambda: customers_frame(store),
         lambda: orders_frame(store),
         lambda: order_lines_frame(store),
         lambda: communications_frame(store),
-        *(lambda result=result: result.to_pandas() for result in every_result()),  # type: ignore[attr-defined]
+        *(lambda result=result: result.to_pandas() for result in every_result()),
     ]
     for call in calls:
         with pytest.raises(MissingExtraError, match=r"pip install 'custdata\[notebook\]'") as caught:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from custdata import Money, ValidationError
 from custdata.analytics import estimate_impact
 
-BASE = {
+BASE: dict[str, Any] = {
     "customers_per_month": 10_000,
     "average_order_value": Money("60", "EUR"),
     "churn_rate": "0.05",
@@ -21,7 +22,7 @@ BASE = {
 }
 
 
-def test_by_hand():
+def test_by_hand() -> None:
     estimate = estimate_impact(
         **BASE, churn_reduction="0.1", ticket_reduction="0.2", orders_per_customer_per_month="1.5"
     )
@@ -47,12 +48,12 @@ def test_by_hand():
         estimate.step("nothing")
 
 
-def test_no_reduction_means_no_effect():
+def test_no_reduction_means_no_effect() -> None:
     estimate = estimate_impact(**BASE)
     assert estimate.total == Money("0", "EUR")
 
 
-def test_money_is_rounded_to_minor_units():
+def test_money_is_rounded_to_minor_units() -> None:
     estimate = estimate_impact(**{**BASE, "customers_per_month": 333, "churn_rate": "0.07"}, churn_reduction="0.13")
     # 333 x 0.07 x 0.13 = 3.0303 customers; x 60 = 181.818 -> 181.82; x 0.4 = 72.728 -> 72.73
     assert estimate.step("revenue_kept").value == Money("181.82", "EUR")
@@ -73,7 +74,7 @@ def test_money_is_rounded_to_minor_units():
         ({"orders_per_customer_per_month": None}, "orders_per_customer_per_month"),
     ],
 )
-def test_bad_assumptions_name_the_parameter(change, path):
+def test_bad_assumptions_name_the_parameter(change: dict[str, Any], path: str) -> None:
     with pytest.raises(ValidationError) as info:
         estimate_impact(**{**BASE, **change})
     assert info.value.problems[0].path == path
@@ -83,7 +84,9 @@ fractions = st.decimals(0, 1, places=3)
 
 
 @given(st.integers(0, 10**6), fractions, fractions, fractions, st.integers(0, 10**5), fractions)
-def test_effects_grow_with_the_reductions(customers, churn, margin, cut, tickets, ticket_cut):
+def test_effects_grow_with_the_reductions(
+    customers: int, churn: Decimal, margin: Decimal, cut: Decimal, tickets: int, ticket_cut: Decimal
+) -> None:
     args = {
         **BASE,
         "customers_per_month": customers,

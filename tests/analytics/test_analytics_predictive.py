@@ -8,23 +8,25 @@ import random
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from analytics_builders import at, line, order, order_lists
 from hypothesis import given
 from hypothesis import strategies as st
+from required_extras import require
 
-from custdata import Money, OrderStatus, ValidationError
+from custdata import Money, Order, OrderStatus, ValidationError
 from custdata.analytics import BetaGeo, FitError, GammaGamma, clv_summary, predict_clv
 
-np = pytest.importorskip("numpy")
-special = pytest.importorskip("scipy.special")
+np = require("numpy", "analytics")
+special = require("scipy.special", "analytics")
 
 CDNOW = Path(__file__).parent / "data" / "cdnow_customers_summary_with_transactions.csv"
 
 
 @pytest.fixture(scope="module")
-def cdnow():
+def cdnow() -> dict[str, Any]:
     with CDNOW.open(newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 2357
@@ -32,11 +34,11 @@ def cdnow():
 
 
 @pytest.fixture(scope="module")
-def cdnow_bg(cdnow):
+def cdnow_bg(cdnow: dict[str, Any]) -> BetaGeo:
     return BetaGeo().fit(cdnow["x"], cdnow["t_x"], cdnow["T"])
 
 
-def test_bg_nbd_reproduces_fader_hardie_lee_on_cdnow(cdnow_bg):
+def test_bg_nbd_reproduces_fader_hardie_lee_on_cdnow(cdnow_bg: BetaGeo) -> None:
     p = cdnow_bg.params
     published = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
     for name, value in published.items():
@@ -46,7 +48,7 @@ def test_bg_nbd_reproduces_fader_hardie_lee_on_cdnow(cdnow_bg):
     assert set(p.as_dict()) == set(published)
 
 
-def test_gamma_gamma_reproduces_the_published_estimates_on_cdnow_repeat_customers(cdnow):
+def test_gamma_gamma_reproduces_the_published_estimates_on_cdnow_repeat_customers(cdnow: dict[str, Any]) -> None:
     gg = GammaGamma().fit(cdnow["x"], cdnow["zbar"])  # customers without repeat purchases are skipped
     p = gg.params
     assert p.p == pytest.approx(6.25, abs=1e-2)
@@ -60,7 +62,7 @@ def test_gamma_gamma_reproduces_the_published_estimates_on_cdnow_repeat_customer
     assert gg.log_likelihood >= published.sum()
 
 
-def test_published_prediction_for_a_cdnow_customer():
+def test_published_prediction_for_a_cdnow_customer() -> None:
     bg = BetaGeo.from_params(0.243, 4.414, 0.793, 2.426)
     # Fader, Hardie & Lee (2005): a customer with x = 2, t_x = 30.43, T = 38.86 makes 1.226 purchases in 39 weeks
     assert bg.expected_purchases(2, 30.43, 38.86, horizon=39)[0] == pytest.approx(1.226, abs=5e-4)
@@ -68,21 +70,23 @@ def test_published_prediction_for_a_cdnow_customer():
     assert bg.probability_alive([0, 2], [0, 30.43], [38.86, 38.86]).tolist() == pytest.approx([1.0, 0.7266], abs=1e-4)
 
 
-def direct_expectation(bg, t, x, t_x, big_t):
+def direct_expectation(bg: BetaGeo, t: float, x: float, t_x: float, big_t: float) -> float:
     """Equation (10) of the paper, written out with the untransformed hypergeometric function."""
     r, alpha, a, b = bg.params.r, bg.params.alpha, bg.params.a, bg.params.b
     z = t / (alpha + big_t + t)
     head = (a + b + x - 1) / (a - 1)
     tail = 1 - ((alpha + big_t) / (alpha + big_t + t)) ** (r + x) * special.hyp2f1(r + x, b + x, a + b + x - 1, z)
     odds = a / (b + x - 1) * ((alpha + big_t) / (alpha + t_x)) ** (r + x) if x > 0 else 0
-    return head * tail / (1 + odds)
+    return float(head * tail / (1 + odds))
 
 
 @pytest.mark.parametrize(
     ("t", "x", "t_x", "big_t"),
     [(39, 2, 30.43, 38.86), (10, 0, 0, 20), (52, 10, 30, 35), (5, 50, 30, 38), (100, 1, 1, 2)],
 )
-def test_euler_transformed_expectation_matches_the_paper_formula(cdnow_bg, t, x, t_x, big_t):
+def test_euler_transformed_expectation_matches_the_paper_formula(
+    cdnow_bg: BetaGeo, t: float, x: float, t_x: float, big_t: float
+) -> None:
     assert cdnow_bg.expected_purchases(x, t_x, big_t, horizon=t)[0] == pytest.approx(
         direct_expectation(cdnow_bg, t, x, t_x, big_t), rel=1e-9
     )
@@ -97,12 +101,14 @@ def test_euler_transformed_expectation_matches_the_paper_formula(cdnow_bg, t, x,
         ((1.0, 0.5, 2.0, 200.0), 30, 0.9, 1, 400),  # scipy's hyp2f1 returns nan here
     ],
 )
-def test_expectation_matches_adaptive_integration_where_the_closed_form_fails(params, x, t_x, big_t, t):
-    integrate = pytest.importorskip("scipy.integrate")
+def test_expectation_matches_adaptive_integration_where_the_closed_form_fails(
+    params: tuple[float, float, float, float], x: float, t_x: float, big_t: float, t: float
+) -> None:
+    integrate = require("scipy.integrate", "analytics")
     r, alpha, a, b = params
     bg = BetaGeo.from_params(*params)
 
-    def bought(p):
+    def bought(p: float) -> float:
         scale = t / (alpha + big_t)
         return (r + x) * scale if p == 0 else -math.expm1(-(r + x) * math.log1p(scale * p)) / p
 
@@ -113,7 +119,7 @@ def test_expectation_matches_adaptive_integration_where_the_closed_form_fails(pa
     assert bg.expected_purchases(x, t_x, big_t, horizon=t)[0] == pytest.approx(expected, rel=1e-7)
 
 
-def test_expected_purchases_over_several_horizons(cdnow_bg):
+def test_expected_purchases_over_several_horizons(cdnow_bg: BetaGeo) -> None:
     curve = cdnow_bg.expected_purchases_over([0, 2, 7], [0, 30.43, 35], [38.86] * 3, [0, 13, 26, 39])
     assert curve.shape == (4, 3)
     assert np.all(curve[0] == 0) and np.all(np.diff(curve, axis=0) > 0)
@@ -122,7 +128,7 @@ def test_expected_purchases_over_several_horizons(cdnow_bg):
     )
 
 
-def simulate(params, n, horizon, rng):
+def simulate(params: tuple[float, float, float, float], n: int, horizon: float, rng: Any) -> Any:
     """Repeat purchases of n new customers over ``horizon`` under BG/NBD."""
     r, alpha, a, b = params
     rate = rng.gamma(r, 1 / alpha, n)
@@ -138,14 +144,14 @@ def simulate(params, n, horizon, rng):
     return count
 
 
-def test_expectation_for_new_customers_matches_a_simulation(cdnow_bg):
+def test_expectation_for_new_customers_matches_a_simulation(cdnow_bg: BetaGeo) -> None:
     p = cdnow_bg.params
     counts = simulate((p.r, p.alpha, p.a, p.b), 200_000, 52, np.random.default_rng(7))
     error = counts.std() / math.sqrt(len(counts))
     assert cdnow_bg.expected_purchases_new_customer(52) == pytest.approx(counts.mean(), abs=4 * error)
 
 
-def test_high_frequency_neither_overflows_nor_underflows(cdnow):
+def test_high_frequency_neither_overflows_nor_underflows(cdnow: dict[str, Any]) -> None:
     x = np.r_[cdnow["x"], [2500, 5000, 9000]]
     t_x = np.r_[cdnow["t_x"], [38.0, 38.5, 38.8]]
     big_t = np.r_[cdnow["T"], [38.86, 38.86, 38.86]]
@@ -165,7 +171,7 @@ def test_high_frequency_neither_overflows_nor_underflows(cdnow):
     assert math.isfinite(gg.expected_average_value([5000], [20.0])[0])
 
 
-def test_time_unit_only_rescales_alpha(cdnow, cdnow_bg):
+def test_time_unit_only_rescales_alpha(cdnow: dict[str, Any], cdnow_bg: BetaGeo) -> None:
     in_days = BetaGeo().fit(cdnow["x"], cdnow["t_x"] * 7, cdnow["T"] * 7).params
     weeks = cdnow_bg.params
     assert in_days.alpha == pytest.approx(weeks.alpha * 7, rel=1e-3)
@@ -173,8 +179,8 @@ def test_time_unit_only_rescales_alpha(cdnow, cdnow_bg):
         assert getattr(in_days, name) == pytest.approx(getattr(weeks, name), rel=1e-3)
 
 
-def test_weights_count_identical_customers(cdnow, cdnow_bg):
-    rows = {}
+def test_weights_count_identical_customers(cdnow: dict[str, Any], cdnow_bg: BetaGeo) -> None:
+    rows: dict[tuple[float, float, float], int] = {}
     for key in zip(cdnow["x"], cdnow["t_x"], cdnow["T"], strict=True):
         rows[key] = rows.get(key, 0) + 1
     x, t_x, big_t = (np.array(c) for c in zip(*rows, strict=True))
@@ -183,7 +189,7 @@ def test_weights_count_identical_customers(cdnow, cdnow_bg):
     assert compressed.log_likelihood == pytest.approx(cdnow_bg.log_likelihood, rel=1e-6)
 
 
-def test_penalizer_shrinks_the_parameters(cdnow, cdnow_bg):
+def test_penalizer_shrinks_the_parameters(cdnow: dict[str, Any], cdnow_bg: BetaGeo) -> None:
     shrunk = BetaGeo(penalizer=0.1).fit(cdnow["x"], cdnow["t_x"], cdnow["T"]).params
     assert sum(v**2 for v in shrunk.as_dict().values()) < sum(v**2 for v in cdnow_bg.params.as_dict().values())
 
@@ -201,13 +207,13 @@ def test_penalizer_shrinks_the_parameters(cdnow, cdnow_bg):
         (["a"], [1], [2], "frequency"),
     ],
 )
-def test_bad_input_names_the_position(x, t_x, big_t, path):
+def test_bad_input_names_the_position(x: Any, t_x: Any, big_t: Any, path: str) -> None:
     with pytest.raises(ValidationError) as info:
         BetaGeo().fit(x, t_x, big_t)
     assert info.value.problems[0].path == path
 
 
-def test_misuse_is_reported():
+def test_misuse_is_reported() -> None:
     with pytest.raises(FitError, match="call fit"):
         BetaGeo().params  # noqa: B018
     with pytest.raises(FitError, match="call fit"):
@@ -230,7 +236,7 @@ def test_misuse_is_reported():
     assert repr(BetaGeo.from_params(0.243, 4.414, 0.793, 2.426)) == "BetaGeo(r=0.243, alpha=4.414, a=0.793, b=2.426)"
 
 
-def test_gamma_gamma_expectations_by_hand():
+def test_gamma_gamma_expectations_by_hand() -> None:
     gg = GammaGamma.from_params(6.25, 3.74, 15.44)
     assert gg.population_mean == pytest.approx(6.25 * 15.44 / 2.74)
     x, m = [0, 1, 10], [0, 20.0, 20.0]
@@ -240,7 +246,7 @@ def test_gamma_gamma_expectations_by_hand():
     assert gg.expected_average_value([2], [0])[0] == pytest.approx(6.25 * 15.44 / (12.5 + 2.74))
 
 
-def test_clv_discounts_each_period():
+def test_clv_discounts_each_period() -> None:
     bg, gg = BetaGeo.from_params(0.243, 4.414, 0.793, 2.426), GammaGamma.from_params(6.25, 3.74, 15.44)
     args = ([2], [30.43], [38.86], [22.35])
     value = gg.expected_average_value([2], [22.35])[0]
@@ -259,7 +265,7 @@ def test_clv_discounts_each_period():
 # -- the summary of orders ------------------------------------------------------------------------
 
 
-def test_clv_summary_by_hand():
+def test_clv_summary_by_hand() -> None:
     orders = [
         order("o1", "ann", 0, line("X", "10")),
         order("o2", "ann", 7, line("X", "30")),
@@ -278,7 +284,7 @@ def test_clv_summary_by_hand():
     assert summary.currency == "EUR" and summary.unit == timedelta(weeks=1)
 
 
-def test_clv_summary_needs_one_currency():
+def test_clv_summary_needs_one_currency() -> None:
     orders = [order("o1", "ann", 0), order("o2", "bob", 0, line("X", "1", currency="JPY"), currency="JPY")]
     with pytest.raises(ValidationError, match="currency="):
         clv_summary(orders, as_of=at(5))
@@ -288,7 +294,7 @@ def test_clv_summary_needs_one_currency():
 
 
 @given(order_lists(currencies=("EUR",)), st.randoms(use_true_random=False), st.booleans())
-def test_clv_summary_properties(orders, rnd: random.Random, merge):
+def test_clv_summary_properties(orders: list[Order], rnd: random.Random, merge: bool) -> None:
     as_of = at(401)
     summary = clv_summary(orders, as_of=as_of, merge_same_day=merge)
     shuffled = orders[:]
@@ -307,7 +313,7 @@ def test_clv_summary_properties(orders, rnd: random.Random, merge):
         assert (row.monetary.amount > 0) or row.frequency == 0 or row.monetary.amount == 0
 
 
-def test_predict_clv_end_to_end():
+def test_predict_clv_end_to_end() -> None:
     rng = random.Random(3)
     orders = []
     for c in range(60):

@@ -9,8 +9,9 @@ from decimal import Decimal
 
 import pytest
 from analytics_builders import at, line, order
+from required_extras import require
 
-from custdata import CustdataError
+from custdata import CustdataError, Order
 from custdata.analytics import (
     BetaGeo,
     MissingExtraError,
@@ -23,11 +24,11 @@ from custdata.analytics import (
 )
 
 
-def orders():
+def orders() -> list[Order]:
     return [order("o1", "ann", 0, line("X", "12.50")), order("o2", "ann", 31), order("o3", "bob", 2)]
 
 
-def test_records_are_plain_values():
+def test_records_are_plain_values() -> None:
     records = historic_clv(orders()).to_records()
     assert records[0] == {
         "customer_id": "ann",
@@ -47,7 +48,7 @@ def test_records_are_plain_values():
     assert ann["monetary"] == Decimal("22.50") and ann["recency_days"] == 9.0
 
 
-def test_tables_behave_like_sequences():
+def test_tables_behave_like_sequences() -> None:
     table = historic_clv(orders())
     assert len(table) == 2 and table[0].customer_id == "ann" and table[-1].customer_id == "bob"
     assert [row.customer_id for row in table[:1]] == ["ann"]
@@ -56,8 +57,8 @@ def test_tables_behave_like_sequences():
     assert "ann" not in repr(customer_facts(as_of=at(40), orders=orders()))
 
 
-def test_to_pandas():
-    pd = pytest.importorskip("pandas")
+def test_to_pandas() -> None:
+    pd = require("pandas", "notebook")
     frame = historic_clv(orders()).to_pandas()
     assert list(frame.columns) == [
         "customer_id",
@@ -77,7 +78,7 @@ def test_to_pandas():
     assert order_metrics(orders()).to_pandas().loc[0, "average_order_value"] == Decimal("10.83")
 
 
-def test_importing_analytics_loads_no_heavy_dependency():
+def test_importing_analytics_loads_no_heavy_dependency() -> None:
     code = (
         "import sys, custdata, custdata.analytics, custdata.analytics.predictive, custdata.analytics.frames;"
         "print(sorted(m for m in ('numpy', 'scipy', 'pandas') if m in sys.modules))"
@@ -86,7 +87,7 @@ def test_importing_analytics_loads_no_heavy_dependency():
     assert out.stdout.strip() == "[]"
 
 
-def test_a_missing_extra_names_the_install_command(monkeypatch):
+def test_a_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pandas", None)  # what Python does for a module that cannot be imported
     with pytest.raises(MissingExtraError, match=r"pip install 'custdata\[notebook\]'") as info:
         historic_clv(orders()).to_pandas()

@@ -11,18 +11,18 @@ from analytics_builders import at, line, order, order_lists
 from hypothesis import given
 from hypothesis import strategies as st
 
-from custdata import Money, OrderStatus, ValidationError
+from custdata import Money, Order, OrderStatus, ValidationError
 from custdata.analytics import RfmSegment, historic_clv, quintile_scores, rfm, rfm_from_values, rfm_segment
 
 
-def test_quintiles_split_distinct_values_into_fifths():
+def test_quintiles_split_distinct_values_into_fifths() -> None:
     assert quintile_scores(list(range(10))) == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     scores = quintile_scores(list(range(100)))
     assert [scores.count(s) for s in range(1, 6)] == [20] * 5
     assert quintile_scores(list(range(10)), lower_is_better=True) == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
 
 
-def test_ties_share_the_score_of_their_lowest_rank():
+def test_ties_share_the_score_of_their_lowest_rank() -> None:
     # six customers with one order, two with two, one each with 3 and 9
     assert quintile_scores([1, 1, 1, 1, 1, 1, 2, 2, 3, 9]) == [1, 1, 1, 1, 1, 1, 4, 4, 5, 5]
     assert quintile_scores([7, 7, 7]) == [1, 1, 1]
@@ -35,7 +35,7 @@ def test_ties_share_the_score_of_their_lowest_rank():
     st.randoms(use_true_random=False),
     st.booleans(),
 )
-def test_quintile_properties(values, rnd: random.Random, lower):
+def test_quintile_properties(values: list[int | Decimal], rnd: random.Random, lower: bool) -> None:
     scores = quintile_scores(values, lower_is_better=lower)
     assert all(1 <= s <= 5 for s in scores)
     # deterministic under shuffling: each value keeps its score
@@ -58,7 +58,7 @@ def test_quintile_properties(values, rnd: random.Random, lower):
         assert scores == [min(5, 1 + 5 * k // (n - 1)) for k in worse]
 
 
-def test_segment_table():
+def test_segment_table() -> None:
     expected = {
         (5, 5, 5): RfmSegment.CHAMPIONS,
         (4, 4, 3): RfmSegment.CHAMPIONS,
@@ -82,7 +82,7 @@ def test_segment_table():
         rfm_segment(3, 6, 3)
 
 
-def shop():
+def shop() -> list[Order]:
     """Ten customers, c0 the most recent, most frequent and biggest spender; c9 the least."""
     orders = []
     for i in range(10):
@@ -93,9 +93,9 @@ def shop():
     return orders
 
 
-def test_rfm_by_hand():
+def test_rfm_by_hand() -> None:
     table = rfm(shop(), as_of=at(301))
-    rows = {r.customer_id: r for r in table}
+    rows = {str(r.customer_id): r for r in table}
     best, worst = rows["c0"], rows["c9"]
     assert (best.r, best.f, best.m, best.code, best.segment) == (5, 5, 5, "555", RfmSegment.CHAMPIONS)
     assert (best.frequency, best.monetary, best.recency_days) == (10, Money("1000", "EUR"), 1.0)
@@ -109,7 +109,7 @@ def test_rfm_by_hand():
         table.members("Whales")
 
 
-def test_rfm_refuses_to_mix_currencies():
+def test_rfm_refuses_to_mix_currencies() -> None:
     orders = [order("o1", "ann", 0), order("o2", "bob", 0, line("X", "10", currency="USD"), currency="USD")]
     with pytest.raises(ValidationError, match=r"2 currencies \(EUR, USD\).*currency="):
         rfm(orders, as_of=at(10))
@@ -117,7 +117,7 @@ def test_rfm_refuses_to_mix_currencies():
     assert [(r.customer_id, r.currency, r.r) for r in table] == [("bob", "USD", 3)]
 
 
-def test_rfm_from_values_checks_its_input():
+def test_rfm_from_values_checks_its_input() -> None:
     values = historic_clv([order("o1", "ann", 5)])
     with pytest.raises(ValidationError, match=r"values\[0\].last_order_at: is later than as_of"):
         rfm_from_values(values, as_of=at(1))
@@ -131,7 +131,7 @@ def test_rfm_from_values_checks_its_input():
 
 
 @given(order_lists(currencies=("EUR",)), st.randoms(use_true_random=False))
-def test_rfm_properties(orders, rnd: random.Random):
+def test_rfm_properties(orders: list[Order], rnd: random.Random) -> None:
     as_of = at(401)
     table = rfm(orders, as_of=as_of)
     shuffled = orders[:]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
@@ -9,12 +10,14 @@ import pytest
 from analytics_builders import activity, at, line, order, order_lists, returned
 from hypothesis import given
 
-from custdata import Address, Customer, Money, OrderStatus, ValidationError
+from custdata import ActivityEvent, Address, Customer, CustomerId, Money, Order, OrderStatus, ValidationError
 from custdata.analytics import (
     AllOf,
     AnyOf,
     CustomerFacts,
+    CustomerFactsTable,
     Not,
+    Predicate,
     Segment,
     cart_abandoner,
     customer_facts,
@@ -33,7 +36,7 @@ from custdata.analytics import (
 AS_OF = at(100)
 
 
-def data():
+def data() -> tuple[list[Order], list[ActivityEvent], list[Customer]]:
     orders = [
         order("o1", "ann", 10, line("X", "400", 2, line_id="a"), country="DE"),
         order(
@@ -74,12 +77,12 @@ def data():
     return orders, events, customers
 
 
-def facts():
+def facts() -> CustomerFactsTable:
     orders, events, customers = data()
     return customer_facts(as_of=AS_OF, orders=orders, activity=events, customers=customers)
 
 
-def test_facts_by_hand():
+def test_facts_by_hand() -> None:
     table = facts()
     assert [f.customer_id for f in table] == ["ann", "bob", "cat", "dan", "fay"]
     ann = table.get("ann")
@@ -88,10 +91,10 @@ def test_facts_by_hand():
     assert ann.revenue == {"EUR": Money("1100", "EUR")} and ann.spent("EUR") == Money("800", "EUR")
     assert ann.spent("USD") == Money("0", "USD")
     assert ann.days_since_last_order == pytest.approx(10)
-    assert table.get("bob").return_rate == pytest.approx(0.75)
-    dan = table.get("dan")
+    bob, dan, fay = table.get("bob"), table.get("dan"), table.get("fay")
+    assert bob is not None and dan is not None and fay is not None
+    assert bob.return_rate == pytest.approx(0.75)
     assert (dan.orders, dan.cancelled_orders, dan.last_order_at, dan.return_rate) == (0, 1, None, None)
-    fay = table.get("fay")
     assert fay.customer is not None and fay.countries == frozenset({"US"}) and fay.last_cart_at == at(50)
     assert table.get("eve") is None and table.get("nobody") is None
     record = table.to_records()[0]
@@ -99,17 +102,17 @@ def test_facts_by_hand():
     assert "Main St" not in repr(fay)
 
 
-def test_facts_ignore_returns_requested_after_as_of():
+def test_facts_ignore_returns_requested_after_as_of() -> None:
     orders, _, _ = data()
     before = customer_facts(as_of=at(94), orders=orders).get("ann")
     assert before is not None and (before.items_returned, before.spent("EUR")) == (0, Money("1100", "EUR"))
 
 
-def members(rule):
+def members(rule: Predicate) -> list[CustomerId]:
     return Segment("s", rule).members(facts())
 
 
-def test_builtin_predicates():
+def test_builtin_predicates() -> None:
     assert members(vip(Money("500", "EUR"))) == ["ann"]
     assert members(vip(Money("1000", "USD"))) == ["cat"]  # EUR spend never counts towards a USD threshold
     assert members(vip(Money("500", "EUR"), min_orders=3)) == []
@@ -130,7 +133,7 @@ def test_builtin_predicates():
     assert members(where("many items", lambda f: f.items >= 3)) == ["ann", "bob"]
 
 
-def test_composition():
+def test_composition() -> None:
     rule = (first_time_shopper() | vip(Money("500", "EUR"))) & ~inactive_for(30)
     assert members(rule) == ["ann", "cat"]
     assert isinstance(rule, AllOf) and isinstance(rule.parts[0], AnyOf) and isinstance(rule.parts[1], Not)
@@ -142,7 +145,7 @@ def test_composition():
         first_time_shopper() and tagged("x")
 
 
-def test_segment_tests_one_customer():
+def test_segment_tests_one_customer() -> None:
     segment = Segment("Win back", inactive_for(30) & ~high_returner(), "lapsed, and not because of returns")
     table = facts()
     bob, ann = table.get("bob"), table.get("ann")
@@ -158,7 +161,7 @@ def test_segment_tests_one_customer():
         Segment("x", lambda f: True)  # type: ignore[arg-type]
 
 
-def test_rfm_segments_become_predicates():
+def test_rfm_segments_become_predicates() -> None:
     orders, _, _ = data()
     scores = rfm(orders, as_of=AS_OF, currency="EUR")
     champions = scores.members("Champions")
@@ -187,14 +190,14 @@ def test_rfm_segments_become_predicates():
         (lambda: customer_facts(as_of=AS_OF, purchase_events=[]), "purchase_events"),
     ],
 )
-def test_bad_arguments_name_the_field(build, path):
+def test_bad_arguments_name_the_field(build: Callable[[], object], path: str) -> None:
     with pytest.raises(ValidationError) as info:
         build()
     assert info.value.problems[0].path == path
 
 
 @given(order_lists())
-def test_facts_agree_with_the_other_metrics(orders):
+def test_facts_agree_with_the_other_metrics(orders: list[Order]) -> None:
     table = customer_facts(as_of=at(1000), orders=orders)
     assert all(isinstance(f, CustomerFacts) for f in table)
     from custdata.analytics import historic_clv, return_rates_by_customer

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from analytics_builders import at, order, support
 from hypothesis import given
@@ -11,7 +13,7 @@ from custdata import Direction, OrderStatus, Topic, ValidationError
 from custdata.analytics import nps, support_contacts_per_order
 
 
-def test_nps_by_hand():
+def test_nps_by_hand() -> None:
     result = nps([10, 9, 9, 8, 7, 6, 0, 10, 3, 5])
     assert (result.responses, result.promoters, result.passives, result.detractors) == (10, 4, 2, 4)
     assert result.score == 0.0
@@ -24,13 +26,13 @@ def test_nps_by_hand():
 
 
 @pytest.mark.parametrize("bad", [11, -1, 7.5, "9", True, None])
-def test_nps_rejects_answers_outside_0_to_10(bad):
+def test_nps_rejects_answers_outside_0_to_10(bad: Any) -> None:
     with pytest.raises(ValidationError, match=r"scores\[1\]: must be a whole number from 0 to 10"):
         nps([5, bad])
 
 
 @given(st.lists(st.integers(0, 10)))
-def test_nps_is_within_bounds_and_counts_everything(scores):
+def test_nps_is_within_bounds_and_counts_everything(scores: list[int]) -> None:
     result = nps(scores)
     assert result.promoters + result.passives + result.detractors == result.responses == len(scores)
     if scores:
@@ -38,7 +40,7 @@ def test_nps_is_within_bounds_and_counts_everything(scores):
         assert nps(sorted(scores)) == result
 
 
-def test_support_contacts_per_order_by_hand():
+def test_support_contacts_per_order_by_hand() -> None:
     events = [
         support("m1", "ann", 1, ticket="T1"),
         support("m2", "ann", 2, ticket="T1"),  # same ticket
@@ -62,4 +64,4 @@ def test_support_contacts_per_order_by_hand():
     with pytest.raises(ValidationError, match="end: must be later than start"):
         support_contacts_per_order(events, orders, start=at(5), end=at(1))
     with pytest.raises(ValidationError, match=r"events\[0\]: must be CommunicationEvent"):
-        support_contacts_per_order(orders, orders)
+        support_contacts_per_order(orders, orders)  # type: ignore[arg-type]

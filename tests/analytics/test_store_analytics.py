@@ -4,7 +4,7 @@ stores, whether the SQLite store aggregates in SQL or streams; and the SQL piece
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -40,8 +40,11 @@ def filled(store: Store, orders: list[Order]) -> Store:
     return store
 
 
+AnalyticsOf = Callable[[list[Order]], StoreAnalytics]
+
+
 @pytest.fixture(params=["memory", "sqlite", "sqlite-streaming"])
-def analytics_of(request: pytest.FixtureRequest) -> Iterator[object]:
+def analytics_of(request: pytest.FixtureRequest) -> Iterator[AnalyticsOf]:
     opened: list[Store] = []
 
     def make(orders: list[Order]) -> StoreAnalytics:
@@ -82,12 +85,14 @@ def assert_same(analytics: StoreAnalytics, orders: list[Order], as_of: datetime)
     times=st.lists(ANY_TIME, max_size=4),
     as_of=st.datetimes(min_value=datetime(2023, 6, 1), max_value=datetime(2026, 1, 1), timezones=MINUTE_OFFSETS),
 )
-def test_equals_the_iterable_functions(analytics_of, orders, times, as_of) -> None:
+def test_equals_the_iterable_functions(
+    analytics_of: AnalyticsOf, orders: list[Order], times: list[datetime], as_of: datetime
+) -> None:
     orders = with_return_times(orders, times)
     assert_same(analytics_of(orders), orders, as_of)
 
 
-def test_exact_sums_for_large_amounts_and_currencies_without_minor_units(analytics_of) -> None:
+def test_exact_sums_for_large_amounts_and_currencies_without_minor_units(analytics_of: AnalyticsOf) -> None:
     def one(order_id: str, customer: str, amount: str, currency: str, day: int, **kw: object) -> Order:
         line = OrderLine("l", "SKU", "Thing", 1, Money(amount, currency))
         return Order(order_id, customer, currency, (line,), at(day), status=OrderStatus.PAID, **kw)  # type: ignore[arg-type]
@@ -113,7 +118,7 @@ def test_exact_sums_for_large_amounts_and_currencies_without_minor_units(analyti
     assert analytics.order_metrics() == order_metrics(orders)
 
 
-def test_return_times_with_odd_offsets_against_as_of(analytics_of) -> None:
+def test_return_times_with_odd_offsets_against_as_of(analytics_of: AnalyticsOf) -> None:
     """A return requested a microsecond after ``as_of``, in an offset with seconds, is not counted yet."""
     as_of = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
     odd = timezone(timedelta(hours=5, minutes=30, seconds=15))
@@ -128,7 +133,7 @@ def test_return_times_with_odd_offsets_against_as_of(analytics_of) -> None:
     assert analytics.historic_clv(as_of=as_of) == historic_clv(orders, as_of=as_of)
 
 
-def test_cancelled_orders_are_counted_apart(analytics_of) -> None:
+def test_cancelled_orders_are_counted_apart(analytics_of: AnalyticsOf) -> None:
     orders = [
         order("o1", "cus_a", 1),
         order(
@@ -142,14 +147,14 @@ def test_cancelled_orders_are_counted_apart(analytics_of) -> None:
     assert analytics.historic_clv().for_customer("cus_a") == {"EUR": Money("10.00", "EUR")}
 
 
-def test_an_empty_store(analytics_of) -> None:
+def test_an_empty_store(analytics_of: AnalyticsOf) -> None:
     analytics = analytics_of([])
     assert len(analytics.historic_clv()) == 0
     assert analytics.order_metrics() == order_metrics([])
     assert len(analytics.rfm(as_of=at(1))) == 0
 
 
-def test_streams_every_record_in_pages(analytics_of) -> None:
+def test_streams_every_record_in_pages(analytics_of: AnalyticsOf) -> None:
     orders = [order(f"o{i:02d}", CUSTOMERS[i % 3], i) for i in range(20)]
     analytics = analytics_of(orders)
     assert [o.id for o in analytics.orders()] == sorted(o.id for o in orders)

@@ -3,8 +3,9 @@ on the same data given as iterables, and a workflow rule takes either as its ``s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from analytics_builders import CUSTOMERS, T0, activity, at, order, order_lists
@@ -50,8 +51,11 @@ def fill(store: Store, orders: list[Order], events: list[ActivityEvent]) -> Stor
     return store
 
 
+NewStore = Callable[[list[Order], list[ActivityEvent]], Store]
+
+
 @pytest.fixture(params=["memory", "sqlite"])
-def new_store(request: pytest.FixtureRequest) -> Iterator[object]:
+def new_store(request: pytest.FixtureRequest) -> Iterator[NewStore]:
     opened: list[Store] = []
 
     def make(orders: list[Order], events: list[ActivityEvent]) -> Store:
@@ -71,7 +75,9 @@ ACTIVITY = st.lists(
 
 @settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(orders=order_lists(max_size=25), events=ACTIVITY, day=st.integers(0, 500))
-def test_audience_and_live_check_equal_segments_over_iterables(new_store, orders, events, day) -> None:
+def test_audience_and_live_check_equal_segments_over_iterables(
+    new_store: NewStore, orders: list[Order], events: list[ActivityEvent], day: int
+) -> None:
     as_of = at(day)
     store = new_store(orders, events)
     shop = StoreAnalytics(store, page_size=4)
@@ -125,8 +131,9 @@ def test_bad_arguments_name_the_field() -> None:
     with MemoryStore() as store:
         shop = StoreAnalytics(store)
         once = Segment("Once", first_time_shopper())
+        call: Callable[[], object]
         for call, path in [
-            (lambda: shop.audience(first_time_shopper()), "segment"),  # a predicate is not a segment
+            (lambda: shop.audience(first_time_shopper()), "segment"),  # type: ignore[arg-type]  # a predicate is not a segment
             (lambda: shop.audience(once, as_of=datetime(2024, 1, 1)), "as_of"),
             (lambda: shop.segment_check(once, clock="now"), "clock"),  # type: ignore[arg-type]
             (lambda: shop.segment_check(once, clock=lambda: datetime(2024, 1, 1))("cus_a"), "clock()"),
@@ -138,7 +145,7 @@ def test_bad_arguments_name_the_field() -> None:
         assert isinstance(shop.segment_check(once), SegmentCheck)
 
 
-def test_a_workflow_rule_sends_only_to_the_audience(tmp_path) -> None:
+def test_a_workflow_rule_sends_only_to_the_audience(tmp_path: Path) -> None:
     from custdata import Topic
     from custdata.lifecycle import OrderPlaced
     from custdata.workflows import Rule, Shop, Workflows
@@ -160,7 +167,7 @@ def test_a_workflow_rule_sends_only_to_the_audience(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
-def test_a_live_check_works_inside_a_workflow_that_is_writing(kind: str, tmp_path) -> None:
+def test_a_live_check_works_inside_a_workflow_that_is_writing(kind: str, tmp_path: Path) -> None:
     """The engine holds its unit of work (and the write lock) while it asks the check; the check reads beside it."""
     from custdata import Topic
     from custdata.lifecycle import OrderPlaced

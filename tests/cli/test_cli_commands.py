@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import signal
@@ -10,7 +11,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -37,12 +38,13 @@ def _copy(store: Path, folder: Path) -> Path:
 
 
 def test_export_records_as_json_lines(demo_store: Path, tmp_path: Path) -> None:
+    model: type[Customer] | type[Order]
     for kind, model in (("customers", Customer), ("orders", Order)):
         result = run_cli("export", kind, "--store", str(demo_store), cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         lines = result.stdout.splitlines()
         assert len(lines) > 100
-        items = [from_json(model, line) for line in lines[:50]]
+        items: list[Customer | Order] = [from_json(model, line) for line in lines[:50]]
         assert [str(i.id) for i in items] == sorted(str(i.id) for i in items)
     written = run_cli("export", "activity", "-o", "a.jsonl", "--store", str(demo_store), cwd=tmp_path)
     assert written.returncode == 0 and "activity written to a.jsonl" in written.stderr
@@ -193,8 +195,8 @@ class _PortZeroController(Controller):
 
     def _trigger_server(self) -> None:
         assert self.server is not None
-        self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
+        self.port = cast(asyncio.Server, self.server).sockets[0].getsockname()[1]
+        super()._trigger_server()  # type: ignore[no-untyped-call]
 
 
 class _Inbox:

@@ -173,7 +173,7 @@ def test_the_figures_agree_with_the_analytics(
         assert f.first_order_at == min(o.placed_at for o in sold) and f.last_order_at == max(o.placed_at for o in sold)
         assert f.days_since_last_order == int((now - f.last_order_at).total_seconds() // 86400)
     else:
-        assert f.first_order_at is f.last_order_at is f.days_since_last_order is None
+        assert f.first_order_at is None and f.last_order_at is None and f.days_since_last_order is None
     open_returns = sum(1 for o in sold for r in o.returns if r.status in OPEN_RETURNS)
     assert sum(1 for i in f.open_issues if i.kind is IssueKind.OPEN_RETURN) == open_returns
     assert {i.order_id for i in f.open_issues} <= {o.id for o in sold}

@@ -60,7 +60,7 @@ def with_sentinels(obj: Any, sentinels: Sentinels | None = None) -> tuple[Any, l
 
 
 def _replace(obj: Any, sentinels: Sentinels) -> Any:
-    changes = {}
+    changes: dict[str, Any] = {}
     for field in attrs.fields(type(obj)):
         kind = field_kind(field)
         value = getattr(obj, field.name)

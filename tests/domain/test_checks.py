@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import UTC, datetime
+from typing import Any
 
 import attrs
 from hypothesis import given, settings
@@ -90,6 +91,7 @@ def _has_tuple(value: object) -> bool:
 
 def test_depth_is_judged_alike_at_the_limit() -> None:
     for depth in (MAX_JSON_DEPTH - 1, MAX_JSON_DEPTH, MAX_JSON_DEPTH + 1, MAX_JSON_DEPTH + 2):
+        leaf: object
         for leaf in (1, "x", None, []):
             value = _deep(depth, leaf)
             assert _is_json(value, 0) == (_problems(value) == []), (depth, leaf)
@@ -178,7 +180,7 @@ def test_an_address_comes_out_of_the_quick_path_as_out_of_the_detailed_one(
 
 
 _NAIVE = datetime(2024, 1, 1)
-_JUNK = (
+_JUNK: tuple[object, ...] = (
     None,
     "",
     " ",
@@ -236,7 +238,8 @@ def test_a_customer_that_passes_the_quick_test_passes_every_check(customer: Cust
     for field in _CUSTOMER_FIELDS:  # every junk value in every field, and in pairs with the timestamps
         for junk in _JUNK:
             with trusting():
-                changed = attrs.evolve(base, **{field: junk})
+                change: dict[str, Any] = {field: junk}
+                changed = attrs.evolve(base, **change)
             if changed._plainly_valid():
                 changed._check_each_field()  # raises if the quick test let a problem through
 

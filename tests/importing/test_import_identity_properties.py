@@ -65,10 +65,10 @@ def files(folder: Path, plan: Sequence[tuple[str, list[tuple[object, ...]]]]) ->
     out = []
     for n, (kind, rows) in enumerate(plan):
         if kind == "customers":
-            cells = [[i or "", e, g, "yes" if guest else "no"] for i, e, g, guest in rows]
+            cells = [[str(i or ""), str(e), str(g), "yes" if guest else "no"] for i, e, g, guest in rows]
             out.append((kind, write(folder / f"c{n}.csv", CUSTOMER_HEADER, cells)))
         else:
-            cells = [[f"o{ref}", e, "EUR", "2025-06-01T10:00:00Z", "SKU", "1", "9.99"] for ref, e in rows]
+            cells = [[f"o{ref}", str(e), "EUR", "2025-06-01T10:00:00Z", "SKU", "1", "9.99"] for ref, e in rows]
             out.append((kind, write(folder / f"o{n}.csv", ORDER_HEADER, cells)))
     return out
 

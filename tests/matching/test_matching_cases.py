@@ -3,6 +3,8 @@ abbreviated streets, phone formats, households) and the decision and explanation
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pytest
 
 from custdata import ValidationError
@@ -10,7 +12,7 @@ from custdata.matching import CandidatePair, CustomerRecord, Decision, Level, Ma
 
 MATCHER = Matcher(default_region="DE")
 
-BASE = {
+BASE: dict[str, str | None] = {
     "first_name": "John",
     "last_name": "Smith",
     "email": "john.smith@example.com",
@@ -56,7 +58,13 @@ def test_swapped_given_and_family_names_are_recognised() -> None:
 
 
 def test_hauptstrasse_abbreviated_is_the_same_street() -> None:
-    left = {"first_name": "Jürgen", "last_name": "Müller", "street": "Hauptstr. 5", "zip": "10115", "country": "DE"}
+    left: dict[str, str | None] = {
+        "first_name": "Jürgen",
+        "last_name": "Müller",
+        "street": "Hauptstr. 5",
+        "zip": "10115",
+        "country": "DE",
+    }
     right = {**left, "first_name": "Juergen", "last_name": "Mueller", "street": "Hauptstraße 5", "zip": "D-10115"}
     pair = compare(left, right)
     assert pair.field("street").level == "exact"
@@ -139,7 +147,7 @@ def test_explanation_lists_every_field_without_personal_data() -> None:
     pair = compare(BASE, {**BASE, "first_name": "Jon"})
     text = pair.explain()
     for value in BASE.values():
-        assert value not in text
+        assert value is not None and value not in text
     assert "given_name" in text and "nickname" in text
     assert f"{pair.score:+.2f}" in text
 
@@ -190,8 +198,8 @@ def test_find_duplicates_orders_pairs_and_reports_the_work() -> None:
     assert set(result.with_decision(Decision.AUTO_MERGE)) | set(result.with_decision(Decision.REVIEW)) == set(result)
 
 
-def result_score(result: object, ids: tuple[str, str]) -> float:
-    return next(p.score for p in result if p.ids == ids)  # type: ignore[attr-defined]
+def result_score(result: Iterable[CandidatePair], ids: tuple[str, str]) -> float:
+    return next(float(p.score) for p in result if p.ids == ids)
 
 
 def test_blocking_off_compares_every_pair() -> None:

@@ -394,7 +394,7 @@ def test_a_merge_that_fails_half_way_leaves_nothing_behind(store: Store) -> None
     with store.unit_of_work() as uow:
         plan = preview(uow, "cus_old", ["cus_new"])
         with pytest.raises(OperationalError):
-            merge(_UnitOfWorkWithFailingOrders(uow), plan)  # type: ignore[arg-type]
+            merge(_UnitOfWorkWithFailingOrders(uow), plan)
         uow.commit()  # a careless caller: the merge already rolled back, so nothing is written
     with store.unit_of_work() as uow:
         assert uow.customers.get("cus_new").merged_into is None

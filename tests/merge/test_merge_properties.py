@@ -115,7 +115,7 @@ def _load(store: Store, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return _snapshot(store, data)
 
 
-def _snapshot(store: Store, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _snapshot(store: Store, data: dict[str, Any]) -> dict[str, dict[Any, Any]]:
     with store.unit_of_work() as uow:
         return {
             "customers": dict(uow.customers.get_many([c.id for c in data["customers"]])),

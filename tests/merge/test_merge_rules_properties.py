@@ -3,13 +3,14 @@ registered account another record's unverified primary email or phone."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from custdata import Customer, EmailAddress, PhoneNumber, ValidationError
+from custdata import Customer, CustomerId, EmailAddress, PhoneNumber, ValidationError
 from custdata.merge import CHOSEN_FIELDS, FieldProvenance, MergeRules, Rule
 from custdata.merge.rules import OVERRIDABLE, combine
 
@@ -98,8 +99,9 @@ def test_a_registered_result_never_takes_an_unverified_foreign_primary(
     survivor, *others = customers
     result, provenance = combine(survivor, others, rules, T0 + timedelta(days=700))
     registered = [c for c in customers if not c.is_guest]
-    assert result.is_guest is not registered
-    for name, key in (("email", lambda e: e.canonical), ("phone", lambda p: p.e164)):
+    assert result.is_guest is (not registered)
+    keys: tuple[tuple[str, Callable[[Any], str]], ...] = (("email", lambda e: e.canonical), ("phone", lambda p: p.e164))
+    for name, key in keys:
         primary, stamp = getattr(result, name), getattr(result, f"{name}_verified_at")
         everything = {key(item) for c in customers for item in getattr(c, f"{name}s")}
         assert {key(item) for item in getattr(result, f"{name}s")} == everything
@@ -121,7 +123,9 @@ def test_a_person_may_choose_a_guest_address_as_the_primary() -> None:
     )
     by_rule, provenance = combine(account, [guest], MergeRules(fields={"email": Rule.MOST_RECENT}), T0)
     assert str(by_rule.email) == "owner@example.com" and [str(e) for e in by_rule.other_emails] == ["new@example.org"]
-    assert {p.field: p for p in provenance}["email"] == FieldProvenance("email", "registered_account", ("cus_acc",))
+    assert {p.field: p for p in provenance}["email"] == FieldProvenance(
+        "email", "registered_account", (CustomerId("cus_acc"),)
+    )
     chosen, provenance = combine(account, [guest], MergeRules(overrides={"email": "NEW@example.org"}), T0)
     assert str(chosen.email) == "new@example.org" and chosen.email_verified_at is None
     assert {p.field: p for p in provenance}["email"].rule == "override"

@@ -108,15 +108,15 @@ def test_money_in_several_currencies_needs_a_choice() -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: cohort_heatmap([]), "retention: must be a CohortRetention"),
+        (lambda: cohort_heatmap([]), "retention: must be a CohortRetention"),  # type: ignore[arg-type]
         (lambda: cohort_heatmap(cohort_retention([]), figsize=(0, 3)), "figsize"),
         (lambda: rfm_segment_bars({"Best": 1}), "segments: names 'Best'"),
         (lambda: rfm_segment_bars({"Lost": -1}), "must be a non-negative integer"),
-        (lambda: rfm_segment_bars([1, 2]), "segments: must be an RfmTable or a mapping"),
+        (lambda: rfm_segment_bars([1, 2]), "segments: must be an RfmTable or a mapping"),  # type: ignore[arg-type]
         (lambda: clv_distribution([1], bins=0), "bins"),
-        (lambda: clv_distribution(["1"]), r"values\[0\]: must be Money or a number"),
-        (lambda: clv_distribution("12"), "values: must be"),
-        (lambda: clv_distribution([1], currency=5), "currency"),
+        (lambda: clv_distribution(["1"]), r"values\[0\]: must be Money or a number"),  # type: ignore[list-item]
+        (lambda: clv_distribution("12"), "values: must be"),  # type: ignore[arg-type]
+        (lambda: clv_distribution([1], currency=5), "currency"),  # type: ignore[arg-type]
     ],
 )
 def test_bad_arguments_are_validation_errors(call: object, message: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -155,7 +156,7 @@ def _harness(notifier: Any, unreachable: Any = None) -> NotifierHarness:
         ),
     ],
 )
-def test_the_contract_fails_notifiers_that_break_it(harness: Any, check: str) -> None:
+def test_the_contract_fails_notifiers_that_break_it(harness: Callable[[], NotifierHarness], check: str) -> None:
     class Broken(NotifierContract):
         def make_notifier(self) -> NotifierHarness:
             return harness()

@@ -21,7 +21,7 @@ RECIPIENTS = {
     Channel.PUSH: st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=64),
 }
 SAFE_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=200).filter(str.strip)
-JSON_TEXT = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=10)
+JSON_TEXT = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=["Cs"]), max_size=10)
 KEYS = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=80)
 
 

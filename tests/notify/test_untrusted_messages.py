@@ -23,6 +23,7 @@ from custdata.domain._checks import trusting
 from custdata.notify import (
     FolderNotifier,
     Message,
+    Notifier,
     Outcome,
     RecordingNotifier,
     SendResult,
@@ -148,7 +149,7 @@ def test_every_notifier_answers_with_a_result(
         build(channel="chat", recipient=recipient or "x", subject=subject, text=text or "-"),
         build(channel="webhook", recipient=shared_http_server.url, subject=subject or None, text=text or "-"),
     ]
-    notifiers = [
+    notifiers: list[Notifier] = [
         FolderNotifier(tmp_path / "out"),
         RecordingNotifier(),
         WebhookNotifier(SECRET, endpoint=shared_http_server.url),

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from pg_test_server import PostgresServer
 
 from custdata import IntegrityError, OperationalError, ProgrammingError, StoreError, ValidationError
-from custdata.storage._pgserver import PostgresServer
 
 if TYPE_CHECKING:
     from custdata.storage.postgres import PostgresStore
@@ -30,7 +30,7 @@ def _driver_exceptions(pg_server: PostgresServer) -> list[type[BaseException]]:
 
 
 def test_every_driver_exception_class_is_translated(pg_server: PostgresServer) -> None:
-    from custdata.storage.postgres import translate
+    from custdata.storage._pg_values import translate
 
     classes = _driver_exceptions(pg_server)
     assert len(classes) > 200
@@ -62,7 +62,7 @@ def test_every_driver_exception_class_is_translated(pg_server: PostgresServer) -
 def test_server_errors_map_by_kind(pg_server: PostgresServer, name: str, expected: type, words: str) -> None:
     from psycopg import errors
 
-    from custdata.storage.postgres import translate
+    from custdata.storage._pg_values import translate
 
     result = translate(getattr(errors, name)())
     assert type(result) is expected
@@ -73,7 +73,7 @@ def test_pool_and_client_errors_map_too(pg_server: PostgresServer) -> None:
     import psycopg
     import psycopg_pool
 
-    from custdata.storage.postgres import translate
+    from custdata.storage._pg_values import translate
 
     assert isinstance(translate(psycopg_pool.PoolClosed("closed")), ProgrammingError)
     assert isinstance(translate(psycopg_pool.PoolTimeout("couldn't get a connection")), OperationalError)
@@ -105,7 +105,8 @@ def test_printed_tracebacks_of_server_errors_quote_no_stored_value(new_store: Ca
 
 
 def test_a_client_side_failure_keeps_the_drivers_reason(pg_server: PostgresServer) -> None:
-    from custdata.storage._pgserver import free_port
+    from pg_test_server import free_port
+
     from custdata.storage.postgres import PostgresStore
 
     with pytest.raises(OperationalError) as caught:

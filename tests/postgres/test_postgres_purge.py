@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from pg_test_server import PostgresServer
 
 from custdata import Address, Customer, EmailAddress, OperationalError, PhoneNumber
-from custdata.storage._pgserver import PostgresServer
 from custdata.storage.postgres import PostgresStore
 from custdata.testing.store_contract import make_customer, make_order
 

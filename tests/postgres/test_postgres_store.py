@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from pg_test_server import PostgresServer, free_port
 
 from custdata import (
     ConflictError,
@@ -24,7 +25,6 @@ from custdata import (
     ValidationError,
 )
 from custdata.storage import CustomerQuery, open_store
-from custdata.storage._pgserver import PostgresServer, free_port
 from custdata.storage.postgres import PostgresSession, PostgresStore, jsonb_safe, public_url, split_url
 from custdata.testing.store_contract import T0, make_activity, make_customer, make_message, make_order
 

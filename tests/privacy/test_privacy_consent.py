@@ -131,7 +131,8 @@ def test_future_dated_records_are_refused() -> None:
             record(c, M, E, at=later, source="import")
     assert c.consents == ()
     withdrawal = consent.withdraw(c, M, S, at=later, source="unsubscribe link")  # takes effect now, not tomorrow
-    assert withdrawal.recorded_at <= datetime.now(UTC) and c.consents == (withdrawal,)
+    consents: tuple[ConsentRecord, ...] = c.consents  # read afresh: withdraw() changed them
+    assert withdrawal.recorded_at <= datetime.now(UTC) and consents == (withdrawal,)
     soon = datetime.now(UTC) + consent.CLOCK_SKEW / 2  # within what two clocks may disagree by
     consent.grant(c, M, E, at=soon, source="checkout")
     withdrawal = consent.withdraw(c, M, E, at=datetime.now(UTC), source="unsubscribe link")

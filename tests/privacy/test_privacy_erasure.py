@@ -168,11 +168,13 @@ def test_any_customer_keeps_only_what_is_not_personal(c: Customer, notes: list[s
 def test_pending_messages_to_the_erased_customer_are_cancelled() -> None:
     from custdata.notify import Message
     from custdata.outbox import OutboxState, enqueue
+    from custdata.outbox.ports import has_outbox
 
     with open_store("memory://") as store:
         with store.unit_of_work() as uow:
             uow.customers.add(customer())
             uow.orders.add(order("ord_1", "cus_ada"))
+            assert has_outbox(uow)
             for key, order_id in (("k1", "ord_1"), ("k2", None)):
                 text = Message(
                     idempotency_key=key,
@@ -188,6 +190,7 @@ def test_pending_messages_to_the_erased_customer_are_cancelled() -> None:
         report = erase_customer(store, "cus_ada", clock=lambda: NOW)
         assert report.cancelled_messages == 2
         with store.unit_of_work() as uow:
+            assert has_outbox(uow)
             assert uow.outbox.count(OutboxState.PENDING) == 0
             events = list(uow.communications.for_customer("cus_ada"))
             assert [e.status.value for e in events] == ["suppressed", "suppressed"]

@@ -14,6 +14,7 @@ from privacy_builders import T0, message, order
 from custdata import Topic
 from custdata.merge import MERGE_EVENT, UndoRefusedError, merge, preview, resolve, undo
 from custdata.outbox import OutboxState, Timer, enqueue
+from custdata.outbox.ports import has_outbox
 from custdata.privacy.erasure import erase_customer
 from custdata.privacy.export import export_customer_json
 from custdata.storage import Store, open_store, walk
@@ -41,10 +42,11 @@ def _setup(store: Store) -> dict[str, tuple[str, ...]]:
             uow.orders.add(order(f"ord_{tag}", cid, address=c.addresses[0]))
             uow.communications.add(message(f"msg_{tag}", cid, f"Dear {c.given_name}"))
             name = f"{c.given_name} {c.family_name}"
+            assert has_outbox(uow)
             enqueue(
                 uow, shipped_message(f"ship-{tag}", str(c.email), name, order_id=f"ord_{tag}"), customer_id=cid, now=T0
-            )  # type: ignore[arg-type]
-            uow.timers.schedule(  # type: ignore[attr-defined]
+            )
+            uow.timers.schedule(
                 Timer(
                     key=f"cart-{tag}",
                     rule="cart_reminder",

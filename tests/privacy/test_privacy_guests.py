@@ -124,7 +124,7 @@ def test_other_secret_rotation_and_other_address() -> None:
 
 def test_bad_arguments_are_named() -> None:
     with pytest.raises(ValidationError) as exc:
-        VerificationTokens(b"short", ttl=timedelta(0))  # type: ignore[arg-type]
+        VerificationTokens(b"short", ttl=timedelta(0))
     assert {p.path for p in exc.value.problems} == {"secret", "ttl"}
     with pytest.raises(ValidationError, match="secret: must be bytes"):
         VerificationTokens("a text secret that is long enough")  # type: ignore[arg-type]

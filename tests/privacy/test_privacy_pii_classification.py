@@ -52,6 +52,7 @@ def _leaves(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any, attrs.Attrib
 def _default(field: attrs.Attribute[Any]) -> Any:
     default = field.default
     if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        assert default is not None
         return None if default.takes_self else default.factory()
     return None if default is attrs.NOTHING else default
 

@@ -44,7 +44,8 @@ class _Version2:
 
     def migrate(self, schema: Schema = CORE, *, target: int | None = None) -> list[int]:
         capped = 2 if schema is CORE and target is None else target
-        return super().migrate(schema, target=capped)  # type: ignore[misc]
+        migrated: list[int] = super().migrate(schema, target=capped)  # type: ignore[misc]
+        return migrated
 
 
 class OldSQLiteStore(_Version2, SQLiteStore):
@@ -62,24 +63,25 @@ class Databases:
         self.dialect = dialect
         self._folder = folder
         self._pg_url = pg_url
-        self.opened: list[SqlStore] = []
+        self.opened: list[SQLiteStore | PostgresStore] = []
 
     def new(self) -> str:
         """A database nobody has opened yet."""
         name = f"t_{uuid.uuid4().hex[:16]}"
         return str(self._folder / f"{name}.db") if self.dialect == "sqlite" else name
 
-    def open(self, where: str, *, old: bool = False) -> SqlStore:
+    def open(self, where: str, *, old: bool = False) -> SQLiteStore | PostgresStore:
         """A store on ``where``, kept at schema version 2 when ``old``."""
-        store: SqlStore
+        store: SQLiteStore | PostgresStore
         if self.dialect == "sqlite":
             store = (OldSQLiteStore if old else SQLiteStore)(where)
         else:
+            assert self._pg_url is not None
             store = (OldPostgresStore if old else PostgresStore)(self._pg_url, schema=where, pool_max_size=2)
         self.opened.append(store)
         return store
 
-    def fresh(self) -> SqlStore:
+    def fresh(self) -> SQLiteStore | PostgresStore:
         return self.open(self.new())
 
 
@@ -152,7 +154,7 @@ def unusual_orders() -> list[Order]:
     return [gold, yacht, free, returned, cancelled]
 
 
-def holding_unusual_orders(databases: Databases) -> tuple[SqlStore, list[Order]]:
+def holding_unusual_orders(databases: Databases) -> tuple[SQLiteStore | PostgresStore, list[Order]]:
     """A fresh database with three customers and the unusual orders, which it returns too."""
     store = databases.fresh()
     orders = unusual_orders()

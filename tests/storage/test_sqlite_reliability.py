@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from custdata import IntegrityError, ValidationError
+from custdata import Customer, IntegrityError, Order, ValidationError
 from custdata.storage import add_in_batches
 from custdata.storage.sqlite import SQLiteStore
 from custdata.testing.store_contract import make_customer, make_order
@@ -145,7 +145,12 @@ def test_a_bulk_import_killed_midway_keeps_whole_batches(tmp_path: Path) -> None
 
 def test_add_in_batches_commits_each_batch_and_stops_at_a_bad_one(tmp_path: Path) -> None:
     customer = make_customer()
-    entities = [customer, make_order(customer.id), *(make_customer() for _ in range(5)), make_order("nobody")]
+    entities: list[Customer | Order] = [
+        customer,
+        make_order(customer.id),
+        *(make_customer() for _ in range(5)),
+        make_order("nobody"),
+    ]
     seen: list[int] = []
     with SQLiteStore(tmp_path / "b.db") as store:
         with pytest.raises(IntegrityError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,9 +30,9 @@ from custdata.testing.store_contract import make_customer, make_order
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SQLiteStore:
+def store(tmp_path: Path) -> Iterator[SQLiteStore]:
     with SQLiteStore(tmp_path / "shop.db") as opened:
-        yield opened  # type: ignore[misc]
+        yield opened
 
 
 def pragma(path: Path, name: str) -> object:

@@ -190,7 +190,8 @@ CAUGHT_BY = {
 @pytest.fixture(autouse=True)
 def _no_shrinking() -> Iterator[None]:
     """Broken stores fail fast; shrinking their counterexamples would only cost time."""
-    previous = settings._current_profile  # type: ignore[attr-defined]
+    previous = settings._current_profile
+    assert previous is not None
     settings.register_profile(
         "contract-sharpness", parent=settings.get_profile(previous), phases=[Phase.reuse, Phase.generate]
     )

@@ -130,7 +130,7 @@ def test_hostile_text_in_records_is_stored_exactly_or_refused_whole(store: Store
         assert isinstance(customer, object)
         with store.unit_of_work() as uow:
             try:
-                uow.customers.add(customer)
+                uow.customers.add(customer)  # type: ignore[arg-type]
                 uow.orders.add(make_order(customer.id, metadata={"note": text}))  # type: ignore[attr-defined]
                 uow.communications.add(make_message(customer.id, metadata={"k": text}))  # type: ignore[attr-defined]
                 uow.activity.add(make_activity(customer.id, properties={"q": text}))  # type: ignore[attr-defined]

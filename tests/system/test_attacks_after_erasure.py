@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,9 +38,10 @@ from custdata import (
 from custdata.lifecycle import CarrierUpdate, Deliver, FlagAddressInvalid, Pay, RequestReturn, Ship
 from custdata.merge import merge, preview
 from custdata.outbox import OutboxState, Timer, TimerState
+from custdata.outbox.ports import has_outbox
 from custdata.privacy import erase_customer
 from custdata.serialization import to_dict
-from custdata.storage import Store, open_store, walk
+from custdata.storage import Page, Store, open_store, walk
 from custdata.storage.sqlite import SQLiteStore
 from custdata.workflows import Shop, Workflows
 
@@ -112,13 +113,19 @@ def everything(store: Store) -> str:
     """Every record the store holds, outbox entries in every state and timers included, as text."""
     parts: list[str] = []
     with store.unit_of_work() as uow:
-        for repo in (uow.customers, uow.orders, uow.communications, uow.activity):
-            fetch = repo.search if repo is uow.customers else repo.page
-            parts += [json.dumps(to_dict(r), default=str) for r in walk(lambda c, f=fetch: f(cursor=c))]
+        fetches: list[Callable[..., Page[Any]]] = [
+            uow.customers.search,
+            uow.orders.page,
+            uow.communications.page,
+            uow.activity.page,
+        ]
+        for fetch in fetches:
+            parts += [json.dumps(to_dict(r), default=str) for r in walk(lambda c: fetch(cursor=c))]  # noqa: B023
+        assert has_outbox(uow)
         for state in OutboxState:
-            entries = walk(lambda c, s=state: uow.outbox.with_state(s, cursor=c))  # type: ignore[attr-defined]
+            entries = walk(lambda c: uow.outbox.with_state(state, cursor=c))  # noqa: B023 (walked at once)
             parts += [json.dumps(to_dict(e), default=str) for e in entries]
-        parts += [json.dumps(to_dict(t), default=str) for t in walk(lambda c: uow.timers.page(cursor=c))]  # type: ignore[attr-defined]
+        parts += [json.dumps(to_dict(t), default=str) for t in walk(lambda c: uow.timers.page(cursor=c))]
     return "\n".join(parts)
 
 
@@ -282,7 +289,7 @@ def test_any_late_events_keep_no_personal_data_of_an_erased_customer(tag: str, s
         erase_customer(store, "cus_ada")
         clock.now = T0 + timedelta(hours=1)
         shipment = Shipment("shp_1", "DHL", tracking_number=tag, tracking_url=f"https://t.example/{tag}")
-        actions = {
+        actions: dict[str, Callable[[datetime], object]] = {
             "ship": lambda at: flows.change(store, "ord_1", Ship(shipment, at)),
             "carrier": lambda at: flows.change(
                 store, "ord_1", CarrierUpdate("shp_1", TrackingEvent(TrackingStatus.DELAYED, at, message=tag))

@@ -68,7 +68,9 @@ def run(store: Store, path: Path, orders: list[dict[str, Any]]) -> tuple[Any, Re
 def orders_text(store: Store, *customer_ids: str) -> str:
     with store.unit_of_work() as uow:
         return "\n".join(
-            to_json(o) for cid in customer_ids for o in walk(lambda c, i=cid: uow.orders.for_customer(i, cursor=c))
+            to_json(o)
+            for cid in customer_ids
+            for o in walk(lambda c: uow.orders.for_customer(cid, cursor=c))  # noqa: B023 (walked at once)
         )
 
 

@@ -38,7 +38,7 @@ def _postgres_tables(pg_url: str, data_dir: Path | None = None) -> Any:
                 "WHERE n.nspname = %s AND c.relkind IN ('r', 'm', 'p')",
                 (store.schema,),
             ).fetchall()
-            texts = []
+            texts: list[str] = []
             for (table,) in tables:
                 query = sql.SQL("SELECT t::text FROM {}.{} AS t").format(
                     sql.Identifier(store.schema), sql.Identifier(table)

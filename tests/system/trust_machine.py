@@ -39,6 +39,7 @@ from custdata.importing import import_customers, import_orders, read_rows
 from custdata.lifecycle import Deliver, Pack, Pay, Ship
 from custdata.notify import RecordingNotifier
 from custdata.outbox import Dispatcher, OutboxState
+from custdata.outbox.ports import has_outbox
 from custdata.privacy import (
     RetentionPolicy,
     VerificationTokens,
@@ -484,7 +485,7 @@ class TrustMachine(RuleBasedStateMachine):
         with self.store.unit_of_work() as uow:
             order = uow.orders.get(order_id)
         tag = order_id.rsplit("_", 1)[-1]
-        changes = {
+        changes: dict[str, Any] = {
             "pay": Pay(self.now),
             "pack": Pack(self.now),
             "ship": Ship(Shipment(f"shp_{tag}", "DHL", tracking_number=f"TRK{tag.upper()}"), self.now),
@@ -503,6 +504,7 @@ class TrustMachine(RuleBasedStateMachine):
     def dispatcher_crashes(self, limit: int) -> None:
         """A dispatcher leases a batch and dies before sending or recording anything."""
         with self.store.unit_of_work() as uow:
+            assert has_outbox(uow)
             uow.outbox.lease("crashed-worker", now=self.now, limit=limit, duration=timedelta(minutes=5))
             uow.commit()
 
@@ -537,7 +539,8 @@ class TrustMachine(RuleBasedStateMachine):
         self.merges.append(str(record.id))
         for other in others:
             self.records[survivor].absorb(self.records[other])
-            self.records[survivor].proven |= {str(live[other].email.canonical)} if live[other].email else set()
+            email = live[other].email
+            self.records[survivor].proven |= {str(email.canonical)} if email else set()
             self.records[survivor].proven |= self.records[other].proven
 
     @precondition(lambda self: len(self.records) >= 2)
@@ -696,7 +699,7 @@ class TrustMachine(RuleBasedStateMachine):
                     )
                 if customer.phone is not None:
                     assert customer.phone.e164[1:] in record.holds, f"account {cid} has a phone it was never given"
-                for order in walk(lambda c, cid=cid: uow.orders.for_customer(cid, cursor=c)):
+                for order in walk(lambda c: uow.orders.for_customer(cid, cursor=c)):  # noqa: B023 (walked at once)
                     claim = self.orders.get(str(order.id))
                     assert claim is not None
                     assert claim == ("person", record.owner) or (claim[0] == "email" and claim[1] in record.proven), (
@@ -720,8 +723,9 @@ class TrustMachine(RuleBasedStateMachine):
             text = json.dumps(view.to_records(), default=str)
             assert not _found(text, needles), f"the timeline of {cid} holds {_found(text, needles)}"
         with self.store.unit_of_work() as uow:
+            assert has_outbox(uow)
             for state in OutboxState:
-                for entry in walk(lambda c, s=state: uow.outbox.with_state(s, cursor=c)):
+                for entry in walk(lambda c: uow.outbox.with_state(state, cursor=c)):  # noqa: B023 (walked at once)
                     if entry.message is not None:
                         text = _text(entry.message)
                         assert not _found(text, needles), f"outbox entry {entry.id} ({state}) holds an erased value"

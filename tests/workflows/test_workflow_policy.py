@@ -165,5 +165,5 @@ def test_policies_name_a_bad_setting(field: str, value: Any) -> None:
 
 def test_caps_name_bad_settings() -> None:
     with pytest.raises(ValidationError) as info:
-        FrequencyCap(0, timedelta(0), topics={"nope"})  # type: ignore[arg-type]
+        FrequencyCap(0, timedelta(0), topics={"nope"})
     assert {p.path for p in info.value.problems} == {"limit", "period", "topics[0]"}

@@ -103,8 +103,8 @@ def test_a_timed_rule_reaches_only_its_live_analytics_segment(store: Store) -> N
         uow.customers.update(attrs.evolve(lapsed, tags=frozenset()))
         uow.commit()
     clock.now = T0 + timedelta(days=91)
-    steps = flows.run_due(store)
-    assert sorted((s.action, s.key, s.reason) for s in steps) == [
+    due = flows.run_due(store)
+    assert sorted((s.action, s.key, s.reason) for s in due) == [
         ("cancelled", "re_engagement:cus_lapsed_vip", "the customer is no longer in the rule's segment"),
         ("queued", "ord_0:placed:re_engagement", None),
     ]

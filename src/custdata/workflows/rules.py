@@ -13,7 +13,7 @@ so handling the same event twice, or replaying events, decides each message once
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +58,10 @@ def _to_channels(value: object) -> Any:
         return value
 
 
+def _to_names(value: Iterable[str]) -> frozenset[str]:
+    return frozenset(value)
+
+
 def _to_topics(value: object) -> Any:
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, set, frozenset)):
         return value
@@ -94,7 +98,7 @@ class Rule:
     guard: Callable[[Due], str | None] | None = attrs.field(default=None, eq=False)
     cancels: frozenset[Topic] = attrs.field(default=frozenset(), converter=_to_topics)
     variables: Callable[[Trigger, Customer], dict[str, object]] | None = attrs.field(default=None, eq=False)
-    provides: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    provides: frozenset[str] = attrs.field(default=frozenset(), converter=_to_names)
 
     def __attrs_post_init__(self) -> None:
         check = Checker()

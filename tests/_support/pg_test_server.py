@@ -1,9 +1,11 @@
-"""A throwaway PostgreSQL server for tests and benchmarks: ``initdb`` into a temporary folder, serve on loopback.
+"""A throwaway PostgreSQL server for the tests and benchmarks: ``initdb`` into a temporary folder, serve on loopback.
 
-The server listens only on 127.0.0.1 (and a Unix socket inside its own folder), trusts local connections,
-runs with ``fsync=off`` because its data is disposable, and is stopped and deleted by :meth:`stop`. PostgreSQL
-refuses to run as root, so under root the programs run as the ``postgres`` system user through ``runuser``.
-Only the standard library is used here; connecting is up to the caller.
+This is development tooling, not part of the installed package: ``tests/conftest.py`` puts this folder on
+``sys.path`` and ``benchmarks/bench_postgres.py`` does the same by path. The server listens only on 127.0.0.1 (and
+a Unix socket inside its own folder), trusts local connections, runs with ``fsync=off`` because its data is
+disposable, and is stopped and deleted by :meth:`PostgresServer.stop`. PostgreSQL refuses to run as root, so under
+root the programs run as the ``postgres`` system user through ``runuser``. Only the standard library is used here;
+connecting is up to the caller.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
 
-from custdata._errors import OperationalError
+
+class ServerError(RuntimeError):
+    """The server programs are missing, or the server would not initialise, start or stop."""
+
 
 #: The programs a server needs; all three live in one ``bin`` folder of a PostgreSQL installation.
 PROGRAMS = ("initdb", "pg_ctl", "postgres")
@@ -112,12 +117,12 @@ class PostgresServer:
     def start(cls, *, bindir: Path | None = None, superuser: str = "postgres", attempts: int = 3) -> PostgresServer:
         """Create a cluster in a fresh temporary folder and start it on a free loopback port.
 
-        Raises :class:`custdata.OperationalError` (with the end of the server log) when PostgreSQL is missing or
+        Raises :class:`ServerError` (with the end of the server log) when PostgreSQL is missing or
         will not start.
         """
         folder = bindir or find_bindir()
         if folder is None:
-            raise OperationalError(
+            raise ServerError(
                 "PostgreSQL server programs (initdb, pg_ctl, postgres) not found; install them "
                 "(e.g. 'apt-get install postgresql' or .ci/install-postgres) or set CUSTDATA_PG_BINDIR"
             )
@@ -134,7 +139,7 @@ class PostgresServer:
                 server._configure()
                 try:
                     server._pg_ctl("start", "-w", "-t", "60", "-l", str(server.log_file))
-                except OperationalError:
+                except ServerError:
                     if attempt == attempts - 1:
                         raise
                     continue
@@ -156,7 +161,7 @@ class PostgresServer:
     def stop(self) -> None:
         """Stop the server (immediately: its data is disposable) and delete its folder. Safe to call twice."""
         if self._running:
-            with contextlib.suppress(OperationalError):
+            with contextlib.suppress(ServerError):
                 self._pg_ctl("stop", "-m", "immediate", "-w", "-t", "30")
             self._running = False
         shutil.rmtree(self.root, ignore_errors=True)
@@ -222,12 +227,12 @@ class PostgresServer:
         except subprocess.CalledProcessError as exc:
             output = (exc.stdout or "") + (exc.stderr or "")
             log = self.log_tail()
-            raise OperationalError(
+            raise ServerError(
                 f"{program.name} {args[0] if args else ''} failed with exit status {exc.returncode}:\n"
                 f"{output.strip()}" + (f"\nserver log:\n{log}" if log else "")
             ) from None
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise OperationalError(f"could not run {program.name}: {exc}") from None
+            raise ServerError(f"could not run {program.name}: {exc}") from None
 
 
 def _unprivileged_user() -> str | None:
@@ -237,12 +242,12 @@ def _unprivileged_user() -> str | None:
     try:
         pwd.getpwnam("postgres")
     except KeyError:
-        raise OperationalError(
+        raise ServerError(
             "running as root, and PostgreSQL refuses to; create the 'postgres' system user "
             "(.ci/install-postgres does) or run the tests as an ordinary user"
         ) from None
     if shutil.which("runuser") is None:
-        raise OperationalError("running as root but 'runuser' is missing; it is needed to start PostgreSQL")
+        raise ServerError("running as root but 'runuser' is missing; it is needed to start PostgreSQL")
     return "postgres"
 
 
