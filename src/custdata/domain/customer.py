@@ -227,7 +227,7 @@ class Customer:
     default_billing_address: int | None = attrs.field(default=None, metadata=LINKED)
     is_guest: bool = attrs.field(default=False, metadata=NOT_PERSONAL)
     company: CompanyMembership | None = attrs.field(default=None, metadata=NESTED)
-    groups: frozenset[str] = attrs.field(default=frozenset(), metadata=NOT_PERSONAL)
+    groups: frozenset[str] = attrs.field(default=frozenset(), metadata=LINKED)
     tags: frozenset[str] = attrs.field(default=frozenset(), metadata=LINKED)
     locale: str | None = attrs.field(default=None, metadata=LINKED)
     timezone: str | None = attrs.field(default=None, metadata=LINKED)

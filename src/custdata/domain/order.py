@@ -17,7 +17,7 @@ from custdata.domain.address import Address
 from custdata.domain.enums import OrderStatus, ReturnReason, ReturnStatus, TrackingStatus
 from custdata.domain.ids import CustomerId, OrderId, to_customer_id, to_order_id
 from custdata.domain.money import Money
-from custdata.domain.personal import IDENTIFIER, NESTED, NOT_PERSONAL, PERSONAL, masked_repr
+from custdata.domain.personal import IDENTIFIER, LINKED, NESTED, NOT_PERSONAL, PERSONAL, masked_repr
 
 _S = OrderStatus
 
@@ -70,7 +70,7 @@ class OrderLine:
     product_name: str = attrs.field(metadata=NOT_PERSONAL)
     quantity: int = attrs.field(metadata=NOT_PERSONAL)
     unit_price: Money = attrs.field(metadata=NOT_PERSONAL)
-    variant: dict[str, str] = attrs.field(factory=dict, hash=False, metadata=NOT_PERSONAL)
+    variant: dict[str, str] = attrs.field(factory=dict, hash=False, metadata=LINKED)
 
     __repr__ = masked_repr
 

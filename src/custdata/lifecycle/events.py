@@ -17,6 +17,7 @@ import attrs
 from custdata._errors import ValidationError
 from custdata.domain import CustomerId, Money, OrderId, OrderStatus, ReturnStatus
 from custdata.domain.ids import to_customer_id, to_order_id
+from custdata.domain.personal import IDENTIFIER, NOT_PERSONAL, PERSONAL, masked_repr
 from custdata.serialization import SCHEMA_KEY, from_dict, to_dict
 
 
@@ -40,15 +41,16 @@ class DeliveryProblem(StrEnum):
     ADDRESS_INVALID = "address_invalid"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class OrderEvent:
     """Base of the order events: which order, whose, and when."""
 
     name: ClassVar[str] = "order_event"
+    __repr__ = masked_repr
 
-    order_id: OrderId = attrs.field(converter=to_order_id)
-    customer_id: CustomerId = attrs.field(converter=to_customer_id)
-    occurred_at: datetime
+    order_id: OrderId = attrs.field(converter=to_order_id, metadata=IDENTIFIER)
+    customer_id: CustomerId = attrs.field(converter=to_customer_id, metadata=IDENTIFIER)
+    occurred_at: datetime = attrs.field(metadata=NOT_PERSONAL)
 
     @property
     def key(self) -> str:
@@ -56,77 +58,77 @@ class OrderEvent:
         return f"{self.order_id}:{self.name}"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class OrderPlaced(OrderEvent):
     """A new order was recorded."""
 
     name: ClassVar[str] = "placed"
 
-    total: Money
-    item_count: int
+    total: Money = attrs.field(metadata=NOT_PERSONAL)
+    item_count: int = attrs.field(metadata=NOT_PERSONAL)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class OrderPaid(OrderEvent):
     """The order was paid."""
 
     name: ClassVar[str] = "paid"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class OrderPacked(OrderEvent):
     """The warehouse packed the order (or bought its shipping label)."""
 
     name: ClassVar[str] = "packed"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ShipmentEvent(OrderEvent):
     """Base of the events about one parcel, with its carrier and tracking."""
 
-    shipment_id: str
-    carrier: str
-    tracking_number: str | None = None
-    tracking_url: str | None = None
-    estimated_delivery_at: datetime | None = None
+    shipment_id: str = attrs.field(metadata=IDENTIFIER)
+    carrier: str = attrs.field(metadata=NOT_PERSONAL)
+    tracking_number: str | None = attrs.field(default=None, metadata=PERSONAL)
+    tracking_url: str | None = attrs.field(default=None, metadata=PERSONAL)
+    estimated_delivery_at: datetime | None = attrs.field(default=None, metadata=NOT_PERSONAL)
 
     @property
     def key(self) -> str:
         return f"{self.order_id}:{self.name}:{self.shipment_id}"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class OrderShipped(ShipmentEvent):
     """A parcel left the warehouse with the carrier."""
 
     name: ClassVar[str] = "shipped"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class OutForDelivery(ShipmentEvent):
     """A parcel is on the van today, or waiting at a pick-up point (``pickup``)."""
 
     name: ClassVar[str] = "out_for_delivery"
 
-    pickup: bool = False
+    pickup: bool = attrs.field(default=False, metadata=NOT_PERSONAL)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ShipmentDelivered(ShipmentEvent):
     """A parcel arrived; ``order_delivered`` when it was the last one and the whole order is now delivered."""
 
     name: ClassVar[str] = "delivered"
 
-    order_delivered: bool = True
+    order_delivered: bool = attrs.field(default=True, metadata=NOT_PERSONAL)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class DeliveryDelayed(ShipmentEvent):
     """The carrier reported a delay; ``estimated_delivery_at`` is the new estimate when one was given."""
 
     name: ClassVar[str] = "delayed"
 
-    reported_at: datetime
+    reported_at: datetime = attrs.field(metadata=NOT_PERSONAL)
 
     @property
     def key(self) -> str:
@@ -134,7 +136,7 @@ class DeliveryDelayed(ShipmentEvent):
         return f"{self.order_id}:{self.name}:{self.shipment_id}:{stamp(moment)}"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class DeliveryFailed(OrderEvent):
     """A delivery failed: an attempt nobody answered, a carrier failure, or an invalid address.
 
@@ -143,11 +145,11 @@ class DeliveryFailed(OrderEvent):
 
     name: ClassVar[str] = "delivery_failed"
 
-    problem: DeliveryProblem
-    shipment_id: str | None = None
-    carrier: str | None = None
-    tracking_url: str | None = None
-    detail: str | None = None
+    problem: DeliveryProblem = attrs.field(metadata=NOT_PERSONAL)
+    shipment_id: str | None = attrs.field(default=None, metadata=IDENTIFIER)
+    carrier: str | None = attrs.field(default=None, metadata=NOT_PERSONAL)
+    tracking_url: str | None = attrs.field(default=None, metadata=PERSONAL)
+    detail: str | None = attrs.field(default=None, metadata=PERSONAL)
 
     @property
     def key(self) -> str:
@@ -157,51 +159,51 @@ class DeliveryFailed(OrderEvent):
         return f"{self.order_id}:{self.name}:{where}:{self.problem.value}:{stamp(self.occurred_at)}"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class OrderCancelled(OrderEvent):
     """The order was cancelled before it shipped."""
 
     name: ClassVar[str] = "cancelled"
 
-    reason: str | None = None
+    reason: str | None = attrs.field(default=None, metadata=PERSONAL)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ReturnEvent(OrderEvent):
     """Base of the events about one return."""
 
-    return_id: str
-    status: ReturnStatus
+    return_id: str = attrs.field(metadata=IDENTIFIER)
+    status: ReturnStatus = attrs.field(metadata=NOT_PERSONAL)
 
     @property
     def key(self) -> str:
         return f"{self.order_id}:return:{self.return_id}:{self.status.value}"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ReturnRequested(ReturnEvent):
     """The customer asked to send lines back."""
 
     name: ClassVar[str] = "return_requested"
 
-    item_count: int
+    item_count: int = attrs.field(metadata=NOT_PERSONAL)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ReturnUpdated(ReturnEvent):
     """A return moved on: opened, received at the warehouse, closed, declined or cancelled."""
 
     name: ClassVar[str] = "return_updated"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class RefundIssued(OrderEvent):
     """Money went back to the customer for a return."""
 
     name: ClassVar[str] = "refund_issued"
 
-    return_id: str
-    amount: Money
+    return_id: str = attrs.field(metadata=IDENTIFIER)
+    amount: Money = attrs.field(metadata=NOT_PERSONAL)
 
     @property
     def key(self) -> str:
