@@ -208,7 +208,7 @@ def _erased(value: object) -> object:
 def _default_of(obj: object, field: attrs.Attribute[Any]) -> Any:
     from custdata._errors import ProgrammingError
 
-    default = field.default
+    default: Any = field.default
     if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
         return default.factory(obj) if default.takes_self else default.factory()
     if default is attrs.NOTHING:
