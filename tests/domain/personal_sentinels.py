@@ -42,6 +42,8 @@ class Sentinels:
         if isinstance(value, tuple):
             return tuple(self.replace(item, "") for item in value)
         if isinstance(value, dict) or (value is None and type_name.startswith(("dict", "Mapping"))):
+            if type_name.replace(" ", "").startswith("dict[str,str]"):
+                return {"k1": self.text(), "k2": self.text()}
             return {"k1": self.text(), "k2": [self.text()]}
         if isinstance(value, date) or (value is None and type_name.startswith("date")):
             self.needles.append(BIRTHDAY.isoformat())
@@ -70,6 +72,8 @@ def _replace(obj: Any, sentinels: Sentinels) -> Any:
             elif value is not None:
                 changes[field.name] = _replace(value, sentinels)
         elif kind is Personal.PERSONAL:
+            if value is None and field.name == "suppression_reason":
+                continue  # only a suppressed event has a reason
             changes[field.name] = sentinels.replace(value, str(field.type or ""), field.name)
     return attrs.evolve(obj, **changes)
 

@@ -119,10 +119,9 @@ COMMUNICATION_COLUMNS = (
     "version",
     "ticket_id",
     "idempotency_key",
-    "suppression_reason",
     "provider_id",
 )
-PERSONAL_COMMUNICATION_COLUMNS = ("subject", "body", "error")
+PERSONAL_COMMUNICATION_COLUMNS = ("subject", "body", "error", "suppression_reason")
 
 
 def _stream(source: Source, page_size: int, fetch: Callable[[UnitOfWork, int, str | None], Page[T]]) -> Iterator[T]:
@@ -263,11 +262,12 @@ def communication_record(event: CommunicationEvent, *, personal: bool = False) -
         "version": event.version,
         "ticket_id": event.ticket_id,
         "idempotency_key": event.idempotency_key,
-        "suppression_reason": event.suppression_reason,
         "provider_id": event.provider_id,
     }
-    if personal:
-        record.update(subject=event.subject, body=event.body, error=event.error)
+    if personal:  # a notifier's reason for not sending may quote the address
+        record.update(
+            subject=event.subject, body=event.body, error=event.error, suppression_reason=event.suppression_reason
+        )
     return record
 
 

@@ -47,7 +47,7 @@ class CommunicationEvent:
     status: CommunicationStatus = attrs.field(default=CommunicationStatus.QUEUED, metadata=NOT_PERSONAL)
     template: str | None = attrs.field(default=None, metadata=NOT_PERSONAL)
     idempotency_key: str | None = attrs.field(default=None, metadata=IDENTIFIER)
-    suppression_reason: str | None = attrs.field(default=None, metadata=NOT_PERSONAL)
+    suppression_reason: str | None = attrs.field(default=None, metadata=PERSONAL)
     order_id: OrderId | None = attrs.field(default=None, converter=to_optional_order_id, metadata=IDENTIFIER)
     ticket_id: str | None = attrs.field(default=None, metadata=IDENTIFIER)
     subject: str | None = attrs.field(default=None, metadata=PERSONAL)
@@ -121,7 +121,7 @@ class ActivityEvent:
     customer_id: CustomerId | None = attrs.field(default=None, converter=to_optional_customer_id, metadata=IDENTIFIER)
     anonymous_id: str | None = attrs.field(default=None, metadata=LINKED)
     properties: dict[str, Any] = attrs.field(default=attrs.Factory(dict), metadata=PERSONAL)
-    source: str | None = attrs.field(default=None, metadata=NOT_PERSONAL)
+    source: str | None = attrs.field(default=None, metadata=LINKED)
 
     def __attrs_post_init__(self) -> None:
         if not trusted():

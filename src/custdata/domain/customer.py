@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -24,6 +24,11 @@ from custdata.domain.enums import (
 )
 from custdata.domain.ids import CompanyId, CustomerId, to_company_id, to_customer_id, to_optional_customer_id
 from custdata.domain.personal import IDENTIFIER, LINKED, NESTED, NOT_PERSONAL, PERSONAL, masked_repr
+
+#: How far after the current time a consent record may be dated (the clocks of two machines never agree exactly).
+CLOCK_SKEW = timedelta(minutes=5)
+#: Consent states that end a consent: a withdrawal and an erasure's redaction.
+ENDING_STATES = frozenset({ConsentState.UNSUBSCRIBED, ConsentState.REDACTED})
 
 _VAT = re.compile(r"[A-Z]{2}[A-Z0-9+*]{2,13}")
 _LOCALE = re.compile(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{4}))?(?:[-_]([A-Za-z]{2}|\d{3}))?")
@@ -222,7 +227,7 @@ class Customer:
     default_billing_address: int | None = attrs.field(default=None, metadata=LINKED)
     is_guest: bool = attrs.field(default=False, metadata=NOT_PERSONAL)
     company: CompanyMembership | None = attrs.field(default=None, metadata=NESTED)
-    groups: frozenset[str] = attrs.field(default=frozenset(), metadata=NOT_PERSONAL)
+    groups: frozenset[str] = attrs.field(default=frozenset(), metadata=LINKED)
     tags: frozenset[str] = attrs.field(default=frozenset(), metadata=LINKED)
     locale: str | None = attrs.field(default=None, metadata=LINKED)
     timezone: str | None = attrs.field(default=None, metadata=LINKED)
@@ -239,8 +244,10 @@ class Customer:
     merged_into: CustomerId | None = attrs.field(default=None, converter=to_optional_customer_id, metadata=IDENTIFIER)
 
     def __attrs_post_init__(self) -> None:
-        if not trusted():
-            self.validate()
+        # a customer built from outside data (a constructor call, from_dict, from_json, attrs.evolve) may not
+        # bring in a consent record that locks a consent in place; one already stored stays loadable and storable
+        if not trusted() and not self._plainly_valid():
+            self._check_each_field(arriving=True)
 
     def validate(self) -> None:
         """Check every field; raises :class:`custdata.ValidationError` listing all problems."""
@@ -301,7 +308,7 @@ class Customer:
             return False
         return zone is None or (type(zone) is str and zone in _timezones())
 
-    def _check_each_field(self) -> None:
+    def _check_each_field(self, *, arriving: bool = False) -> None:
         check = Checker()
         check.identifier("id", self.id)
         for name in ("given_name", "family_name", "display_name"):
@@ -337,7 +344,8 @@ class Customer:
                 check.add("timezone", "is not an IANA time zone such as 'Europe/Berlin'")
         check.day("birthday", self.birthday, optional=True)
         check.instance("preferences", self.preferences, Preferences)
-        check.instances("consents", self.consents, ConsentRecord)
+        if check.instances("consents", self.consents, ConsentRecord) and arriving:
+            _check_consent_dates(check, self.consents)
         check.json_object("metadata", self.metadata)
         check.json_object("private_metadata", self.private_metadata)
         if check.timestamp("created_at", self.created_at) and check.timestamp("updated_at", self.updated_at):
@@ -384,11 +392,17 @@ class Customer:
         return None if index is None else self.addresses[index]
 
     def consent(self, purpose: ConsentPurpose, channel: Channel) -> ConsentRecord | None:
-        """The latest consent record for ``purpose`` on ``channel``, if any."""
+        """The consent record in force for ``purpose`` on ``channel``, if any: the latest one.
+
+        Of records of the same time the one later in the ledger wins. Once the customer was erased
+        (``redacted_at`` is set) the ``redacted`` record erasure left is in force over every other, whatever the
+        ledger holds besides.
+        """
+        erased = self.redacted_at is not None
         latest: ConsentRecord | None = None
         for record in self.consents:
             if record.purpose == purpose and record.channel == channel:
-                if latest is None or record.recorded_at >= latest.recorded_at:
+                if latest is None or _rank(record, erased) >= _rank(latest, erased):
                     latest = record
         return latest
 
@@ -405,3 +419,34 @@ class Customer:
         from custdata.notebook.render import to_html
 
         return to_html(self)
+
+
+def _rank(record: ConsentRecord, erased: bool) -> tuple[bool, datetime]:
+    """Orders the records of one purpose and channel: the greatest (the last of equals) is in force."""
+    return erased and record.state == ConsentState.REDACTED, record.recorded_at
+
+
+def _check_consent_dates(check: Checker, consents: tuple[ConsentRecord, ...]) -> None:
+    """No grant, request or other record that does not end a consent may be dated in the future (more than
+    :data:`CLOCK_SKEW` after now) unless a withdrawal or redaction of the same purpose and channel, dated as late
+    or later and after it in the ledger, ends it: such a record would otherwise outrank every withdrawal made
+    until its date (a locked consent)."""
+    limit = datetime.now(UTC) + CLOCK_SKEW
+    for i, record in enumerate(consents):
+        if record.state in ENDING_STATES or _aware(record.recorded_at) <= limit:
+            continue
+        ended = any(
+            other.state in ENDING_STATES
+            and (other.purpose, other.channel) == (record.purpose, record.channel)
+            and _aware(other.recorded_at) >= _aware(record.recorded_at)
+            for other in consents[i + 1 :]
+        )
+        if not ended:
+            check.add(
+                f"consents[{i}].recorded_at",
+                f"is in the future (later than {limit.isoformat()}); a consent record is dated when it is made",
+            )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=UTC)

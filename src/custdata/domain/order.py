@@ -36,7 +36,7 @@ from custdata.domain.order_events import (
     ShipmentEvent,
 )
 from custdata.domain.order_rules import COUNTED_RETURNS
-from custdata.domain.personal import IDENTIFIER, NESTED, NOT_PERSONAL, PERSONAL, masked_repr
+from custdata.domain.personal import IDENTIFIER, LINKED, NESTED, NOT_PERSONAL, PERSONAL, masked_repr
 
 _S = OrderStatus
 
@@ -89,7 +89,7 @@ class OrderLine:
     product_name: str = attrs.field(metadata=NOT_PERSONAL)
     quantity: int = attrs.field(metadata=NOT_PERSONAL)
     unit_price: Money = attrs.field(metadata=NOT_PERSONAL)
-    variant: dict[str, str] = attrs.field(factory=dict, hash=False, metadata=NOT_PERSONAL)
+    variant: dict[str, str] = attrs.field(factory=dict, hash=False, metadata=LINKED)
 
     __repr__ = masked_repr
 

@@ -19,7 +19,7 @@ import attrs
 from custdata.domain.enums import OrderStatus, ReturnStatus
 from custdata.domain.ids import CustomerId, OrderId, to_customer_id, to_order_id
 from custdata.domain.money import Money
-from custdata.domain.personal import IDENTIFIER, NOT_PERSONAL, PERSONAL
+from custdata.domain.personal import IDENTIFIER, NOT_PERSONAL, PERSONAL, masked_repr
 
 
 def stamp(moment: datetime) -> str:
@@ -42,11 +42,12 @@ class DeliveryProblem(StrEnum):
     ADDRESS_INVALID = "address_invalid"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class OrderEvent:
     """Base of the order events: which order, whose, and when."""
 
     name: ClassVar[str] = "order_event"
+    __repr__ = masked_repr
 
     order_id: OrderId = attrs.field(converter=to_order_id, metadata=IDENTIFIER)
     customer_id: CustomerId = attrs.field(converter=to_customer_id, metadata=IDENTIFIER)
@@ -58,7 +59,7 @@ class OrderEvent:
         return f"{self.order_id}:{self.name}"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class OrderPlaced(OrderEvent):
     """A new order was recorded."""
 
@@ -68,21 +69,21 @@ class OrderPlaced(OrderEvent):
     item_count: int = attrs.field(metadata=NOT_PERSONAL)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class OrderPaid(OrderEvent):
     """The order was paid."""
 
     name: ClassVar[str] = "paid"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class OrderPacked(OrderEvent):
     """The warehouse packed the order (or bought its shipping label)."""
 
     name: ClassVar[str] = "packed"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ShipmentEvent(OrderEvent):
     """Base of the events about one parcel, with its carrier and tracking."""
 
@@ -97,14 +98,14 @@ class ShipmentEvent(OrderEvent):
         return f"{self.order_id}:{self.name}:{self.shipment_id}"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class OrderShipped(ShipmentEvent):
     """A parcel left the warehouse with the carrier."""
 
     name: ClassVar[str] = "shipped"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class OutForDelivery(ShipmentEvent):
     """A parcel is on the van today, or waiting at a pick-up point (``pickup``)."""
 
@@ -113,7 +114,7 @@ class OutForDelivery(ShipmentEvent):
     pickup: bool = attrs.field(default=False, metadata=NOT_PERSONAL)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ShipmentDelivered(ShipmentEvent):
     """A parcel arrived; ``order_delivered`` when it was the last one and the whole order is now delivered."""
 
@@ -122,7 +123,7 @@ class ShipmentDelivered(ShipmentEvent):
     order_delivered: bool = attrs.field(default=True, metadata=NOT_PERSONAL)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class DeliveryDelayed(ShipmentEvent):
     """The carrier reported a delay; ``estimated_delivery_at`` is the new estimate when one was given."""
 
@@ -136,7 +137,7 @@ class DeliveryDelayed(ShipmentEvent):
         return f"{self.order_id}:{self.name}:{self.shipment_id}:{stamp(moment)}"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class DeliveryFailed(OrderEvent):
     """A delivery failed: an attempt nobody answered, a carrier failure, or an invalid address.
 
@@ -159,7 +160,7 @@ class DeliveryFailed(OrderEvent):
         return f"{self.order_id}:{self.name}:{where}:{self.problem.value}:{stamp(self.occurred_at)}"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class OrderCancelled(OrderEvent):
     """The order was cancelled before it shipped."""
 
@@ -168,7 +169,7 @@ class OrderCancelled(OrderEvent):
     reason: str | None = attrs.field(default=None, metadata=PERSONAL)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ReturnEvent(OrderEvent):
     """Base of the events about one return."""
 
@@ -180,7 +181,7 @@ class ReturnEvent(OrderEvent):
         return f"{self.order_id}:return:{self.return_id}:{self.status.value}"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ReturnRequested(ReturnEvent):
     """The customer asked to send lines back."""
 
@@ -189,14 +190,14 @@ class ReturnRequested(ReturnEvent):
     item_count: int = attrs.field(metadata=NOT_PERSONAL)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ReturnUpdated(ReturnEvent):
     """A return moved on: opened, received at the warehouse, closed, declined or cancelled."""
 
     name: ClassVar[str] = "return_updated"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class RefundIssued(OrderEvent):
     """Money went back to the customer for a return."""
 

@@ -164,3 +164,55 @@ def _values(obj: object, prefix: str, wanted: frozenset[Personal]) -> Iterator[t
 
 def _empty_collection(value: object) -> bool:
     return isinstance(value, (tuple, list, frozenset, set, Mapping)) and not value
+
+
+def erased_values(obj: object, **replacements: Any) -> dict[str, Any]:
+    """What erasure writes into the model ``obj``: every field marked ``personal`` or ``linked`` set to its default
+    (None, empty, the default value), every ``nested`` model erased the same way (each model of a tuple), so that
+    erasure follows the marks and a newly marked field is cleared without further change. ``replacements`` give
+    other values for some fields (a model to drop as a whole, keys to keep); they are used as they are.
+
+    Returns the new values by field name, for ``attrs.evolve(obj, **values)`` or assignment. A personal or linked
+    field without a default needs a replacement: anything else is a :class:`custdata.ProgrammingError`.
+
+    >>> from custdata.domain import DeliveryPreferences
+    >>> erased_values(DeliveryPreferences(eco_packaging=True, instructions="ring twice"))
+    {'eco_packaging': False, 'window': None, 'instructions': None}
+    """
+    values: dict[str, Any] = {}
+    for field in attrs.fields(cast(Any, type(obj))):
+        if not field.init:
+            continue
+        name = field.name
+        kind = field_kind(field)
+        if name in replacements:
+            values[name] = replacements[name]
+        elif kind is Personal.NESTED:
+            value = getattr(obj, name)
+            if isinstance(value, tuple):
+                values[name] = tuple(_erased(item) for item in value)
+            else:
+                values[name] = _erased(value)
+        elif kind is not None and kind.erased:
+            values[name] = _default_of(obj, field)
+    return values
+
+
+def _erased(value: object) -> object:
+    if value is None or not attrs.has(type(value)):
+        return value
+    new = erased_values(value)
+    return attrs.evolve(cast(Any, value), **new) if new else value
+
+
+def _default_of(obj: object, field: attrs.Attribute[Any]) -> Any:
+    from custdata._errors import ProgrammingError
+
+    default: Any = field.default
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        return default.factory(obj) if default.takes_self else default.factory()
+    if default is attrs.NOTHING:
+        raise ProgrammingError(
+            f"{type(obj).__name__}.{field.name} is marked {field_kind(field)} but has no default to erase it to"
+        )
+    return default

@@ -22,6 +22,7 @@ import attrs
 
 from custdata._errors import Problem, ValidationError
 from custdata.domain import Address, ConsentRecord, Customer, CustomerId, EmailAddress, PhoneNumber
+from custdata.domain.customer import ENDING_STATES as ENDING
 
 
 class Rule(enum.StrEnum):
@@ -268,7 +269,9 @@ class Combiner:
                 if record not in consents:
                     consents.append(record)
                     consent_sources.append(customer.id)
-        order = sorted(range(len(consents)), key=lambda i: consents[i].recorded_at)
+        # in time order; of records of the same time from different customers a withdrawal or redaction comes
+        # last, so that it stays in force
+        order = sorted(range(len(consents)), key=lambda i: (consents[i].recorded_at, consents[i].state in ENDING))
         self._set(
             "consents", tuple(consents[i] for i in order), Rule.KEEP_ALL, tuple(consent_sources[i] for i in order)
         )

@@ -172,7 +172,7 @@ def communication_html(event: CommunicationEvent, *, reveal: bool | None = None)
         ("direction", event.direction.value),
         ("topic", event.topic.value),
         ("status", event.status.value),
-        ("suppressed because", event.suppression_reason or ""),
+        ("suppressed because", _hidden(event, "suppression_reason", show)),
         ("order", str(event.order_id or "")),
         ("ticket", event.ticket_id or ""),
         ("template", event.template or ""),

@@ -24,7 +24,7 @@ These functions change the customer object only; store it with ``uow.customers.u
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import Enum
 from typing import TypeVar
 
@@ -33,14 +33,13 @@ import attrs
 from custdata._errors import ValidationError
 from custdata.domain import Channel, ConsentPurpose, ConsentRecord, ConsentState, Customer, OptInLevel
 from custdata.domain._checks import Checker
+from custdata.domain.customer import CLOCK_SKEW
 from custdata.privacy._clock import utc_now
 
 E = TypeVar("E", bound=Enum)
 
 #: States in which the purpose is allowed on the channel.
 ALLOWING = frozenset({ConsentState.SUBSCRIBED})
-#: How far ahead of the current time a record may be dated (clocks of two machines never agree exactly).
-CLOCK_SKEW = timedelta(minutes=5)
 
 
 def grant(
@@ -104,8 +103,10 @@ def current(customer: Customer) -> dict[tuple[ConsentPurpose, Channel], ConsentR
     out: dict[tuple[ConsentPurpose, Channel], ConsentRecord] = {}
     for record in customer.consents:
         key = (record.purpose, record.channel)
-        if key not in out or record.recorded_at >= out[key].recorded_at:
-            out[key] = record
+        if key not in out:
+            latest = customer.consent(*key)
+            assert latest is not None
+            out[key] = latest
     return out
 
 

@@ -57,10 +57,10 @@ from custdata.domain import (
     Customer,
     CustomerId,
     Order,
-    Preferences,
 )
 from custdata.domain._checks import Checker
 from custdata.domain.ids import to_customer_id
+from custdata.domain.personal import erased_values
 from custdata.importing.rekey import email_derived, rekey_customer
 from custdata.merge import MERGE_EVENT, MergeRecord, merges_of, resolve
 from custdata.merge.service import follow_merges, merge_events_naming, without_snapshots
@@ -217,15 +217,11 @@ def erase_customer(
 def redact_customer(customer: Customer, *, at: datetime) -> bool:
     """Clear the customer's personal data in place (see the module docstring); False when there was none left."""
     before = copy.deepcopy(customer)
-    for name in ("given_name", "family_name", "display_name", "email", "phone", "company", "locale", "timezone"):
-        setattr(customer, name, None)
-    customer.birthday = None
-    customer.other_emails = customer.other_phones = customer.addresses = ()
-    customer.default_shipping_address = customer.default_billing_address = None
-    customer.tags = frozenset()
-    customer.preferences = Preferences()
-    customer.metadata, customer.private_metadata = {}, {}
-    customer.email_verified_at = customer.phone_verified_at = None
+    # every field marked personal or linked (see custdata.domain.personal) goes; the address book and the company
+    # go as a whole, and the consent ledger is replaced by its redaction
+    cleared = erased_values(customer, addresses=(), company=None, consents=customer.consents)
+    for name, value in cleared.items():
+        setattr(customer, name, value)
     if any(r.state != ConsentState.REDACTED or r.source != "erasure" for r in customer.consents):
         redact_ledger(customer, at=at)
     if customer == before and customer.redacted_at is not None:
@@ -238,30 +234,17 @@ def redact_customer(customer: Customer, *, at: datetime) -> bool:
 
 def pseudonymise_order(order: Order, *, keep_metadata: Collection[str] = ()) -> Order:
     """A copy of ``order`` without personal data: the financials, lines and statuses stay (see the module)."""
-    shipments = tuple(
-        attrs.evolve(
-            s,
-            tracking_number=None,
-            tracking_url=None,
-            events=tuple(attrs.evolve(e, message=None, location=None) for e in s.events),
-        )
-        for s in order.shipments
-    )
-    returns = tuple(
-        attrs.evolve(r, lines=tuple(attrs.evolve(line, note=None) for line in r.lines)) for r in order.returns
-    )
-    return attrs.evolve(
-        order,
-        shipping_address=None,
-        shipments=shipments,
-        returns=returns,
-        metadata={k: v for k, v in order.metadata.items() if k in keep_metadata},
-    )
+    # every field marked personal or linked goes, in the lines, shipments and returns too; the shipping address
+    # goes as a whole, and the metadata keeps the keys asked for
+    metadata = {k: v for k, v in order.metadata.items() if k in keep_metadata}
+    return attrs.evolve(order, **erased_values(order, shipping_address=None, metadata=metadata))
 
 
 def scrub_communication(event: CommunicationEvent) -> CommunicationEvent:
     """A copy of ``event`` without its content: subject, body, error, provider id and metadata."""
-    return attrs.evolve(event, subject=None, body=None, error=None, provider_id=None, metadata={})
+    # every field marked personal or linked goes; a suppressed event keeps a reason, one that says nothing
+    reason = "the reason was erased" if event.suppression_reason is not None else None
+    return attrs.evolve(event, **erased_values(event, suppression_reason=reason))
 
 
 def scrub_activity(event: ActivityEvent, *, keep_properties: Collection[str] = ()) -> ActivityEvent:
@@ -271,7 +254,7 @@ def scrub_activity(event: ActivityEvent, *, keep_properties: Collection[str] = (
     """
     anonymous = event.anonymous_id if event.customer_id is None else None
     properties = {k: v for k, v in event.properties.items() if k in keep_properties}
-    return attrs.evolve(event, anonymous_id=anonymous, properties=properties)
+    return attrs.evolve(event, **erased_values(event, anonymous_id=anonymous, properties=properties))
 
 
 def _scrub_records(

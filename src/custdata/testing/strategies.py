@@ -250,13 +250,17 @@ def companies() -> st.SearchStrategy[Company]:
     )
 
 
+#: The latest time generated consent records are dated at (a customer refuses records dated in the future).
+CONSENT_DATES_UNTIL = datetime(2024, 12, 31)
+
+
 def consent_records() -> st.SearchStrategy[ConsentRecord]:
     return st.builds(
         ConsentRecord,
         purpose=st.sampled_from(ConsentPurpose),
         channel=st.sampled_from(Channel),
         state=st.sampled_from(ConsentState),
-        recorded_at=aware_datetimes(),
+        recorded_at=aware_datetimes(max_value=CONSENT_DATES_UNTIL),  # never in the future: no ledger is locked
         opt_in_level=st.sampled_from(OptInLevel),
         source=st.sampled_from(("checkout", "newsletter form", "import", "support")),
     )
