@@ -22,6 +22,7 @@ import attrs
 
 from custdata._errors import IntegrityError, NotFoundError, Problem, ValidationError
 from custdata.domain import Customer, CustomerId, EmailAddress, ExternalRef
+from custdata.domain.redaction import pseudonymise_order
 from custdata.importing.convert import (
     IMPORTED_FROM,
     CustomerFields,
@@ -37,7 +38,6 @@ from custdata.importing.mapping import CUSTOMER_FIELDS, ORDER_FIELDS, resolve_co
 from custdata.importing.orders import ImportedOrder, order_from_rows, order_from_shopify
 from custdata.importing.sources import Row
 from custdata.merge.service import resolve
-from custdata.privacy.erasure import pseudonymise_order
 from custdata.storage.ports import Store, UnitOfWork
 
 Progress = Callable[[int], None]

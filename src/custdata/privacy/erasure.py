@@ -51,16 +51,14 @@ import attrs
 
 from custdata._errors import IntegrityError, NotFoundError, ProgrammingError, ValidationError
 from custdata.domain import (
-    ActivityEvent,
-    CommunicationEvent,
     ConsentState,
     Customer,
     CustomerId,
-    Order,
 )
 from custdata.domain._checks import Checker
 from custdata.domain.ids import to_customer_id
-from custdata.domain.personal import erased_values
+from custdata.domain.personal import IDENTIFIER, NOT_PERSONAL, erased_values
+from custdata.domain.redaction import pseudonymise_order, scrub_activity, scrub_communication
 from custdata.importing.rekey import email_derived, rekey_customer
 from custdata.merge import MERGE_EVENT, MergeRecord, merges_of, resolve
 from custdata.merge.service import follow_merges, merge_events_naming, without_snapshots
@@ -88,18 +86,18 @@ class ErasureReport:
     new id of the customer).
     """
 
-    customer_id: CustomerId
-    erased_at: datetime
-    customers: tuple[CustomerId, ...] = ()
-    orders: int = 0
-    communications: int = 0
-    activity: int = 0
-    purged: bool = False
-    cancelled_messages: int = 0
-    outbox_entries: int = 0
-    timers: int = 0
-    customer_missing: bool = False
-    rekeyed: tuple[CustomerId, ...] = ()
+    customer_id: CustomerId = attrs.field(metadata=IDENTIFIER)
+    erased_at: datetime = attrs.field(metadata=NOT_PERSONAL)
+    customers: tuple[CustomerId, ...] = attrs.field(default=(), metadata=IDENTIFIER)
+    orders: int = attrs.field(default=0, metadata=NOT_PERSONAL)
+    communications: int = attrs.field(default=0, metadata=NOT_PERSONAL)
+    activity: int = attrs.field(default=0, metadata=NOT_PERSONAL)
+    purged: bool = attrs.field(default=False, metadata=NOT_PERSONAL)
+    cancelled_messages: int = attrs.field(default=0, metadata=NOT_PERSONAL)
+    outbox_entries: int = attrs.field(default=0, metadata=NOT_PERSONAL)
+    timers: int = attrs.field(default=0, metadata=NOT_PERSONAL)
+    customer_missing: bool = attrs.field(default=False, metadata=NOT_PERSONAL)
+    rekeyed: tuple[CustomerId, ...] = attrs.field(default=(), metadata=IDENTIFIER)
 
     @property
     def changed(self) -> bool:
@@ -230,31 +228,6 @@ def redact_customer(customer: Customer, *, at: datetime) -> bool:
         customer.redacted_at = at
     customer.updated_at = max(customer.updated_at, at)
     return True
-
-
-def pseudonymise_order(order: Order, *, keep_metadata: Collection[str] = ()) -> Order:
-    """A copy of ``order`` without personal data: the financials, lines and statuses stay (see the module)."""
-    # every field marked personal or linked goes, in the lines, shipments and returns too; the shipping address
-    # goes as a whole, and the metadata keeps the keys asked for
-    metadata = {k: v for k, v in order.metadata.items() if k in keep_metadata}
-    return attrs.evolve(order, **erased_values(order, shipping_address=None, metadata=metadata))
-
-
-def scrub_communication(event: CommunicationEvent) -> CommunicationEvent:
-    """A copy of ``event`` without its content: subject, body, error, provider id and metadata."""
-    # every field marked personal or linked goes; a suppressed event keeps a reason, one that says nothing
-    reason = "the reason was erased" if event.suppression_reason is not None else None
-    return attrs.evolve(event, **erased_values(event, suppression_reason=reason))
-
-
-def scrub_activity(event: ActivityEvent, *, keep_properties: Collection[str] = ()) -> ActivityEvent:
-    """A copy of ``event`` without its anonymous id and properties (except ``keep_properties``).
-
-    An event with no customer keeps its anonymous id, which it needs to be valid: delete such events instead.
-    """
-    anonymous = event.anonymous_id if event.customer_id is None else None
-    properties = {k: v for k, v in event.properties.items() if k in keep_properties}
-    return attrs.evolve(event, **erased_values(event, anonymous_id=anonymous, properties=properties))
 
 
 def _scrub_records(

@@ -32,6 +32,7 @@ from custdata._errors import ValidationError
 from custdata.domain import CustomerId, Order
 from custdata.domain import order_rules as rules
 from custdata.domain.money import EXACT
+from custdata.domain.personal import IDENTIFIER, NOT_PERSONAL
 from custdata.storage.ports import UnitOfWork
 
 
@@ -58,8 +59,8 @@ class OrderAggregates:
     were not sold.
     """
 
-    customers: tuple[CustomerOrderFigures, ...]
-    cancelled_orders: int
+    customers: tuple[CustomerOrderFigures, ...] = attrs.field(metadata=IDENTIFIER)  # ids and sums
+    cancelled_orders: int = attrs.field(metadata=NOT_PERSONAL)
 
 
 @runtime_checkable

@@ -19,6 +19,7 @@ import attrs
 
 from custdata._errors import ConflictError, IntegrityError, NotFoundError, StoreError, ValidationError
 from custdata.domain import ActivityEvent, Channel, Customer, Order
+from custdata.domain.redaction import pseudonymise_order, scrub_activity
 from custdata.lifecycle.apply import apply
 from custdata.lifecycle.changes import Change, Place
 from custdata.lifecycle.events import OrderEvent, event_from_dict, event_to_dict
@@ -27,7 +28,6 @@ from custdata.notify import Message
 from custdata.outbox.model import Timer, TimerState
 from custdata.outbox.ports import OutboxUnitOfWork, has_outbox
 from custdata.outbox.service import cancel, enqueue, suppress
-from custdata.privacy.erasure import pseudonymise_order, scrub_activity
 from custdata.serialization import from_dict, to_dict
 from custdata.storage.ports import Store
 from custdata.storage.records import EARLIEST_MOMENT, LATEST_MOMENT, check_moment
