@@ -129,3 +129,27 @@ def test_exactly_the_events_older_than_the_age_go(days: list[int], age: int) -> 
             left = sorted(a.id for a in uow.activity.page(limit=100))
     kept = sorted(f"act_{i:02}" for i, d in enumerate(days) if T0 + d * DAY >= now - age * DAY)
     assert left == kept and report.activity_deleted == len(days) - len(kept)
+
+
+def test_a_deleted_guest_takes_the_records_merged_into_it_along(store: Store) -> None:
+    """No record is left whose ``merged_into`` names a customer that is gone: its id could no longer be resolved,
+    nor erased."""
+    first = customer("cus_g1", guest=True, email="g1@example.org")
+    second = customer("cus_g2", guest=True, email="g2@example.org")
+    third = customer("cus_g3", guest=True, email="g3@example.org")
+    kept = customer("cus_g4", guest=True, email="g4@example.org")
+    with_order = customer("cus_g5", guest=True, email="g5@example.org")
+    for record, survivor in ((second, first), (third, second), (with_order, kept)):
+        record.merged_into = survivor.id
+    with store.unit_of_work() as uow:
+        for record in (first, second, third, kept, with_order):
+            uow.customers.add(record)
+        uow.orders.add(order("ord_g5", with_order.id, placed=T0, address=with_order.addresses[0]))
+        uow.commit()
+    report = sweep(
+        store, RetentionPolicy(guests_without_orders=timedelta(days=30)), clock=lambda: T0 + timedelta(days=90)
+    )
+    assert report.guests_deleted == 1
+    with store.unit_of_work() as uow:
+        left = uow.customers.get_many(["cus_g1", "cus_g2", "cus_g3", "cus_g4", "cus_g5"])
+    assert sorted(left) == ["cus_g4", "cus_g5"]  # the group with an order (under its merged id) stays whole

@@ -12,7 +12,8 @@ A :class:`RetentionPolicy` gives, per kind of data, the age after which it goes 
   metadata go; amounts, SKUs and dates stay; see :func:`custdata.privacy.erasure.pseudonymise_order`);
 - ``guests_without_orders``: guest customers created longer ago who never ordered are deleted, with their
   communication and activity events; their outbox entries and timers are cancelled and emptied (their keys
-  stay, so nothing is sent again). Guests merged into another customer stay: their ids still resolve.
+  stay, so nothing is sent again). Guests merged into another customer stay: their ids still resolve. The
+  records merged into a deleted guest go with it (they keep only a link to it), unless one of them has orders.
 
 :func:`sweep` walks each kind in pages, one unit of work per page, so a sweep over millions of records never
 holds one long transaction and can be stopped and re-run at any time: it is idempotent. ``clock`` gives the
@@ -29,6 +30,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from custdata.domain import Customer
 from custdata.domain._checks import Checker
 from custdata.domain.redaction import pseudonymise_order, scrub_communication
 from custdata.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
@@ -139,9 +141,14 @@ def sweep(
         query = CustomerQuery(created_to=now - policy.guests_without_orders)
         for uow, customers in _pages(store, lambda u, c: u.customers.search(query, limit=page_size, cursor=c)):
             for customer in customers:
-                if customer.is_guest and customer.merged_into is None and not uow.orders.count(customer_id=customer.id):
-                    _delete_customer(uow, customer.id, customer.version, now, counts)
-                    counts["guests_deleted"] += 1
+                if not customer.is_guest or customer.merged_into is not None:
+                    continue
+                group = [*_merged_into(uow, str(customer.id)), customer]  # its merged records go with it
+                if any(uow.orders.count(customer_id=member.id) for member in group):
+                    continue
+                for member in group:
+                    _delete_customer(uow, member.id, member.version, now, counts)
+                counts["guests_deleted"] += 1
     report = RetentionReport(
         now,
         counts["activity_deleted"],
@@ -174,6 +181,21 @@ def _pages(store: Store, fetch: Callable[[UnitOfWork, str | None], Page[T]]) -> 
         if page.next_cursor is None:
             return
         cursor = page.next_cursor
+
+
+def _merged_into(uow: UnitOfWork, survivor: str) -> list[Customer]:
+    """Every record merged into ``survivor``, directly or through others, deepest first: deleting a guest leaves no
+    record whose ``merged_into`` names a customer that is gone."""
+    found: list[Customer] = []
+    frontier = [survivor]
+    while frontier:
+        target = frontier.pop()
+        query = CustomerQuery(merged_into=target)
+        for record in walk(lambda c, q=query: uow.customers.search(q, cursor=c)):  # type: ignore[misc]
+            if record.merged_into == target and all(record.id != f.id for f in found):
+                found.append(record)
+                frontier.append(str(record.id))
+    return found[::-1]
 
 
 def _delete_customer(uow: UnitOfWork, customer_id: Any, version: int, now: datetime, counts: dict[str, int]) -> None:
