@@ -118,6 +118,7 @@ def test_an_sql_dialect_without_aggregation_statements_offers_no_port() -> None:
 @pytest.mark.parametrize("as_of", [datetime(2024, 1, 1), "2024-01-01", 5])
 def test_the_port_names_a_bad_as_of(as_of: Any) -> None:
     with SQLiteStore() as store, store.unit_of_work() as uow:
+        assert uow.aggregates is not None
         with pytest.raises(ValidationError) as caught:
             uow.aggregates.order_figures(as_of=as_of)
         assert caught.value.problems[0].path == "as_of"
@@ -143,5 +144,5 @@ def test_a_unit_of_work_sees_its_own_writes_through_the_port(day: int) -> None:
         with store.unit_of_work() as uow:
             uow.orders.add(order("o9", "cus_c", 4, currency="EUR"))
             mine = order_figures([*ORDERS, order("o9", "cus_c", 4)], as_of=at(day))
-            assert uow.aggregates.order_figures(as_of=at(day)) == mine
+            assert uow.aggregates is not None and uow.aggregates.order_figures(as_of=at(day)) == mine
         assert StoreAnalytics(store).order_figures() == order_figures(ORDERS)

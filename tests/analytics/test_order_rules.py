@@ -34,7 +34,7 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 def every_case() -> list[Order]:
     """One order per customer for every order status, return status, refund or none, placed at or just after
     AS_OF, return requested at or just after AS_OF (written in another offset)."""
-    orders = []
+    orders: list[Order] = []
     for status in OrderStatus:
         for ret_status in ReturnStatus:
             for refund in (None, Money("3.00", "EUR")):

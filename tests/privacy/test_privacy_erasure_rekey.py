@@ -18,6 +18,7 @@ from custdata.importing import rekey_email_ids
 from custdata.importing.convert import has_email_derived_id, legacy_email_id
 from custdata.merge import merge, merges_of, preview, undo
 from custdata.outbox import Timer, TimerState, enqueue
+from custdata.outbox.ports import has_outbox
 from custdata.privacy.erasure import erase_customer
 from custdata.privacy.export import export_customer_json
 from custdata.storage import Store, open_store, walk
@@ -58,10 +59,9 @@ def seed(store: Store) -> None:
             uow.communications.add(message(f"msg_{c.id[-4:]}", c.id, f"Dear {c.given_name} {c.family_name}"))
             uow.activity.add(activity(f"act_{c.id[-4:]}", c.id, query=str(c.email)))
         uow.customers.add(guest)
-        enqueue(  # type: ignore[arg-type]
-            uow, shipped_message(f"welcome:{OLD}:signup", str(a.email), "Alderney"), customer_id=OLD, now=T0
-        )
-        uow.timers.schedule(  # type: ignore[attr-defined]
+        assert has_outbox(uow)
+        enqueue(uow, shipped_message(f"welcome:{OLD}:signup", str(a.email), "Alderney"), customer_id=OLD, now=T0)
+        uow.timers.schedule(
             Timer(
                 key=f"cart_reminder:{OLD}",
                 rule="cart_reminder",
@@ -72,7 +72,7 @@ def seed(store: Store) -> None:
                 trigger={"customer_id": OLD, "email": str(a.email)},
             )
         )
-        uow.timers.schedule(  # type: ignore[attr-defined]
+        uow.timers.schedule(
             Timer(
                 key="cart_reminder:cus_guest",
                 rule="cart_reminder",

@@ -27,7 +27,8 @@ class _Version3:
 
     def migrate(self, schema: Schema = CORE, *, target: int | None = None) -> list[int]:
         capped = 3 if schema is CORE and target is None else target
-        return super().migrate(schema, target=capped)  # type: ignore[misc]
+        done: list[int] = super().migrate(schema, target=capped)  # type: ignore[misc]
+        return done
 
 
 class OldSQLiteStore(_Version3, SQLiteStore):

@@ -58,7 +58,9 @@ from custdata.domain import (
 from custdata.domain._checks import Checker
 from custdata.domain.ids import to_customer_id
 from custdata.domain.personal import IDENTIFIER, NOT_PERSONAL, erased_values
-from custdata.domain.redaction import pseudonymise_order, scrub_activity, scrub_communication
+from custdata.domain.redaction import pseudonymise_order as pseudonymise_order
+from custdata.domain.redaction import scrub_activity as scrub_activity
+from custdata.domain.redaction import scrub_communication as scrub_communication
 from custdata.importing.rekey import email_derived, rekey_customer
 from custdata.merge import MERGE_EVENT, MergeRecord, merges_of, resolve
 from custdata.merge.service import follow_merges, merge_events_naming, without_snapshots
