@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -328,8 +329,14 @@ def test_without_pandas_frames_name_the_install_command_and_records_still_work(
 
 
 def test_every_result_type_shows_as_an_html_table_in_notebooks() -> None:
+    from IPython.core.formatters import DisplayFormatter
+
+    import custdata.notebook
+
+    shell = SimpleNamespace(display_formatter=DisplayFormatter())
+    custdata.notebook.load_ipython_extension(shell)  # what `import custdata.notebook` does in Jupyter
     for result in every_result():
-        html = result._repr_html_()  # type: ignore[attr-defined]
+        html = shell.display_formatter.format(result, include={"text/html"})[0]["text/html"]
         assert html.startswith("<") and type(result).__name__ in html, type(result).__name__
         if isinstance(result, custdata.analytics.Table) and len(result) > 0:
             assert html.count("<tr") >= 1 + min(len(result), 2), type(result).__name__

@@ -1,10 +1,10 @@
-"""The sentinel helpers of ``tests/domain`` on sys.path (importlib mode)."""
+"""The sentinel helpers of ``tests/domain`` and the Jupyter display helper on sys.path (importlib mode)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-HERE = str(Path(__file__).resolve().parents[1] / "domain")
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
+for HERE in (str(Path(__file__).resolve().parents[1] / "domain"), str(Path(__file__).resolve().parent)):
+    if HERE not in sys.path:
+        sys.path.insert(0, HERE)

@@ -11,6 +11,7 @@ import attrs
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from jupyter_display import jupyter_html
 
 from custdata import (
     ActivityEvent,
@@ -116,7 +117,7 @@ def an_order(name: str = "Trail shoe") -> Order:
 
 def test_a_customer_is_masked_unless_revealed() -> None:
     customer = jane()
-    masked = customer._repr_html_()
+    masked = jupyter_html(customer)
     assert masked == to_html(customer) == str(show(customer))
     for secret in ("Jane", "Roe", "jane.roe", "+4930123456", "Geheimweg"):
         assert secret not in masked
@@ -134,16 +135,16 @@ def test_reveal_pii_is_a_context_that_ends_with_its_block() -> None:
     assert not pii_revealed()
     with reveal_pii():
         assert pii_revealed()
-        assert "Jane Roe" in customer._repr_html_()
+        assert "Jane Roe" in jupyter_html(customer)
         with reveal_pii(False):
-            assert "Jane Roe" not in customer._repr_html_()
+            assert "Jane Roe" not in jupyter_html(customer)
     assert not pii_revealed()
-    assert "Jane Roe" not in customer._repr_html_()
+    assert "Jane Roe" not in jupyter_html(customer)
 
 
 def test_an_order_shows_lines_shipments_and_returns_with_the_address_masked() -> None:
     order = an_order()
-    html = order._repr_html_()
+    html = jupyter_html(order)
     markup = only_our_markup(html)
     text = " ".join(markup.text)
     for shown in (
@@ -173,13 +174,13 @@ def test_message_subject_and_body_and_activity_properties_only_when_revealed() -
         subject="Jane here",
         body=f"Where is my parcel? {HOSTILE}",
     )
-    masked = message._repr_html_()
+    masked = jupyter_html(message)
     assert "Jane" not in masked and "parcel" not in masked and "(hidden)" in masked
     revealed = str(show(message, reveal=True))
     assert "Jane here" in revealed and "&lt;script&gt;" in revealed and HOSTILE not in revealed
     only_our_markup(revealed)
     event = ActivityEvent("act_1", "Product Viewed", T0, "cus_jane", properties={"email": "jane@example.com"})
-    assert "jane@" not in event._repr_html_() and "email" in event._repr_html_()
+    assert "jane@" not in jupyter_html(event) and "email" in jupyter_html(event)
     assert "jane@example.com" in str(show(event, reveal=True))
 
 
@@ -201,7 +202,7 @@ def test_any_text_comes_out_as_text(value: str) -> None:
     except ValidationError:
         assume(False)
     order = Order("ord_1", "cus_1", "EUR", (line,), T0)
-    markup = only_our_markup(order._repr_html_())
+    markup = only_our_markup(jupyter_html(order))
     assert line.product_name in markup.text
     assert f"colour: {line.variant['colour']}" in markup.text
 
@@ -213,7 +214,7 @@ def test_a_customer_360_view_renders_figures_issues_and_the_timeline(tmp_path: o
             uow.orders.add(an_order())
             uow.commit()
         view = customer_360(store, "cus_jane", now=T0 + timedelta(days=10))
-    html = view._repr_html_()
+    html = jupyter_html(view)
     markup = only_our_markup(html)
     text = " ".join(markup.text)
     assert "Open issues (2)" in text and "late_delivery" in text and "open_return" in text
@@ -294,7 +295,7 @@ def test_repr_stays_free_of_personal_data(obj: object) -> None:
 @settings(max_examples=25)
 @given(cst.customers())
 def test_no_generated_customer_shows_contact_points_or_streets_unless_revealed(customer: Customer) -> None:
-    masked = only_our_markup(customer._repr_html_())
+    masked = only_our_markup(jupyter_html(customer))
     text = "\n".join(masked.text)
     for email in customer.emails:
         assert email.value not in text

@@ -71,12 +71,6 @@ class Summary:
         """The result as a one-row ``pandas.DataFrame`` (needs ``pip install 'custdata[notebook]'``)."""
         return frame(self.to_records(), record_columns(type(self)))
 
-    def _repr_html_(self) -> str:
-        """An HTML table for notebooks, personal data masked (see :func:`custdata.notebook.show`)."""
-        from custdata.notebook import result_html
-
-        return result_html(self)
-
 
 @attrs.frozen
 class Table(Generic[R]):
@@ -107,12 +101,6 @@ class Table(Generic[R]):
     def to_pandas(self) -> Any:
         """The rows as a ``pandas.DataFrame`` (needs ``pip install 'custdata[notebook]'``)."""
         return frame(self.to_records(), record_columns(self.row_type))
-
-    def _repr_html_(self) -> str:
-        """An HTML table for notebooks, personal data masked (see :func:`custdata.notebook.show`)."""
-        from custdata.notebook import result_html
-
-        return result_html(self)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self.rows)} rows)"

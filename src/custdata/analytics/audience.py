@@ -78,12 +78,6 @@ class Audience:
         """The members as a ``pandas.DataFrame`` (needs ``pip install 'custdata[notebook]'``)."""
         return frame(self.to_records(), ["customer_id", "segment", "as_of"])
 
-    def _repr_html_(self) -> str:
-        """An HTML table for notebooks, personal data masked (see :func:`custdata.notebook.show`)."""
-        from custdata.notebook import result_html
-
-        return result_html(self)
-
 
 def audience_of(analytics: StoreAnalytics, segment: Segment, as_of: datetime | None) -> Audience:
     """Evaluate ``segment`` over every customer of ``analytics``' source as of ``as_of`` (now when None)."""

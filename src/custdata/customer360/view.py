@@ -129,11 +129,6 @@ class Customer360:
             f"timeline={len(self.timeline)} entries, open_issues={len(self.open_issues)})"
         )
 
-    def _repr_html_(self) -> str:
-        from custdata.notebook.render import to_html
-
-        return to_html(self)
-
 
 @contextmanager
 def _reading(source: Store | UnitOfWork) -> Iterator[UnitOfWork]:

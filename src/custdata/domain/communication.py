@@ -101,12 +101,6 @@ class CommunicationEvent:
             f"{self.topic.value}, status={self.status.value})"
         )
 
-    def _repr_html_(self) -> str:
-        """HTML for Jupyter, personal data masked (see :mod:`custdata.notebook`)."""
-        from custdata.notebook.render import to_html
-
-        return to_html(self)
-
 
 @attrs.define(repr=False, on_setattr=attrs.setters.NO_OP)  # validate() types assigned ids
 class ActivityEvent:
@@ -144,9 +138,3 @@ class ActivityEvent:
 
     def __repr__(self) -> str:
         return f"ActivityEvent(id={self.id!r}, event={self.event!r}, customer_id={self.customer_id!r})"
-
-    def _repr_html_(self) -> str:
-        """HTML for Jupyter, personal data masked (see :mod:`custdata.notebook`)."""
-        from custdata.notebook.render import to_html
-
-        return to_html(self)

@@ -414,12 +414,6 @@ class Customer:
             kind += f", merged into {self.merged_into}"
         return f"Customer(id={self.id!r}, name={mask(self.name)!r}, {kind}, version={self.version})"
 
-    def _repr_html_(self) -> str:
-        """HTML for Jupyter, personal data masked (see :mod:`custdata.notebook`)."""
-        from custdata.notebook.render import to_html
-
-        return to_html(self)
-
 
 def _rank(record: ConsentRecord, erased: bool) -> tuple[bool, datetime]:
     """Orders the records of one purpose and channel: the greatest (the last of equals) is in force."""

@@ -680,12 +680,6 @@ class Order:
     def __repr__(self) -> str:
         return f"Order(id={self.id!r}, status={self.status.value}, total={self.total}, version={self.version})"
 
-    def _repr_html_(self) -> str:
-        """HTML for Jupyter, personal data masked (see :mod:`custdata.notebook`)."""
-        from custdata.notebook.render import to_html
-
-        return to_html(self)
-
 
 # -- the lifecycle rules: one place for the status table, stale changes and what the parcels show -------------
 

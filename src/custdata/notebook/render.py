@@ -1,5 +1,5 @@
 """HTML renderings of customers, orders, messages, activity, customer 360 views and analytics results, for
-Jupyter's ``_repr_html_`` and for :func:`show`.
+Jupyter (registered in :mod:`custdata.notebook.display`) and for :func:`show`.
 
 Personal data is masked unless revealed (see :mod:`custdata.notebook.masking`), every value is escaped,
 and long lists are cut to ``max_rows`` with a note saying how many rows there are. Lists of records, such
@@ -9,11 +9,15 @@ as a page from a repository query, become one table with a summary row per recor
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
+from custdata.analytics import Audience, Table
+from custdata.analytics._results import Summary
+from custdata.customer360 import Customer360
 from custdata.domain import ActivityEvent, CommunicationEvent, Customer, Order
+from custdata.notebook.display import register_html, renderer_for
 from custdata.notebook.masking import (
     address_lines,
     email_text,
@@ -36,9 +40,6 @@ from custdata.notebook.tables import (
     table,
 )
 from custdata.storage.ports import Page
-
-if TYPE_CHECKING:
-    from custdata.customer360 import Customer360
 
 
 @attrs.frozen
@@ -317,19 +318,9 @@ def to_html(obj: object, *, reveal: bool | None = None, max_rows: int | None = N
     ``reveal`` overrides the current :func:`~custdata.notebook.reveal_pii` setting; ``max_rows`` caps the
     rows of long tables.
     """
-    from custdata.customer360 import Customer360
-
-    rows = {} if max_rows is None else {"max_rows": max_rows}
-    if isinstance(obj, Customer):
-        return customer_html(obj, reveal=reveal, **rows)
-    if isinstance(obj, Order):
-        return order_html(obj, reveal=reveal, **rows)
-    if isinstance(obj, CommunicationEvent):
-        return communication_html(obj, reveal=reveal)
-    if isinstance(obj, ActivityEvent):
-        return activity_html(obj, reveal=reveal)
-    if isinstance(obj, Customer360):
-        return view_html(obj, reveal=reveal, **rows)
+    renderer = renderer_for(type(obj))
+    if renderer is not None:
+        return renderer(obj, reveal, max_rows)
     if isinstance(obj, (Page, list, tuple)):
         items = obj.items if isinstance(obj, Page) else tuple(obj)
         more = isinstance(obj, Page) and obj.next_cursor is not None
@@ -337,7 +328,7 @@ def to_html(obj: object, *, reveal: bool | None = None, max_rows: int | None = N
         listing = listing_html(items, reveal=show, max_rows=max_rows or DEFAULT_MAX_ROWS, more=more)
         if listing is not None:
             return listing
-    return result_html(obj, reveal=reveal, **rows)
+    return result_html(obj, reveal=reveal, max_rows=_rows(max_rows))
 
 
 def show(obj: object, *, reveal: bool = False, max_rows: int | None = None) -> Html:
@@ -350,3 +341,16 @@ def show(obj: object, *, reveal: bool = False, max_rows: int | None = None) -> H
     """
     with reveal_pii(reveal):
         return Html(to_html(obj, max_rows=max_rows))
+
+
+def _rows(max_rows: int | None, default: int = DEFAULT_MAX_ROWS) -> int:
+    return default if max_rows is None else max_rows
+
+
+register_html(Customer, lambda obj, reveal, max_rows: customer_html(obj, reveal=reveal, max_rows=_rows(max_rows)))
+register_html(Order, lambda obj, reveal, max_rows: order_html(obj, reveal=reveal, max_rows=_rows(max_rows)))
+register_html(CommunicationEvent, lambda obj, reveal, max_rows: communication_html(obj, reveal=reveal))
+register_html(ActivityEvent, lambda obj, reveal, max_rows: activity_html(obj, reveal=reveal))
+register_html(Customer360, lambda obj, reveal, max_rows: view_html(obj, reveal=reveal, max_rows=_rows(max_rows, 200)))
+for _result in (Summary, Table, Audience):
+    register_html(_result, lambda obj, reveal, max_rows: result_html(obj, reveal=reveal, max_rows=_rows(max_rows)))
