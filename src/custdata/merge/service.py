@@ -15,45 +15,24 @@ from typing import Any, Protocol
 
 import attrs
 
-from custdata._errors import ConflictError, IntegrityError, Problem, ValidationError
+from custdata._errors import ConflictError, Problem, ValidationError
 from custdata.domain import ActivityEvent, ActivityId, Customer, CustomerId
 from custdata.merge.model import MERGE_EVENT, MergePlan, MergeRecord, MovedRecord, UndoRefusedError
 from custdata.merge.rules import MergeRules, combine
+from custdata.storage.merges import MAX_CHAIN as MAX_CHAIN
+from custdata.storage.merges import follow_merges as follow_merges
+from custdata.storage.merges import resolve as resolve
 from custdata.storage.ports import Page, UnitOfWork, walk
 from custdata.storage.records import holds_value
 
 _log = logging.getLogger("custdata.merge")
 
-#: How many ``merged_into`` links :func:`resolve` follows before it calls the chain broken.
-MAX_CHAIN = 64
 _PAGE = 1000
 
 
 class _Owned(Protocol):
     id: Any
     customer_id: Any
-
-
-def resolve(uow: UnitOfWork, customer_id: str) -> Customer:
-    """The customer that ``customer_id`` ends up in: itself, or the survivor it was merged into (following
-    merges of merges). Raises :class:`custdata.NotFoundError` for an unknown id and
-    :class:`custdata.IntegrityError` for a chain that loops or is longer than :data:`MAX_CHAIN`."""
-    return follow_merges(uow, customer_id)[0]
-
-
-def follow_merges(uow: UnitOfWork, customer_id: str) -> tuple[Customer, tuple[CustomerId, ...]]:
-    """Like :func:`resolve`, with the merged ids followed on the way (oldest link first; empty for a customer that
-    was never merged)."""
-    customer = uow.customers.get(customer_id)
-    followed: list[CustomerId] = []
-    while customer.merged_into is not None:
-        followed.append(customer.id)
-        if len(followed) > MAX_CHAIN:
-            raise IntegrityError(f"customer {str(customer_id)!r} is merged through more than {MAX_CHAIN} customers")
-        if customer.merged_into in followed:
-            raise IntegrityError(f"the merges of customer {str(customer_id)!r} form a loop")
-        customer = uow.customers.get(customer.merged_into)
-    return customer, tuple(followed)
 
 
 def preview(

@@ -62,12 +62,13 @@ from custdata.domain._checks import Checker
 from custdata.domain.ids import to_customer_id
 from custdata.domain.personal import erased_values
 from custdata.importing.rekey import email_derived, rekey_customer
-from custdata.merge import MERGE_EVENT, MergeRecord, merges_of, resolve
-from custdata.merge.service import follow_merges, merge_events_naming, without_snapshots
-from custdata.outbox.ports import has_outbox
+from custdata.merge import MERGE_EVENT, MergeRecord, merges_of
+from custdata.merge.service import merge_events_naming, without_snapshots
 from custdata.outbox.service import Forgotten, forget
 from custdata.privacy._clock import Clock, read, utc_now
 from custdata.privacy.consent import redact_ledger
+from custdata.storage.merges import follow_merges, resolve
+from custdata.storage.outbox.ports import has_outbox
 from custdata.storage.ports import CustomerQuery, Store, UnitOfWork, walk
 
 log = logging.getLogger("custdata.privacy")

@@ -30,11 +30,11 @@ from typing import Any, TypeVar
 import attrs
 
 from custdata.domain._checks import Checker
-from custdata.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
-from custdata.outbox.ports import has_outbox
 from custdata.outbox.service import forget
 from custdata.privacy._clock import Clock, read, utc_now
 from custdata.privacy.erasure import pseudonymise_order, scrub_communication
+from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
+from custdata.storage.outbox.ports import has_outbox
 from custdata.storage.ports import MAX_LIMIT, CustomerQuery, Page, Store, UnitOfWork, walk
 
 log = logging.getLogger("custdata.privacy")

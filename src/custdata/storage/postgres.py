@@ -34,8 +34,8 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from custdata._errors import MissingExtraError, OperationalError, ProgrammingError
-from custdata.outbox.sql import SCHEMA as OUTBOX_SCHEMA
 from custdata.storage._pg_values import _safe_params, _with_arrays, cause, jsonb_safe, translate
+from custdata.storage.outbox.sql import SCHEMA as OUTBOX_SCHEMA
 from custdata.storage.sql.schema import POSTGRESQL, Dialect, Schema, migrate
 from custdata.storage.sql.session import Params
 from custdata.storage.sql.tables import CORE

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from custdata._errors import IntegrityError, OperationalError, ProgrammingError, StoreError, ValidationError
-from custdata.outbox.sql import SCHEMA as OUTBOX_SCHEMA
+from custdata.storage.outbox.sql import SCHEMA as OUTBOX_SCHEMA
 from custdata.storage.sql.schema import SQLITE, Dialect
 from custdata.storage.sql.session import Params
 from custdata.storage.sql.unit_of_work import SqlStore

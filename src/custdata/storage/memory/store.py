@@ -17,8 +17,6 @@ from custdata._errors import (
     OperationalError,
     ProgrammingError,
 )
-from custdata.outbox.memory import OutboxOverlay, OutboxTables
-from custdata.outbox.memory import repositories as outbox_repositories
 from custdata.storage.memory.data import TABLES, Record, _Committed, unique_values
 from custdata.storage.memory.repositories import (
     MemoryActivityRepository,
@@ -26,6 +24,8 @@ from custdata.storage.memory.repositories import (
     MemoryCustomerRepository,
     MemoryOrderRepository,
 )
+from custdata.storage.outbox.memory import OutboxOverlay, OutboxTables
+from custdata.storage.outbox.memory import repositories as outbox_repositories
 
 
 class MemoryStore:
