@@ -9,6 +9,7 @@
 - :mod:`custdata.outbox.dispatcher`: the :class:`Dispatcher` that drains the outbox through a notifier.
 """
 
+from custdata._errors import OutboxMissingError
 from custdata.outbox.dispatcher import Dispatcher, DrainReport, RetryPolicy
 from custdata.outbox.service import Forgotten, cancel, dead_letters, enqueue, erase, forget, requeue, suppress
 from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
@@ -19,6 +20,7 @@ __all__ = [
     "DrainReport",
     "Forgotten",
     "OutboxEntry",
+    "OutboxMissingError",
     "OutboxRepository",
     "OutboxState",
     "OutboxStore",

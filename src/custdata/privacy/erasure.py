@@ -61,7 +61,6 @@ from custdata.domain import (
 from custdata.domain._checks import Checker
 from custdata.domain.ids import to_customer_id
 from custdata.domain.personal import erased_values
-from custdata.importing.rekey import email_derived, rekey_customer
 from custdata.merge import MERGE_EVENT, MergeRecord, merges_of
 from custdata.merge.service import merge_events_naming, without_snapshots
 from custdata.outbox.service import Forgotten, forget
@@ -344,6 +343,9 @@ def _merged_directly(uow: UnitOfWork, survivor: str) -> list[Customer]:
 def _rekey(uow: UnitOfWork, targets: list[Customer], now: datetime) -> dict[CustomerId, CustomerId]:
     """Give every record of the person whose id was derived from one of the person's email addresses (as earlier
     versions made them) a fresh random id, so that the address no longer leads to the erased records."""
+    # imported here: custdata.importing sits above privacy and imports this module
+    from custdata.importing.rekey import email_derived, rekey_customer
+
     emails = [email for target in targets for email in target.emails]
     rekeyed: dict[CustomerId, CustomerId] = {}
     for target in targets:

@@ -4,6 +4,7 @@
 The service and the dispatcher that use them are :mod:`custdata.outbox`, which exports these names too.
 """
 
+from custdata._errors import OutboxMissingError
 from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
 from custdata.storage.outbox.ports import (
     OutboxRepository,
@@ -16,6 +17,7 @@ from custdata.storage.outbox.ports import (
 
 __all__ = [
     "OutboxEntry",
+    "OutboxMissingError",
     "OutboxRepository",
     "OutboxState",
     "OutboxStore",
