@@ -13,6 +13,8 @@
      │    ├── IntegrityError               a constraint failed (duplicate id, ...)
      │    ├── OperationalError             the database could not do the work (locked, gone, ...)
      │    └── ProgrammingError             the store was used wrongly (closed, bad URL, ...)
+     │         └── OutboxMissingError      a store without an outbox was asked to hold or send messages
+     │                                     (also a ValidationError at ``store``, as raised before)
      └── MissingExtraError (ImportError)   an optional dependency is not installed; names the extra
 
 Messages never quote personal data: they name the field and the rule, not the value.
@@ -172,6 +174,26 @@ class OperationalError(StoreError):
 
 class ProgrammingError(StoreError):
     """The store was used wrongly: closed, an unknown URL scheme, a unit of work used twice."""
+
+
+class OutboxMissingError(ProgrammingError, ValidationError):
+    """A store whose units of work have no outbox (they are not ``custdata.outbox.OutboxUnitOfWork``) was given
+    to something that writes or sends messages: the dispatcher, the workflow engine. ``store_type`` names the
+    store's class. It is also a :class:`ValidationError` with one problem at ``store``, which is what earlier
+    versions raised, so code that catches that keeps working.
+
+    >>> print(OutboxMissingError("ShelfStore"))
+    store: ShelfStore has no outbox (its units of work must offer outbox and timers)
+    """
+
+    def __init__(self, store_type: str) -> None:
+        self.store_type = store_type
+        ValidationError.__init__(
+            self, [Problem("store", f"{store_type} has no outbox (its units of work must offer outbox and timers)")]
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.store_type,))
 
 
 class MissingExtraError(CustdataError, ImportError):

@@ -32,7 +32,7 @@ from custdata.domain import (
     Return,
     Shipment,
 )
-from custdata.merge.service import MAX_CHAIN, follow_merges
+from custdata.storage.merges import MAX_CHAIN, follow_merges
 from custdata.storage.ports import MAX_LIMIT, Page, Store, UnitOfWork, walk
 
 T = TypeVar("T")

@@ -18,9 +18,10 @@ from custdata._errors import ConflictError, StoreError, ValidationError
 from custdata.domain import ActivityEvent, ActivityId, Customer, CustomerId
 from custdata.merge.rules import FieldProvenance, MergeRules
 from custdata.serialization import from_dict, to_json
+from custdata.storage.merges import MERGE_EVENT as _MERGE_EVENT
 
 #: Name of the timeline event that holds a merge record.
-MERGE_EVENT = "Customers Merged"
+MERGE_EVENT = _MERGE_EVENT
 #: The ``source`` of merge events.
 MERGE_SOURCE = "custdata.merge"
 

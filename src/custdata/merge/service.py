@@ -15,45 +15,26 @@ from typing import Any, Protocol
 
 import attrs
 
-from custdata._errors import ConflictError, IntegrityError, Problem, ValidationError
+from custdata._errors import ConflictError, Problem, ValidationError
 from custdata.domain import ActivityEvent, ActivityId, Customer, CustomerId
 from custdata.merge.model import MERGE_EVENT, MergePlan, MergeRecord, MovedRecord, UndoRefusedError
 from custdata.merge.rules import MergeRules, combine
+from custdata.storage.merges import MAX_CHAIN as MAX_CHAIN
+from custdata.storage.merges import follow_merges as follow_merges
+from custdata.storage.merges import resolve as resolve
+from custdata.storage.merges import skeleton
+from custdata.storage.merges import strip_undone_merge as strip_undone_merge
 from custdata.storage.ports import Page, UnitOfWork, walk
 from custdata.storage.records import holds_value
 
 _log = logging.getLogger("custdata.merge")
 
-#: How many ``merged_into`` links :func:`resolve` follows before it calls the chain broken.
-MAX_CHAIN = 64
 _PAGE = 1000
 
 
 class _Owned(Protocol):
     id: Any
     customer_id: Any
-
-
-def resolve(uow: UnitOfWork, customer_id: str) -> Customer:
-    """The customer that ``customer_id`` ends up in: itself, or the survivor it was merged into (following
-    merges of merges). Raises :class:`custdata.NotFoundError` for an unknown id and
-    :class:`custdata.IntegrityError` for a chain that loops or is longer than :data:`MAX_CHAIN`."""
-    return follow_merges(uow, customer_id)[0]
-
-
-def follow_merges(uow: UnitOfWork, customer_id: str) -> tuple[Customer, tuple[CustomerId, ...]]:
-    """Like :func:`resolve`, with the merged ids followed on the way (oldest link first; empty for a customer that
-    was never merged)."""
-    customer = uow.customers.get(customer_id)
-    followed: list[CustomerId] = []
-    while customer.merged_into is not None:
-        followed.append(customer.id)
-        if len(followed) > MAX_CHAIN:
-            raise IntegrityError(f"customer {str(customer_id)!r} is merged through more than {MAX_CHAIN} customers")
-        if customer.merged_into in followed:
-            raise IntegrityError(f"the merges of customer {str(customer_id)!r} form a loop")
-        customer = uow.customers.get(customer.merged_into)
-    return customer, tuple(followed)
 
 
 def preview(
@@ -249,10 +230,7 @@ def _now(at: datetime | None) -> datetime:
 def _skeletons(customers: Iterable[Customer], only: Collection[str] | None = None) -> tuple[Customer, ...]:
     """What an undone merge record keeps of its snapshots: the ids, creation times and guest flags (of the
     customers in ``only``, when given; the others stay as they are)."""
-    return tuple(
-        Customer(id=c.id, created_at=c.created_at, is_guest=c.is_guest) if only is None or c.id in only else c
-        for c in customers
-    )
+    return tuple(skeleton(c) if only is None or c.id in only else c for c in customers)
 
 
 def without_snapshots(record: MergeRecord, customer_ids: Iterable[str] | None = None) -> MergeRecord:
@@ -279,23 +257,6 @@ def merge_events_naming(uow: UnitOfWork, customer_id: str) -> list[ActivityEvent
 
 def _all_activity(uow: UnitOfWork) -> Iterator[ActivityEvent]:
     return walk(lambda cursor: uow.activity.page(limit=_PAGE, cursor=cursor))
-
-
-def strip_undone_merge(event: ActivityEvent) -> ActivityEvent | None:
-    """The merge event ``event`` rewritten the way :func:`undo` writes it when it is an undone merge record that
-    still holds whole snapshots (as earlier versions left them); None when there is nothing to change."""
-    if event.event != MERGE_EVENT or not event.properties:
-        return None
-    try:
-        record = MergeRecord.from_event(event)
-    except ValidationError:
-        return None
-    if record.undone_at is None:
-        return None
-    stripped = without_snapshots(record)
-    if stripped is record:
-        return None
-    return attrs.evolve(event, properties=stripped.to_event().properties)
 
 
 def _kinds(uow: UnitOfWork) -> list[tuple[str, Any, bool]]:

@@ -34,15 +34,15 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
-from custdata._errors import IntegrityError, NotFoundError, OperationalError, ValidationError
+from custdata._errors import IntegrityError, NotFoundError, OperationalError
 from custdata.domain import CommunicationStatus, ConsentPurpose, ConsentState, Customer
 from custdata.domain._checks import Checker
-from custdata.merge.service import resolve
 from custdata.notify import Notifier, SendResult
 from custdata.notify.result import Outcome, scrub
-from custdata.outbox.model import OutboxEntry, OutboxState
-from custdata.outbox.ports import OutboxUnitOfWork, has_outbox
 from custdata.outbox.service import update_event
+from custdata.storage.merges import resolve
+from custdata.storage.outbox.model import OutboxEntry, OutboxState
+from custdata.storage.outbox.ports import OutboxUnitOfWork, outbox_unit_of_work
 from custdata.storage.ports import Store
 from custdata.storage.records import LATEST_MOMENT
 
@@ -163,10 +163,7 @@ class Dispatcher:
         self._rng = rng or random.Random()
 
     def _uow(self) -> OutboxUnitOfWork:
-        uow = self.store.unit_of_work()
-        if not has_outbox(uow):
-            raise ValidationError.single("store", f"{type(self.store).__name__} has no outbox")
-        return uow
+        return outbox_unit_of_work(self.store)
 
     # -- running -------------------------------------------------------------------------------------------
 

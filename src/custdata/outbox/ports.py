@@ -1,186 +1,23 @@
 """The outbox ports: what a store offers so that messages are written with their cause and sent once.
 
-A store with an outbox hands out units of work (:class:`OutboxUnitOfWork`) that have, beside the four
-repositories of :class:`custdata.storage.UnitOfWork`, an ``outbox`` (:class:`OutboxRepository`) and
-``timers`` (:class:`TimerRepository`), in the same transaction::
-
-    with store.unit_of_work() as uow:
-        uow.orders.update(order)
-        uow.outbox.add(entry)          # committed together with the order, or not at all
-        uow.communications.add(event)
-        uow.commit()
-
-Rules every implementation keeps (checked by :class:`custdata.testing.outbox_contract.OutboxContract`):
-
-- **One entry per key.** ``add`` writes nothing and returns False when an entry with the same idempotency key
-  exists, whatever its state; two units of work adding the same key at once store it once.
-- **Leases.** ``lease`` atomically picks pending entries that are available and not leased by anyone (or whose
-  lease expired), marks them leased by ``owner`` until ``now + duration`` and counts an attempt; two
-  dispatchers never hold the same entry at once. ``settle`` changes a leased entry only while ``owner`` still
-  holds the lease, so a dispatcher whose lease ran out cannot overwrite a newer result.
-- **Cancelling** touches only pending entries that no dispatcher holds right now.
-- **Erasing** (``erase``) touches only settled entries and finished timers: their personal data goes, their keys
-  stay.
-- **Reassigning** (``reassign``) moves every entry or timer of one customer id to another, the old id gone from
-  their keys and contents too.
-- **Forgetting** (``forget``, for the right to erasure and retention) takes one entry or timer whatever its state:
-  a pending one is cancelled, *also while a dispatcher holds its lease* (the lease is released, so that
-  dispatcher's ``settle`` finds it gone and writes nothing), and its personal data goes; its key stays.
+They live in the storage layer (:mod:`custdata.storage.outbox.ports`, which states the rules every
+implementation keeps); this module exports the same names.
 """
 
-from __future__ import annotations
+from custdata.storage.outbox.ports import (
+    OutboxRepository,
+    OutboxStore,
+    OutboxUnitOfWork,
+    TimerRepository,
+    has_outbox,
+    outbox_unit_of_work,
+)
 
-from collections.abc import Iterable
-from datetime import datetime, timedelta
-from typing import Protocol, TypeGuard, runtime_checkable
-
-from custdata.domain import Topic
-from custdata.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
-from custdata.storage.ports import DEFAULT_LIMIT, Page, UnitOfWork
-
-
-class OutboxRepository(Protocol):
-    """Outbox entries: added with their cause, leased and settled by dispatchers."""
-
-    def add(self, entry: OutboxEntry) -> bool:
-        """Store ``entry``; False (and nothing written) when its idempotency key is taken."""
-
-    def get(self, entry_id: str) -> OutboxEntry:
-        """The entry with this id, or :class:`~custdata.NotFoundError`."""
-
-    def find(self, idempotency_key: str) -> OutboxEntry | None:
-        """The entry with this idempotency key, if any."""
-
-    def lease(self, owner: str, *, now: datetime, limit: int, duration: timedelta) -> list[OutboxEntry]:
-        """Lease up to ``limit`` ready entries for ``owner``, oldest ``available_at`` first (see the module doc)."""
-
-    def settle(
-        self,
-        entry_id: str,
-        owner: str,
-        *,
-        state: OutboxState,
-        now: datetime,
-        available_at: datetime | None = None,
-        provider_id: str | None = None,
-        error: str | None = None,
-        reason: str | None = None,
-    ) -> bool:
-        """Record the result of a send and release the lease; False when ``owner`` no longer holds it.
-
-        ``state`` pending means "try again at ``available_at``".
-        """
-
-    def cancel(
-        self, *, customer_id: str, topics: Iterable[Topic], now: datetime, reason: str, order_id: str | None = None
-    ) -> list[OutboxEntry]:
-        """Cancel the customer's pending, unleased entries of ``topics`` (of ``order_id`` when given, or of no
-        order); the entries as they were before."""
-
-    def requeue(self, entry_id: str, *, now: datetime) -> OutboxEntry:
-        """Put a dead or failed entry back to pending, available now, its attempts reset; returns it."""
-
-    def with_state(
-        self, state: OutboxState, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None
-    ) -> Page[OutboxEntry]:
-        """Entries in ``state``, in id order, one page at a time (dead letters: ``OutboxState.DEAD``)."""
-
-    def count(self, state: OutboxState | None = None) -> int:
-        """How many entries there are (in ``state`` when given)."""
-
-    def count_recent(self, customer_id: str, *, since: datetime, topics: Iterable[Topic]) -> int:
-        """How many of the customer's entries of ``topics`` created at or after ``since`` are pending or sent."""
-
-    def erase(self, customer_id: str, *, now: datetime) -> int:
-        """Drop the rendered message, last error and provider id (the personal data) of each of the customer's
-        entries that is no longer pending, for the right to erasure; how many changed. Pending entries are left
-        alone: cancel them first. The entries and their keys stay, so an erased message is never sent again."""
-
-    def for_customer(self, customer_id: str) -> list[OutboxEntry]:
-        """Every entry filed under this customer id, in any state, in id order."""
-
-    def for_orders(self, order_ids: Iterable[str]) -> list[OutboxEntry]:
-        """Every entry about one of these orders, in any state and under any customer id, in id order."""
-
-    def forget(self, entry_id: str, *, now: datetime, reason: str) -> OutboxEntry | None:
-        """Make one entry hold no personal data, whatever its state: a pending entry is cancelled with ``reason``
-        even while a dispatcher holds its lease (the lease is dropped, so its holder can no longer settle it), and
-        the rendered message, last error and provider id go. The key stays, so the message is never sent again.
-
-        Returns the entry as it was, or None when there was nothing to change; :class:`~custdata.NotFoundError`
-        for an unknown id."""
-
-    def reassign(self, customer_id: str, to: str, *, now: datetime) -> int:
-        """File every entry of ``customer_id``, in any state, under ``to`` instead (a customer given a new id):
-        the old id also goes from the idempotency key and the rendered message (its key, customer id, headers and
-        metadata), so that no entry names it any more. How many entries moved; an entry whose new key is taken is
-        an :class:`~custdata.IntegrityError`."""
-
-
-class TimerRepository(Protocol):
-    """Timers: messages due later, decided when they fall due."""
-
-    def schedule(self, timer: Timer, *, replace: bool = False) -> bool:
-        """Store ``timer``; with its key taken, replace the stored one when ``replace`` (back to pending),
-        else keep it. True when something was written."""
-
-    def get(self, key: str) -> Timer | None: ...
-
-    def due(self, now: datetime, *, limit: int = DEFAULT_LIMIT) -> list[Timer]:
-        """Pending timers due at or before ``now``, earliest first."""
-
-    def finish(self, key: str, state: TimerState, *, reason: str | None = None) -> bool:
-        """Mark a pending timer fired or cancelled; False when it was not pending (someone else took it)."""
-
-    def cancel(self, *, customer_id: str, topics: Iterable[Topic], reason: str, order_id: str | None = None) -> int:
-        """Cancel the customer's pending timers of ``topics`` (of ``order_id`` or of no order); how many."""
-
-    def pending(self, customer_id: str) -> list[Timer]:
-        """The customer's pending timers, earliest first."""
-
-    def erase(self, customer_id: str) -> int:
-        """Empty the trigger (the event, with the personal data it may carry) of each of the customer's timers
-        that is no longer pending; how many changed."""
-
-    def for_customer(self, customer_id: str) -> list[Timer]:
-        """Every timer filed under this customer id, in any state, in key order."""
-
-    def for_orders(self, order_ids: Iterable[str]) -> list[Timer]:
-        """Every timer about one of these orders, in any state and under any customer id, in key order."""
-
-    def forget(self, key: str, *, reason: str) -> bool:
-        """Make one timer hold no personal data: a pending timer is cancelled with ``reason``, and the trigger
-        goes whatever the state. True when something changed; :class:`~custdata.NotFoundError` for an unknown key."""
-
-    def reassign(self, customer_id: str, to: str) -> int:
-        """File every timer of ``customer_id``, in any state, under ``to`` instead: the old id also goes from the
-        timer's key and trigger. How many timers moved; a new key that is taken is an IntegrityError."""
-
-    def page(self, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page[Timer]:
-        """Every timer, in key order, one page at a time."""
-
-
-@runtime_checkable
-class OutboxUnitOfWork(UnitOfWork, Protocol):
-    """A unit of work that also has the outbox and the timers (see the module docstring)."""
-
-    @property
-    def outbox(self) -> OutboxRepository: ...
-    @property
-    def timers(self) -> TimerRepository: ...
-
-
-_HAS_OUTBOX: dict[type, bool] = {}
-
-
-def has_outbox(uow: object) -> TypeGuard[OutboxUnitOfWork]:
-    """``isinstance(uow, OutboxUnitOfWork)``, remembered per class (a protocol check inspects every member, and
-    the dispatcher opens a unit of work per message)."""
-    cls = type(uow)
-    known = _HAS_OUTBOX.get(cls)
-    if known is None:
-        known = _HAS_OUTBOX[cls] = isinstance(uow, OutboxUnitOfWork)
-    return known
-
-
-__all__ = ["OutboxRepository", "OutboxUnitOfWork", "TimerRepository", "has_outbox"]
+__all__ = [
+    "OutboxRepository",
+    "OutboxStore",
+    "OutboxUnitOfWork",
+    "TimerRepository",
+    "has_outbox",
+    "outbox_unit_of_work",
+]

@@ -15,10 +15,10 @@ import attrs
 from custdata._errors import ConflictError, IntegrityError, NotFoundError, ValidationError
 from custdata.domain import Channel, CommunicationEvent, CommunicationId, CommunicationStatus, Topic
 from custdata.domain._checks import Checker, trusting
-from custdata.merge.service import resolve
 from custdata.notify import Message
-from custdata.outbox.model import OutboxEntry, OutboxState, Timer
-from custdata.outbox.ports import OutboxUnitOfWork
+from custdata.storage.merges import resolve
+from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer
+from custdata.storage.outbox.ports import OutboxUnitOfWork
 from custdata.storage.ports import DEFAULT_LIMIT, Page
 
 

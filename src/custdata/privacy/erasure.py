@@ -62,12 +62,13 @@ from custdata.domain.redaction import pseudonymise_order as pseudonymise_order
 from custdata.domain.redaction import scrub_activity as scrub_activity
 from custdata.domain.redaction import scrub_communication as scrub_communication
 from custdata.importing.rekey import email_derived, rekey_customer
-from custdata.merge import MERGE_EVENT, MergeRecord, merges_of, resolve
-from custdata.merge.service import follow_merges, merge_events_naming, without_snapshots
-from custdata.outbox.ports import has_outbox
+from custdata.merge import MERGE_EVENT, MergeRecord, merges_of
+from custdata.merge.service import merge_events_naming, without_snapshots
 from custdata.outbox.service import Forgotten, forget
 from custdata.privacy._clock import Clock, read, utc_now
 from custdata.privacy.consent import redact_ledger
+from custdata.storage.merges import follow_merges, resolve
+from custdata.storage.outbox.ports import has_outbox
 from custdata.storage.ports import CustomerQuery, Store, UnitOfWork, walk
 
 log = logging.getLogger("custdata.privacy")
@@ -318,6 +319,8 @@ def _merged_directly(uow: UnitOfWork, survivor: str) -> list[Customer]:
 def _rekey(uow: UnitOfWork, targets: list[Customer], now: datetime) -> dict[CustomerId, CustomerId]:
     """Give every record of the person whose id was derived from one of the person's email addresses (as earlier
     versions made them) a fresh random id, so that the address no longer leads to the erased records."""
+    # imported here: custdata.importing sits above privacy and imports this module
+
     emails = [email for target in targets for email in target.emails]
     rekeyed: dict[CustomerId, CustomerId] = {}
     for target in targets:

@@ -24,10 +24,10 @@ from typing import Any
 
 from custdata.domain import Customer
 from custdata.domain._checks import Checker
-from custdata.merge import resolve
 from custdata.privacy import consent
 from custdata.privacy._clock import Clock, read, utc_now
 from custdata.serialization import SCHEMA_KEY, SCHEMA_VERSION, to_dict
+from custdata.storage.merges import resolve
 from custdata.storage.ports import Store, walk
 
 FORMAT = "custdata.customer-export"

@@ -33,10 +33,10 @@ import attrs
 from custdata.domain import Customer
 from custdata.domain._checks import Checker
 from custdata.domain.redaction import pseudonymise_order, scrub_communication
-from custdata.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
-from custdata.outbox.ports import has_outbox
 from custdata.outbox.service import forget
 from custdata.privacy._clock import Clock, read, utc_now
+from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
+from custdata.storage.outbox.ports import has_outbox
 from custdata.storage.ports import MAX_LIMIT, CustomerQuery, Page, Store, UnitOfWork, walk
 
 log = logging.getLogger("custdata.privacy")

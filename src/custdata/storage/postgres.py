@@ -34,8 +34,9 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from custdata._errors import MissingExtraError, OperationalError, ProgrammingError
-from custdata.outbox.sql import SCHEMA as OUTBOX_SCHEMA
 from custdata.storage._pg_values import _safe_params, _with_arrays, cause, jsonb_safe, translate
+from custdata.storage.outbox.ports import OutboxStore
+from custdata.storage.outbox.sql import SCHEMA as OUTBOX_SCHEMA
 from custdata.storage.sql.schema import POSTGRESQL, Dialect, Schema, migrate
 from custdata.storage.sql.session import Params
 from custdata.storage.sql.tables import CORE
@@ -432,3 +433,7 @@ def open_url(url: str) -> PostgresStore:
 
 
 __all__ = ["URL_OPTIONS", "PostgresSession", "PostgresStore", "jsonb_safe", "open_url", "public_url", "split_url"]
+
+
+#: The PostgreSQL store offers the outbox port (checked by the type checker).
+_OUTBOX_STORE: type[OutboxStore] = PostgresStore

@@ -25,7 +25,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from custdata._errors import IntegrityError, OperationalError, ProgrammingError, StoreError, ValidationError
-from custdata.outbox.sql import SCHEMA as OUTBOX_SCHEMA
+from custdata.storage.outbox.ports import OutboxStore
+from custdata.storage.outbox.sql import SCHEMA as OUTBOX_SCHEMA
 from custdata.storage.sql.schema import SQLITE, Dialect
 from custdata.storage.sql.session import Params
 from custdata.storage.sql.unit_of_work import SqlStore
@@ -307,3 +308,7 @@ def open_url(url: str) -> SQLiteStore:
     if path in {"", ":memory:"}:
         return SQLiteStore(None, timeout=timeout, synchronous=options.get("synchronous", "normal"))
     return SQLiteStore(path, timeout=timeout, synchronous=options.get("synchronous", "normal"))
+
+
+#: The SQLite store offers the outbox port (checked by the type checker).
+_OUTBOX_STORE: type[OutboxStore] = SQLiteStore

@@ -31,8 +31,8 @@ from hypothesis import strategies as st
 from custdata._errors import NotFoundError, ValidationError
 from custdata.domain import Channel, CommunicationId, Customer, Topic
 from custdata.notify import Message
-from custdata.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
-from custdata.outbox.ports import OutboxUnitOfWork
+from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
+from custdata.storage.outbox.ports import OutboxUnitOfWork
 from custdata.storage.ports import Store, walk
 
 T0 = datetime(2024, 3, 1, 12, tzinfo=UTC)

@@ -23,12 +23,12 @@ from custdata.domain.redaction import pseudonymise_order, scrub_activity
 from custdata.lifecycle.apply import apply
 from custdata.lifecycle.changes import Change, Place
 from custdata.lifecycle.events import OrderEvent, event_from_dict, event_to_dict
-from custdata.merge.service import resolve
 from custdata.notify import Message
-from custdata.outbox.model import Timer, TimerState
-from custdata.outbox.ports import OutboxUnitOfWork, has_outbox
 from custdata.outbox.service import cancel, enqueue, suppress
 from custdata.serialization import from_dict, to_dict
+from custdata.storage.merges import resolve
+from custdata.storage.outbox.model import Timer, TimerState
+from custdata.storage.outbox.ports import OutboxUnitOfWork, outbox_unit_of_work
 from custdata.storage.ports import Store
 from custdata.storage.records import EARLIEST_MOMENT, LATEST_MOMENT, check_moment
 from custdata.workflows.context import Shop, available, variables
@@ -486,10 +486,7 @@ def _earlier(moment: datetime, period: timedelta) -> datetime:
 
 
 def _outbox_uow(store: Store) -> OutboxUnitOfWork:
-    uow = store.unit_of_work()
-    if not has_outbox(uow):
-        raise ValidationError.single("store", f"{type(store).__name__} has no outbox")
-    return uow
+    return outbox_unit_of_work(store)
 
 
 def _serialize(trigger: Trigger) -> dict[str, Any]:

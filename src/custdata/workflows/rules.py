@@ -25,7 +25,7 @@ from custdata.domain.communication import _EVENT_NAME
 from custdata.lifecycle.events import OrderEvent
 
 if TYPE_CHECKING:
-    from custdata.outbox.ports import OutboxUnitOfWork
+    from custdata.storage.outbox.ports import OutboxUnitOfWork
 
 Trigger = OrderEvent | ActivityEvent
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")

@@ -17,8 +17,6 @@ from custdata._errors import (
     OperationalError,
     ProgrammingError,
 )
-from custdata.outbox.memory import OutboxOverlay, OutboxTables
-from custdata.outbox.memory import repositories as outbox_repositories
 from custdata.storage.memory.data import TABLES, Record, _Committed, unique_values
 from custdata.storage.memory.repositories import (
     MemoryActivityRepository,
@@ -26,6 +24,9 @@ from custdata.storage.memory.repositories import (
     MemoryCustomerRepository,
     MemoryOrderRepository,
 )
+from custdata.storage.outbox.memory import OutboxOverlay, OutboxTables
+from custdata.storage.outbox.memory import repositories as outbox_repositories
+from custdata.storage.outbox.ports import OutboxStore
 
 
 class MemoryStore:
@@ -203,3 +204,7 @@ def open_url(url: str) -> MemoryStore:
     if url.rstrip("/") not in {"memory:", "memory:/"}:
         raise ProgrammingError("a memory store URL is just memory://")
     return MemoryStore()
+
+
+#: The memory store offers the outbox port (checked by the type checker).
+_OUTBOX_STORE: type[OutboxStore] = MemoryStore

@@ -173,8 +173,7 @@ def strip_undone_merges(session: SqlSession, batch: int = 500) -> None:
     versions kept them) the way undo now writes them: ids, creation times and guest flags only (a migration step).
     """
     from custdata.domain import ActivityEvent
-    from custdata.merge.model import MERGE_EVENT
-    from custdata.merge.service import strip_undone_merge
+    from custdata.storage.merges import MERGE_EVENT, strip_undone_merge
 
     render = session.dialect.render
     select = render("SELECT id, {doc_out} FROM activity WHERE id > ? AND {doc_out} LIKE ? ORDER BY id LIMIT ?")

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Self
 
-import custdata.outbox.sql as _outbox  # as a module: custdata.outbox.sql imports this package in turn
+import custdata.storage.outbox.sql as _outbox  # as a module: it imports this package in turn
 from custdata._errors import ProgrammingError
 from custdata.storage.sql.aggregates import SqlAggregateQueries, aggregate_queries
 from custdata.storage.sql.repositories import (
@@ -29,7 +29,7 @@ from custdata.storage.sql.tables import CORE
 
 class SqlUnitOfWork:
     """One transaction over the repositories of an SQL store (see :class:`custdata.storage.UnitOfWork`), with
-    the outbox and the timers (see :class:`custdata.outbox.OutboxUnitOfWork`)."""
+    the outbox and the timers (see :class:`custdata.storage.outbox.OutboxUnitOfWork`)."""
 
     def __init__(self, store: SqlStore) -> None:
         self._store = store
