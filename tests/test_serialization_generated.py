@@ -240,6 +240,37 @@ def test_junk_is_refused_as_stock_cattrs_refuses_it(obj: Any, data: st.DataObjec
     assert outcome(lambda: from_dict(cls, document, converter=make_converter())) == expected
 
 
+#: One value of each JSON kind, and a few look-alikes: each goes in every place of a document in turn.
+_KINDS: tuple[object, ...] = (None, True, 0, 7, 1.5, "", "x", "2024-05-01T12:00:00+00:00", [], ["x"], {}, {"x": 1})
+
+
+def _places(document: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(document, dict):
+        return [p for key, value in document.items() for p in [(*path, key), *_places(value, (*path, key))]]
+    if isinstance(document, list):
+        return [p for i, value in enumerate(document) for p in [(*path, i), *_places(value, (*path, i))]]
+    return []
+
+
+def _replaced(document: Any, path: tuple[Any, ...], value: object) -> Any:
+    if not path:
+        return value
+    copy = dict(document) if isinstance(document, dict) else list(document)
+    copy[path[0]] = _replaced(document[path[0]], path[1:], value)
+    return copy
+
+
+@settings(max_examples=15, deadline=None)
+@given(ENTITIES)
+def test_every_kind_of_value_in_every_place_is_judged_as_stock_cattrs_judges_it(obj: Any) -> None:
+    cls, document = type(obj), to_dict(obj)
+    for place in _places(document):
+        for value in _KINDS:
+            changed = _replaced(document, place, value)
+            expected = outcome(lambda: from_dict(cls, changed, converter=REFERENCE))  # noqa: B023 - called at once
+            assert outcome(lambda: from_dict(cls, changed)) == expected, (place, value)  # noqa: B023
+
+
 @given(ENTITIES, st.data())
 def test_the_trusted_reader_skips_what_stock_cattrs_skips(obj: Any, data: st.DataObject) -> None:
     """Unknown keys (the schema version among them) are ignored, absent defaults taken, like stock cattrs does
