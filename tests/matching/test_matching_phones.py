@@ -70,7 +70,7 @@ def library_numbers(draw: st.DrawFn) -> tuple[str, str]:
     return phonenumbers.format_number(number, style), region
 
 
-JUNK = st.text(max_size=24) | st.text(st.sampled_from("0123456789 +-()./٣²０ext#*"), max_size=24)
+JUNK = st.text(max_size=24) | st.text(st.sampled_from("0123456789 +-()./\u0663\u00b2\uff10ext#*"), max_size=24)
 
 
 @settings(max_examples=400)
