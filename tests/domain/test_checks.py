@@ -248,3 +248,59 @@ def test_a_customer_that_passes_the_quick_test_passes_every_check(customer: Cust
 @given(cst.customers())
 def test_generated_customers_take_the_quick_path(customer: Customer) -> None:
     assert _plain(customer)._plainly_valid()
+
+
+class _Text(str):
+    """A str that the quick tests (``type(value) is str``) pass on to the detailed checks, which judge it alike."""
+
+    __slots__ = ()
+
+
+@settings(max_examples=200)
+@given(
+    st.text(st.sampled_from("aZ \u00e9\u00a0"), max_size=40)
+    | st.text(st.sampled_from("aZ \u00e9\u00a0\u2003\x00\x01\x1f\x7f\t\n") | st.characters(codec="utf-8"), max_size=40)
+    | st.sampled_from([None, 5, b"x", 1.5]),
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from([-2, -1, 0, 1, 2, 300]),
+)
+def test_the_quick_text_test_gives_what_the_detailed_checks_give(
+    value: object, optional: bool, multiline: bool, shift: int
+) -> None:
+    limit = max(0, len(value) + shift) if isinstance(value, str) else shift % 7  # lengths at the limit and beside it
+    quick, detailed = Checker(), Checker()
+    slow_value = _Text(value) if isinstance(value, str) else value
+    args = {"optional": optional, "multiline": multiline, "max_length": limit}
+    assert quick.text("f", value, **args) == detailed.text("f", slow_value, **args)  # type: ignore[arg-type]
+    assert quick.problems == detailed.problems
+
+
+_ANY_JUNK = st.sampled_from(_JUNK) | _VALUES
+
+
+@settings(max_examples=40)
+@given(cst.customers(), st.dictionaries(st.sampled_from(_CUSTOMER_FIELDS), _ANY_JUNK, max_size=3))
+def test_a_customer_comes_out_of_the_quick_path_as_out_of_the_detailed_one(
+    customer: Customer, junk: dict[str, object]
+) -> None:
+    base = _plain(customer)
+    fields = {f: getattr(base, f) for f in _CUSTOMER_FIELDS} | junk
+
+    def outcome(build: object) -> object:
+        try:
+            made = build()  # type: ignore[operator]
+        except ValidationError as exc:
+            return sorted(map(str, exc.problems))
+        return [(type(v), v) for v in attrs.astuple(made, recurse=False)]
+
+    def detailed() -> Customer:
+        with trusting():
+            made = Customer(**fields)  # type: ignore[arg-type]
+        made._check_each_field()
+        return made
+
+    def quick() -> Customer:
+        return Customer(**fields)  # type: ignore[arg-type]
+
+    assert outcome(quick) == outcome(detailed)
