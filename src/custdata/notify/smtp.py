@@ -24,7 +24,7 @@ from types import TracebackType
 from custdata._clock import Clock
 from custdata._clock import utc_now as _utc_now
 from custdata._errors import ValidationError
-from custdata.domain._checks import Checker
+from custdata.domain.checks import Checker
 from custdata.domain.contact import EmailAddress
 from custdata.domain.enums import Channel
 from custdata.notify import mime

@@ -26,7 +26,7 @@ from typing import Any
 from custdata._clock import Clock
 from custdata._clock import utc_now as _utc_now
 from custdata._errors import ValidationError
-from custdata.domain._checks import Checker
+from custdata.domain.checks import Checker
 from custdata.domain.enums import Channel
 from custdata.notify.message import Message, ensure_message, url_problem
 from custdata.notify.result import SendResult, scrub

@@ -36,7 +36,7 @@ import attrs
 from custdata._clock import Clock, utc_now
 from custdata._errors import IntegrityError, NotFoundError, OperationalError, ValidationError
 from custdata.domain import CommunicationStatus, ConsentPurpose, ConsentState, Customer
-from custdata.domain._checks import Checker
+from custdata.domain.checks import Checker
 from custdata.merge.service import resolve
 from custdata.notify import Notifier, SendResult
 from custdata.notify.result import Outcome, scrub

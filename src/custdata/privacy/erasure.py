@@ -58,7 +58,7 @@ from custdata.domain import (
     CustomerId,
     Order,
 )
-from custdata.domain._checks import Checker
+from custdata.domain.checks import Checker
 from custdata.domain.ids import to_customer_id
 from custdata.domain.personal import erased_values
 from custdata.importing.rekey import email_derived, rekey_customer

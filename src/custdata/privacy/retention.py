@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from custdata.domain._checks import Checker
+from custdata.domain.checks import Checker
 from custdata.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
 from custdata.outbox.ports import has_outbox
 from custdata.outbox.service import forget
