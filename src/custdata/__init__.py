@@ -19,6 +19,7 @@ from custdata._errors import (
     TokenError,
     ValidationError,
 )
+from custdata._version import __version__ as __version__
 from custdata.domain import (
     ORDER_TRANSITIONS,
     ActivityEvent,
@@ -61,9 +62,6 @@ from custdata.domain import (
     TrackingStatus,
 )
 from custdata.serialization import SCHEMA_VERSION, from_dict, from_json, make_converter, to_dict, to_json
-
-__version__ = "0.1.0"
-
 from custdata.storage import open_store
 
 __all__ = [

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custdata import Address, Customer, PhoneNumber, ValidationError
-from custdata.domain._checks import MAX_JSON_DEPTH, Checker, _check_json, _is_json, trusting
 from custdata.domain.address import _LIMITS, _TEXT_FIELDS, _tidy
 from custdata.domain.address import _plain as plain_fields
+from custdata.domain.checks import MAX_JSON_DEPTH, Checker, _check_json, _is_json, trusting
 from custdata.testing import strategies as cst
 
 _SCALARS = (

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from custdata import CustdataError, ValidationError
-from custdata.domain._checks import trusting
+from custdata.domain.checks import trusting
 from custdata.notify import (
     FolderNotifier,
     Message,

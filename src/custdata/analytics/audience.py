@@ -15,11 +15,12 @@ Both accept a :class:`~custdata.Customer` or a customer id.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from custdata._clock import utc_now
 from custdata._errors import NotFoundError, ValidationError
 from custdata.analytics._input import moment
 from custdata.analytics._results import frame
@@ -29,10 +30,6 @@ from custdata.domain import Customer, CustomerId
 
 if TYPE_CHECKING:
     from custdata.analytics.store import StoreAnalytics
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _customer_id(customer: object) -> str:

@@ -21,7 +21,7 @@ from custdata._errors import ValidationError
 from custdata.analytics._input import duration, each, moment
 from custdata.analytics._results import Summary, Table
 from custdata.domain import CustomerId, Money, Order
-from custdata.domain._checks import trusting
+from custdata.domain.checks import trusting
 from custdata.domain.money import EXACT, checked_amount, currency_exponent
 
 # Which orders and refunds count is decided in custdata.domain.order_rules, for every reader; UNREFUNDED_RETURNS

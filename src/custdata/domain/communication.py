@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from custdata.domain._checks import Checker, trusted
+from custdata.domain.checks import Checker, trusted
 from custdata.domain.enums import Channel, CommunicationStatus, Direction, Topic
 from custdata.domain.ids import (
     ActivityId,

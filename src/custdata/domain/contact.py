@@ -11,7 +11,7 @@ import email_validator
 import phonenumbers
 
 from custdata._errors import ValidationError
-from custdata.domain._checks import trusted
+from custdata.domain.checks import trusted
 from custdata.domain.personal import NOT_PERSONAL, PERSONAL
 
 

@@ -12,8 +12,8 @@ import attrs
 import pycountry
 
 from custdata._errors import ID_FORM, ValidationError
-from custdata.domain._checks import Checker, is_json, plain_tag, plain_texts, trusted
 from custdata.domain.address import Address
+from custdata.domain.checks import Checker, is_json, plain_tag, plain_texts, trusted
 from custdata.domain.contact import EmailAddress, PhoneNumber, mask
 from custdata.domain.enums import (
     Channel,

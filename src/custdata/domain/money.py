@@ -20,7 +20,7 @@ import iso4217
 import pycountry
 
 from custdata._errors import CurrencyMismatchError, Problem, ValidationError
-from custdata.domain._checks import trusted
+from custdata.domain.checks import trusted
 from custdata.domain.personal import NOT_PERSONAL
 
 #: A Money amount has at most this many digits before the decimal point (it is below 10**26 in size) ...

@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 import attrs
 
 from custdata._errors import InvalidTransitionError, ValidationError
-from custdata.domain._checks import Checker, trusted
 from custdata.domain.address import Address
+from custdata.domain.checks import Checker, trusted
 from custdata.domain.enums import OrderStatus, ReturnReason, ReturnStatus, TrackingStatus
 from custdata.domain.ids import CustomerId, OrderId, to_customer_id, to_order_id
 from custdata.domain.money import Money

@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 
 from custdata.domain import Customer, CustomerId, EmailAddress
-from custdata.domain._checks import Checker
+from custdata.domain.checks import Checker
 from custdata.importing.convert import legacy_email_id
 from custdata.merge.model import MERGE_EVENT
 from custdata.merge.service import merge_events_naming

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from custdata._errors import ValidationError
-from custdata.domain._checks import Checker, trusted
+from custdata.domain.checks import Checker, trusted
 from custdata.domain.contact import EmailAddress, PhoneNumber, mask
 from custdata.domain.customer import normalise_locale
 from custdata.domain.enums import Channel, Topic

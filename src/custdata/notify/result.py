@@ -11,7 +11,7 @@ from enum import StrEnum
 
 import attrs
 
-from custdata.domain._checks import Checker
+from custdata.domain.checks import Checker
 
 
 class Outcome(StrEnum):

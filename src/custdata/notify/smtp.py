@@ -17,19 +17,19 @@ import logging
 import smtplib
 import ssl
 import threading
-from datetime import UTC, datetime
 from email.message import Message as RawEmail
 from enum import StrEnum
 from types import TracebackType
 
+from custdata._clock import Clock
+from custdata._clock import utc_now as _utc_now
 from custdata._errors import ValidationError
-from custdata.domain._checks import Checker
+from custdata.domain.checks import Checker
 from custdata.domain.contact import EmailAddress
 from custdata.domain.enums import Channel
 from custdata.notify import mime
 from custdata.notify.message import LINE_BREAK, Message, ensure_message
 from custdata.notify.result import SendResult, scrub
-from custdata.notify.typing import Clock
 
 _log = logging.getLogger("custdata.notify.smtp")
 
@@ -51,10 +51,6 @@ class _Failed(Exception):
     def __init__(self, result: SendResult) -> None:
         super().__init__(result.reason)
         self.result = result
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class SMTPNotifier:

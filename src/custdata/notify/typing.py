@@ -7,8 +7,9 @@ holds connections may also have ``close()``, which dispatchers call when they st
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
+
+from custdata._clock import Clock as Clock
 
 if TYPE_CHECKING:
     from custdata.notify.message import Message
@@ -36,6 +37,3 @@ class ClosableNotifier(Notifier, Protocol):
 #: Decides a send in a :class:`~custdata.notify.RecordingNotifier`: a result to return instead of
 #: delivering, or None to deliver as usual.
 FailureRule: TypeAlias = "Callable[[Message], SendResult | None]"
-
-#: Returns the current time (timezone-aware); injected where a notifier stamps messages.
-Clock: TypeAlias = Callable[[], datetime]

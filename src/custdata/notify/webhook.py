@@ -23,12 +23,13 @@ from email.message import Message as HTTPHeaders
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from custdata._clock import Clock
+from custdata._clock import utc_now as _utc_now
 from custdata._errors import ValidationError
-from custdata.domain._checks import Checker
+from custdata.domain.checks import Checker
 from custdata.domain.enums import Channel
 from custdata.notify.message import Message, ensure_message, url_problem
 from custdata.notify.result import SendResult, scrub
-from custdata.notify.typing import Clock
 
 _log = logging.getLogger("custdata.notify.webhook")
 
@@ -49,10 +50,6 @@ def _key(secret: str | bytes) -> bytes:
     if not isinstance(key, bytes) or len(key) < 16:
         raise ValidationError.single("secret", "must be a string or bytes of at least 16 bytes")
     return key
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class WebhookNotifier:

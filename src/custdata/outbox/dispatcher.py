@@ -29,14 +29,14 @@ import os
 import random
 import socket
 import threading
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import attrs
 
+from custdata._clock import Clock, utc_now
 from custdata._errors import IntegrityError, NotFoundError, OperationalError
 from custdata.domain import CommunicationStatus, ConsentPurpose, ConsentState, Customer
-from custdata.domain._checks import Checker
+from custdata.domain.checks import Checker
 from custdata.notify import Notifier, SendResult
 from custdata.notify.result import Outcome, scrub
 from custdata.outbox.service import update_event
@@ -47,13 +47,6 @@ from custdata.storage.ports import Store
 from custdata.storage.records import LATEST_MOMENT
 
 _log = logging.getLogger("custdata.outbox")
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
 
 #: The longest a retry waits, whatever the policy or a provider's ``retry_after`` ask for.
 MAX_RETRY_DELAY = timedelta(days=30)

@@ -14,7 +14,7 @@ import attrs
 
 from custdata._errors import ConflictError, IntegrityError, NotFoundError, ValidationError
 from custdata.domain import Channel, CommunicationEvent, CommunicationId, CommunicationStatus, Topic
-from custdata.domain._checks import Checker, trusting
+from custdata.domain.checks import Checker, trusting
 from custdata.notify import Message
 from custdata.storage.merges import resolve
 from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer

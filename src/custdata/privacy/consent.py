@@ -32,7 +32,7 @@ import attrs
 
 from custdata._errors import ValidationError
 from custdata.domain import Channel, ConsentPurpose, ConsentRecord, ConsentState, Customer, OptInLevel
-from custdata.domain._checks import Checker
+from custdata.domain.checks import Checker
 from custdata.domain.customer import CLOCK_SKEW as CLOCK_SKEW
 from custdata.privacy._clock import utc_now
 

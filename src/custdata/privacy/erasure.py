@@ -55,7 +55,7 @@ from custdata.domain import (
     Customer,
     CustomerId,
 )
-from custdata.domain._checks import Checker
+from custdata.domain.checks import Checker
 from custdata.domain.ids import to_customer_id
 from custdata.domain.personal import IDENTIFIER, NOT_PERSONAL, erased_values
 from custdata.domain.redaction import pseudonymise_order as pseudonymise_order

@@ -23,7 +23,7 @@ import json
 from typing import Any
 
 from custdata.domain import Customer
-from custdata.domain._checks import Checker
+from custdata.domain.checks import Checker
 from custdata.privacy import consent
 from custdata.privacy._clock import Clock, read, utc_now
 from custdata.serialization import SCHEMA_KEY, SCHEMA_VERSION, to_dict

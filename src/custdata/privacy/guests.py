@@ -43,7 +43,7 @@ import attrs
 
 from custdata._errors import ValidationError
 from custdata.domain import Customer, CustomerId, EmailAddress, OrderId
-from custdata.domain._checks import Checker
+from custdata.domain.checks import Checker
 from custdata.merge.model import MERGE_EVENT, MergeRecord
 from custdata.privacy.tokens import VerificationTokens, own_address
 from custdata.storage.ports import UnitOfWork, walk

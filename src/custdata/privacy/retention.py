@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 import attrs
 
 from custdata.domain import Customer
-from custdata.domain._checks import Checker
+from custdata.domain.checks import Checker
 from custdata.domain.redaction import pseudonymise_order, scrub_communication
 from custdata.outbox.service import forget
 from custdata.privacy._clock import Clock, read, utc_now

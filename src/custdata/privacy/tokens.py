@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from custdata._errors import TokenError, ValidationError
 from custdata.domain import Customer, EmailAddress
-from custdata.domain._checks import Checker
+from custdata.domain.checks import Checker
 
 _PREFIX = "cdv1"
 _MAX_TOKEN = 1024

@@ -21,7 +21,7 @@ import cattrs
 from cattrs.errors import AttributeValidationNote, ForbiddenExtraKeysError, IterableValidationNote
 
 from custdata._errors import Problem, ValidationError, join_path
-from custdata.domain._checks import trusting
+from custdata.domain.checks import trusting
 from custdata.serialization._codegen import GeneratedWriter, unstructure_function
 from custdata.serialization._hooks import configure
 from custdata.serialization._shapes import kind_of

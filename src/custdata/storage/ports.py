@@ -64,7 +64,7 @@ from custdata.domain import (
     OrderId,
     PhoneNumber,
 )
-from custdata.domain._checks import Checker
+from custdata.domain.checks import Checker
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)

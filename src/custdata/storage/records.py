@@ -37,7 +37,7 @@ from custdata.domain import (
     Order,
     PhoneNumber,
 )
-from custdata.domain._checks import trusting
+from custdata.domain.checks import trusting
 from custdata.serialization import SCHEMA_KEY, SCHEMA_VERSION
 from custdata.storage._converter import storage_converter
 

@@ -28,7 +28,7 @@ from custdata.domain import (
     ExternalRef,
     PhoneNumber,
 )
-from custdata.domain._checks import trusting
+from custdata.domain.checks import trusting
 from custdata.storage.ports import CustomerQuery, Page, Store, UnitOfWork, walk
 from custdata.storage.records import name_key
 from custdata.testing.store_builders import (

@@ -18,7 +18,7 @@ import attrs
 
 from custdata._errors import ValidationError
 from custdata.domain import ActivityEvent, Channel, Customer, Order, Topic
-from custdata.domain._checks import Checker
+from custdata.domain.checks import Checker
 from custdata.lifecycle.events import (
     DeliveryFailed,
     OrderCancelled,

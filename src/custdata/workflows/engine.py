@@ -12,11 +12,12 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import attrs
 
+from custdata._clock import utc_now as _utc_now
 from custdata._errors import ConflictError, IntegrityError, NotFoundError, StoreError, ValidationError
 from custdata.domain import ActivityEvent, Channel, Customer, Order
 from custdata.domain.redaction import pseudonymise_order, scrub_activity
@@ -54,10 +55,6 @@ class Step:
     key: str
     reason: str | None = None
     channel: Channel | None = None
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Workflows:

@@ -24,7 +24,7 @@ from typing import Any
 import attrs
 
 from custdata.domain import Channel, ConsentPurpose, ConsentState, Customer, Topic
-from custdata.domain._checks import Checker
+from custdata.domain.checks import Checker
 from custdata.storage.records import check_moment
 
 #: The marketing topics, which frequency caps cover by default.

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from custdata.domain import ActivityEvent, Channel, Customer, Topic
-from custdata.domain._checks import Checker
+from custdata.domain.checks import Checker
 from custdata.domain.communication import _EVENT_NAME
 from custdata.lifecycle.events import OrderEvent
 

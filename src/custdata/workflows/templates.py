@@ -21,7 +21,7 @@ import attrs
 
 from custdata._errors import MissingExtraError, Problem, ValidationError
 from custdata.domain import Channel, Topic
-from custdata.domain._checks import Checker
+from custdata.domain.checks import Checker
 from custdata.domain.customer import normalise_locale
 
 #: Variables every template may use.

@@ -9,7 +9,7 @@ import attrs
 
 from custdata._errors import ValidationError
 from custdata.domain import Topic
-from custdata.domain._checks import Checker
+from custdata.domain.checks import Checker
 from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
 from custdata.storage.records import check_moment, replace_id
 

@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 
 from custdata.domain import Channel, CommunicationId, CustomerId, OrderId, Topic
-from custdata.domain._checks import Checker, trusted
+from custdata.domain.checks import Checker, trusted
 from custdata.domain.ids import to_communication_id, to_customer_id, to_optional_order_id
 from custdata.domain.personal import IDENTIFIER, LINKED, NESTED, NOT_PERSONAL, PERSONAL
 from custdata.notify import Message

@@ -24,7 +24,7 @@ import cattrs
 
 from custdata._errors import IntegrityError, NotFoundError, OperationalError, ValidationError
 from custdata.domain import Channel, Topic
-from custdata.domain._checks import trusting
+from custdata.domain.checks import trusting
 from custdata.notify import Message
 from custdata.serialization import make_converter
 from custdata.storage.outbox import _args
