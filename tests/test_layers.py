@@ -20,7 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("storage",),
     ("outbox",),
     ("workflows",),
-    ("merge", "privacy", "matching", "importing"),
+    ("merge", "importing", "privacy", "matching"),
     ("analytics", "customer360"),
     ("notebook",),
     ("demo", "cli", "__main__"),
