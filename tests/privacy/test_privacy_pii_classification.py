@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+import custdata
 from custdata import ActivityEvent, CommunicationEvent, ConsentState, Customer, EmailAddress, Order, PhoneNumber
 from custdata.domain import Personal
 from custdata.domain.personal import field_kind, personal_values
@@ -209,5 +210,8 @@ def test_postgres_exports_every_personal_value_and_erasure_clears_it(
     data: st.DataObject, new_store: Callable[..., Any]
 ) -> None:
     records = _records(data)
+    # PostgreSQL cannot store a NUL character anywhere (the store refuses it, tested elsewhere): not this test's
+    customer, orders, events, activity = records
+    assume(all("\\u0000" not in custdata.to_json(r) for r in (customer, *orders, *events, *activity)))
     with new_store() as store:  # closed after each example: a failing one is run many times while shrinking
         _check_export_and_erasure(store, records)
