@@ -40,13 +40,13 @@ from custdata.testing import strategies as cst
 
 def _reference_writer(c: cattrs.Converter) -> None:
     c.register_unstructure_hook(Decimal, str)
-    for kind in (datetime, date, time):
-        c.register_unstructure_hook(kind, kind.isoformat)
+    for moment in (datetime, date, time):
+        c.register_unstructure_hook(moment, moment.isoformat)
     c.register_unstructure_hook(EmailAddress, lambda email: email.value)
     c.register_unstructure_hook(PhoneNumber, lambda phone: {"e164": phone.e164, "region": phone.region})
     c.register_unstructure_hook(Identifier, str)
-    for kind in (Enum, StrEnum):  # enums as their values (stock cattrs passes a StrEnum through as a str)
-        c.register_unstructure_hook(kind, lambda member: member.value)
+    for enum in (Enum, StrEnum):  # enums as their values (stock cattrs passes a StrEnum through as a str)
+        c.register_unstructure_hook(enum, lambda member: member.value)
 
 
 def _is_collection(t: Any) -> bool:
@@ -74,7 +74,9 @@ def _guarded_collection(t: Any, c: cattrs.Converter) -> Callable[[Any, Any], Any
 
 def _model(cls: type, c: cattrs.Converter) -> Callable[[Any, Any], Any]:
     """cattrs' own structuring function for a model, for a JSON object only (stock cattrs would index anything)."""
-    stock = make_dict_structure_fn(cls, c, _cattrs_forbid_extra_keys=True, _cattrs_detailed_validation=True)
+    stock: Callable[[Any, Any], Any] = make_dict_structure_fn(
+        cls, c, _cattrs_forbid_extra_keys=True, _cattrs_detailed_validation=True
+    )
 
     def structure(value: Any, _: Any) -> Any:
         if not isinstance(value, Mapping):
@@ -94,8 +96,8 @@ def reference_converter(*, trusted: bool = False) -> cattrs.Converter:
     _reference_writer(c)
     if trusted:
         c.register_structure_hook(Decimal, leaf._decimal)
-        for kind in (datetime, date, time):
-            c.register_structure_hook(kind, lambda value, cls: cls.fromisoformat(value))
+        for moment in (datetime, date, time):
+            c.register_structure_hook(moment, lambda value, cls: cls.fromisoformat(value))
         c.register_structure_hook(EmailAddress, lambda value, _: EmailAddress(value))
         c.register_structure_hook(PhoneNumber, lambda value, _: PhoneNumber(value["e164"], value["region"]))
         c.register_structure_hook(Identifier, lambda value, cls: cls(value))
@@ -205,7 +207,7 @@ _JUNK = st.one_of(
 )
 
 
-def _mutated(draw: st.DrawFn, value: Any, depth: int = 0) -> Any:
+def _mutated(draw: Callable[[st.SearchStrategy[Any]], Any], value: Any, depth: int = 0) -> Any:
     """``value`` with one part somewhere inside replaced, removed or added to, or recursed into."""
     if isinstance(value, dict) and value and depth < 6:
         out = dict(value)

@@ -10,6 +10,7 @@ memory store, where they stream.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -144,7 +145,7 @@ def _figures(of: Any, orders: list[Order], as_of: datetime) -> dict[str, Any]:
         "order_metrics": _outcome(metrics),
     }
     for currency in (None, *sorted({o.currency for o in orders} | {"EUR", "CHF"})):
-        figures[f"rfm {currency}"] = _outcome(lambda c=currency: table(as_of=as_of, currency=c))
+        figures[f"rfm {currency}"] = _outcome(functools.partial(table, as_of=as_of, currency=currency))
     return figures
 
 

@@ -296,11 +296,11 @@ def test_a_customer_comes_out_of_the_quick_path_as_out_of_the_detailed_one(
 
     def detailed() -> Customer:
         with trusting():
-            made = Customer(**fields)  # type: ignore[arg-type]
+            made = Customer(**fields)
         made._check_each_field()
         return made
 
     def quick() -> Customer:
-        return Customer(**fields)  # type: ignore[arg-type]
+        return Customer(**fields)
 
     assert outcome(quick) == outcome(detailed)

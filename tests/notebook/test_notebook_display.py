@@ -43,7 +43,7 @@ def _notebook_imports(source: str, module_name: str, *, is_package: bool = False
         elif isinstance(node, ast.Call) and any(isinstance(arg, ast.Constant) for arg in node.args):
             names = [arg.value for arg in node.args if isinstance(arg, ast.Constant) and isinstance(arg.value, str)]
         if any(name == "custdata.notebook" or name.startswith("custdata.notebook.") for name in names):
-            found.append(node.lineno)
+            found.append(getattr(node, "lineno", 0))
     return found
 
 

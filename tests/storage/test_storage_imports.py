@@ -22,7 +22,7 @@ FORBIDDEN = {
 
 
 def _imported_packages(path: Path) -> list[tuple[str, int]]:
-    found = []
+    found: list[tuple[str, int]] = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
