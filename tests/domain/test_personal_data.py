@@ -47,7 +47,7 @@ def _modules() -> list[ModuleType]:
     return [
         *found,
         importlib.import_module("custdata.notify.message"),
-        importlib.import_module("custdata.outbox.model"),
+        importlib.import_module("custdata.storage.outbox.model"),
     ]
 
 
