@@ -127,6 +127,9 @@ class PostgresSession:
         """
         conn = self._usable()
         cur = conn.cursor()
+        # statements in a pipeline are never prepared: after a failed statement the server skips the rest of the
+        # pipeline, and psycopg could then take a statement for prepared that the server never prepared
+        threshold, conn.prepare_threshold = conn.prepare_threshold, None
         try:
             with conn.pipeline():
                 if not self._writing:
@@ -142,6 +145,7 @@ class PostgresSession:
                 raise translate(exc) from cause(exc)
             raise
         finally:
+            conn.prepare_threshold = threshold
             cur.close()
 
     def _undo_write(self, conn: psycopg.Connection[Any]) -> None:
