@@ -4,10 +4,7 @@ the person is left in the outbox, in any other customer's export or timeline, no
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,28 +17,10 @@ from custdata.notify import RecordingNotifier
 from custdata.outbox import Dispatcher, OutboxState, Timer, TimerState, enqueue
 from custdata.privacy.erasure import erase_customer
 from custdata.privacy.export import export_customer_json
-from custdata.storage import Store, open_store
-from custdata.storage.sqlite import SQLiteStore
+from custdata.storage import Store
 
 NOW = T0 + timedelta(days=40)
 LEASE = timedelta(minutes=5)
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store, Any]]:
-    """A fresh store of each kind, with the PostgreSQL server (for its files) when there is one."""
-    if request.param == "memory":
-        with open_store("memory://") as store:
-            yield store, None
-    elif request.param == "sqlite":
-        with SQLiteStore(tmp_path / "shop.db") as store:
-            yield store, None
-    else:
-        from custdata.storage.postgres import PostgresStore
-
-        server = request.getfixturevalue("pg_server")
-        with PostgresStore(server.url("postgres"), schema=f"e_{uuid.uuid4().hex[:12]}", pool_max_size=4) as store:
-            yield store, server
 
 
 def _add(store: Store, *people: Any, orders: dict[str, str] | None = None) -> None:

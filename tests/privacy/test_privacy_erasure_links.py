@@ -3,10 +3,7 @@ earlier versions (undone merges that kept whole snapshots of the customers), on 
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -18,27 +15,9 @@ from custdata import Customer, Topic, to_json
 from custdata.merge import MergeRecord, merge, merges_of, preview, undo
 from custdata.outbox import Timer, TimerState
 from custdata.privacy.erasure import erase_customer
-from custdata.storage import Store, open_store
-from custdata.storage.sqlite import SQLiteStore
+from custdata.storage import Store
 
 NOW = T0 + timedelta(days=40)
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store, Any]]:
-    """A fresh store of each kind, with the PostgreSQL server (for its files) when there is one."""
-    if request.param == "memory":
-        with open_store("memory://") as store:
-            yield store, None
-    elif request.param == "sqlite":
-        with SQLiteStore(tmp_path / "shop.db") as store:
-            yield store, None
-    else:
-        from custdata.storage.postgres import PostgresStore
-
-        server = request.getfixturevalue("pg_server")
-        with PostgresStore(server.url("postgres"), schema=f"l_{uuid.uuid4().hex[:12]}", pool_max_size=4) as store:
-            yield store, server
 
 
 def add_people(store: Store, *people: Customer, orders: bool = True) -> None:

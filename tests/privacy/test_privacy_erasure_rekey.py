@@ -3,10 +3,7 @@ re-keyed beforehand), so that knowing the address no longer leads to the record;
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,27 +18,10 @@ from custdata.outbox import Timer, TimerState, enqueue
 from custdata.outbox.ports import has_outbox
 from custdata.privacy.erasure import erase_customer
 from custdata.privacy.export import export_customer_json
-from custdata.storage import Store, open_store, walk
-from custdata.storage.sqlite import SQLiteStore
+from custdata.storage import Store, walk
 
 NOW = T0 + timedelta(days=40)
 OLD = str(legacy_email_id("shop", EmailAddress.parse("mail.alderney@example.org")))
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store, Any]]:
-    if request.param == "memory":
-        with open_store("memory://") as store:
-            yield store, None
-    elif request.param == "sqlite":
-        with SQLiteStore(tmp_path / "shop.db") as store:
-            yield store, None
-    else:
-        from custdata.storage.postgres import PostgresStore
-
-        server = request.getfixturevalue("pg_server")
-        with PostgresStore(server.url("postgres"), schema=f"r_{uuid.uuid4().hex[:12]}", pool_max_size=4) as store:
-            yield store, server
 
 
 def seed(store: Store) -> None:
