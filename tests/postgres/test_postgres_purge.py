@@ -3,7 +3,9 @@ tables, TOAST data and indexes, while live data stays."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from pg_test_server import PostgresServer
@@ -117,3 +119,70 @@ def test_a_table_in_use_makes_the_purge_fail_loudly(new_store: NewStore) -> None
     store.purge_residue()
     with store.unit_of_work() as uow:
         assert uow.customers.get(customer.id).version == 0
+
+
+def _erase_one(store: PostgresStore) -> Customer:
+    """A secret customer, added then deleted (committed)."""
+    victim = secret_customer(1, big=False)
+    with store.unit_of_work() as uow:
+        uow.customers.add(victim)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        uow.customers.delete(victim.id)
+        uow.commit()
+    return victim
+
+
+def _snapshot_holder(url: str) -> Any:
+    """A session in a ``REPEATABLE READ`` transaction whose snapshot is taken now."""
+    import psycopg
+
+    conn = psycopg.connect(url, autocommit=True, application_name="old-report")
+    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+    conn.execute("SELECT 1")
+    return conn
+
+
+def test_the_purge_waits_for_a_transaction_that_can_still_read_the_deleted_rows(
+    pg_server: PostgresServer, pg_url: str, new_store: NewStore
+) -> None:
+    store = new_store(timeout=30)
+    holder = _snapshot_holder(pg_url)
+    _erase_one(store)
+    ended = threading.Timer(0.5, holder.execute, ("COMMIT",))
+    ended.start()
+    try:
+        store.purge_residue()
+        assert not holder.info.transaction_status, "the purge returned while the old snapshot was still open"
+    finally:
+        ended.join()
+        holder.close()
+    assert {s: n for s, n in residue(pg_server, pg_url, store.schema).items() if n and s != KEEPER} == {}
+
+
+def test_a_transaction_that_stays_open_makes_the_purge_fail_and_name_it(
+    pg_server: PostgresServer, pg_url: str, new_store: NewStore
+) -> None:
+    store = new_store(timeout=0.3)
+    holder = _snapshot_holder(pg_url)
+    try:
+        _erase_one(store)
+        with pytest.raises(OperationalError, match=r"session \d+ \(old-report, idle in transaction\)"):
+            store.purge_residue()
+    finally:
+        holder.close()
+    store.purge_residue()
+    assert {s: n for s, n in residue(pg_server, pg_url, store.schema).items() if n and s != KEEPER} == {}
+
+
+def test_transactions_younger_than_the_delete_do_not_hold_the_purge(
+    pg_server: PostgresServer, pg_url: str, new_store: NewStore
+) -> None:
+    store = new_store(timeout=0.3)
+    _erase_one(store)
+    holder = _snapshot_holder(pg_url)  # its snapshot sees the delete, so it reads no deleted row
+    try:
+        store.purge_residue()
+    finally:
+        holder.close()
+    assert {s: n for s, n in residue(pg_server, pg_url, store.schema).items() if n and s != KEEPER} == {}

@@ -337,6 +337,14 @@ class PostgresStore(SqlStore):
         rewrites each table, its TOAST data and its indexes into new files holding only the live rows, and
         truncates the old files. Each table is locked exclusively while it is rewritten, so run it when the
         store is quiet; a lock not granted within ``timeout`` raises :class:`~custdata.OperationalError`.
+
+        A rewrite copies every row version that some transaction may still read, so a deleted row survives
+        it while a transaction older than the delete is open (a session idle in a ``REPEATABLE READ``
+        transaction, an ``ANALYZE`` in progress, a prepared transaction, a replication slot). So the purge
+        first waits, up to ``timeout``, until no such transaction of the database is left, and raises
+        :class:`~custdata.OperationalError` naming the sessions that are still open instead of leaving the
+        rows behind unannounced; nothing is lost then, call it again.
+
         The server's write-ahead log, its archives, replicas and backups keep older copies until they are
         recycled or expire; they are the database administrator's to manage.
         """
@@ -346,6 +354,7 @@ class PostgresStore(SqlStore):
         try:
             conn = session.connection
             try:
+                _wait_for_older_transactions(conn, self._timeout)
                 tables = conn.execute(
                     "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                     "WHERE n.nspname = %s AND c.relkind IN ('r', 'm') ORDER BY c.relname",
@@ -361,6 +370,52 @@ class PostgresStore(SqlStore):
                 raise translate(exc) from cause(exc)
         finally:
             session.close()
+
+
+#: Whatever keeps row versions deleted before ``%(horizon)s`` (a transaction id) readable in this database:
+#: sessions whose snapshot or transaction is older, prepared transactions and replication slots. A plain
+#: (auto)vacuum is left out, as PostgreSQL's own horizon leaves it out.
+_OLDER_TRANSACTIONS = """
+SELECT format('session %%s (%%s, %%s)', pid, coalesce(nullif(application_name, ''), backend_type),
+              coalesce(state, 'running'))
+  FROM pg_stat_activity
+ WHERE pid <> pg_backend_pid()
+   AND (datid IS NULL OR datid = (SELECT oid FROM pg_database WHERE datname = current_database()))
+   AND NOT (backend_type = 'autovacuum worker' AND coalesce(query, '') LIKE 'autovacuum: VACUUM %%'
+            AND coalesce(query, '') NOT LIKE '%%ANALYZE%%')
+   AND ((backend_xmin IS NOT NULL AND age(backend_xmin) > age(xid(%(horizon)s::xid8)))
+        OR (backend_xid IS NOT NULL AND age(backend_xid) > age(xid(%(horizon)s::xid8))))
+UNION ALL
+SELECT format('prepared transaction %%L', gid)
+  FROM pg_prepared_xacts
+ WHERE database = current_database() AND age(transaction) > age(xid(%(horizon)s::xid8))
+UNION ALL
+SELECT format('replication slot %%L', slot_name)
+  FROM pg_replication_slots
+ WHERE (database IS NULL OR database = current_database())
+   AND xmin IS NOT NULL AND age(xmin) > age(xid(%(horizon)s::xid8))
+"""
+
+
+def _wait_for_older_transactions(conn: Any, timeout: float) -> None:
+    """Return once nothing in the database can read a row version that committed work has deleted; raise
+    :class:`~custdata.OperationalError` naming what still can after ``timeout`` seconds."""
+    row = conn.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text").fetchone()
+    horizon = row[0]
+    deadline = time.monotonic() + timeout
+    pause = 0.01
+    while True:
+        holders = [r[0] for r in conn.execute(_OLDER_TRANSACTIONS, {"horizon": horizon}).fetchall()]
+        if not holders:
+            return
+        if time.monotonic() >= deadline:
+            raise OperationalError(
+                f"the purge waited {timeout:g} s for transactions older than it to end, and "
+                f"{', '.join(sorted(holders))} still may read deleted rows, so rewriting the tables would keep "
+                "them; end those transactions and purge again"
+            )
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)
 
 
 def _lock_key(pg_schema: str, schema_name: str) -> tuple[int, int]:
