@@ -25,8 +25,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("notebook",),
     ("demo", "cli", "__main__"),
 )
-#: Beside the layers: may import any layer except the top two.
-BESIDE = {"testing": 7}
+#: Beside the layers, each with the highest layer it may import: the testing kits (any layer except the top two)
+#: and the pytest plugin (which imports nothing of custdata, so that it loads where the test extra is missing).
+BESIDE = {"testing": 7, "pytest_plugin": 0}
 #: The package itself (``custdata/__init__.py``) is the public facade: it re-exports from the layers below the top.
 FACADE = "(facade)"
 
