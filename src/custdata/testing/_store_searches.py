@@ -103,6 +103,9 @@ class StoreContractBase:
     # -- look-ups and searches ---------------------------------------------------------------------------------
 
     def test_find_by_email_uses_the_canonical_form(self) -> None:
+        """find_by_email() matches the canonical form (case-folded, trimmed) of the primary and other emails, and
+        follows updates.
+        """
         with self.opened() as store:
             jane = make_customer(
                 email=EmailAddress("Jane.Doe@Example.COM"), other_emails=(EmailAddress("JD@shop.example.org"),)
@@ -111,9 +114,11 @@ class StoreContractBase:
             self.put(store, jane, other)
             with store.unit_of_work() as uow:
                 for probe in ("jane.doe@example.com", " JANE.DOE@example.com", EmailAddress("jane.doe@EXAMPLE.com")):
-                    assert uow.customers.find_by_email(probe) == [jane]
-                assert uow.customers.find_by_email("jd@shop.example.org") == [jane]
-                assert uow.customers.find_by_email("nobody@example.com") == []
+                    found = uow.customers.find_by_email(probe)
+                    assert found == [jane], f"the email {probe!r} must find its customer whatever its case or spaces"
+                found = uow.customers.find_by_email("jd@shop.example.org")
+                assert found == [jane], "other emails must be found too, in their canonical form"
+                assert uow.customers.find_by_email("nobody@example.com") == [], "an unknown email found a customer"
                 with pytest.raises(ValidationError):
                     uow.customers.find_by_email("not an email")
                 jane.email = EmailAddress("jane@new.example.com")
@@ -121,31 +126,37 @@ class StoreContractBase:
                 uow.customers.update(jane)
                 uow.commit()
             with store.unit_of_work() as uow:
-                assert uow.customers.find_by_email("jane.doe@example.com") == []
-                assert uow.customers.find_by_email("JANE@new.example.com") == [jane]
+                found = uow.customers.find_by_email("jane.doe@example.com")
+                assert found == [], "an email the customer no longer has still finds it"
+                found = uow.customers.find_by_email("JANE@new.example.com")
+                assert found == [jane], "the customer's new email does not find it"
 
     def test_find_by_email_returns_every_customer_sharing_it_in_id_order(self) -> None:
+        """find_by_email() returns every customer sharing an email, in id order."""
         with self.opened() as store:
             guests = [make_customer(email=EmailAddress("shared@example.com"), is_guest=True) for _ in range(3)]
             self.put(store, *guests)
             with store.unit_of_work() as uow:
-                assert [c.id for c in uow.customers.find_by_email("Shared@example.com")] == sorted(g.id for g in guests)
+                found = [c.id for c in uow.customers.find_by_email("Shared@example.com")]
+                assert found == sorted(g.id for g in guests), "every customer sharing the email, in id order"
 
     def test_find_by_phone_uses_e164(self) -> None:
+        """find_by_phone() matches the E.164 form of the primary and other phones, however the number is written."""
         with self.opened() as store:
             berlin = PhoneNumber.parse("030 1234567", "DE")
             mobile = PhoneNumber.parse("+44 7400 123456")
             customer = make_customer(phone=berlin, other_phones=(mobile,))
             self.put(store, customer, make_customer())
             with store.unit_of_work() as uow:
-                assert uow.customers.find_by_phone("+49 30 1234567") == [customer]
-                assert uow.customers.find_by_phone("030 1234567", region="DE") == [customer]
-                assert uow.customers.find_by_phone(mobile) == [customer]
-                assert uow.customers.find_by_phone("+49 30 7654321") == []
+                assert uow.customers.find_by_phone("+49 30 1234567") == [customer], "the international form"
+                assert uow.customers.find_by_phone("030 1234567", region="DE") == [customer], "the national form"
+                assert uow.customers.find_by_phone(mobile) == [customer], "other phones must be found too"
+                assert uow.customers.find_by_phone("+49 30 7654321") == [], "an unknown phone found a customer"
                 with pytest.raises(ValidationError):
                     uow.customers.find_by_phone("call me maybe")
 
     def test_find_by_external_ref_and_idempotency_key(self) -> None:
+        """Orders are found by external reference and messages by idempotency key; both are unique (IntegrityError)."""
         with self.opened() as store:
             customer = make_customer()
             order = make_order(customer.id, external_ref=ExternalRef("shopify", "5001"))
@@ -165,6 +176,7 @@ class StoreContractBase:
                     repository_for(uow, duplicate).add(duplicate)
 
     def test_search_by_name_prefix_ignores_case_and_matches_any_name(self) -> None:
+        """A name prefix search ignores case, matches the start of any name, and takes % and _ as plain characters."""
         with self.opened() as store:
             olaf = make_customer(given_name="Ólafur", family_name="Straße", display_name=None)
             obrien = make_customer(given_name="Seán", family_name="O'Brien %_", display_name="Captain")
@@ -189,6 +201,9 @@ class StoreContractBase:
                     assert uow.customers.count(query) == len(expected), prefix
 
     def test_search_by_tag_group_country_and_time_ranges(self) -> None:
+        """search() and count() filter by exact tag, group and country, and by half-open ranges of creation and update
+        times.
+        """
         with self.opened() as store:
             berlin = Address(last_name="X", street_address_1="Hauptstr. 1", city="Berlin", postal_code="10115",
                              country_code="DE")  # fmt: skip
@@ -220,6 +235,7 @@ class StoreContractBase:
                 assert uow.customers.count() == 3
 
     def test_search_by_merged_into_finds_the_records_merged_into_a_customer(self) -> None:
+        """A merged_into search finds exactly the records merged directly into a customer, and follows updates."""
         with self.opened() as store:
             survivor, other = make_customer(), make_customer()
             merged = [make_customer(merged_into=survivor.id) for _ in range(3)]
@@ -250,6 +266,9 @@ class StoreContractBase:
             assert caught.value.problems[0].path == "merged_into"
 
     def test_activity_mentioning_a_value_finds_events_of_that_name_on_any_timeline(self) -> None:
+        """activity.mentioning() finds the events of one name that hold a string value anywhere in their properties, on
+        any timeline.
+        """
         with self.opened() as store:
             a, b = make_customer(), make_customer()
             self.put(store, a, b)
@@ -275,6 +294,7 @@ class StoreContractBase:
                         uow.activity.mentioning("Linked", bad)  # type: ignore[arg-type]
 
     def test_customer_histories_come_in_time_order_across_pages(self) -> None:
+        """A customer's orders, messages and activity are listed in time order (then id order), across pages."""
         with self.opened() as store:
             customer, other = make_customer(), make_customer()
             moments = [T0 + timedelta(hours=h) for h in (5, 1, 3, 3, 3, 2, 4, 3)]
@@ -303,6 +323,7 @@ class StoreContractBase:
     # -- pagination -------------------------------------------------------------------------------------------
 
     def test_pages_cover_everything_once_in_id_order(self) -> None:
+        """Pages cover every record once, in id order, and the last page has no next cursor."""
         with self.opened() as store:
             customers = [make_customer() for _ in range(23)]
             orders = [make_order(customers[0].id) for _ in range(11)]
@@ -316,14 +337,16 @@ class StoreContractBase:
                     if page.next_cursor is None:
                         break
                     cursor = page.next_cursor
-                assert [len(p) for p in pages] == [5, 5, 5, 5, 3]
-                assert [c.id for p in pages for c in p] == sorted(c.id for c in customers)
+                assert [len(p) for p in pages] == [5, 5, 5, 5, 3], "every page but the last must be full"
+                covered = [c.id for p in pages for c in p]
+                assert covered == sorted(c.id for c in customers), "pages must cover every record once, in id order"
                 assert len(uow.customers.search(limit=23)) == 23
-                assert uow.customers.search(limit=23).next_cursor is None
+                assert uow.customers.search(limit=23).next_cursor is None, "the last page must have no next cursor"
                 walked = list(walk(lambda c: uow.orders.page(limit=4, cursor=c)))
-                assert [o.id for o in walked] == sorted(o.id for o in orders)
+                assert [o.id for o in walked] == sorted(o.id for o in orders), "pages of orders, in id order"
 
     def test_bad_limits_and_cursors_are_validation_errors(self) -> None:
+        """Bad limits, forged cursors and cursors of another listing raise ValidationError."""
         with self.opened() as store:
             customers = [make_customer() for _ in range(3)]
             self.put(store, *customers)
@@ -340,6 +363,9 @@ class StoreContractBase:
                     uow.orders.page(cursor=orders_cursor)
 
     def test_pagination_is_stable_under_inserts_and_deletes(self) -> None:
+        """A walk through the pages, with inserts and deletes between pages, never repeats a record nor skips one that
+        stayed.
+        """
         with self.opened() as store:
             stem = CustomerId.new()[:-6]
             initial = [make_customer(id=f"{stem}{i:04d}0") for i in range(40)]
@@ -372,6 +398,7 @@ class StoreContractBase:
     # -- awkward values ----------------------------------------------------------------------------------------
 
     def test_unicode_and_very_long_values_survive(self) -> None:
+        """Unicode of every plane and very long values are stored, and found, unchanged."""
         with self.opened() as store:
             name = "\U0001d504\U0001d521\U0001d51e ß Ω 漢字 🙂 \u0301e" * 10
             customer = make_customer(
@@ -382,20 +409,25 @@ class StoreContractBase:
             message = make_message(customer.id, body="Grüße 🙂\n" * 100_000, subject="Ü" * 998)
             self.put(store, customer, message)
             with store.unit_of_work() as uow:
-                assert uow.customers.get(customer.id) == customer
-                assert uow.communications.get(message.id) == message
-                assert uow.customers.search(CustomerQuery(name_prefix=name[:40].upper())).items == (customer,)
-                assert uow.customers.search(CustomerQuery(tag="🙂" * 100)).items == (customer,)
+                assert uow.customers.get(customer.id) == customer, "a customer with long Unicode values changed"
+                assert uow.communications.get(message.id) == message, "a message with a long Unicode body changed"
+                found = uow.customers.search(CustomerQuery(name_prefix=name[:40].upper())).items
+                assert found == (customer,), "a long Unicode name is not found by its prefix"
+                found = uow.customers.search(CustomerQuery(tag="🙂" * 100)).items
+                assert found == (customer,), "a long Unicode tag is not found"
 
     def test_hostile_strings_through_every_search_path(self) -> None:
+        """Hostile strings (quotes, SQL, wildcards, NUL, surrogates, huge ones) as search arguments match nothing or
+        raise ValidationError.
+        """
         with self.opened() as store:
             customer = make_customer(tags=frozenset({"x"}))
             self.put(store, customer, make_order(customer.id))
             with store.unit_of_work() as uow:
                 for text in HOSTILE:
                     self._probe(uow, text, customer)
-                assert uow.customers.count() == 1 and uow.orders.count() == 1
-                assert uow.customers.get(customer.id) == customer
+                assert (uow.customers.count(), uow.orders.count()) == (1, 1), "a hostile search changed the data"
+                assert uow.customers.get(customer.id) == customer, "a hostile search changed the customer"
 
             @given(text=st.text(max_size=40))
             @settings(max_examples=40, deadline=None)
@@ -406,6 +438,9 @@ class StoreContractBase:
             probe_generated()
 
     def test_hostile_values_are_stored_and_found_by_exactly_themselves(self) -> None:
+        """Look-alike values (quotes, wildcards, case and collation twins) stored side by side are each found by exactly
+        themselves.
+        """
         texts = [*LOOKALIKES, *(f"{t} [{i}]" for i, t in enumerate(LOOKALIKES)), *(t[:98] for t in HOSTILE)]
         accepted = list(dict.fromkeys(t for t in texts if storable_text(t)))
         assert "' OR '1'='1" in accepted and "%" in accepted and "ß" in accepted

@@ -207,10 +207,12 @@ class NotifierContract:
     # -- the contract ----------------------------------------------------------------------------------
 
     def test_is_a_notifier(self) -> None:
+        """The notifier satisfies the Notifier protocol: it has send(message)."""
         with self.harness() as h:
             assert isinstance(h.notifier, Notifier), "the notifier needs a send(message) method"
 
     def test_delivered_message_arrives_with_its_content(self) -> None:
+        """A sent message arrives once at the far side, with its recipient, text and subject unchanged."""
         with self.harness() as h:
             message = self.message(h)
             _, delivery = self.delivered(h, message)
@@ -220,6 +222,7 @@ class NotifierContract:
                 assert delivery.subject == message.subject, "the subject changed on the way"
 
     def test_html_body_arrives(self) -> None:
+        """A message's HTML body arrives unchanged."""
         with self.harness() as h:
             if not h.html:
                 raise unittest.SkipTest("this far side does not receive HTML bodies")
@@ -228,11 +231,13 @@ class NotifierContract:
             assert _normal(delivery.html) == _normal(message.html), "the HTML body changed on the way"
 
     def test_provider_id_is_the_identity_at_the_far_side(self) -> None:
+        """The provider_id of a sent result is the identity the far side knows the message by."""
         with self.harness() as h:
             result, delivery = self.delivered(h, self.message(h))
             assert delivery.identity == result.provider_id, "provider_id should name the message as received"
 
     def test_same_idempotency_key_keeps_the_same_identity(self) -> None:
+        """Sending again with the same idempotency key keeps the identity the far side sees."""
         with self.harness() as h:
             first = self.message(h)
             again = attrs.evolve(first, text="The same logical message, sent again.")
@@ -244,12 +249,14 @@ class NotifierContract:
             assert 1 <= len(found) <= 2, f"expected one or two deliveries under one identity, found {len(found)}"
 
     def test_different_keys_get_different_identities(self) -> None:
+        """Messages with different idempotency keys never share an identity."""
         with self.harness() as h:
             results = [h.notifier.send(self.message(h)) for _ in range(3)]
             assert all(r.ok for r in results), [str(r) for r in results]
             assert len({r.provider_id for r in results}) == 3, "two messages share one identity"
 
     def test_marketing_message_carries_its_unsubscribe_url(self) -> None:
+        """A marketing message arrives with its unsubscribe URL."""
         with self.harness() as h:
             url = "https://shop.example/unsubscribe?token=abc123"
             message = self.message(h, topic=Topic.REVIEW_REQUEST, unsubscribe_url=url)
@@ -257,11 +264,15 @@ class NotifierContract:
             assert delivery.unsubscribe_url == url, "a marketing message must carry its unsubscribe URL"
 
     def test_transactional_message_has_no_unsubscribe_url(self) -> None:
+        """A transactional message arrives without an unsubscribe URL."""
         with self.harness() as h:
             _, delivery = self.delivered(h, self.message(h))
             assert delivery.unsubscribe_url is None, "transactional messages carry no unsubscribe link"
 
     def test_unreachable_far_side_is_a_transient_failure_not_an_exception(self) -> None:
+        """An unreachable far side gives a transient-failure result, not an exception, whose reason does not quote the
+        recipient.
+        """
         with self.harness() as h:
             if h.unreachable is None:
                 raise unittest.SkipTest("the harness gives no unreachable notifier")
@@ -273,6 +284,9 @@ class NotifierContract:
             assert message.recipient.lower() not in result.reason.lower(), "the reason quotes the recipient"
 
     def test_unserved_channel_is_a_result_not_an_exception(self) -> None:
+        """A message on a channel the notifier does not serve is skipped or refused as a result, and never reaches the
+        far side.
+        """
         with self.harness() as h:
             if h.unserved_channel is None:
                 raise unittest.SkipTest("the harness names no channel that the notifier does not serve")
@@ -283,6 +297,7 @@ class NotifierContract:
             assert len(h.received()) == before, "a message on an unserved channel reached the far side"
 
     def test_concurrent_sends_all_arrive(self) -> None:
+        """Sends from several threads at once all succeed and each arrives exactly once."""
         with self.harness() as h:
             messages = [self.message(h) for _ in range(12)]
             results: dict[str, SendResult] = {}

@@ -105,6 +105,7 @@ class OutboxContract:
     # -- one entry per key ------------------------------------------------------------------------------------
 
     def test_add_get_find(self, store: Store) -> None:
+        """An added entry comes back equal by id and by idempotency key; an unknown id raises NotFoundError."""
         first = entry("k1")
         assert self.add(store, first) == [True]
         with self.uow(store) as uow:
@@ -115,6 +116,7 @@ class OutboxContract:
                 uow.outbox.get("msg_missing")
 
     def test_a_taken_key_writes_nothing(self, store: Store) -> None:
+        """Adding an entry whose idempotency key is taken returns False and writes nothing."""
         first, again = entry("k1"), entry("k1")
         assert self.add(store, first, again) == [True, False]
         with self.uow(store) as uow:
@@ -124,6 +126,7 @@ class OutboxContract:
                 uow.outbox.get(again.id)
 
     def test_rollback_forgets_added_entries_and_timers(self, store: Store) -> None:
+        """Entries and timers added in a unit of work left without commit are gone."""
         with self.uow(store) as uow:
             assert uow.outbox.add(entry("k1"))
             assert uow.timers.schedule(self.timer("t1"))
@@ -133,6 +136,7 @@ class OutboxContract:
             assert uow.timers.get("t1") is None
 
     def test_concurrent_writers_store_a_key_once(self, store: Store) -> None:
+        """Concurrent writers adding the same idempotency key store it once: one gets True, the others False."""
         stores = self.writer_stores(store, 4)
         barrier = threading.Barrier(len(stores))
         results: list[bool] = []
@@ -145,13 +149,16 @@ class OutboxContract:
                 results.extend(written)
 
         self._run(write, stores, store)
-        assert sorted(results) == [False, False, False, True]
+        assert sorted(results) == [False, False, False, True], "exactly one concurrent add of a key may succeed"
         with self.uow(store) as uow:
-            assert uow.outbox.count() == 1
+            assert uow.outbox.count() == 1, "concurrent writers stored one key more than once"
 
     # -- leases ------------------------------------------------------------------------------------------------
 
     def test_lease_takes_ready_entries_oldest_first_and_counts_attempts(self, store: Store) -> None:
+        """lease() takes ready entries oldest first and counts the attempt; entries under an unexpired lease stay with
+        their holder.
+        """
         late, early, future = (
             entry(available_at=T0 + timedelta(minutes=5)),
             entry(),
@@ -161,9 +168,10 @@ class OutboxContract:
         with self.uow(store) as uow:
             leased = uow.outbox.lease("a", now=T0 + timedelta(minutes=10), limit=10, duration=timedelta(minutes=1))
             uow.commit()
-        assert [e.id for e in leased] == [early.id, late.id]
-        assert all(e.attempts == 1 and e.lease_owner == "a" for e in leased)
-        assert all(e.lease_expires_at == T0 + timedelta(minutes=11) for e in leased)
+        assert [e.id for e in leased] == [early.id, late.id], "lease() must take the ready entries, oldest first"
+        assert [(e.attempts, e.lease_owner) for e in leased] == [(1, "a")] * 2, "a lease counts one attempt"
+        expiry = T0 + timedelta(minutes=11)
+        assert [e.lease_expires_at for e in leased] == [expiry] * 2, "a lease expires at now + duration"
         with self.uow(store) as uow:
             again = uow.outbox.lease("b", now=T0 + timedelta(minutes=10), limit=10, duration=timedelta(minutes=1))
             assert again == []  # held by a
@@ -172,6 +180,7 @@ class OutboxContract:
             assert taken[0].attempts == 2 and taken[0].lease_owner == "b"
 
     def test_concurrent_leases_never_share_an_entry(self, store: Store) -> None:
+        """Dispatchers leasing at the same time never get the same entry."""
         self.add(store, *(entry() for _ in range(40)))
         stores = self.writer_stores(store, 4)
         barrier = threading.Barrier(len(stores))
@@ -194,9 +203,11 @@ class OutboxContract:
 
         self._run(lease, stores, store)
         every = [i for ids in taken.values() for i in ids]
-        assert len(every) == 40 and len(set(every)) == 40
+        assert len(every) == len(set(every)), "two dispatchers leased the same entry"
+        assert len(set(every)) == 40, "concurrent leases left entries untaken"
 
     def test_only_the_lease_holder_settles(self, store: Store) -> None:
+        """Only the holder of the lease settles an entry, and only once; settling clears the lease."""
         first = entry()
         self.add(store, first)
         with self.uow(store) as uow:
@@ -207,10 +218,11 @@ class OutboxContract:
             uow.commit()
         with self.uow(store) as uow:
             done = uow.outbox.get(first.id)
-        assert done.state == OutboxState.SENT and done.provider_id == "p-1"
-        assert done.lease_owner is None and done.lease_expires_at is None
+        assert (done.state, done.provider_id) == (OutboxState.SENT, "p-1"), "the lease holder's result was not kept"
+        assert (done.lease_owner, done.lease_expires_at) == (None, None), "settling must clear the lease"
 
     def test_settling_as_pending_retries_later(self, store: Store) -> None:
+        """An entry settled as pending is leased again only from its new available_at, and keeps its error."""
         first = entry()
         self.add(store, first)
         later = T0 + timedelta(minutes=3)
@@ -223,9 +235,10 @@ class OutboxContract:
         with self.uow(store) as uow:
             assert uow.outbox.lease("a", now=T0 + timedelta(minutes=2), limit=5, duration=timedelta(minutes=1)) == []
             (again,) = uow.outbox.lease("a", now=later, limit=5, duration=timedelta(minutes=1))
-        assert again.attempts == 2 and again.last_error == "busy"
+        assert (again.attempts, again.last_error) == (2, "busy"), "a retried entry keeps its count and its error"
 
     def test_a_lost_lease_cannot_overwrite_the_new_holders_result(self, store: Store) -> None:
+        """A dispatcher whose lease expired cannot overwrite the result of the one that took the entry over."""
         self.add(store, entry())
         with self.uow(store) as uow:
             (mine,) = uow.outbox.lease("slow", now=T0, limit=1, duration=timedelta(seconds=10))
@@ -243,6 +256,7 @@ class OutboxContract:
     # -- cancelling, re-queueing, listing ---------------------------------------------------------------------
 
     def test_cancel_drops_pending_unleased_entries_of_the_scope(self, store: Store) -> None:
+        """cancel() cancels only the pending, unleased entries of the customer, order and topics given."""
         delay = entry(topic=Topic.DELIVERY_DELAYED)
         other_order = entry(topic=Topic.DELIVERY_DELAYED, order_id="ord_2")
         cart = entry(topic=Topic.CART_REMINDER, order_id=None)
@@ -259,7 +273,9 @@ class OutboxContract:
                 order_id="ord_1",
             )
             uow.commit()
-        assert {e.id for e in dropped} == {delay.id, cart.id}
+        assert {e.id for e in dropped} == {delay.id, cart.id}, (
+            "cancel() must drop exactly the pending, unleased entries"
+        )
         with self.uow(store) as uow:
             assert uow.outbox.get(delay.id).state == OutboxState.CANCELLED
             assert uow.outbox.get(delay.id).reason == "delivered"
@@ -267,6 +283,7 @@ class OutboxContract:
                 assert uow.outbox.get(kept.id).state == OutboxState.PENDING
 
     def test_dead_entries_are_listed_and_requeued(self, store: Store) -> None:
+        """Dead entries are listed in id order across pages, and a re-queued one is pending again with a fresh count."""
         entries = [entry() for _ in range(5)]
         self.add(store, *entries)
         with self.uow(store) as uow:
@@ -288,6 +305,7 @@ class OutboxContract:
             assert uow.outbox.count() == 5
 
     def test_count_recent_counts_pending_and_sent_messages_of_a_customer(self, store: Store) -> None:
+        """count_recent() counts a customer's entries of the given topics since a time, cancelled ones left out."""
         old = entry(topic=Topic.CART_REMINDER, created_at=T0 - timedelta(days=10), order_id=None)
         new = entry(topic=Topic.CART_REMINDER, order_id=None)
         review = entry(topic=Topic.REVIEW_REQUEST)
@@ -317,6 +335,7 @@ class OutboxContract:
         )
 
     def test_timers_schedule_once_unless_replaced(self, store: Store) -> None:
+        """A timer key is scheduled once; a second schedule is refused unless it replaces the first."""
         with self.uow(store) as uow:
             assert uow.timers.schedule(self.timer("t1"))
             assert not uow.timers.schedule(self.timer("t1", due=T0 + timedelta(days=1)))
@@ -328,6 +347,7 @@ class OutboxContract:
         assert stored.trigger == {"order_event": {"event": "delivered", "note": "ünïcode"}}
 
     def test_due_timers_fire_once(self, store: Store) -> None:
+        """due() lists the pending timers that are due, in due order, and a timer is finished only once."""
         with self.uow(store) as uow:
             for key, hours in (("b", 2), ("a", 1), ("c", 30)):
                 uow.timers.schedule(self.timer(key, due=T0 + timedelta(hours=hours)))
@@ -345,6 +365,7 @@ class OutboxContract:
             assert fired is not None and fired.state == TimerState.FIRED
 
     def test_cancel_timers_of_the_scope(self, store: Store) -> None:
+        """Cancelling timers cancels only those of the customer, order and topics given."""
         with self.uow(store) as uow:
             uow.timers.schedule(self.timer("mine"))
             uow.timers.schedule(self.timer("cart", topic=Topic.CART_REMINDER))
@@ -365,6 +386,9 @@ class OutboxContract:
     # -- erasure ----------------------------------------------------------------------------------------------
 
     def test_erase_drops_the_personal_data_of_settled_entries_and_finished_timers(self, store: Store) -> None:
+        """erase() drops the message, errors and provider id of a customer's settled entries and the triggers of
+        finished timers; keys stay taken.
+        """
         sent, failed, waiting = entry("sent"), entry("failed"), entry("waiting")
         theirs = entry("theirs", customer_id="cus_2")
         self.add(store, sent, failed, waiting, theirs)
@@ -408,6 +432,7 @@ class OutboxContract:
             assert uow.outbox.erase("cus_1", now=later) == 0 and uow.timers.erase("cus_1") == 0
 
     def test_entries_and_timers_are_listed_by_customer_and_by_order(self, store: Store) -> None:
+        """Entries and timers are listed by customer and by order, whatever their state, in id (timers: key) order."""
         mine, other_order, no_order = entry(), entry(order_id="ord_2"), entry(order_id=None)
         theirs = entry(customer_id="cus_2")  # about ord_1 too, filed under another customer
         self.add(store, mine, other_order, no_order, theirs)
@@ -433,6 +458,9 @@ class OutboxContract:
             ]
 
     def test_reassign_files_entries_and_timers_under_the_new_id_and_drops_the_old_one(self, store: Store) -> None:
+        """reassign() files a customer's entries and timers under the new id, rewriting keys and triggers, and keeps no
+        trace of the old id.
+        """
         old, new = "cus_shop_0123456789abcdef01234567", "cus_fresh"
         keyed, plain = entry(f"welcome:{old}:signup", customer_id=old), entry(customer_id=old)
         theirs = entry(f"welcome:{old}x:signup", customer_id="cus_2")
@@ -476,6 +504,9 @@ class OutboxContract:
                 uow.outbox.reassign(new, new, now=later)
 
     def test_forget_cancels_even_a_leased_entry_and_drops_the_personal_data_of_any(self, store: Store) -> None:
+        """forget() cancels even a leased entry and drops the personal data of any entry or timer; the lease holder can
+        no longer settle it.
+        """
         leased, waiting, sent = entry("leased"), entry("waiting", available_at=T0 + timedelta(hours=1)), entry("sent")
         self.add(store, leased, waiting, sent)
         with self.uow(store) as uow:
@@ -529,6 +560,9 @@ class OutboxContract:
     # -- bad input --------------------------------------------------------------------------------------------
 
     def test_bad_arguments_are_validation_errors_with_a_path(self, store: Store) -> None:
+        """Bad arguments to the outbox and the timers raise ValidationError with a path (or NotFoundError), never a
+        driver error.
+        """
         calls: dict[str, Callable[[OutboxUnitOfWork, Any], object]] = {
             "lease": lambda uow, bad: uow.outbox.lease("a", now=bad, limit=1, duration=timedelta(seconds=1)),
             "settle": lambda uow, bad: uow.outbox.settle("msg_1", "a", state=bad, now=T0),
