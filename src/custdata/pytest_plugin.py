@@ -54,5 +54,5 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         found = promise_of(item)
         if found is not None:
             kit, check, promise = found
-            report.sections.append((SECTION, f"{kit}.{check} failed: the code under test broke this promise:\n{promise}"))
+            report.sections.append((SECTION, f"{kit}.{check} found this promise broken:\n{promise}"))
     return report

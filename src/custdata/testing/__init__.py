@@ -18,7 +18,7 @@ try:
     import hypothesis  # noqa: F401 - imported to check that the test extra is installed
     import pytest
 except ImportError as exc:
-    raise MissingExtraError(exc.name or "pytest", "test", "custdata.testing") from exc
+    raise MissingExtraError((exc.name or "pytest").partition(".")[0], "test", "custdata.testing") from exc
 
 # pytest rewrites the assertions of every module of the kit, as it does those of test modules. The modules must be
 # named before they are imported: here, ahead of the imports below (importing any of them runs this file first).
