@@ -28,12 +28,14 @@ import base64
 import binascii
 import hashlib
 import hmac
+import importlib
 import json
 import logging
 import secrets as _secrets
 import ssl
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from custdata._clock import Clock
@@ -533,8 +535,12 @@ class _Webhooks:
         return f"{type(self).__name__}(endpoint={self.endpoint!r})"
 
 
-def _httpx_missing(exc: ImportError, needed_by: str) -> MissingExtraError:
-    return MissingExtraError(exc.name or "httpx", "webhooks", needed_by)
+def _load_http(needed_by: str) -> ModuleType:
+    """The httpx side of the notifiers, or a :class:`MissingExtraError` naming the ``webhooks`` extra."""
+    try:
+        return importlib.import_module("custdata.notify._http")
+    except ImportError as exc:
+        raise MissingExtraError(exc.name or "httpx", "webhooks", needed_by) from exc
 
 
 class WebhookNotifier(_Webhooks):
@@ -564,10 +570,7 @@ class WebhookNotifier(_Webhooks):
     """
 
     def _connect(self) -> None:
-        try:
-            from custdata.notify import _http
-        except ImportError as exc:
-            raise _httpx_missing(exc, "WebhookNotifier") from exc
+        _http = _load_http("WebhookNotifier")
         self._client: httpx.Client = _http.sync_client(
             policy=self._policy, ssl_context=self._ssl_context, trust_env=self._trust_env, timeout=self.timeout
         )
@@ -606,10 +609,7 @@ class AsyncWebhookNotifier(_Webhooks):
     """
 
     def _connect(self) -> None:
-        try:
-            from custdata.notify import _http
-        except ImportError as exc:
-            raise _httpx_missing(exc, "AsyncWebhookNotifier") from exc
+        _http = _load_http("AsyncWebhookNotifier")
         self._client: httpx.AsyncClient = _http.async_client(
             policy=self._policy, ssl_context=self._ssl_context, trust_env=self._trust_env, timeout=self.timeout
         )
