@@ -339,6 +339,17 @@ def http_server() -> Iterator[HTTPServer]:
     server.stop()
 
 
+@pytest.fixture
+def second_loopback_server() -> Iterator[HTTPServer]:
+    """An HTTP server on 127.0.0.2: this machine too, but outside ``127.0.0.1/32``."""
+    try:
+        server = HTTPServer("127.0.0.2")
+    except OSError as exc:  # only Linux routes all of 127.0.0.0/8 to the loopback interface by default
+        pytest.skip(f"cannot listen on 127.0.0.2 here: {exc}")
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="module")
 def shared_http_server() -> Iterator[HTTPServer]:
     server = HTTPServer()
