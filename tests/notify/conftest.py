@@ -394,6 +394,20 @@ class AsyncInThread:
 MakeWebhook = Callable[..., "WebhookNotifier | AsyncInThread"]
 
 
+@pytest.fixture
+def async_in_thread() -> Iterator[Callable[[AsyncWebhookNotifier], AsyncInThread]]:
+    """Wrap async notifiers in :class:`AsyncInThread`; their loops stop after the test."""
+    made: list[AsyncInThread] = []
+
+    def wrap(notifier: AsyncWebhookNotifier) -> AsyncInThread:
+        made.append(AsyncInThread(notifier))
+        return made[-1]
+
+    yield wrap
+    for runner in made:
+        runner.shutdown()
+
+
 @pytest.fixture(params=["sync", "async"])
 def make_webhook(request: pytest.FixtureRequest) -> Iterator[MakeWebhook]:
     """Build a :class:`WebhookNotifier`, or an :class:`AsyncWebhookNotifier` behind :class:`AsyncInThread`
