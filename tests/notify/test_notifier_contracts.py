@@ -79,7 +79,7 @@ class TestWebhookNotifierContract(NotifierContract):
 
     def make_notifier(self) -> NotifierHarness:
         # Hook URLs from messages are checked: the shop's hook host resolves to the test server, let through.
-        checked = {"resolver": lambda host: ["127.0.0.1"], "allowed_networks": ["127.0.0.1/32"]}
+        checked: dict[str, Any] = {"resolver": lambda host: ["127.0.0.1"], "allowed_networks": ["127.0.0.1/32"]}
         return NotifierHarness(
             notifier=WebhookNotifier(SECRET, timeout=5, trust_env=False, **checked),
             received=self.server.deliveries,

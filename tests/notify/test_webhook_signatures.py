@@ -117,7 +117,8 @@ def test_any_one_secret_of_several_verifies_and_any_one_signature_of_several_suf
     assert not verify([generate_secret(), generate_secret()], body, headers, now=NOW)
     headers["webhook-signature"] = "v1,AAAA v2,x " + headers["webhook-signature"]
     assert verify(OLD_SECRET, body, headers, now=NOW)
-    assert verify(OLD_SECRET, body, {k.upper(): v.encode() for k, v in headers.items()}, now=NOW), "bytes, any case"
+    as_bytes: dict[str, Any] = {k.upper(): v.encode() for k, v in headers.items()}
+    assert verify(OLD_SECRET, body, as_bytes, now=NOW), "bytes, any case"
     assert verify(OLD_SECRET, body, list(headers.items()), now=NOW)
 
 
