@@ -18,6 +18,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from custdata.notify import AsyncWebhookNotifier, Message, SendResult, WebhookNotifier
 from custdata.testing.notifier_contract import Delivery
 
 USERNAME, PASSWORD = "shop", "correct horse battery staple"
@@ -255,16 +256,24 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class HTTPServer:
-    """A real HTTP server in a thread on 127.0.0.1 that records requests and answers as ``reply`` says."""
+    """A real HTTP/1.1 server in a thread on ``host`` (127.0.0.1) that records requests and answers as ``reply``
+    says, keeping connections open between requests; ``connections`` counts the connections it accepted."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.requests: list[Request] = []
+        self.connections = 0
         self.lock = threading.Lock()
         self.reply: Callable[[Request], Reply] = lambda request: Reply()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             disable_nagle_algorithm = True
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with outer.lock:
+                    outer.connections += 1
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
@@ -288,7 +297,7 @@ class HTTPServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = _QuietServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer((host, 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
@@ -299,8 +308,16 @@ class HTTPServer:
         self.reply = lambda request: fixed
 
     @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/custdata"
+        return self.url_at(str(self.server.server_address[0]))
+
+    def url_at(self, host: str) -> str:
+        """The hook's URL with ``host`` (a name that a test's resolver maps to this server) in it."""
+        return f"http://{host}:{self.port}/hooks/custdata"
 
     def deliveries(self) -> list[Delivery]:
         with self.lock:
@@ -322,8 +339,93 @@ def http_server() -> Iterator[HTTPServer]:
     server.stop()
 
 
+@pytest.fixture
+def second_loopback_server() -> Iterator[HTTPServer]:
+    """An HTTP server on 127.0.0.2: this machine too, but outside ``127.0.0.1/32``."""
+    try:
+        server = HTTPServer("127.0.0.2")
+    except OSError as exc:  # only Linux routes all of 127.0.0.0/8 to the loopback interface by default
+        pytest.skip(f"cannot listen on 127.0.0.2 here: {exc}")
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="module")
 def shared_http_server() -> Iterator[HTTPServer]:
     server = HTTPServer()
     yield server
     server.stop()
+
+
+# -- webhook notifiers, sync and async ------------------------------------------------------------------------
+
+
+class AsyncInThread:
+    """An :class:`~custdata.notify.AsyncWebhookNotifier` driven from synchronous code: its own event loop runs in
+    a thread, and ``send`` (callable from any thread) waits for the coroutine there. Sends from several threads
+    run concurrently on that one loop and client."""
+
+    def __init__(self, notifier: AsyncWebhookNotifier) -> None:
+        self.notifier = notifier
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def send(self, message: Message, /) -> SendResult:
+        return asyncio.run_coroutine_threadsafe(self.notifier.send(message), self.loop).result(timeout=60)
+
+    def close(self) -> None:
+        """The notifier's ``aclose()``, awaited on its loop (which keeps running for further sends)."""
+        asyncio.run_coroutine_threadsafe(self.notifier.aclose(), self.loop).result(timeout=60)
+
+    def shutdown(self) -> None:
+        """Close the notifier and stop its loop."""
+        if not self.loop.is_running():
+            return
+        self.close()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+    def __repr__(self) -> str:
+        return repr(self.notifier)
+
+
+MakeWebhook = Callable[..., "WebhookNotifier | AsyncInThread"]
+
+
+@pytest.fixture
+def async_in_thread() -> Iterator[Callable[[AsyncWebhookNotifier], AsyncInThread]]:
+    """Wrap async notifiers in :class:`AsyncInThread`; their loops stop after the test."""
+    made: list[AsyncInThread] = []
+
+    def wrap(notifier: AsyncWebhookNotifier) -> AsyncInThread:
+        made.append(AsyncInThread(notifier))
+        return made[-1]
+
+    yield wrap
+    for runner in made:
+        runner.shutdown()
+
+
+@pytest.fixture(params=["sync", "async"])
+def make_webhook(request: pytest.FixtureRequest) -> Iterator[MakeWebhook]:
+    """Build a :class:`WebhookNotifier`, or an :class:`AsyncWebhookNotifier` behind :class:`AsyncInThread`
+    (the test runs once with each), with the given secret and options; all are closed after the test."""
+    made: list[WebhookNotifier | AsyncInThread] = []
+
+    def make(secret: Any, **options: Any) -> WebhookNotifier | AsyncInThread:
+        notifier: WebhookNotifier | AsyncInThread
+        if request.param == "sync":
+            notifier = WebhookNotifier(secret, **options)
+        else:
+            notifier = AsyncInThread(AsyncWebhookNotifier(secret, **options))
+        made.append(notifier)
+        return notifier
+
+    yield make
+    for notifier in made:
+        if isinstance(notifier, AsyncInThread):
+            notifier.shutdown()
+        else:
+            notifier.close()

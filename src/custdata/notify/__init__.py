@@ -1,6 +1,7 @@
 """Delivering messages to customers: the message, the notifier protocol, results, and the notifiers.
 
-Everything here uses only the standard library, so importing it costs nothing extra.
+Importing it costs nothing extra: everything here uses only the standard library, except the webhook notifiers,
+which load httpx (the ``webhooks`` extra) when one is built.
 """
 
 from custdata.notify.folder import FolderNotifier
@@ -10,9 +11,10 @@ from custdata.notify.result import Outcome, SendResult
 from custdata.notify.routing import ChannelRouter
 from custdata.notify.smtp import SMTPNotifier, SMTPSecurity
 from custdata.notify.typing import ClosableNotifier, Notifier
-from custdata.notify.webhook import WebhookNotifier
+from custdata.notify.webhook import AsyncWebhookNotifier, WebhookNotifier
 
 __all__ = [
+    "AsyncWebhookNotifier",
     "Attempt",
     "ChannelRouter",
     "ClosableNotifier",
