@@ -93,6 +93,8 @@ def order_from_rows(rows: Sequence[Mapping[str, Any]], *, platform: str, now: da
         name = field(sub, row, "product_name", text) or sku
         count = field(sub, row, "quantity", whole)
         price = field(sub, row, "unit_price", lambda v: amount(v, currency)) if currency else None
+        if price is None and count and currency and not sub.items:
+            price = _unit_price(sub, field(sub, row, "line_total", lambda v: amount(v, currency)), count)
         variant = {k: v for k in ("size", "colour") if (v := field(sub, row, k, text)) is not None}
         line_id = field(sub, row, "line_id", text) or f"l{index + 1}"
         if sub.items:
@@ -108,6 +110,7 @@ def order_from_rows(rows: Sequence[Mapping[str, Any]], *, platform: str, now: da
         if value is not None:
             money[name] = value
     taxes_included = field(problems, head, "taxes_included", flag)
+    stated = field(problems, head, "total", lambda v: amount(v, currency)) if currency else None
     problems.done()
     assert reference is not None and placed is not None and customer_id is not None
     guest = None
@@ -138,7 +141,33 @@ def order_from_rows(rows: Sequence[Mapping[str, Any]], *, platform: str, now: da
         problems.done()
         raise
     _check_sums(problems, order)
+    if stated is not None and order.total.amount != stated.amount:
+        if taxes_included is None and (other := attrs.evolve(order, taxes_included=True)).total.amount == stated.amount:
+            order = other  # the prices include the tax: the export says so by its total
+        else:
+            problems.add(
+                "total",
+                f"is {stated.amount} but the order's lines, shipping, tax and discount add up to {order.total.amount}",
+            )
+            problems.done()
     return ImportedOrder(order, guest, guest_email)
+
+
+def _unit_price(problems: Problems, line_total: Money | None, count: int) -> Money | None:
+    """The price of one item of a line whose export states the line's total (WooCommerce's ``item_subtotal``):
+    the total divided by the quantity, refused unless that is an exact amount in the currency."""
+    if line_total is None:
+        return None
+    with localcontext(prec=200):
+        each = line_total.amount / count
+    try:
+        price = Money(each, line_total.currency)
+    except ValidationError:
+        price = None
+    if price is None or price.amount * count != line_total.amount:
+        problems.add("line_total", f"is not {count} times an amount in {line_total.currency}")
+        return None
+    return price
 
 
 def _check_sums(problems: Problems, order: Order) -> None:
