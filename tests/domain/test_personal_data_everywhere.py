@@ -63,6 +63,8 @@ UNMARKED: dict[str, tuple[str, ...]] = {
     "custdata.analytics.facts.CustomerFactsTable": ("rows",),
     "custdata.analytics.impact.ImpactEstimate": ("rows", "churn_effect", "ticket_effect", "total"),
     "custdata.analytics.impact.ImpactStep": ("name", "formula", "arithmetic", "value", "unit"),
+    "custdata.analytics.lifetime.CustomerLifetime": ("customer_id", "currency", "orders", "spent", "basis"),
+    "custdata.analytics.lifetime.LifetimeTotals": ("rows",),
     "custdata.analytics.metrics.Churn": (
         "start",
         "end",

@@ -371,7 +371,7 @@ def customer_from_fields(values: Mapping[str, Any], context: CustomerFields) -> 
         customer_id, metadata = CustomerId.new(), {IMPORTED_FROM: context.platform}
     totals = kept.pop(IMPORTED_TOTALS, None)
     if totals is not None:
-        metadata[IMPORTED_TOTALS] = {str(customer_id): totals}
+        metadata[f"{IMPORTED_TOTALS}:{customer_id}"] = totals
     metadata.update(kept)
     try:
         return Customer(

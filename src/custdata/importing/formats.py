@@ -468,7 +468,7 @@ def profile_for(format: str, kind: str) -> Profile:
         raise ValidationError.single("format", f"must be one of {', '.join(FORMAT_NAMES)}")
     if profile.kind != kind:
         raise ValidationError.single(
-            "format", f"{profile.title} holds {profile.kind}: import it with 'custdata import {profile.kind}'"
+            "format", f"{profile.title} holds {profile.kind}: use 'custdata import {profile.kind}'"
         )
     return profile
 
@@ -580,15 +580,28 @@ def read_header(path: str | Path) -> tuple[str, list[str], dict[str, Any] | None
             value = json.loads(first_line)
         except json.JSONDecodeError:
             value = None
+        if isinstance(value, dict) and set(_SHOPIFY_JSON.signature) <= set(value):
+            return "json", list(value), value  # Shopify's orders, one per line
         if isinstance(value, dict) and not ({"orders", "order"} & set(value)):
             return "jsonl", list(value), value
         order = _first_json_order(Path(path))
+        if order is None and not _is_order_document(Path(path)):
+            raise SourceError.single("line 1", 'must hold {"orders": [...]}, {"order": {...}} or a list of orders')
         return "json", list(order or {}), order
     try:
         header = next(csv.reader(start.splitlines()[:1]), [])
     except csv.Error as exc:
         raise SourceError.single("line 1", f"is not valid CSV ({exc})") from None
     return "csv", [h.strip() for h in header], None
+
+
+def _is_order_document(path: Path) -> bool:
+    """True for ``{"orders": [...]}`` and ``[...]`` with no order in them."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    return document == [] or (isinstance(document, dict) and document.get("orders") == [])
 
 
 def _first_json_order(path: Path) -> dict[str, Any] | None:
@@ -618,19 +631,21 @@ def detect_format(path: str | Path, kind: str | None = None) -> Detection:
     (:data:`PLATFORM_SCORE`); a file whose columns are custdata's own field names (an ``id`` or ``email`` for
     customers, an ``order_id`` for orders) is generic ``csv`` or ``jsonl``. Anything else raises
     :class:`SourceError` naming the closest known format and the columns that did not fit it."""
-    shape, header, _ = read_header(path)
+    shape, header, first = read_header(path)
     kinds = (kind,) if kind else (CUSTOMERS, ORDERS)
     if shape == "json":
+        # a platform export is recognised whatever the import asks for: importing it as the wrong kind is then
+        # refused with a message that says which kind it holds
         score, matched, unmatched = _score(_SHOPIFY_JSON, header)
-        if ORDERS in kinds and set(_SHOPIFY_JSON.signature) <= set(header):
+        if first is None or set(_SHOPIFY_JSON.signature) <= set(header):
             return Detection("shopify-json", ORDERS, score, matched, unmatched)
         raise SourceError.single(
             "line 1", "holds JSON that is not Shopify's order JSON (no line_items and total_price in its first order)"
         )
     candidates: list[tuple[float, Profile, tuple[str, ...], tuple[str, ...]]] = []
     if shape == "csv":
-        for profile in PROFILES.values():
-            if profile.reader == "csv" and profile.kind in kinds:
+        for profile in sorted(PROFILES.values(), key=lambda p: p.kind not in kinds):
+            if profile.reader == "csv":
                 score, matched, unmatched = _score(profile, header)
                 candidates.append((score, profile, matched, unmatched))
                 if set(profile.signature) <= set(header) and score >= PLATFORM_SCORE:
@@ -649,3 +664,27 @@ def detect_format(path: str | Path, kind: str | None = None) -> Detection:
         f"{len(header)} columns), whose columns these are not: {', '.join(unmatched) or '(none)'}. "
         "Give --format and --map FIELD=COLUMN",
     )
+
+
+def docs_tables() -> str:
+    """The tables of ``docs/importing.md`` that list each platform export's columns (a test holds the page to
+    them, so the page says what the profiles do)."""
+    out: list[str] = []
+    for profile in PROFILES.values():
+        out += [f"#### {profile.title}: `{profile.name}`", ""]
+        if profile.unusable:
+            out += [f"Recognised, not imported: {profile.unusable}.", ""]
+            continue
+        out += ["| column | becomes |", "| --- | --- |"]
+        for name, columns in profile.columns.items():
+            where = f"kept: `metadata[{KEPT_FIELDS[name]!r}]`" if name in KEPT_FIELDS else f"`{name}`"
+            if profile.kind != CUSTOMERS and name in KEPT_FIELDS:
+                where = f"`{name}`"
+            out.append(f"| {', '.join(f'`{c}`' for c in columns)} | {where} |")
+        out.append("")
+        if profile.ignored:
+            out += [
+                "Ignored (listed by name in the column report): " + ", ".join(f"`{c}`" for c in profile.ignored) + ".",
+                "",
+            ]
+    return "\n".join(out).rstrip("\n") + "\n"

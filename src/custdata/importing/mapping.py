@@ -49,8 +49,8 @@ KEPT_FIELDS: Mapping[str, str] = MappingProxyType(
     {
         "note": "note",
         "tax_exempt": "tax_exempt",
-        "orders_count": "imported_totals",
-        "amount_spent": "imported_totals",
+        "orders_count": "imported_totals:<id>",
+        "amount_spent": "imported_totals:<id>",
     }
 )
 

@@ -113,6 +113,8 @@ def order_from_rows(rows: Sequence[Mapping[str, Any]], *, platform: str, now: da
     stated = field(problems, head, "total", lambda v: amount(v, currency)) if currency else None
     problems.done()
     assert reference is not None and placed is not None and customer_id is not None
+    if stated is not None and taxes_included is None:
+        taxes_included = _taxes_in_prices(lines, money, stated)
     guest = None
     if guest_email is not None:
         guest = Customer(
@@ -142,15 +144,24 @@ def order_from_rows(rows: Sequence[Mapping[str, Any]], *, platform: str, now: da
         raise
     _check_sums(problems, order)
     if stated is not None and order.total.amount != stated.amount:
-        if taxes_included is None and (other := attrs.evolve(order, taxes_included=True)).total.amount == stated.amount:
-            order = other  # the prices include the tax: the export says so by its total
-        else:
-            problems.add(
-                "total",
-                f"is {stated.amount} but the order's lines, shipping, tax and discount add up to {order.total.amount}",
-            )
-            problems.done()
+        problems.add(
+            "total",
+            f"is {stated.amount} but the order's lines, shipping, tax and discount add up to {order.total.amount}",
+        )
+        problems.done()
     return ImportedOrder(order, guest, guest_email)
+
+
+def _taxes_in_prices(lines: Sequence[OrderLine], money: Mapping[str, Money], stated: Money) -> bool:
+    """True when an export that does not say whether its prices include tax states a total that only adds up
+    with the tax inside the prices (lines + shipping - discount, without the tax added again)."""
+    with localcontext(prec=200):
+        base = sum((line.unit_price.amount * line.quantity for line in lines), Decimal(0))
+        for name, sign in (("shipping", 1), ("discount", -1)):
+            if name in money:
+                base += sign * money[name].amount
+        tax = money["tax"].amount if "tax" in money else Decimal(0)
+        return bool(tax) and base == stated.amount and base + tax != stated.amount
 
 
 def _unit_price(problems: Problems, line_total: Money | None, count: int) -> Money | None:

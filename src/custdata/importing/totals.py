@@ -2,9 +2,9 @@
 orders were in custdata (Shopify's ``Total Orders`` and ``Total Spent``, WooCommerce's ``order_count`` and
 ``total_spent``).
 
-They are kept in the customer's ``metadata`` under :data:`IMPORTED_TOTALS`, one entry per imported record (keyed
-by the id the record was imported with, so that a merge, which keeps the metadata of every record, never counts
-an entry twice). Analytics uses them for a customer none of whose orders are stored, and the orders as soon as
+They are kept in the customer's ``metadata`` under the key ``imported_totals:<id>`` (:data:`IMPORTED_TOTALS`
+and the id the record was imported with): one key per imported record, so that a merge, which keeps the metadata
+keys of every record, keeps each entry and never counts one twice. Analytics uses them for a customer none of whose orders are stored, and the orders as soon as
 any are (:func:`custdata.analytics.lifetime_totals`): never both added. Like all metadata they are the person's
 data: erasure removes them with the rest.
 """
@@ -22,7 +22,7 @@ from custdata._errors import ValidationError
 from custdata.domain import Customer, Money
 from custdata.domain.personal import NOT_PERSONAL
 
-#: The customer ``metadata`` key of the imported totals.
+#: The customer ``metadata`` key of imported totals: ``imported_totals:`` and the id the record was imported with.
 IMPORTED_TOTALS = "imported_totals"
 
 
@@ -69,15 +69,12 @@ class ImportedTotals:
 
 def imported_totals(customer: Customer) -> dict[str, ImportedTotals]:
     """The imported totals a customer record holds, by the id each was imported with."""
-    entries = customer.metadata.get(IMPORTED_TOTALS)
-    if entries is None:
-        return {}
-    if not isinstance(entries, Mapping):
-        raise ValidationError.single(f"metadata.{IMPORTED_TOTALS}", "must map imported ids to totals")
     found = {}
-    for origin, value in entries.items():
-        try:
-            found[str(origin)] = ImportedTotals.from_json(value)
-        except ValidationError as exc:
-            raise exc.prefixed(f"metadata.{IMPORTED_TOTALS}.{origin}") from None
+    prefix = f"{IMPORTED_TOTALS}:"
+    for key, value in customer.metadata.items():
+        if key.startswith(prefix):
+            try:
+                found[key[len(prefix) :]] = ImportedTotals.from_json(value)
+            except ValidationError as exc:
+                raise exc.prefixed(f"metadata.{key}") from None
     return found
