@@ -26,7 +26,9 @@ COUNTRIES = ("CA", "GB", "NL", "US", "PL", "JP", "IE", "BR", "SE", "DE", "PT", "
         ("PL", ("00950", "00-950"), "00-950"),
     ],
 )
-def test_every_spelling_of_a_postal_code_is_stored_the_same(country: str, spellings: tuple[str, ...], stored: str) -> None:
+def test_every_spelling_of_a_postal_code_is_stored_the_same(
+    country: str, spellings: tuple[str, ...], stored: str
+) -> None:
     area = {"CA": "ON", "US": "MA"}.get(country, "")
     for spelling in spellings:
         address = Address(

@@ -22,6 +22,7 @@ import attrs
 
 from custdata._errors import IntegrityError, NotFoundError, Problem, ValidationError
 from custdata.domain import Customer, CustomerId, EmailAddress, ExternalRef
+from custdata.domain.money import currency_exponent
 from custdata.domain.redaction import pseudonymise_order
 from custdata.importing.convert import (
     IMPORTED_FROM,
@@ -137,6 +138,8 @@ class ImportOptions:
             raise exc.prefixed("platform") from None
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValidationError.single("batch_size", "must be a positive whole number")
+        if self.currency is not None:
+            currency_exponent(self.currency)  # a ValidationError at "currency" when it is no ISO 4217 code
 
 
 def _translate(problems: Iterable[Problem], columns: Mapping[str, str]) -> Iterator[tuple[str, str]]:
