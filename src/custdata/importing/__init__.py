@@ -1,5 +1,5 @@
-"""Importing a shop's customers and orders: CSV and JSON Lines with column mapping, Shopify's customer CSV
-export and Shopify's order JSON.
+"""Importing a shop's customers and orders: CSV and JSON Lines with column mapping, and the exports of Shopify
+(customers CSV, orders CSV, order JSON), WooCommerce and Magento, told apart by :func:`detect_format`.
 
 Every record is validated; refused ones go to a rejects file with their line, field and reason; the rest are
 added in batches, one unit of work each; ids derive from the source system's references (customers without one
@@ -13,6 +13,15 @@ already stored. A guest checkout's order never goes to a registered customer::
 """
 
 from custdata.importing.convert import customer_from_fields, customer_id_for, has_email_derived_id, order_id_for
+from custdata.importing.formats import (
+    FORMAT_NAMES,
+    PROFILES,
+    ColumnReport,
+    Detection,
+    Profile,
+    detect_format,
+    profile_for,
+)
 from custdata.importing.importer import (
     ImportOptions,
     ImportReport,
@@ -22,19 +31,34 @@ from custdata.importing.importer import (
     import_customers,
     import_orders,
 )
-from custdata.importing.mapping import CUSTOMER_FIELDS, ORDER_FIELDS, SHOPIFY_CUSTOMER_COLUMNS, parse_mapping
+from custdata.importing.mapping import (
+    CUSTOMER_FIELDS,
+    KEPT_FIELDS,
+    ORDER_FIELDS,
+    SHOPIFY_CUSTOMER_COLUMNS,
+    parse_mapping,
+)
 from custdata.importing.orders import ImportedOrder, order_from_rows, order_from_shopify
 from custdata.importing.rekey import rekey_customer, rekey_email_ids
 from custdata.importing.sources import FORMATS, Row, SourceError, count_lines, guess_format, read_rows
+from custdata.importing.totals import IMPORTED_TOTALS, ImportedTotals, imported_totals
 
 __all__ = [
     "CUSTOMER_FIELDS",
     "FORMATS",
+    "FORMAT_NAMES",
+    "IMPORTED_TOTALS",
+    "KEPT_FIELDS",
     "ORDER_FIELDS",
+    "PROFILES",
     "SHOPIFY_CUSTOMER_COLUMNS",
+    "ColumnReport",
+    "Detection",
     "ImportOptions",
     "ImportReport",
     "ImportedOrder",
+    "ImportedTotals",
+    "Profile",
     "Rejects",
     "RejectsFile",
     "RejectsList",
@@ -43,14 +67,17 @@ __all__ = [
     "count_lines",
     "customer_from_fields",
     "customer_id_for",
+    "detect_format",
     "guess_format",
     "has_email_derived_id",
     "import_customers",
     "import_orders",
+    "imported_totals",
     "order_from_rows",
     "order_from_shopify",
     "order_id_for",
     "parse_mapping",
+    "profile_for",
     "read_rows",
     "rekey_customer",
     "rekey_email_ids",

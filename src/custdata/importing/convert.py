@@ -40,6 +40,7 @@ from custdata.domain import (
     OrderId,
     PhoneNumber,
 )
+from custdata.importing.totals import IMPORTED_TOTALS, ImportedTotals
 
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}")
 
@@ -49,6 +50,8 @@ MAX_QUANTITY = 10**9
 MAX_AMOUNT = Decimal(10) ** 15
 #: How far an imported time may lie ahead of the import's time (clocks of two systems never agree exactly).
 CLOCK_SKEW = timedelta(minutes=5)
+#: The longest note an import keeps (characters).
+MAX_NOTE = 10_000
 #: The metadata key of a customer imported by email address: the source system's name (never the address).
 IMPORTED_FROM = "imported_from"
 _TRUE = frozenset({"1", "true", "yes", "y", "t", "subscribed", "on"})
@@ -242,10 +245,49 @@ def field(problems: Problems, values: Mapping[str, Any], name: str, parse: Any) 
 
 @attrs.frozen
 class CustomerFields:
-    """What :func:`customer_from_fields` needs beside the values: the source platform and the import time."""
+    """What :func:`customer_from_fields` needs beside the values: the source platform, the import time, the
+    currency of amounts that name none (historic totals), and the format read (named in consent sources)."""
 
     platform: str
     now: datetime
+    currency: str | None = None
+    format: str | None = None
+
+
+def consent_source(context: CustomerFields) -> str:
+    """The consent records' source: the platform, the export read and the day of the import (the export says
+    what the customer answered, never when, nor how the opt-in was made)."""
+    export = f" {context.format} export" if context.format else ""
+    return f"import:{context.platform}{export}, imported {context.now.date().isoformat()}"
+
+
+def _kept(problems: Problems, values: Mapping[str, Any], context: CustomerFields) -> dict[str, Any]:
+    """The metadata a shop would miss: the note, the tax exemption and the historic totals."""
+    kept: dict[str, Any] = {}
+    note = field(problems, values, "note", text)
+    if note is not None:
+        if len(note) > MAX_NOTE:
+            problems.add("note", f"is too long (at most {MAX_NOTE:,} characters)")
+        else:
+            kept["note"] = note
+    exempt = field(problems, values, "tax_exempt", flag)
+    if exempt is not None:
+        kept["tax_exempt"] = exempt
+    count = field(problems, values, "orders_count", whole)
+    if count is not None and count < 0:
+        problems.add("orders_count", "may not be negative")
+    currency = (field(problems, values, "currency", text) or context.currency or "").upper() or None
+    spent = None
+    if values.get("amount_spent") not in (None, ""):
+        if currency is None:
+            problems.add("amount_spent", "needs a currency (a currency column, or --currency)")
+        else:
+            spent = field(problems, values, "amount_spent", lambda v: amount(v, currency))
+            if spent is not None and spent.amount < 0:
+                problems.add("amount_spent", "may not be negative")
+    if count is not None or spent is not None:
+        kept[IMPORTED_TOTALS] = ImportedTotals(count, spent, context.now).to_json()
+    return kept
 
 
 def customer_from_fields(values: Mapping[str, Any], context: CustomerFields) -> Customer:
@@ -275,6 +317,15 @@ def customer_from_fields(values: Mapping[str, Any], context: CustomerFields) -> 
     phone = None
     if raw_phone is not None:
         phone = field(problems, {"phone": raw_phone}, "phone", lambda t: PhoneNumber.parse(t, region=country))
+    raw_address_phone = field(problems, values, "address_phone", text)
+    address_phone = None
+    if raw_address_phone is not None:
+        address_phone = field(
+            problems,
+            {"address_phone": raw_address_phone},
+            "address_phone",
+            lambda t: PhoneNumber.parse(t, region=country),
+        )
     given = field(problems, values, "given_name", text)
     family = field(problems, values, "family_name", text)
     address = None
@@ -291,6 +342,7 @@ def customer_from_fields(values: Mapping[str, Any], context: CustomerFields) -> 
                 postal_code=parts["postal_code"] or "",
                 country_code=parts["country_code"] or "",
                 country_area=parts["country_area"] or "",
+                phone=address_phone,
             )
         except ValidationError as exc:
             problems.take("", exc)
@@ -298,7 +350,7 @@ def customer_from_fields(values: Mapping[str, Any], context: CustomerFields) -> 
     consented = min(created, context.now)
     tags = field(problems, values, "tags", text)
     consents = []
-    source = f"import:{context.platform}"
+    source = consent_source(context)
     for name, channel in (("accepts_marketing", Channel.EMAIL), ("accepts_sms_marketing", Channel.SMS)):
         answer = field(problems, values, name, flag)
         if answer is not None:
@@ -309,12 +361,18 @@ def customer_from_fields(values: Mapping[str, Any], context: CustomerFields) -> 
     is_guest = field(problems, values, "is_guest", flag)
     locale = field(problems, values, "locale", text)
     timezone = field(problems, values, "timezone", text)
+    kept = _kept(problems, values, context)
     problems.done()
+    metadata: dict[str, Any]
     if reference is not None:
         customer_id = source_customer_id(context.platform, reference)
         metadata = {"external_ref": str(ExternalRef(context.platform, reference))}
     else:
         customer_id, metadata = CustomerId.new(), {IMPORTED_FROM: context.platform}
+    totals = kept.pop(IMPORTED_TOTALS, None)
+    if totals is not None:
+        metadata[f"{IMPORTED_TOTALS}:{customer_id}"] = totals
+    metadata.update(kept)
     try:
         return Customer(
             id=customer_id,

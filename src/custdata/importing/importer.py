@@ -22,6 +22,7 @@ import attrs
 
 from custdata._errors import IntegrityError, NotFoundError, Problem, ValidationError
 from custdata.domain import Customer, CustomerId, EmailAddress, ExternalRef
+from custdata.domain.money import currency_exponent
 from custdata.domain.redaction import pseudonymise_order
 from custdata.importing.convert import (
     IMPORTED_FROM,
@@ -34,9 +35,18 @@ from custdata.importing.convert import (
     source_customer_id,
     text,
 )
-from custdata.importing.mapping import CUSTOMER_FIELDS, ORDER_FIELDS, resolve_columns, shopify_columns
+from custdata.importing.formats import (
+    CUSTOMERS,
+    ORDERS,
+    ColumnReport,
+    Profile,
+    column_report,
+    profile_for,
+    profile_values,
+    usable_columns,
+)
 from custdata.importing.orders import ImportedOrder, order_from_rows, order_from_shopify
-from custdata.importing.sources import Row
+from custdata.importing.sources import Row, SourceError
 from custdata.merge.service import resolve
 from custdata.storage.ports import Store, UnitOfWork
 
@@ -63,6 +73,8 @@ class ImportReport:
     customers_added: int = 0
     batches: int = 0
     same_email: int = 0
+    #: what was made of each column, by name (mapped, kept in metadata, ignored); None before the first record
+    columns: ColumnReport | None = None
 
 
 class RejectsFile:
@@ -114,6 +126,10 @@ class ImportOptions:
     mapping: Mapping[str, str] = attrs.Factory(dict)
     batch_size: int = 500
     now: datetime = attrs.Factory(lambda: datetime.now(UTC))
+    #: the input's format (see :data:`custdata.importing.FORMAT_NAMES`): which columns feed which field
+    format: str | None = None
+    #: the currency of amounts the input does not give one for (historic totals)
+    currency: str | None = None
 
     def __attrs_post_init__(self) -> None:
         try:
@@ -122,6 +138,8 @@ class ImportOptions:
             raise exc.prefixed("platform") from None
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValidationError.single("batch_size", "must be a positive whole number")
+        if self.currency is not None:
+            currency_exponent(self.currency)  # a ValidationError at "currency" when it is no ISO 4217 code
 
 
 def _translate(problems: Iterable[Problem], columns: Mapping[str, str]) -> Iterator[tuple[str, str]]:
@@ -160,7 +178,7 @@ def import_customers(
     """Import customers from ``rows`` (CSV or JSON Lines records; Shopify's export columns with ``shopify``)."""
     options = options or ImportOptions(platform="shopify" if shopify else "import")
     run = _CustomerRun(store, options, report=ImportReport(), rejects=rejects)
-    find_columns = _Columns(CUSTOMER_FIELDS, options.mapping, shopify=shopify)
+    find_columns = _Columns(_profile(options, CUSTOMERS, shopify), options, run.report)
     pending: list[tuple[int, dict[str, Any], dict[str, str]]] = []
     for row in rows:
         run.report.read += 1
@@ -168,7 +186,7 @@ def import_customers(
             _reject(rejects, run.report, row.line, [("(record)", note)])
             continue
         columns = find_columns(row)
-        pending.append((row.line, {name: row.fields.get(column) for name, column in columns.items()}, columns))
+        pending.append((row.line, find_columns.values(row, columns), columns))
         if len(pending) >= options.batch_size:
             run.flush(pending)
             pending = []
@@ -219,7 +237,8 @@ class _CustomerRun:
     seen: dict[str, int] = attrs.Factory(dict)
 
     def flush(self, pending: Sequence[tuple[int, dict[str, Any], dict[str, str]]]) -> None:
-        context = CustomerFields(self.options.platform, self.options.now)
+        options = self.options
+        context = CustomerFields(options.platform, options.now, options.currency, options.format)
         quick = [self._quick(values) for _, values, _ in pending]
         with self.store.unit_of_work() as uow:
             stored = self._stored(uow, [q for q in quick if q is not None])
@@ -284,15 +303,18 @@ class _CustomerRun:
 
 
 class _Columns:
-    """Field -> column for each record, worked out again whenever a record's keys differ from the last one's.
+    """Field -> column for each record, worked out again whenever a record's keys differ from the last one's;
+    the first record's columns go into the report.
 
     A mapped column missing from the first record is an error (a typo in the mapping); later records (JSON
     objects may leave keys out) simply lack the field."""
 
-    def __init__(self, fields: Sequence[str], mapping: Mapping[str, str], *, shopify: bool = False) -> None:
-        self.fields = fields
-        self.mapping = mapping
-        self.shopify = shopify
+    def __init__(self, profile: Profile, options: ImportOptions, report: ImportReport) -> None:
+        if profile.unusable:
+            raise SourceError.single("format", profile.unusable)
+        self.profile = profile
+        self.options = options
+        self.report = report
         self._keys: frozenset[str] | None = None
         self._columns: dict[str, str] = {}
 
@@ -300,12 +322,29 @@ class _Columns:
         keys = frozenset(row.fields)
         if keys != self._keys:
             first = self._keys is None
-            if self.shopify:
-                self._columns = shopify_columns(keys) if first else self._columns
-            else:
-                self._columns = resolve_columns(keys, self.fields, self.mapping, strict=first)
+            if first or self.profile.generic:
+                self._columns = usable_columns(
+                    self.profile, list(row.fields), self.options.mapping, self.options.currency, strict=first
+                )
+            if first:
+                self.report.columns = column_report(
+                    self.profile, list(row.fields), self._columns, self.options.currency
+                )
             self._keys = keys
         return self._columns
+
+    def values(self, row: Row, columns: Mapping[str, str]) -> dict[str, Any]:
+        return profile_values(self.profile, row.fields, columns)
+
+
+def _profile(options: ImportOptions, kind: str, shopify: bool) -> Profile:
+    if options.format is not None:
+        return profile_for(options.format, kind)
+    return (
+        profile_for("shopify-csv" if kind == CUSTOMERS else "shopify-json", kind)
+        if shopify
+        else profile_for("csv", kind)
+    )
 
 
 def _add_customers(
@@ -440,8 +479,12 @@ def _orders(
     """Each order's records, ready to convert (or with the problems that keep them out already)."""
     platform, now = options.platform, options.now
     if shopify:
+        json_profile = profile_for("shopify-json", ORDERS)
         for row in rows:
             report.read += 1
+            if report.columns is None and not row.problem:
+                keys = list(row.fields)
+                report.columns = column_report(json_profile, keys, json_profile.resolve(keys), None)
             if (note := _row_problem(row)) is not None:
                 yield _PendingOrder([row.line], {}, None, None, [Problem("", note)])
                 continue
@@ -454,7 +497,7 @@ def _orders(
             )
         return
     groups: dict[str, int] = {}
-    for group in _grouped(rows, options, report, rejects):
+    for group in _grouped(rows, options, report, rejects, _Columns(_profile(options, ORDERS, False), options, report)):
         lines = [row.line for row, _ in group]
         columns = group[0][1]
         key = _reference(group[0][0].fields.get(columns["order_id"])) if "order_id" in columns else None
@@ -464,7 +507,7 @@ def _orders(
                 problem = Problem("order_id", f"rows of one order must follow each other (first seen on line {first})")
                 yield _PendingOrder(lines, columns, key, None, [problem])
                 continue
-        values = [{name: row.fields.get(column) for name, column in cols.items()} for row, cols in group]
+        values = [profile_values(_profile(options, ORDERS, False), row.fields, cols) for row, cols in group]
         yield _PendingOrder(lines, columns, key, partial(order_from_rows, values, platform=platform, now=now))
 
 
@@ -483,12 +526,11 @@ def _line_problems(problems: Iterable[Problem], lines: Sequence[int]) -> list[Pr
 
 
 def _grouped(
-    rows: Iterable[Row], options: ImportOptions, report: ImportReport, rejects: Rejects | None
+    rows: Iterable[Row], options: ImportOptions, report: ImportReport, rejects: Rejects | None, find_columns: _Columns
 ) -> Iterator[list[tuple[Row, dict[str, str]]]]:
     """Runs of rows with the same order id (rows without one stand alone)."""
     current: list[tuple[Row, dict[str, str]]] = []
     current_key: str | None = None
-    find_columns = _Columns(ORDER_FIELDS, options.mapping)
     for row in rows:
         report.read += 1
         if (note := _row_problem(row)) is not None:

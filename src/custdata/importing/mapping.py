@@ -34,6 +34,24 @@ CUSTOMER_FIELDS = (
     "created_at",
     "birthday",
     "is_guest",
+    "address_phone",
+    "note",
+    "tax_exempt",
+    "orders_count",
+    "amount_spent",
+    "currency",
+)
+
+#: The customer fields kept in the customer's ``metadata``, each with its key there: the note (free text,
+#: personal data like all metadata, so erasure removes it), the tax exemption, and the historic totals
+#: (:class:`custdata.importing.ImportedTotals`, which analytics uses until the customer's orders are stored).
+KEPT_FIELDS: Mapping[str, str] = MappingProxyType(
+    {
+        "note": "note",
+        "tax_exempt": "tax_exempt",
+        "orders_count": "imported_totals:<id>",
+        "amount_spent": "imported_totals:<id>",
+    }
 )
 
 #: The order fields of a flat order row (one row per order line; rows of one order follow each other).
@@ -55,6 +73,8 @@ ORDER_FIELDS = (
     "tax",
     "discount",
     "taxes_included",
+    "line_total",
+    "total",
 )
 
 #: Shopify's customer CSV export: each field and the column names the export has used for it.
@@ -73,7 +93,12 @@ SHOPIFY_CUSTOMER_COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "country_area": ("Default Address Province Code", "Province Code"),
         "country_code": ("Default Address Country Code", "Country Code"),
         "postal_code": ("Default Address Zip", "Zip"),
-        "phone": ("Phone", "Default Address Phone"),
+        "address_phone": ("Default Address Phone",),
+        "phone": ("Phone",),
+        "amount_spent": ("Total Spent",),
+        "orders_count": ("Total Orders",),
+        "note": ("Note",),
+        "tax_exempt": ("Tax Exempt",),
         "tags": ("Tags",),
     }
 )
@@ -89,8 +114,17 @@ def parse_mapping(pairs: Iterable[str], fields: Iterable[str]) -> dict[str, str]
         field, column = field.strip(), column.strip()
         if not sep or not field or not column:
             problems.append(Problem("map", f"{pair!r} is not FIELD=COLUMN"))
+        elif field not in known and column in known:
+            problems.append(
+                Problem(
+                    "map",
+                    f"{pair!r} names the column first; write FIELD=COLUMN (the field first): --map {column}={field}",
+                )
+            )
         elif field not in known:
             problems.append(Problem("map", f"{field!r} is not a field; the fields are {', '.join(known)}"))
+        elif field in mapping and mapping[field] != column:
+            problems.append(Problem("map", f"maps {field} twice ({mapping[field]!r} and {column!r})"))
         else:
             mapping[field] = column
     if problems:

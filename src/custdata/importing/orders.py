@@ -93,6 +93,8 @@ def order_from_rows(rows: Sequence[Mapping[str, Any]], *, platform: str, now: da
         name = field(sub, row, "product_name", text) or sku
         count = field(sub, row, "quantity", whole)
         price = field(sub, row, "unit_price", lambda v: amount(v, currency)) if currency else None
+        if price is None and count and currency and not sub.items:
+            price = _unit_price(sub, field(sub, row, "line_total", lambda v: amount(v, currency)), count)
         variant = {k: v for k in ("size", "colour") if (v := field(sub, row, k, text)) is not None}
         line_id = field(sub, row, "line_id", text) or f"l{index + 1}"
         if sub.items:
@@ -108,8 +110,11 @@ def order_from_rows(rows: Sequence[Mapping[str, Any]], *, platform: str, now: da
         if value is not None:
             money[name] = value
     taxes_included = field(problems, head, "taxes_included", flag)
+    stated = field(problems, head, "total", lambda v: amount(v, currency)) if currency else None
     problems.done()
     assert reference is not None and placed is not None and customer_id is not None
+    if stated is not None and taxes_included is None:
+        taxes_included = _taxes_in_prices(lines, money, stated)
     guest = None
     if guest_email is not None:
         guest = Customer(
@@ -138,7 +143,42 @@ def order_from_rows(rows: Sequence[Mapping[str, Any]], *, platform: str, now: da
         problems.done()
         raise
     _check_sums(problems, order)
+    if stated is not None and order.total.amount != stated.amount:
+        problems.add(
+            "total",
+            f"is {stated.amount} but the order's lines, shipping, tax and discount add up to {order.total.amount}",
+        )
+        problems.done()
     return ImportedOrder(order, guest, guest_email)
+
+
+def _taxes_in_prices(lines: Sequence[OrderLine], money: Mapping[str, Money], stated: Money) -> bool:
+    """True when an export that does not say whether its prices include tax states a total that only adds up
+    with the tax inside the prices (lines + shipping - discount, without the tax added again)."""
+    with localcontext(prec=200):
+        base = sum((line.unit_price.amount * line.quantity for line in lines), Decimal(0))
+        for name, sign in (("shipping", 1), ("discount", -1)):
+            if name in money:
+                base += sign * money[name].amount
+        tax = money["tax"].amount if "tax" in money else Decimal(0)
+        return bool(tax) and base == stated.amount and base + tax != stated.amount
+
+
+def _unit_price(problems: Problems, line_total: Money | None, count: int) -> Money | None:
+    """The price of one item of a line whose export states the line's total (WooCommerce's ``item_subtotal``):
+    the total divided by the quantity, refused unless that is an exact amount in the currency."""
+    if line_total is None:
+        return None
+    with localcontext(prec=200):
+        each = line_total.amount / count
+    try:
+        price = Money(each, line_total.currency)
+    except ValidationError:
+        price = None
+    if price is None or price.amount * count != line_total.amount:
+        problems.add("line_total", f"is not {count} times an amount in {line_total.currency}")
+        return None
+    return price
 
 
 def _check_sums(problems: Problems, order: Order) -> None:
