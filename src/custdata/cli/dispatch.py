@@ -70,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.idle <= 0 or args.batch_size < 1:
         raise CliError("--idle must be positive and --batch-size at least 1", ExitCode.USAGE)
-    notifier = _notifier(args)
     with open_cli_store(args) as store:
+        notifier = _notifier(args)  # after the store: a mistyped store path leaves no folder behind
         dispatcher = Dispatcher(store, notifier, batch_size=args.batch_size)
         try:
             if args.follow:
