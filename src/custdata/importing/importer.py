@@ -598,10 +598,11 @@ def _order_without(shopify: bool, values: Any, problems: Sequence[Problem]) -> A
     if not shopify:
         rows = [dict(row) for row in values]
         for problem in problems:
-            index, _, rest = problem.path.removeprefix("lines[").partition("].")
-            if not problem.path.startswith("lines[") or not index.isdigit() or rest not in _ROW_DROPS:
+            index, _, rest = problem.path.removeprefix("lines[").partition("]")
+            names = _row_drops(rest.lstrip("."))
+            if not problem.path.startswith("lines[") or not index.isdigit() or names is None:
                 return None
-            rows[int(index)][rest] = None
+            rows[int(index)].update(dict.fromkeys(names))
         return rows
     order = dict(values)
     for problem in problems:
@@ -613,7 +614,7 @@ def _order_without(shopify: bool, values: Any, problems: Sequence[Problem]) -> A
             if keys is None:
                 return None
             order["customer"] = {k: v for k, v in order["customer"].items() if k not in keys}
-        elif head.startswith("line_items[") and rest == "variant_title":
+        elif head.startswith("line_items[") and (rest == "variant_title" or _head(rest) == "variant"):
             index = head.removeprefix("line_items[").rstrip("]")
             items = order.get("line_items")
             if not index.isdigit() or not isinstance(items, list) or int(index) >= len(items):
@@ -624,6 +625,15 @@ def _order_without(shopify: bool, values: Any, problems: Sequence[Problem]) -> A
         else:
             return None
     return order
+
+
+def _row_drops(path: str) -> tuple[str, ...] | None:
+    """The fields of a flat order row to leave out for a problem at ``path`` within its order line."""
+    name = _head(path)
+    if name == "variant":  # the order line's variant: ``variant['size']`` names the attribute
+        key = path[len("variant") :].strip("[]'\"")
+        return (key,) if key in _ROW_DROPS else ("size", "colour")
+    return (name,) if name in _ROW_DROPS else None
 
 
 def convert_order(pending: _PendingOrder, shopify: bool, *, drop: bool) -> tuple[ImportedOrder, _Changes]:

@@ -269,7 +269,7 @@ def _shopify_orders(path: Path) -> Iterator[Row]:
             yield from _jsonl_rows(path)  # one order per line
             return
         raise SourceError.single(f"line {exc.lineno}", f"is not valid JSON ({exc.msg})") from None
-    except ValueError:  # nested too deeply (RecursionError), or a number too long: read the orders one by one
+    except (RecursionError, ValueError):  # nested too deeply, or a number too long: read the orders one by one
         yield from _orders_one_by_one(text)
         return
     if isinstance(document, dict) and isinstance(document.get("orders"), list):
