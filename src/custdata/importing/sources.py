@@ -73,7 +73,17 @@ def count_lines(path: str | Path) -> int:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
+def _check_encoding(path: Path) -> None:
+    """Refuse a file in UTF-16 or UTF-32 (by its byte order mark): a whole file in another encoding, not a few
+    bad bytes in some of its records."""
+    with open(path, "rb") as handle:
+        start = handle.read(4)
+    if start[:2] in (b"\xff\xfe", b"\xfe\xff") or start in (b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00"):
+        raise SourceError.single("line 1", "is not UTF-8 text (it is UTF-16 or UTF-32: save the file as UTF-8)")
+
+
 def _csv_rows(path: Path) -> Iterator[Row]:
+    _check_encoding(path)
     with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         lines = _Lines(handle)
         reader = csv.reader(lines, strict=True)
@@ -201,6 +211,7 @@ def _why(exc: Exception) -> str:
 
 
 def _jsonl_rows(path: Path) -> Iterator[Row]:
+    _check_encoding(path)
     with open(path, encoding="utf-8-sig", errors="surrogateescape") as handle:
         number = 0
         for text in handle:
@@ -208,8 +219,6 @@ def _jsonl_rows(path: Path) -> Iterator[Row]:
             if not text.strip():
                 continue
             if not text.isascii() and _SURROGATE.search(text):
-                if number == 1:
-                    raise SourceError.single("line 1", "is not UTF-8 text")
                 yield Row(number, {}, problem="is not UTF-8 text")
                 continue
             yield _json_row(number, text)
@@ -254,14 +263,9 @@ def _long_value(record: Mapping[str, Any]) -> str | None:
 def _shopify_orders(path: Path) -> Iterator[Row]:
     """Shopify's order JSON: ``{"orders": [...]}`` (the Admin REST API's answer), ``{"order": {...}}``, a
     list of orders, or one order per line. The line of each order is found by its ``"id"`` in the text."""
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        if b"\n" not in raw[: exc.start]:
-            raise SourceError.single("line 1", "is not UTF-8 text") from None
-        # bytes that are not UTF-8 further in: the orders that hold them are refused, the others read
-        text = raw.decode("utf-8-sig", errors="surrogateescape")
+    _check_encoding(path)
+    # bytes that are not UTF-8: the orders that hold them are refused, the others read
+    text = path.read_bytes().decode("utf-8-sig", errors="surrogateescape")
     try:
         document: Any = json.loads(text)
     except json.JSONDecodeError as exc:
