@@ -28,6 +28,7 @@ from custdata.storage import Store, open_store
 NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
 OPTIONS = ImportOptions(now=NOW)
 LENIENT = ImportOptions(now=NOW, on_bad_field="drop_field")
+SHOPIFY_LENIENT = ImportOptions(platform="shopify", now=NOW, on_bad_field="drop_field")
 HUGE = "y" * 200_000
 
 
@@ -43,7 +44,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 def ids(store: Store) -> set[str]:
     with store.unit_of_work() as uow:
-        return {str(c.id) for c in uow.customers.page(limit=1000).items}
+        return {str(c.id) for c in uow.customers.search(limit=1000).items}
 
 
 def good(n: int) -> str:
@@ -276,7 +277,7 @@ def test_spreadsheet_artefacts_are_repaired_and_reported(store: Store, tmp_path:
     assert report.repairs == {"apostrophe": 2, "phone_scientific": 1, "postal_code_zeros": 1}
     with store.unit_of_work() as uow:
         c1, c2, c3 = (uow.customers.get(f"cus_import_c{n}") for n in (1, 2, 3))
-        references = {c.metadata.get("external_ref") for c in uow.customers.page(limit=10).items}
+        references = {c.metadata.get("external_ref") for c in uow.customers.search(limit=10).items}
     assert c1.phone is not None and c1.phone.e164 == "+4930123456"
     assert c1.addresses[0].postal_code == "02108" and c2.addresses[0].postal_code == "02108"
     assert c2.phone is not None and c2.phone.e164 == "+491701234567"
