@@ -32,7 +32,11 @@ def csv_hostile(draw: st.DrawFn, n: int) -> bytes:
     if kind == "junk":
         return head + draw(_junk)
     if kind == "quote":  # an unterminated quote: swallows the lines after it
-        return head + b'"' + draw(st.text("abc xyz,", min_size=1, max_size=10)).encode()
+        # a letter after the quote: a quote left open before it and closed by this one must be followed by a comma
+        # or a line's end to make valid CSV (a value spanning lines, which no reader could tell from a broken one)
+        return (
+            head + b'"' + draw(st.text("abcxyz", min_size=1, max_size=3)).encode() + draw(_junk).replace(b"\xff", b"")
+        )
     if kind == "huge":
         return head + b"h@example.com," + b"z" * HUGE
     if kind == "columns":
