@@ -42,6 +42,9 @@ REPAIR_KINDS = ("apostrophe", "phone_scientific", "postal_code_zeros")
 IDENTITY_FIELDS = frozenset({"id", "email", "order_id", "customer_id", "customer_email", "line_id", "variant_id"})
 _PHONE_FIELDS = frozenset({"phone"})
 _POSTAL_FIELDS = frozenset({"postal_code", "zip"})
+#: Fields repaired by more than the apostrophe rule, and the first characters that may hide an apostrophe.
+_LOOKED_AT = _PHONE_FIELDS | _POSTAL_FIELDS
+_MAY_START = frozenset("' \t\n\r\f\v\u00a0")
 #: How many leading zeros a postal code may have lost and get back.
 _MAX_ZEROS = 2
 
@@ -73,7 +76,9 @@ def recording() -> Iterator[list[Repair]]:
 def repaired(values: Mapping[str, Any], name: str) -> Any:
     """``values[name]`` (None when absent), repaired where a spreadsheet mangled it."""
     value = values.get(name)
-    if not isinstance(value, str) or name in IDENTITY_FIELDS:
+    if type(value) is not str or (value[:1] not in _MAY_START and name not in _LOOKED_AT):
+        return value  # the common case, quickly: no apostrophe, no phone, no postal code
+    if name in IDENTITY_FIELDS:
         return value
     fixed = value
     stripped = fixed.strip()
