@@ -177,7 +177,8 @@ class ProgressBar:
         self._last = now
         elapsed = now - self._started
         rate = done / elapsed if elapsed > 0 else 0.0
-        speed = f" {rate:,.0f} {self.unit + '/s' if self.unit else '/s'}" if rate else ""
+        shown = f"{rate:,.1f}" if rate < 10 else f"{rate:,.0f}"
+        speed = "" if not rate else f" {shown} {self.unit}/s" if self.unit else f" {shown}/s"
         if total:
             filled = min(self.width, self.width * done // total)
             bar = "#" * filled + "." * (self.width - filled)

@@ -4,7 +4,10 @@ export and Shopify's order JSON.
 Every record is validated; refused ones go to a rejects file with their line, field and reason; the rest are
 added in batches, one unit of work each; ids derive from the source system's references (customers without one
 get random ids and are recognised by their email address), so running the same import again skips what is
-already stored. A guest checkout's order never goes to a registered customer::
+already stored. One bad record never stops an import (it is refused alone); with
+``ImportOptions(on_bad_field="drop_field")`` bad optional fields are left out instead, and values a spreadsheet
+mangled are repaired (:mod:`custdata.importing.repair`). A guest checkout's order never goes to a registered
+customer::
 
     from custdata.importing import ImportOptions, RejectsFile, import_customers, read_rows
 
@@ -14,6 +17,7 @@ already stored. A guest checkout's order never goes to a registered customer::
 
 from custdata.importing.convert import customer_from_fields, customer_id_for, has_email_derived_id, order_id_for
 from custdata.importing.importer import (
+    ON_BAD_FIELD,
     ImportOptions,
     ImportReport,
     Rejects,
@@ -25,12 +29,16 @@ from custdata.importing.importer import (
 from custdata.importing.mapping import CUSTOMER_FIELDS, ORDER_FIELDS, SHOPIFY_CUSTOMER_COLUMNS, parse_mapping
 from custdata.importing.orders import ImportedOrder, order_from_rows, order_from_shopify
 from custdata.importing.rekey import rekey_customer, rekey_email_ids
-from custdata.importing.sources import FORMATS, Row, SourceError, count_lines, guess_format, read_rows
+from custdata.importing.repair import REPAIR_KINDS
+from custdata.importing.sources import FORMATS, MAX_VALUE, Row, SourceError, count_lines, guess_format, read_rows
 
 __all__ = [
     "CUSTOMER_FIELDS",
     "FORMATS",
+    "MAX_VALUE",
+    "ON_BAD_FIELD",
     "ORDER_FIELDS",
+    "REPAIR_KINDS",
     "SHOPIFY_CUSTOMER_COLUMNS",
     "ImportOptions",
     "ImportReport",
