@@ -335,3 +335,17 @@ def test_a_value_just_below_the_limit_is_read(tmp_path: Path) -> None:
     path.write_text("id,email,notes\nc1,c1@example.com," + "y" * (MAX_VALUE - 1) + "\n")
     [row] = read_rows(path, "csv")
     assert row.problem is None and len(row.fields["notes"]) == MAX_VALUE - 1
+
+
+def test_a_value_written_on_several_lines_is_one_value(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text('id,notes,email\nc1,"first line\nsecond line"\nc2,"a\nb",c2@example.com,x,y\nc3,x\n')
+    rows = list(read_rows(path, "csv"))
+    assert [(row.line, row.problem) for row in rows] == [
+        (2, None),  # a short record spanning lines: a value on two lines, the last column empty
+        (4, "has a quote that is never closed"),  # too many values once its quote closed: read again from line 5
+        (5, "has 4 values but the header names 3 columns"),
+        (6, None),
+    ]
+    assert rows[0].fields == {"id": "c1", "notes": "first line\nsecond line"}
+    assert rows[3].fields == {"id": "c3", "notes": "x"}

@@ -115,8 +115,10 @@ def _csv_rows(path: Path) -> Iterator[Row]:
             if not any(v.strip() for v in values):
                 continue
             line = lines.first()
-            if lines.spanned() and len(values) != len(names):
+            if lines.spanned() and len(values) > len(names):
                 # a quote left open swallowed the lines after it: refuse the line it opened on, read the rest again
+                # (a short record spanning lines is a value written on several lines, as a single short line is
+                # a record whose last columns are empty)
                 yield Row(line, {}, problem="has a quote that is never closed")
                 reader = lines.resume(strict=True)
             elif len(values) > len(names):
