@@ -274,7 +274,7 @@ def _customer_drops(problems: Sequence[Problem]) -> set[str] | None:
     return fields
 
 
-def convert_customer(values: Mapping[str, Any], context: CustomerFields, *, drop: bool) -> tuple[Customer, _Changes]:
+def _convert_customer(values: Mapping[str, Any], context: CustomerFields, *, drop: bool) -> tuple[Customer, _Changes]:
     """:func:`customer_from_fields` with the repairs it made and, with ``drop``, bad optional fields left out."""
     current = dict(values)
     dropped: list[Problem] = []
@@ -377,7 +377,7 @@ class _CustomerRun:
                     self.report.skipped += 1
                 continue
             try:
-                customer, changes = convert_customer(values, context, drop=drop)
+                customer, changes = _convert_customer(values, context, drop=drop)
             except ValidationError as exc:
                 _reject(self.rejects, self.report, line, _translate(exc.problems, columns))
                 continue
@@ -636,7 +636,7 @@ def _row_drops(path: str) -> tuple[str, ...] | None:
     return (name,) if name in _ROW_DROPS else None
 
 
-def convert_order(pending: _PendingOrder, shopify: bool, *, drop: bool) -> tuple[ImportedOrder, _Changes]:
+def _convert_order(pending: _PendingOrder, shopify: bool, *, drop: bool) -> tuple[ImportedOrder, _Changes]:
     """The pending order converted, with the repairs made and, with ``drop``, bad optional parts left out."""
     assert pending.convert is not None
     current = pending.values
@@ -688,7 +688,7 @@ class _OrderRun:
                     self.report.skipped += 1
                 continue
             try:
-                converted, changes = convert_order(item, self.shopify, drop=drop)
+                converted, changes = _convert_order(item, self.shopify, drop=drop)
             except ValidationError as exc:
                 problems = _line_problems(exc.problems, item.lines)
                 _reject(self.rejects, self.report, first_line, _translate(problems, item.columns))
