@@ -349,7 +349,7 @@ def test_historic_totals_from_outside_are_kept_exactly_or_refused_at_their_colum
         assert found == {}
         return
     (totals,) = found.values()
-    assert totals.orders_count == (None if count in (None, "") else int(str(count).strip()))
+    assert totals.orders_count == (None if count in (None, "") else int(Decimal(str(count).strip())))
     if spent not in (None, ""):
         assert totals.amount_spent is not None and totals.amount_spent.amount == Decimal(str(spent).strip())
 

@@ -26,7 +26,7 @@ def test_shopify_customers_then_orders_then_again(tmp_path: Path) -> None:
     assert first.returncode == 1, first.stderr
     assert "4 read, 3 imported, 0 already in the store, 1 rejected" in first.stdout
     rejects = (tmp_path / "shopify_customers.csv.rejects.csv").read_text().splitlines()
-    assert rejects[0] == "line,field,reason" and rejects[1].startswith("4,Email,")
+    assert rejects[0] == "line,field,reason,outcome" and rejects[1].startswith("4,Email,")
     orders = run_cli("import", "orders", "shopify_orders.json", cwd=tmp_path)
     assert orders.returncode == 1 and "2 imported" in orders.stdout and "1 customers added" in orders.stdout
     again = run_cli("import", "orders", "shopify_orders.json", cwd=tmp_path)
@@ -103,7 +103,7 @@ def test_a_registered_customer_after_a_guest_checkout_is_stored_and_reported(tmp
 def test_errors_are_messages_with_exit_codes(tmp_path: Path, args: tuple[str, ...], code: int, message: str) -> None:
     (tmp_path / "c.csv").write_text("id,email\n1,a@example.com\n")
     (tmp_path / "o.json").write_text('{"orders": []}')
-    (tmp_path / "bad.csv").write_bytes(b"id,email\n1,\xff\xfe@example.com\n")
+    (tmp_path / "bad.csv").write_bytes("id,email\n1,a@example.com\n".encode("utf-16"))
     result = run_cli(*args, cwd=tmp_path)
     assert result.returncode == code, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr

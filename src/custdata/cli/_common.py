@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
+from urllib.parse import unquote, urlsplit
 
 from custdata._errors import (
     CustdataError,
@@ -51,7 +52,9 @@ class CliError(CustdataError):
         self.code = code
 
 
-def add_store_option(parser: argparse.ArgumentParser) -> None:
+def add_store_option(parser: argparse.ArgumentParser, *, creates: bool = False) -> None:
+    """``--store``; for a command that only works with an existing store (``creates`` False), also ``--create``:
+    without it, a SQLite file that does not exist is an error instead of a new empty store."""
     parser.add_argument(
         "--store",
         metavar="URL",
@@ -61,6 +64,12 @@ def add_store_option(parser: argparse.ArgumentParser) -> None:
             f"(default: ${STORE_VARIABLE}, else {DEFAULT_STORE})"
         ),
     )
+    if not creates:
+        parser.add_argument(
+            "--create",
+            action="store_true",
+            help="create the SQLite store if its file does not exist (otherwise a missing file is an error)",
+        )
 
 
 def store_url(args: argparse.Namespace) -> str:
@@ -71,9 +80,33 @@ def store_url(args: argparse.Namespace) -> str:
     return given
 
 
-def open_cli_store(args: argparse.Namespace) -> Store:
-    """Open the store the command line names, as a :class:`CliError` with a clear message if that fails."""
+def sqlite_file(url: str) -> Path | None:
+    """The file a ``sqlite://`` URL names (None for another scheme, or SQLite's private temporary database)."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "sqlite" or parts.netloc:
+        return None
+    path = unquote(parts.path)[1:] if parts.path.startswith("/") else unquote(parts.path)
+    return None if path in {"", ":memory:"} else Path(path)
+
+
+def open_cli_store(args: argparse.Namespace, *, create: bool | None = None) -> Store:
+    """Open the store the command line names, as a :class:`CliError` with a clear message if that fails.
+
+    A SQLite file is created only when ``create`` is true (``import`` and ``demo``), or when the command line
+    says ``--create``: a mistyped path never becomes a new empty store that a command then reads as empty.
+    """
     url = store_url(args)
+    if create is None:
+        create = bool(getattr(args, "create", False))
+    file = sqlite_file(url)
+    if file is not None and not create:
+        if not file.exists():
+            raise CliError(
+                f"no store at {file}: the file does not exist (check the path; 'custdata import' or "
+                "'custdata demo' create a store, or pass --create)",
+                ExitCode.INPUT,
+            )
+        url += ("&" if urlsplit(url).query else "?") + "mode=rw"
     try:
         return open_store(url)
     except ProgrammingError as exc:
@@ -120,28 +153,40 @@ def exit_code_for(exc: BaseException) -> tuple[ExitCode, str]:
 class ProgressBar:
     """A one-line progress bar on ``stream`` (standard error), drawn only when it is a terminal."""
 
-    def __init__(self, stream: IO[str] | None = None, *, enabled: bool | None = None, width: int = 30) -> None:
+    def __init__(
+        self, stream: IO[str] | None = None, *, enabled: bool | None = None, width: int = 30, unit: str = ""
+    ) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
         self.width = width
+        self.unit = unit
         self._last = 0.0
         self._drawn = False
+        self._started: float | None = None
 
     def update(self, label: str, done: int, total: int | None = None) -> None:
-        """Show ``done`` of ``total`` (a count alone when the total is unknown); redrawn at most 10 times a second."""
+        """Show ``done`` of ``total`` (a count alone when the total is unknown), with the rate per second and,
+        with a total, the time left; redrawn at most 10 times a second."""
         if not self.enabled:
             return
         now = time.monotonic()
+        if self._started is None:
+            self._started = now
         if now - self._last < 0.1 and (total is None or done < total):
             return
         self._last = now
+        elapsed = now - self._started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        shown = f"{rate:,.1f}" if rate < 10 else f"{rate:,.0f}"
+        speed = "" if not rate else f" {shown} {self.unit}/s" if self.unit else f" {shown}/s"
         if total:
             filled = min(self.width, self.width * done // total)
             bar = "#" * filled + "." * (self.width - filled)
-            text = f"\r{label:<10} [{bar}] {100 * done // total:3d}% {done}/{total}"
+            left = f" ETA {_clock(max(0, total - done) / rate)}" if rate and done < total else ""
+            text = f"\r{label:<10} [{bar}] {100 * done // total:3d}% {done}/{total}{speed}{left}"
         else:
-            text = f"\r{label:<10} {done}"
-        self.stream.write(text)
+            text = f"\r{label:<10} {done}{speed}"
+        self.stream.write(text + "\x1b[K")
         self.stream.flush()
         self._drawn = True
 
@@ -153,9 +198,16 @@ class ProgressBar:
             self._drawn = False
 
 
+def _clock(seconds: float) -> str:
+    """``seconds`` as m:ss, or h:mm:ss from an hour."""
+    whole = int(seconds + 0.5)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
 @contextmanager
-def progress_bar(enabled: bool | None = None) -> Iterator[ProgressBar]:
-    bar = ProgressBar(enabled=enabled)
+def progress_bar(enabled: bool | None = None, *, unit: str = "") -> Iterator[ProgressBar]:
+    bar = ProgressBar(enabled=enabled, unit=unit)
     try:
         yield bar
     finally:

@@ -23,7 +23,7 @@ def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "demo", help="create a synthetic shop, run the workflows and print a report", description=_DESCRIPTION
     )
-    add_store_option(parser)
+    add_store_option(parser, creates=True)
     parser.add_argument(
         "--seed", type=int, default=1, help="random seed: the same seed gives the same shop (default 1)"
     )
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     )
     started = time.perf_counter()
     print(f"custdata demo: building the shop in {store_url(args)} (seed {args.seed}) ...", flush=True)
-    with open_cli_store(args) as store, progress_bar() as bar:
+    with open_cli_store(args, create=True) as store, progress_bar() as bar:
         try:
             report = run_demo(store, settings, progress=bar.update)
         except DemoStoreError as exc:

@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +42,15 @@ def register(sub: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def _notifier(args: argparse.Namespace) -> Any:
+def _notifier(args: argparse.Namespace) -> Callable[[], Any]:
+    """How to make the notifier the command line asks for; usage errors are raised now, the notifier (which may
+    create its folder) is made later, once the store is open."""
     if (args.smtp is None) == (args.folder is None):
         raise CliError("say where the messages go: --folder DIR or --smtp HOST[:PORT] (one of them)", ExitCode.USAGE)
     if args.folder is not None:
         from custdata.notify import FolderNotifier
 
-        return FolderNotifier(args.folder)
+        return lambda: FolderNotifier(args.folder)
     from custdata.notify import SMTPNotifier
 
     if not args.sender:
@@ -55,7 +58,7 @@ def _notifier(args: argparse.Namespace) -> Any:
     host, _, port = args.smtp.rpartition(":") if ":" in args.smtp else (args.smtp, "", "")
     if port and not port.isdigit():
         raise CliError(f"--smtp {args.smtp!r}: the port must be a number", ExitCode.USAGE)
-    return SMTPNotifier(
+    return lambda: SMTPNotifier(
         host,
         int(port) if port else None,
         sender=args.sender,
@@ -70,8 +73,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.idle <= 0 or args.batch_size < 1:
         raise CliError("--idle must be positive and --batch-size at least 1", ExitCode.USAGE)
-    notifier = _notifier(args)
+    make_notifier = _notifier(args)
     with open_cli_store(args) as store:
+        notifier = make_notifier()  # after the store: a mistyped store path leaves no folder behind
         dispatcher = Dispatcher(store, notifier, batch_size=args.batch_size)
         try:
             if args.follow:

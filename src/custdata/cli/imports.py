@@ -26,6 +26,13 @@ woocommerce-orders-csv, magento-customers-csv and magento-orders-csv (recognised
 lines). The command prints the format and what it made of every column (mapped, kept in metadata, ignored)
 before the summary. --map also overrides a platform export's column for a field.
 Flat order rows hold one order line each, and the rows of one order follow each other.
+
+One bad record never stops an import: a line that cannot be read (an unterminated quote, bytes that are not
+UTF-8, a value over 128 KiB, JSON nested too deeply) is refused alone and the import goes on. With
+--on-bad-field drop-field a record whose only problems are in optional fields is stored without them. Values a
+spreadsheet mangled (a leading apostrophe, a phone number in scientific notation, a postal code that lost its
+leading zeros) are repaired. Dropped fields and repairs are listed in the rejects file too (its outcome column
+says rejected, dropped or repaired). The store is created if it does not exist.
 """
 
 
@@ -38,7 +45,7 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("kind", choices=("customers", "orders"), help="what the file holds")
     parser.add_argument("file", type=Path, help="the file to import")
-    add_store_option(parser)
+    add_store_option(parser, creates=True)
     parser.add_argument("--format", choices=_formats(), help="the file's format (default: detected from its content)")
     parser.add_argument(
         "--map",
@@ -62,6 +69,18 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--batch-size", type=int, default=500, metavar="N", help="records per transaction (default 500)"
+    )
+    parser.add_argument(
+        "--on-bad-field",
+        choices=("reject-row", "drop-field"),
+        default="reject-row",
+        help=(
+            "a record with a bad optional field: refuse it (reject-row, the default) or store it without the field "
+            "(drop-field); problems in ids, emails and an order's amounts always refuse the record"
+        ),
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar and no table: one summary line (for scripts)"
     )
     parser.set_defaults(handler=run)
 
@@ -124,14 +143,21 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         format=format,
         currency=currency,
+        on_bad_field=args.on_bad_field.replace("-", "_"),
     )
     shopify = profile.reader == "shopify-json"
     read = profile.reader
-    print(f"{args.kind}: {profile.title} ({format}{'' if args.format else ', detected'})")
+    if not args.quiet:
+        print(f"{args.kind}: {profile.title} ({format}{'' if args.format else ', detected'})")
     rejects_path: Path = args.rejects or file.with_name(file.name + ".rejects.csv")
     rejects_path.unlink(missing_ok=True)  # the rejects file belongs to the last run
     importer = import_customers if args.kind == "customers" else import_orders
-    with open_cli_store(args) as store, RejectsFile(rejects_path) as rejects, progress_bar() as bar:
+    enabled = False if args.quiet else None
+    with (
+        open_cli_store(args, create=True) as store,
+        RejectsFile(rejects_path) as rejects,
+        progress_bar(enabled, unit="lines") as bar,
+    ):
         total = count_lines(file) if bar.enabled else None
 
         def progress(line: int) -> None:
@@ -141,13 +167,19 @@ def run(args: argparse.Namespace) -> int:
             store, read_rows(file, read), shopify=shopify, options=options, rejects=rejects, progress=progress
         )
         bar.close()
-    if report.columns is not None:
-        for line in report.columns.lines():
-            print(f"  {line}")
+    if not args.quiet:
+        if report.columns is not None:
+            for line in report.columns.lines():
+                print(f"  {line}")
+        print(summary_table(report))
     summary = (
         f"{args.kind}: {report.read} read, {report.imported} imported, {report.skipped} already in the store, "
         f"{report.rejected} rejected"
     )
+    if report.fields_dropped:
+        summary += f", {report.fields_dropped} fields dropped"
+    if report.repairs:
+        summary += f", {sum(report.repairs.values())} values repaired"
     if report.customers_added:
         summary += f"; {report.customers_added} customers added with their orders"
     if report.same_email:
@@ -159,4 +191,34 @@ def run(args: argparse.Namespace) -> int:
     if report.rejected:
         print(f"Rejected records are listed in {rejects_path} (line, field, reason).")
         return int(ExitCode.REJECTED_ROWS)
+    if report.fields_dropped or report.repairs:
+        print(f"Dropped fields and repaired values are listed in {rejects_path}.")
     return int(ExitCode.OK)
+
+
+#: The repair kinds in words, for the summary table.
+_REPAIRS = {
+    "apostrophe": "leading apostrophes removed",
+    "phone_scientific": "phones from scientific notation",
+    "postal_code_zeros": "postal codes' leading zeros",
+}
+
+
+def summary_table(report: Any) -> str:
+    """What an import did, as a small table: records read, imported, skipped, rejected; fields dropped; repairs
+    by kind."""
+    rows: list[tuple[str, int]] = [
+        ("read", report.read),
+        ("imported", report.imported),
+        ("already in the store", report.skipped),
+        ("rejected", report.rejected),
+        ("fields dropped", report.fields_dropped),
+    ]
+    if report.customers_added:
+        rows.append(("customers added with orders", report.customers_added))
+    rows += [(f"repaired: {_REPAIRS.get(kind, kind)}", count) for kind, count in sorted(report.repairs.items())]
+    width = max(len(name) for name, _ in rows)
+    digits = max(len(f"{count:,}") for _, count in rows)
+    rule = "-" * (width + digits + 3)
+    lines = [rule, *(f"{name:<{width}}   {count:>{digits},}" for name, count in rows), rule]
+    return "\n".join(lines)

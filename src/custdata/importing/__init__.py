@@ -4,7 +4,10 @@
 Every record is validated; refused ones go to a rejects file with their line, field and reason; the rest are
 added in batches, one unit of work each; ids derive from the source system's references (customers without one
 get random ids and are recognised by their email address), so running the same import again skips what is
-already stored. A guest checkout's order never goes to a registered customer::
+already stored. One bad record never stops an import (it is refused alone); with
+``ImportOptions(on_bad_field="drop_field")`` bad optional fields are left out instead, and values a spreadsheet
+mangled are repaired (:mod:`custdata.importing.repair`). A guest checkout's order never goes to a registered
+customer::
 
     from custdata.importing import ImportOptions, RejectsFile, import_customers, read_rows
 
@@ -23,6 +26,7 @@ from custdata.importing.formats import (
     profile_for,
 )
 from custdata.importing.importer import (
+    ON_BAD_FIELD,
     ImportOptions,
     ImportReport,
     Rejects,
@@ -40,7 +44,8 @@ from custdata.importing.mapping import (
 )
 from custdata.importing.orders import ImportedOrder, order_from_rows, order_from_shopify
 from custdata.importing.rekey import rekey_customer, rekey_email_ids
-from custdata.importing.sources import FORMATS, Row, SourceError, count_lines, guess_format, read_rows
+from custdata.importing.repair import REPAIR_KINDS
+from custdata.importing.sources import FORMATS, MAX_VALUE, Row, SourceError, count_lines, guess_format, read_rows
 from custdata.importing.totals import IMPORTED_TOTALS, ImportedTotals, imported_totals
 
 __all__ = [
@@ -49,8 +54,11 @@ __all__ = [
     "FORMAT_NAMES",
     "IMPORTED_TOTALS",
     "KEPT_FIELDS",
+    "MAX_VALUE",
+    "ON_BAD_FIELD",
     "ORDER_FIELDS",
     "PROFILES",
+    "REPAIR_KINDS",
     "SHOPIFY_CUSTOMER_COLUMNS",
     "ColumnReport",
     "Detection",

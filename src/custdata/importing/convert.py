@@ -40,6 +40,7 @@ from custdata.domain import (
     OrderId,
     PhoneNumber,
 )
+from custdata.importing.repair import repaired
 from custdata.importing.totals import IMPORTED_TOTALS, ImportedTotals
 
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}")
@@ -235,9 +236,10 @@ def _not_whole() -> int:
 
 
 def field(problems: Problems, values: Mapping[str, Any], name: str, parse: Any) -> Any:
-    """``parse(values[name])``, with a problem recorded under ``name`` (and None returned) if it fails."""
+    """``parse(values[name])``, with a problem recorded under ``name`` (and None returned) if it fails; the
+    value is first repaired where a spreadsheet mangled it (:mod:`custdata.importing.repair`)."""
     try:
-        return parse(values.get(name))
+        return parse(repaired(values, name))
     except ValidationError as exc:
         problems.take(name, exc)
         return None

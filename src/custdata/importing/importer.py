@@ -2,6 +2,12 @@
 added in batches that are each one unit of work (whole or absent after a crash), and what the store already
 holds (same reference in the source system) skipped, so an interrupted import is finished by running it again.
 
+One bad record never stops an import: a record that cannot be read (broken line, bytes that are not UTF-8, a
+value too long, JSON nested too deeply) or converted is refused alone, with its line, field and reason, and the
+records before and after it are stored. With ``ImportOptions(on_bad_field="drop_field")`` a record whose only
+problems are in optional fields is stored without them (each noted as ``dropped``); values a spreadsheet mangled
+are repaired (:mod:`custdata.importing.repair`; each noted as ``repaired``).
+
 A customer without an id in the source system is known by its email address: it gets a random id, and a later
 run recognises it by a stored customer with that address imported from the same source, of the same kind (guest
 or registered). A registered customer is never taken for a guest with the same address, nor a guest's order for
@@ -46,6 +52,7 @@ from custdata.importing.formats import (
     usable_columns,
 )
 from custdata.importing.orders import ImportedOrder, order_from_rows, order_from_shopify
+from custdata.importing.repair import Repair, recording
 from custdata.importing.sources import Row, SourceError
 from custdata.merge.service import resolve
 from custdata.storage.ports import Store, UnitOfWork
@@ -54,9 +61,18 @@ Progress = Callable[[int], None]
 
 
 class Rejects(Protocol):
-    """Where refused records go: the line, the field (as the input names it) and the reason."""
+    """Where refused records go: the line, the field (as the input names it) and the reason.
+
+    An implementation may also have ``note(line, field, reason, outcome)``, called for what was stored with a
+    change: ``outcome`` is ``"dropped"`` (a bad optional field left out, the record stored) or ``"repaired"``
+    (a value a spreadsheet mangled, put right). Without it, dropped fields are passed to ``reject`` with a reason
+    saying so, and repairs are only counted."""
 
     def reject(self, line: int, field: str, reason: str) -> None: ...
+
+
+#: How a record with a bad optional field is treated: refused whole, or stored without the field.
+ON_BAD_FIELD = ("reject_row", "drop_field")
 
 
 @attrs.define
@@ -64,7 +80,9 @@ class ImportReport:
     """What an import did: records read, added, skipped (already stored), refused; customers that came
     with orders; batches committed; and ``same_email``, the customers added although another customer record
     (a guest, or a customer from elsewhere) has the same email address: they are kept apart, never merged by the
-    import."""
+    import; ``fields_dropped``, the bad optional fields left out of stored records (with
+    ``on_bad_field="drop_field"``); ``repairs``, how many values of stored records were repaired, by kind
+    (:data:`custdata.importing.repair.REPAIR_KINDS`)."""
 
     read: int = 0
     imported: int = 0
@@ -75,11 +93,15 @@ class ImportReport:
     same_email: int = 0
     #: what was made of each column, by name (mapped, kept in metadata, ignored); None before the first record
     columns: ColumnReport | None = None
+    fields_dropped: int = 0
+    repairs: dict[str, int] = attrs.Factory(dict)
 
 
 class RejectsFile:
-    """A CSV file of refused records (``line,field,reason``), created at the first one; no personal data is
-    copied into it, the line number points at the record in the input."""
+    """A CSV file of refused records (``line,field,reason,outcome``), created at the first entry; ``outcome`` is
+    ``rejected`` (the record was not stored), ``dropped`` (stored without this field) or ``repaired`` (stored
+    with this value repaired). No personal data is copied into it: the line number points at the record in the
+    input."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -88,12 +110,19 @@ class RejectsFile:
         self._writer: Any = None
 
     def reject(self, line: int, field: str, reason: str) -> None:
+        self._write(line, field, reason, "rejected")
+        self.count += 1
+
+    def note(self, line: int, field: str, reason: str, outcome: str) -> None:
+        """A change made to a stored record: ``outcome`` is ``dropped`` or ``repaired``."""
+        self._write(line, field, reason, outcome)
+
+    def _write(self, line: int, field: str, reason: str, outcome: str) -> None:
         if self._handle is None:
             self._handle = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed in close()
             self._writer = csv.writer(self._handle)
-            self._writer.writerow(["line", "field", "reason"])
-        self._writer.writerow([line, field, reason])
-        self.count += 1
+            self._writer.writerow(["line", "field", "reason", "outcome"])
+        self._writer.writerow([line, field, reason, outcome])
 
     def close(self) -> None:
         if self._handle is not None:
@@ -108,19 +137,27 @@ class RejectsFile:
 
 
 class RejectsList:
-    """Refused records kept in memory, as ``(line, field, reason)`` tuples (for tests and notebooks)."""
+    """Refused records kept in memory, as ``(line, field, reason)`` tuples (for tests and notebooks); the
+    changes made to stored records (dropped fields, repairs) in ``notes``, as ``(line, field, reason, outcome)``."""
 
     def __init__(self) -> None:
         self.items: list[tuple[int, str, str]] = []
+        self.notes: list[tuple[int, str, str, str]] = []
 
     def reject(self, line: int, field: str, reason: str) -> None:
         self.items.append((line, field, reason))
+
+    def note(self, line: int, field: str, reason: str, outcome: str) -> None:
+        self.notes.append((line, field, reason, outcome))
 
 
 @attrs.frozen
 class ImportOptions:
     """How to read the input: the source system's name (``platform``, a lower-case word, part of every
-    derived id), the field -> column mapping, the batch size and the import's time (for defaults)."""
+    derived id), the field -> column mapping, the batch size, the import's time (for defaults), and
+    ``on_bad_field``: ``"reject_row"`` refuses a record with any bad field, ``"drop_field"`` stores it without
+    its bad optional fields (the fields that identify a record or make up an order's amounts are never
+    optional: their problems always refuse the record; an address with a bad part is left out whole)."""
 
     platform: str = "import"
     mapping: Mapping[str, str] = attrs.Factory(dict)
@@ -130,6 +167,7 @@ class ImportOptions:
     format: str | None = None
     #: the currency of amounts the input does not give one for (historic totals)
     currency: str | None = None
+    on_bad_field: str = "reject_row"
 
     def __attrs_post_init__(self) -> None:
         try:
@@ -140,6 +178,8 @@ class ImportOptions:
             raise ValidationError.single("batch_size", "must be a positive whole number")
         if self.currency is not None:
             currency_exponent(self.currency)  # a ValidationError at "currency" when it is no ISO 4217 code
+        if self.on_bad_field not in ON_BAD_FIELD:
+            raise ValidationError.single("on_bad_field", f"must be one of {', '.join(ON_BAD_FIELD)}")
 
 
 def _translate(problems: Iterable[Problem], columns: Mapping[str, str]) -> Iterator[tuple[str, str]]:
@@ -163,6 +203,112 @@ def _row_problem(row: Row) -> str | None:
     return row.problem
 
 
+def _unreadable(row: Row) -> list[tuple[str, str]]:
+    return [(row.column or "(record)", row.problem or "cannot be read")]
+
+
+#: What a record's conversion may raise beside ValidationError when its values are beyond what Python can
+#: work with (nested too deeply, numbers too large for a decimal context, text that does not encode): the
+#: record is refused, never the import.
+_UNWORKABLE = (RecursionError, ArithmeticError, ValueError, UnicodeError)
+
+
+def _unworkable(exc: BaseException) -> list[tuple[str, str]]:
+    if isinstance(exc, RecursionError):
+        return [("(record)", "nests too deeply")]
+    return [("(record)", f"holds values that cannot be worked with ({type(exc).__name__})")]
+
+
+def _note(rejects: Rejects | None, line: int, field: str, reason: str, outcome: str) -> None:
+    note = getattr(rejects, "note", None)
+    if note is not None:
+        note(line, field, reason, outcome)
+    elif rejects is not None and outcome == "dropped":
+        rejects.reject(line, field, f"{reason} (field left out, record stored)")
+
+
+@attrs.frozen
+class _Changes:
+    """What was changed in a record to store it: problems of fields left out, and values repaired."""
+
+    dropped: tuple[Problem, ...] = ()
+    repairs: tuple[Repair, ...] = ()
+
+    def report(self, report: ImportReport, rejects: Rejects | None, line: int, columns: Mapping[str, str]) -> None:
+        for field, reason in _translate(self.dropped, columns):
+            report.fields_dropped += 1
+            _note(rejects, line, field, reason, "dropped")
+        for repair in self.repairs:
+            report.repairs[repair.kind] = report.repairs.get(repair.kind, 0) + 1
+            _note(rejects, line, columns.get(repair.field, repair.field), repair.note, "repaired")
+
+
+#: Customer fields a record may be stored without (``drop_field``); each problem's field -> the fields to leave
+#: out (every part of the address together: an address missing a part is no address).
+_ADDRESS_PARTS = (
+    "company",
+    "street_address_1",
+    "street_address_2",
+    "city",
+    "postal_code",
+    "country_code",
+    "country_area",
+)
+_CUSTOMER_DROPS: dict[str, tuple[str, ...]] = {
+    **{name: _ADDRESS_PARTS for name in (*_ADDRESS_PARTS, "company_name", "addresses")},
+    "default_shipping_address": _ADDRESS_PARTS,
+    "default_billing_address": _ADDRESS_PARTS,
+    "first_name": ("given_name",),
+    "last_name": ("family_name",),
+    **{
+        name: (name,)
+        for name in (
+            "phone",
+            "given_name",
+            "family_name",
+            "locale",
+            "timezone",
+            "tags",
+            "birthday",
+            "accepts_marketing",
+            "accepts_sms_marketing",
+        )
+    },
+}
+
+
+def _head(path: str) -> str:
+    return path.split(".", 1)[0].split("[", 1)[0]
+
+
+def _customer_drops(problems: Sequence[Problem]) -> set[str] | None:
+    """The fields to leave out so the problems go away, or None when one of them is in a required field."""
+    fields: set[str] = set()
+    for problem in problems:
+        names = _CUSTOMER_DROPS.get(_head(problem.path))
+        if names is None:
+            return None
+        fields.update(names)
+    return fields
+
+
+def _convert_customer(values: Mapping[str, Any], context: CustomerFields, *, drop: bool) -> tuple[Customer, _Changes]:
+    """:func:`customer_from_fields` with the repairs it made and, with ``drop``, bad optional fields left out."""
+    current = dict(values)
+    dropped: list[Problem] = []
+    while True:
+        try:
+            with recording() as repairs:
+                customer = customer_from_fields(current, context)
+            return customer, _Changes(tuple(dropped), tuple(repairs))
+        except ValidationError as exc:
+            fields = _customer_drops(exc.problems) if drop else None
+            if not fields or all(current.get(name) is None for name in fields):
+                raise
+            dropped += exc.problems
+            current.update(dict.fromkeys(fields))
+
+
 # -- customers -------------------------------------------------------------------------------------------------
 
 
@@ -182,8 +328,8 @@ def import_customers(
     pending: list[tuple[int, dict[str, Any], dict[str, str]]] = []
     for row in rows:
         run.report.read += 1
-        if (note := _row_problem(row)) is not None:
-            _reject(rejects, run.report, row.line, [("(record)", note)])
+        if _row_problem(row) is not None:
+            _reject(rejects, run.report, row.line, _unreadable(row))
             continue
         columns = find_columns(row)
         pending.append((row.line, find_columns.values(row, columns), columns))
@@ -242,22 +388,29 @@ class _CustomerRun:
         quick = [self._quick(values) for _, values, _ in pending]
         with self.store.unit_of_work() as uow:
             stored = self._stored(uow, [q for q in quick if q is not None])
-        batch: list[tuple[int, Customer, _Known]] = []
+        batch: list[_NewCustomer] = []
+        drop = self.options.on_bad_field == "drop_field"
         for (line, values, columns), known in zip(pending, quick, strict=True):
             if known is not None and known.key in stored:
                 if self._first(known.key, line, columns):
                     self.report.skipped += 1
                 continue
             try:
-                customer = customer_from_fields(values, context)
+                customer, changes = _convert_customer(values, context, drop=drop)
             except ValidationError as exc:
                 _reject(self.rejects, self.report, line, _translate(exc.problems, columns))
                 continue
+            except _UNWORKABLE as exc:
+                _reject(self.rejects, self.report, line, _unworkable(exc))
+                continue
             known = known or self._of(customer)
             if self._first(known.key, line, columns):
-                batch.append((line, customer, known))
+                batch.append(_NewCustomer(line, customer, known, changes, columns))
         if batch:
-            _add_customers(self.store, batch, self.report, self.options.platform)
+            add = partial(
+                _add_customers, self.store, report=self.report, rejects=self.rejects, platform=self.options.platform
+            )
+            _store_each(batch, add, self)
 
     def _quick(self, values: Mapping[str, Any]) -> _Known | None:
         """How the record will be recognised, or None when it cannot be told without converting it."""
@@ -347,16 +500,49 @@ def _profile(options: ImportOptions, kind: str, shopify: bool) -> Profile:
     )
 
 
+@attrs.frozen
+class _NewCustomer:
+    line: int
+    customer: Customer
+    known: _Known
+    changes: _Changes
+    columns: Mapping[str, str]
+
+
+class _Run(Protocol):
+    report: ImportReport
+    rejects: Rejects | None
+
+
+def _store_each(batch: Sequence[Any], add: Callable[[Sequence[Any]], None], run: _Run) -> None:
+    """``add(batch)``; when the store refuses a value of the batch (a ValidationError), each record is added on
+    its own, and the ones refused are rejected: one bad record never costs the batch."""
+    try:
+        add(batch)
+        return
+    except ValidationError as exc:
+        if len(batch) == 1:
+            _reject(run.rejects, run.report, batch[0].line, _translate(exc.problems, batch[0].columns))
+            return
+    for item in batch:
+        try:
+            add([item])
+        except ValidationError as exc:
+            _reject(run.rejects, run.report, item.line, _translate(exc.problems, item.columns))
+
+
 def _add_customers(
-    store: Store, batch: Sequence[tuple[int, Customer, _Known]], report: ImportReport, platform: str
+    store: Store, batch: Sequence[_NewCustomer], *, report: ImportReport, rejects: Rejects | None, platform: str
 ) -> None:
     """Add the batch's customers in one unit of work, skipping those stored meanwhile, and count the ones whose
     email address another record (stored, or earlier in the batch) has too."""
+    same_email = 0
     with store.unit_of_work() as uow:
-        existing = uow.customers.get_many([c.id for _, c, _ in batch])
-        new: list[Customer] = []
+        existing = uow.customers.get_many([item.customer.id for item in batch])
+        new: list[_NewCustomer] = []
         emails: set[str] = set()
-        for _, customer, known in batch:
+        for item in batch:
+            customer, known = item.customer, item.known
             if customer.id in existing:
                 continue
             holders = [] if customer.email is None else uow.customers.find_by_email(customer.email)
@@ -365,14 +551,17 @@ def _add_customers(
             if customer.email is not None:
                 canonical = customer.email.canonical
                 if canonical in emails or any(_live(c) for c in holders):
-                    report.same_email += 1
+                    same_email += 1
                 emails.add(canonical)
-            new.append(customer)
-        uow.customers.add_many(new)
+            new.append(item)
+        uow.customers.add_many([item.customer for item in new])
         uow.commit()
+    report.same_email += same_email
     report.imported += len(new)
     report.skipped += len(batch) - len(new)
     report.batches += 1
+    for item in new:
+        item.changes.report(report, rejects, item.line, item.columns)
 
 
 # -- orders ----------------------------------------------------------------------------------------------------
@@ -391,7 +580,7 @@ def import_orders(
     an order one after another). Orders of customers the store does not have are refused, except that a
     Shopify order's own customer is added with it."""
     options = options or ImportOptions(platform="shopify" if shopify else "import")
-    run = _OrderRun(store, options, ImportReport(), rejects, "id" if shopify else "order_id")
+    run = _OrderRun(store, options, ImportReport(), rejects, "id" if shopify else "order_id", shopify)
     pending: list[_PendingOrder] = []
     for item in _orders(rows, shopify, options, run.report, rejects):
         pending.append(item)
@@ -407,13 +596,101 @@ def import_orders(
 
 @attrs.frozen
 class _PendingOrder:
-    """An order's records, not converted yet: its lines, columns, reference, and how to convert it."""
+    """An order's records, not converted yet: its lines, columns, reference, its values (the Shopify order, or
+    the field values of its rows) and how to convert them."""
 
     lines: list[int]
     columns: dict[str, str]
     reference: str | None
-    convert: Callable[[], ImportedOrder] | None
-    problems: list[Problem] = attrs.Factory(list)
+    convert: Callable[[Any], ImportedOrder] | None
+    problems: list[tuple[str, str]] = attrs.Factory(list)
+    values: Any = None
+
+
+@attrs.frozen
+class _NewOrder:
+    line: int
+    order: ImportedOrder
+    changes: _Changes
+    columns: Mapping[str, str]
+
+
+#: Parts of an order it may be stored without (``drop_field``): a flat row's variant and product name; a Shopify
+#: order's shipping address (whole), the details of its customer and its line items' variant titles. Nothing that
+#: identifies the order or its customer, and nothing that counts towards its amounts or status.
+_ROW_DROPS = frozenset({"size", "colour", "product_name"})
+_SHOPIFY_CUSTOMER_DROPS = {
+    "phone": ("phone",),
+    "given_name": ("first_name",),
+    "family_name": ("last_name",),
+    "tags": ("tags",),
+    **{
+        name: ("default_address",) for name in (*_ADDRESS_PARTS, "company_name", "addresses", "first_name", "last_name")
+    },
+    "default_shipping_address": ("default_address",),
+    "default_billing_address": ("default_address",),
+}
+
+
+def _order_without(shopify: bool, values: Any, problems: Sequence[Problem]) -> Any:
+    """``values`` without the parts the problems are in, or None when a problem is in a part an order needs."""
+    if not shopify:
+        rows = [dict(row) for row in values]
+        for problem in problems:
+            index, _, rest = problem.path.removeprefix("lines[").partition("]")
+            names = _row_drops(rest.lstrip("."))
+            if not problem.path.startswith("lines[") or not index.isdigit() or names is None:
+                return None
+            rows[int(index)].update(dict.fromkeys(names))
+        return rows
+    order = dict(values)
+    for problem in problems:
+        head, _, rest = problem.path.partition(".")
+        if head == "shipping_address":
+            order.pop("shipping_address", None)
+        elif head == "customer" and isinstance(order.get("customer"), Mapping):
+            keys = _SHOPIFY_CUSTOMER_DROPS.get(_head(rest))
+            if keys is None:
+                return None
+            order["customer"] = {k: v for k, v in order["customer"].items() if k not in keys}
+        elif head.startswith("line_items[") and (rest == "variant_title" or _head(rest) == "variant"):
+            index = head.removeprefix("line_items[").rstrip("]")
+            items = order.get("line_items")
+            if not index.isdigit() or not isinstance(items, list) or int(index) >= len(items):
+                return None
+            items = list(items)
+            items[int(index)] = {k: v for k, v in items[int(index)].items() if k != "variant_title"}
+            order["line_items"] = items
+        else:
+            return None
+    return order
+
+
+def _row_drops(path: str) -> tuple[str, ...] | None:
+    """The fields of a flat order row to leave out for a problem at ``path`` within its order line."""
+    name = _head(path)
+    if name == "variant":  # the order line's variant: ``variant['size']`` names the attribute
+        key = path[len("variant") :].strip("[]'\"")
+        return (key,) if key in _ROW_DROPS else ("size", "colour")
+    return (name,) if name in _ROW_DROPS else None
+
+
+def _convert_order(pending: _PendingOrder, shopify: bool, *, drop: bool) -> tuple[ImportedOrder, _Changes]:
+    """The pending order converted, with the repairs made and, with ``drop``, bad optional parts left out."""
+    assert pending.convert is not None
+    current = pending.values
+    dropped: list[Problem] = []
+    while True:
+        try:
+            with recording() as repairs:
+                order = pending.convert(current)
+            return order, _Changes(tuple(dropped), tuple(repairs))
+        except ValidationError as exc:
+            smaller = _order_without(shopify, current, exc.problems) if drop else None
+            if smaller is None or smaller == current:
+                raise
+            dropped += _line_problems(exc.problems, pending.lines) if not shopify else exc.problems
+            current = smaller
 
 
 @attrs.define
@@ -426,6 +703,7 @@ class _OrderRun:
     report: ImportReport
     rejects: Rejects | None
     id_field: str
+    shopify: bool
     #: the first record of each order id: its place in the input and its line (records of a Shopify file written
     #: on one line share a line)
     seen: dict[str, tuple[int, int]] = attrs.Factory(dict)
@@ -436,27 +714,31 @@ class _OrderRun:
         quick = [order_id_for(platform, p.reference) if p.reference else None for p in pending]
         with self.store.unit_of_work() as uow:
             stored = set(uow.orders.get_many([str(q) for q in quick if q is not None]))
-        batch: list[tuple[int, ImportedOrder]] = []
+        batch: list[_NewOrder] = []
+        drop = self.options.on_bad_field == "drop_field"
         for item, known in zip(pending, quick, strict=True):
             first_line = item.lines[0]
             self.records += 1
             if item.convert is None:
-                _reject(self.rejects, self.report, first_line, _translate(item.problems, item.columns))
+                _reject(self.rejects, self.report, first_line, item.problems)
                 continue
             if known is not None and known in stored:
                 if self._first(str(known), first_line, item.columns):
                     self.report.skipped += 1
                 continue
             try:
-                converted = item.convert()
+                converted, changes = _convert_order(item, self.shopify, drop=drop)
             except ValidationError as exc:
                 problems = _line_problems(exc.problems, item.lines)
                 _reject(self.rejects, self.report, first_line, _translate(problems, item.columns))
                 continue
+            except _UNWORKABLE as exc:
+                _reject(self.rejects, self.report, first_line, _unworkable(exc))
+                continue
             if self._first(str(converted.order.id), first_line, item.columns):
-                batch.append((first_line, converted))
+                batch.append(_NewOrder(first_line, converted, changes, item.columns))
         if batch:
-            _add_orders(self.store, batch, self.report, self.rejects)
+            _store_each(batch, partial(_add_orders, self.store, report=self.report, rejects=self.rejects), self)
 
     def _first(self, order_id: str, line: int, columns: Mapping[str, str]) -> bool:
         first, first_line = self.seen.setdefault(order_id, (self.records, line))
@@ -485,15 +767,16 @@ def _orders(
             if report.columns is None and not row.problem:
                 keys = list(row.fields)
                 report.columns = column_report(json_profile, keys, json_profile.resolve(keys), None)
-            if (note := _row_problem(row)) is not None:
-                yield _PendingOrder([row.line], {}, None, None, [Problem("", note)])
+            if _row_problem(row) is not None:
+                yield _PendingOrder([row.line], {}, None, None, _unreadable(row))
                 continue
             fields = row.fields
             yield _PendingOrder(
                 [row.line],
                 {},
                 _reference(fields.get("id")),
-                partial(order_from_shopify, fields, now=now, platform=platform),
+                partial(order_from_shopify, now=now, platform=platform),
+                values=fields,
             )
         return
     groups: dict[str, int] = {}
@@ -504,11 +787,14 @@ def _orders(
         if key is not None:
             first = groups.setdefault(key, lines[0])
             if first != lines[0]:
-                problem = Problem("order_id", f"rows of one order must follow each other (first seen on line {first})")
+                problem = (
+                    columns.get("order_id", "order_id"),
+                    f"rows of one order must follow each other (first seen on line {first})",
+                )
                 yield _PendingOrder(lines, columns, key, None, [problem])
                 continue
         values = [profile_values(_profile(options, ORDERS, False), row.fields, cols) for row, cols in group]
-        yield _PendingOrder(lines, columns, key, partial(order_from_rows, values, platform=platform, now=now))
+        yield _PendingOrder(lines, columns, key, partial(order_from_rows, platform=platform, now=now), values=values)
 
 
 def _line_problems(problems: Iterable[Problem], lines: Sequence[int]) -> list[Problem]:
@@ -533,8 +819,8 @@ def _grouped(
     current_key: str | None = None
     for row in rows:
         report.read += 1
-        if (note := _row_problem(row)) is not None:
-            _reject(rejects, report, row.line, [("(record)", note)])
+        if _row_problem(row) is not None:
+            _reject(rejects, report, row.line, _unreadable(row))
             continue
         columns = find_columns(row)
         try:
@@ -550,29 +836,39 @@ def _grouped(
         yield current
 
 
-def _add_orders(
-    store: Store, batch: Sequence[tuple[int, ImportedOrder]], report: ImportReport, rejects: Rejects | None
-) -> None:
+def _add_orders(store: Store, batch: Sequence[_NewOrder], *, report: ImportReport, rejects: Rejects | None) -> None:
+    """Add the batch's orders (and the customers that came with them) in one unit of work; counts and notes
+    are reported once it is committed."""
     with store.unit_of_work() as uow:
-        existing = uow.orders.get_many([str(item.order.id) for _, item in batch])
+        existing = uow.orders.get_many([str(item.order.order.id) for item in batch])
         fresh = [
-            (line, item)
-            for line, item in batch
-            if item.order.id not in existing
-            and (item.order.external_ref is None or uow.orders.find_by_external_ref(item.order.external_ref) is None)
+            item
+            for item in batch
+            if item.order.order.id not in existing
+            and (
+                item.order.order.external_ref is None
+                or uow.orders.find_by_external_ref(item.order.order.external_ref) is None
+            )
         ]
-        report.skipped += len(batch) - len(fresh)
-        added_customers, orders = _resolve(uow, fresh, report, rejects)
+        refused: list[tuple[int, list[tuple[str, str]]]] = []
+        added_customers, orders = _resolve(uow, [(item.line, item.order) for item in fresh], refused)
         uow.customers.add_many(added_customers)
         uow.orders.add_many(orders)
         uow.commit()
+    report.skipped += len(batch) - len(fresh)
+    for line, problems in refused:
+        _reject(rejects, report, line, problems)
     report.customers_added += len(added_customers)
     report.imported += len(orders)
     report.batches += 1
+    refused_lines = {line for line, _ in refused}
+    for item in fresh:
+        if item.line not in refused_lines:
+            item.changes.report(report, rejects, item.line, item.columns)
 
 
 def _resolve(
-    uow: UnitOfWork, items: Sequence[tuple[int, ImportedOrder]], report: ImportReport, rejects: Rejects | None
+    uow: UnitOfWork, items: Sequence[tuple[int, ImportedOrder]], refused: list[tuple[int, list[tuple[str, str]]]]
 ) -> tuple[list[Customer], list[Any]]:
     """Check each order's customer is stored, adding the customers that came with orders when missing.
 
@@ -599,7 +895,7 @@ def _resolve(
         if customer_id not in known and customer_id not in new:
             if item.new_customer is None:
                 reason = "no such customer in the store; import the customers first"
-                _reject(rejects, report, line, [("customer_id", reason)])
+                refused.append((line, [("customer_id", reason)]))
                 continue
             new[customer_id] = item.new_customer
         # an erased customer stays erased: the order joins the books without the personal data it carries

@@ -8,7 +8,9 @@ so several processes can safely write the same file: they queue for the write lo
 reported as :class:`~custdata.ConflictError` once the lock is held. The schema is migrated on open.
 
 URLs: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``, ``sqlite://`` (a private temporary
-database, deleted on close); options ``?timeout=SECONDS`` (default 10) and ``?synchronous=full``.
+database, deleted on close); options ``?timeout=SECONDS`` (default 10), ``?synchronous=full`` and ``?mode=rw``
+(open an existing file only: a missing one is an error, never a new empty store; the default ``mode=rwc``
+creates it).
 """
 
 from __future__ import annotations
@@ -165,11 +167,18 @@ class SQLiteSession:
 class SQLiteStore(SqlStore):
     """A store in one SQLite file (``path``), or in a private temporary file when ``path`` is None.
 
-    ``timeout`` is how long (seconds) a writer waits for the write lock before an OperationalError.
+    ``timeout`` is how long (seconds) a writer waits for the write lock before an OperationalError. With
+    ``create=False`` a file that does not exist is an :class:`~custdata.OperationalError` naming it, and no file
+    is made.
     """
 
     def __init__(
-        self, path: str | os.PathLike[str] | None = None, *, timeout: float = 10.0, synchronous: str = "normal"
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        timeout: float = 10.0,
+        synchronous: str = "normal",
+        create: bool = True,
     ) -> None:
         if synchronous.lower() not in {"normal", "full"}:
             raise ProgrammingError("synchronous must be 'normal' or 'full'")
@@ -189,6 +198,11 @@ class SQLiteStore(SqlStore):
         self._idle: list[sqlite3.Connection] = []
         self._pool_lock = threading.Lock()
         self._cleanup = weakref.finalize(self, _remove_tempdir, self._tempdir)
+        # without create, every connection opens the file read-write only (SQLite's mode=rw): never makes it
+        self._uri = None if create or self._tempdir else f"{self.path.absolute().as_uri()}?mode=rw"
+        if self._uri is not None and not self.path.is_file():
+            self.close()
+            raise OperationalError(f"no SQLite database at {self.path}: the file does not exist")
         try:
             conn = self._connect()
             try:
@@ -207,7 +221,12 @@ class SQLiteStore(SqlStore):
     def _connect(self) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(
-                self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False, cached_statements=256
+                self._uri or self.path,
+                timeout=self._timeout,
+                isolation_level=None,
+                check_same_thread=False,
+                cached_statements=256,
+                uri=self._uri is not None,
             )
         except _DRIVER_ERRORS as exc:
             raise translate(exc) from exc
@@ -297,17 +316,21 @@ def open_url(url: str) -> SQLiteStore:
     if parts.netloc:
         raise ProgrammingError("a SQLite URL has no host: use sqlite:///relative.db or sqlite:////absolute.db")
     options = dict(parse_qsl(parts.query, keep_blank_values=True))
-    unknown = set(options) - {"timeout", "synchronous"}
+    unknown = set(options) - {"timeout", "synchronous", "mode"}
     if unknown:
         raise ProgrammingError(f"unknown SQLite URL options: {', '.join(sorted(unknown))}")
     try:
         timeout = float(options.get("timeout", "10"))
     except ValueError:
         raise ProgrammingError("the SQLite URL option timeout must be a number of seconds") from None
+    mode = options.get("mode", "rwc")
+    if mode not in {"rw", "rwc"}:
+        raise ProgrammingError("the SQLite URL option mode must be rw (the file must exist) or rwc (the default)")
     path = unquote(parts.path)[1:] if parts.path.startswith("/") else unquote(parts.path)
     if path in {"", ":memory:"}:
         return SQLiteStore(None, timeout=timeout, synchronous=options.get("synchronous", "normal"))
-    return SQLiteStore(path, timeout=timeout, synchronous=options.get("synchronous", "normal"))
+    synchronous = options.get("synchronous", "normal")
+    return SQLiteStore(path, timeout=timeout, synchronous=synchronous, create=mode == "rwc")
 
 
 #: The SQLite store offers the outbox port (checked by the type checker).

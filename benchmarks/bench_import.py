@@ -1,0 +1,263 @@
+"""Import a Shopify customer export into SQLite end to end: custdata against what a user would write otherwise.
+
+    python benchmarks/bench_import.py [--rows 1000000]
+
+One generated file (Shopify's customer CSV export, customers in four countries with addresses and phone numbers)
+is imported by each side, in a process of its own so that peak memory is its own, into a fresh SQLite file:
+
+* custdata: ``import_customers(store, read_rows(file, "csv"), shopify=True)``: every record checked (email,
+  phone for the address's country, the address against the country's postal rules, consent flags), the rejects
+  file, batches of 500 in one transaction each, a re-run skipping what is stored;
+* the baseline: pandas ``read_csv`` of the whole file, a pydantic model validating each row (email through
+  email-validator, phone through phonenumbers, the same fields), and ``executemany`` of the rows as JSON into a
+  SQLite table in one transaction.
+
+Prints both times, the ratio (custdata / baseline; below 1.0 is faster) and each side's peak memory (the
+process's maximum resident size). custdata streams: its peak memory is also measured on a tenth of the file, to
+show it does not grow with the file; the baseline holds the whole file in a DataFrame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _report import record, verdict
+
+HEADER = [
+    "Customer ID",
+    "First Name",
+    "Last Name",
+    "Email",
+    "Accepts Email Marketing",
+    "Default Address Company",
+    "Default Address Address1",
+    "Default Address Address2",
+    "Default Address City",
+    "Default Address Province Code",
+    "Default Address Country Code",
+    "Default Address Zip",
+    "Default Address Phone",
+    "Phone",
+    "Accepts SMS Marketing",
+    "Total Spent",
+    "Total Orders",
+    "Note",
+    "Tax Exempt",
+    "Tags",
+]
+FIRST = ["Anna", "Ben", "Chloé", "David", "Émile", "Fatima", "Georg", "Hana", "Ivan", "Julia", "Kenji", "Lucía"]
+LAST = ["Müller", "Smith", "Dubois", "García", "Rossi", "Nowak", "Tanaka", "Silva", "Jensen", "O'Brien"]
+#: country, province, city, postal code, phone pattern
+PLACES = [
+    ("DE", "", "Berlin", "10115", "+49 30 {n:07d}"),
+    ("US", "CA", "San Francisco", "94103", "+1 415 555 {n4:04d}"),
+    ("GB", "", "London", "EC1Y 8SY", "+44 20 7946 {n4:04d}"),
+    ("FR", "", "Paris", "75002", "+33 1 42 {n2:02d} {n2b:02d} {n2c:02d}"),
+]
+
+
+def write_export(path: Path, rows: int, seed: int = 7) -> None:
+    """A Shopify customer export of ``rows`` customers."""
+    rng = random.Random(seed)
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        for n in range(rows):
+            country, province, city, postal, phone = rng.choice(PLACES)
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            number = phone.format(n=n % 10_000_000, n4=n % 10_000, n2=n % 100, n2b=(n // 100) % 100, n2c=n % 97)
+            writer.writerow(
+                [
+                    str(7_000_000_000 + n),
+                    first,
+                    last,
+                    f"customer{n}@example.com",
+                    rng.choice(["yes", "no"]),
+                    "",
+                    f"{rng.randint(1, 200)} Example Street",
+                    "",
+                    city,
+                    province,
+                    country,
+                    postal,
+                    "",
+                    number,
+                    rng.choice(["yes", "no"]),
+                    f"{rng.randint(0, 90_000) / 100:.2f}",
+                    str(rng.randint(0, 20)),
+                    "",
+                    "no",
+                    rng.choice(["", "vip", "newsletter, repeat"]),
+                ]
+            )
+
+
+# -- the two sides, each run in a process of its own -----------------------------------------------------------
+
+
+def run_custdata(file: Path, db: Path) -> dict[str, Any]:
+    from custdata.importing import ImportOptions, RejectsFile, import_customers, read_rows
+    from custdata.storage import open_store
+
+    started = time.perf_counter()
+    with open_store(f"sqlite:///{db}") as store, RejectsFile(db.with_suffix(".rejects.csv")) as rejects:
+        options = ImportOptions(platform="shopify")
+        report = import_customers(store, read_rows(file, "csv"), shopify=True, options=options, rejects=rejects)
+    took = time.perf_counter() - started
+    return {"seconds": took, "stored": report.imported, "rejected": report.rejected}
+
+
+def run_baseline(file: Path, db: Path) -> dict[str, Any]:
+    import sqlite3
+    from typing import Annotated
+
+    import pandas
+    from pydantic import BaseModel, BeforeValidator, EmailStr, ValidationError
+    from pydantic_extra_types.phone_numbers import PhoneNumber
+
+    def yes(value: str) -> bool:
+        return value.strip().lower() in ("yes", "true", "1")
+
+    def blank(value: str) -> str | None:
+        return value.strip() or None
+
+    class ShopifyCustomer(BaseModel):
+        customer_id: str
+        first_name: str | None
+        last_name: str | None
+        email: EmailStr
+        accepts_email_marketing: Annotated[bool, BeforeValidator(yes)]
+        company: Annotated[str | None, BeforeValidator(blank)]
+        address1: Annotated[str | None, BeforeValidator(blank)]
+        address2: Annotated[str | None, BeforeValidator(blank)]
+        city: Annotated[str | None, BeforeValidator(blank)]
+        province_code: Annotated[str | None, BeforeValidator(blank)]
+        country_code: Annotated[str | None, BeforeValidator(blank)]
+        zip: Annotated[str | None, BeforeValidator(blank)]
+        phone: Annotated[PhoneNumber | None, BeforeValidator(blank)]
+        accepts_sms_marketing: Annotated[bool, BeforeValidator(yes)]
+        tags: list[str]
+
+    started = time.perf_counter()
+    frame = pandas.read_csv(file, dtype=str, keep_default_na=False)
+    columns = {
+        "customer_id": "Customer ID",
+        "first_name": "First Name",
+        "last_name": "Last Name",
+        "email": "Email",
+        "accepts_email_marketing": "Accepts Email Marketing",
+        "company": "Default Address Company",
+        "address1": "Default Address Address1",
+        "address2": "Default Address Address2",
+        "city": "Default Address City",
+        "province_code": "Default Address Province Code",
+        "country_code": "Default Address Country Code",
+        "zip": "Default Address Zip",
+        "phone": "Phone",
+        "accepts_sms_marketing": "Accepts SMS Marketing",
+    }
+    stored: list[tuple[str, str]] = []
+    rejected = 0
+    for values in frame.to_dict("records"):
+        data = {name: values[column] for name, column in columns.items()}
+        data["tags"] = [t.strip() for t in values["Tags"].split(",") if t.strip()]
+        try:
+            customer = ShopifyCustomer.model_validate(data)
+        except ValidationError:
+            rejected += 1
+            continue
+        stored.append((customer.customer_id, customer.model_dump_json()))
+    connection = sqlite3.connect(db)
+    connection.execute("CREATE TABLE customers (id TEXT PRIMARY KEY, data TEXT NOT NULL)")
+    with connection:
+        connection.executemany("INSERT INTO customers VALUES (?, ?)", stored)
+    connection.close()
+    took = time.perf_counter() - started
+    return {"seconds": took, "stored": len(stored), "rejected": rejected}
+
+
+def peak_mib() -> float:
+    """The process's maximum resident size, in MiB (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
+
+
+def side(name: str, file: Path, db: Path) -> dict[str, Any]:
+    """Run one side in a fresh process and return its time, counts and peak memory."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--side", name, "--file", str(file), "--db", str(db)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="customers in the export (default 1,000,000)")
+    parser.add_argument("--data", type=Path, default=None, help="where the export and the stores are written")
+    parser.add_argument("--side", choices=("custdata", "baseline"), help=argparse.SUPPRESS)
+    parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.side is not None:
+        result = (run_custdata if args.side == "custdata" else run_baseline)(args.file, args.db)
+        print(json.dumps({**result, "peak_mib": peak_mib()}))
+        return 0
+    try:
+        import pandas  # noqa: F401
+        import pydantic  # noqa: F401
+        import pydantic_extra_types  # noqa: F401
+    except ImportError:
+        raise SystemExit("this benchmark needs: pip install 'custdata[bench]' pandas") from None
+    with tempfile.TemporaryDirectory(dir=args.data) as folder:
+        work = Path(folder)
+        export, small = work / "customers_export.csv", work / "customers_small.csv"
+        started = time.perf_counter()
+        write_export(export, args.rows)
+        write_export(small, max(1, args.rows // 10))
+        print(
+            f"wrote {args.rows:,} customers ({export.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s"
+        )
+        ours = side("custdata", export, work / "custdata.db")
+        base = side("baseline", export, work / "baseline.db")
+        tenth = side("custdata", small, work / "custdata_small.db")
+    for name, result in (("custdata", ours), ("baseline", base)):
+        print(
+            f"{name:<9} {result['seconds']:8.2f} s  {args.rows / result['seconds']:>9,.0f} rows/s  "
+            f"stored {result['stored']:,}, rejected {result['rejected']:,}, peak memory {result['peak_mib']:.0f} MiB"
+        )
+    print(f"custdata on a tenth of the rows: peak memory {tenth['peak_mib']:.0f} MiB")
+    if ours["stored"] != args.rows or base["stored"] != args.rows:
+        raise SystemExit("the two sides did not store every customer: the comparison would be unfair")
+    row = record(
+        "import",
+        "Shopify customer CSV to SQLite",
+        ours["seconds"],
+        "pandas read_csv + pydantic + executemany",
+        base["seconds"],
+        target=1.0,
+        size=f"{args.rows:,} rows",
+        note=(
+            f"peak memory: custdata {ours['peak_mib']:.0f} MiB ({tenth['peak_mib']:.0f} MiB on a tenth of the rows), "
+            f"baseline {base['peak_mib']:.0f} MiB"
+        ),
+    )
+    print(f"ratio {row['ratio']:.2f} (target <= 1.00: {verdict(row)})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
