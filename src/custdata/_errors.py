@@ -126,7 +126,7 @@ class CustdataError(Exception):
     #: the stable code of this kind of error (see :class:`ErrorCode`)
     error_code: ClassVar[ErrorCode] = ErrorCode.INTERNAL
     #: the HTTP status its problem document carries
-    status: ClassVar[int] = 500
+    http_status: ClassVar[int] = 500
 
     def to_problem_details(self, instance: str | None = None, *, type_base: str = PROBLEM_TYPE_BASE) -> dict[str, Any]:
         """This error as an RFC 9457 problem document (a JSON object; serve it as ``application/problem+json``).
@@ -138,7 +138,7 @@ class CustdataError(Exception):
         document: dict[str, Any] = {
             "type": type_base + str(self.error_code),
             "title": TITLES[self.error_code],
-            "status": self.status,
+            "status": self.http_status,
             "detail": self._detail(),
         }
         if instance is not None:
@@ -215,7 +215,7 @@ class ValidationError(CustdataError, ValueError):
     Its own ``error_code`` is the code of its problems when they all share one, else ``invalid``.
     """
 
-    status = 422
+    http_status = 422
     problems: tuple[Problem, ...]
 
     def __init__(self, problems: Iterable[Problem]) -> None:
@@ -269,7 +269,7 @@ class InvalidTransitionError(ValidationError):
     """An order status change that the transition table does not allow (409 in a problem document: the input is
     well formed, the order's state refuses it)."""
 
-    status = 409
+    http_status = 409
 
     def __init__(self, current: str, requested: str, allowed: Iterable[str]) -> None:
         self.current, self.requested = current, requested
@@ -298,7 +298,7 @@ class TokenError(ValidationError):
     longer has).
     """
 
-    status = 400
+    http_status = 400
     REASONS = ("malformed", "tampered", "expired", "used", "foreign")
 
     def __init__(self, reason: str, message: str) -> None:
@@ -325,6 +325,9 @@ class NotFoundError(StoreError, LookupError):
     address, a name) may be personal data, and stays in ``key`` for the program but out of the message.
     """
 
+    error_code = ErrorCode.NOT_FOUND
+    http_status = 404
+
     def __init__(self, kind: str, key: str) -> None:
         self.kind, self.key = kind, key
         if isinstance(key, str) and ID_FORM.fullmatch(key):
@@ -340,7 +343,7 @@ class ConflictError(StoreError):
     """An update carried a stale version: someone else changed the record first. Nothing was written."""
 
     error_code = ErrorCode.VERSION_CONFLICT
-    status = 409
+    http_status = 409
 
     def __init__(self, kind: str, key: str, expected: int, actual: int | None) -> None:
         self.kind, self.key, self.expected, self.actual = kind, key, expected, actual
@@ -355,7 +358,7 @@ class IntegrityError(StoreError):
     """A store constraint failed, such as adding a record whose id already exists. ``error_code`` is ``duplicate`` when
     the record or one of its unique keys exists already, else ``constraint``."""
 
-    status = 409
+    http_status = 409
 
     def __init__(self, *args: object, code: ErrorCode = ErrorCode.CONSTRAINT) -> None:
         super().__init__(*args)
@@ -369,7 +372,7 @@ class OperationalError(StoreError):
     """The database could not do the work: locked, unreachable, out of space, closed underneath us."""
 
     error_code = ErrorCode.UNAVAILABLE
-    status = 503
+    http_status = 503
 
 
 class ProgrammingError(StoreError):
@@ -387,7 +390,7 @@ class OutboxMissingError(ProgrammingError, ValidationError):
     store: ShelfStore has no outbox (its units of work must offer outbox and timers)
     """
 
-    status = 500
+    http_status = 500
 
     def __init__(self, store_type: str) -> None:
         self.store_type = store_type
