@@ -11,7 +11,7 @@ import attrs
 
 from custdata._clock import Clock, read
 from custdata._errors import ConflictError, NotFoundError, ValidationError
-from custdata.commands._fields import Field, Integer, Phone, Shape, Text, read_payload
+from custdata.commands._fields import Field, Integer, Phone, Problems, Shape, Text
 from custdata.domain import Address, Customer, CustomerId, OrderId
 from custdata.storage.ports import Store, UnitOfWork
 
@@ -98,7 +98,18 @@ class Command:
     def from_payload(cls, payload: object) -> Self:
         """The command ``payload`` asks for; :class:`custdata.ValidationError` lists every problem with its path
         and code (unknown fields, fields the server manages, wrong types, missing ones, bad values)."""
-        return cls._build(read_payload(cls.SHAPE, payload))
+        problems = Problems()
+        values, bad = cls.SHAPE.read_fields(payload, "", problems)
+        if not bad:
+            return cls._build(values)
+        try:  # the model's own checks of the fields that could be read, so that every problem is told at once
+            cls._build(values)
+        except ValidationError as exc:
+            problems.items.extend(p for p in exc.problems if p not in problems.items)
+        except (KeyError, TypeError):  # a required field is missing: reported already
+            pass
+        problems.done()
+        raise AssertionError("unreachable: a field that could not be read is a problem")
 
     @classmethod
     def _build(cls, values: dict[str, Any]) -> Self:

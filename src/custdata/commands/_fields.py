@@ -323,8 +323,14 @@ class Shape(Kind):
         return next(f for f in self.fields if f.name == name)
 
     def read(self, value: Any, path: str, problems: Problems) -> Any:
+        result, bad = self.read_fields(value, path, problems)
+        return BAD if bad else result
+
+    def read_fields(self, value: Any, path: str, problems: Problems) -> tuple[dict[str, Any], bool]:
+        """The fields of ``value`` that could be read, and whether anything could not."""
         if type(value) is not dict:
-            return problems.wrong_type(path, "an object", value)
+            problems.wrong_type(path, "an object", value)
+            return {}, True
         known = {f.name: f for f in self.fields}
         result: dict[str, Any] = {}
         bad = False
@@ -360,8 +366,9 @@ class Shape(Kind):
             read = field.kind.read(item, where, problems)
             if read is BAD:
                 bad = True
-            result[field.name] = read
-        return BAD if bad else result
+            else:
+                result[field.name] = read
+        return result, bad
 
     def schema(self) -> dict[str, Any]:
         return {
@@ -370,15 +377,6 @@ class Shape(Kind):
             "required": [f.name for f in self.fields if f.required],
             "additionalProperties": False,
         }
-
-
-def read_payload(shape: Shape, payload: object) -> dict[str, Any]:
-    """``payload`` read by ``shape``; a :class:`custdata.ValidationError` lists every problem at once."""
-    problems = Problems()
-    result = shape.read(payload, "", problems)
-    problems.done()
-    assert isinstance(result, dict)  # read returns BAD only with problems, raised above
-    return result
 
 
 def merge_patch(target: object, patch: object) -> Any:

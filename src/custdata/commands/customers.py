@@ -160,7 +160,7 @@ class RegisterCustomer(Command):
 
     @classmethod
     def _build(cls, values: dict[str, Any]) -> RegisterCustomer:
-        email = values.pop("email")
+        email = values.pop("email", None)
         _check_profile(values, email, with_preferences=True)
         return cls(email, values)
 
@@ -195,7 +195,7 @@ class CreateGuest(Command):
 
     @classmethod
     def _build(cls, values: dict[str, Any]) -> CreateGuest:
-        email = values.pop("email")
+        email = values.pop("email", None)
         _check_profile(values, email, with_preferences=True)
         return cls(email, values)
 
