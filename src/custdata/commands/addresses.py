@@ -21,6 +21,7 @@ from custdata.commands._base import (
 )
 from custdata.commands._fields import Boolean, Field, Integer, Shape
 from custdata.domain import Address, Customer
+from custdata.domain.personal import NESTED, NOT_PERSONAL, PERSONAL, masked_repr
 from custdata.storage.ports import Store, UnitOfWork
 
 #: The most addresses one customer's address book holds.
@@ -68,10 +69,10 @@ class AddAddress(Command):
         )
     )
 
-    expected_version: int
-    address: Address
-    default_shipping: bool = False
-    default_billing: bool = False
+    expected_version: int = attrs.field(metadata=NOT_PERSONAL)
+    address: Address = attrs.field(metadata=NESTED)
+    default_shipping: bool = attrs.field(default=False, metadata=NOT_PERSONAL)
+    default_billing: bool = attrs.field(default=False, metadata=NOT_PERSONAL)
 
     @classmethod
     def _build(cls, values: dict[str, Any]) -> AddAddress:
@@ -101,9 +102,11 @@ class UpdateAddress(Command):
 
     SHAPE: ClassVar[Shape] = Shape((EXPECTED_VERSION, _INDEX, Field("address", _ADDRESS_PATCH, required=True)))
 
-    expected_version: int
-    index: int
-    changes: dict[str, Any]
+    expected_version: int = attrs.field(metadata=NOT_PERSONAL)
+    index: int = attrs.field(metadata=NOT_PERSONAL)
+    changes: dict[str, Any] = attrs.field(metadata=PERSONAL)
+
+    __repr__ = masked_repr
 
     @classmethod
     def _build(cls, values: dict[str, Any]) -> UpdateAddress:
@@ -129,8 +132,8 @@ class RemoveAddress(Command):
 
     SHAPE: ClassVar[Shape] = Shape((EXPECTED_VERSION, _INDEX))
 
-    expected_version: int
-    index: int
+    expected_version: int = attrs.field(metadata=NOT_PERSONAL)
+    index: int = attrs.field(metadata=NOT_PERSONAL)
 
     def apply(self, store: Store, customer_id: str, *, clock: Clock = utc_now) -> Customer:
         def edit(customer: Customer) -> None:
@@ -161,8 +164,8 @@ class SetDefaultAddress(Command):
         )
     )
 
-    expected_version: int
-    changes: dict[str, int | None]
+    expected_version: int = attrs.field(metadata=NOT_PERSONAL)
+    changes: dict[str, int | None] = attrs.field(metadata=NOT_PERSONAL)
 
     @classmethod
     def _build(cls, values: dict[str, Any]) -> SetDefaultAddress:

@@ -46,6 +46,7 @@ from custdata.domain import (
     PhoneNumber,
     Preferences,
 )
+from custdata.domain.personal import IDENTIFIER, NESTED, NOT_PERSONAL, PERSONAL, masked_repr
 from custdata.privacy import consent
 from custdata.storage.ports import Store, UnitOfWork
 
@@ -139,8 +140,10 @@ class Registered:
     about which addresses have accounts, and nobody gets an account with an address that is another's.
     """
 
-    customer: Customer | None
-    existing: CustomerId | None = None
+    customer: Customer | None = attrs.field(metadata=NESTED)
+    existing: CustomerId | None = attrs.field(default=None, metadata=IDENTIFIER)
+
+    __repr__ = masked_repr
 
 
 @attrs.frozen
@@ -155,8 +158,10 @@ class RegisterCustomer(Command):
         forbidden=SERVER_MANAGED,
     )
 
-    email: EmailAddress
-    profile: dict[str, Any] = attrs.field(factory=dict)
+    email: EmailAddress = attrs.field(metadata=PERSONAL)
+    profile: dict[str, Any] = attrs.field(factory=dict, metadata=PERSONAL)
+
+    __repr__ = masked_repr
 
     @classmethod
     def _build(cls, values: dict[str, Any]) -> RegisterCustomer:
@@ -190,8 +195,10 @@ class CreateGuest(Command):
         forbidden=SERVER_MANAGED,
     )
 
-    email: EmailAddress
-    profile: dict[str, Any] = attrs.field(factory=dict)
+    email: EmailAddress = attrs.field(metadata=PERSONAL)
+    profile: dict[str, Any] = attrs.field(factory=dict, metadata=PERSONAL)
+
+    __repr__ = masked_repr
 
     @classmethod
     def _build(cls, values: dict[str, Any]) -> CreateGuest:
@@ -219,8 +226,10 @@ class UpdateProfile(Command):
         forbidden={**SERVER_MANAGED, **_EMAIL_FORBIDDEN},
     )
 
-    expected_version: int
-    changes: dict[str, Any] = attrs.field(factory=dict)
+    expected_version: int = attrs.field(metadata=NOT_PERSONAL)
+    changes: dict[str, Any] = attrs.field(factory=dict, metadata=PERSONAL)
+
+    __repr__ = masked_repr
 
     @classmethod
     def _build(cls, values: dict[str, Any]) -> UpdateProfile:
@@ -284,10 +293,10 @@ class SetConsent(Command):
         },
     )
 
-    expected_version: int
-    purpose: ConsentPurpose
-    channel: Channel
-    subscribed: bool
+    expected_version: int = attrs.field(metadata=NOT_PERSONAL)
+    purpose: ConsentPurpose = attrs.field(metadata=NOT_PERSONAL)
+    channel: Channel = attrs.field(metadata=NOT_PERSONAL)
+    subscribed: bool = attrs.field(metadata=NOT_PERSONAL)
 
     def apply(
         self,

@@ -15,6 +15,7 @@ from custdata.commands._base import ADDRESS, DEFAULT_IDS, Command, Ids, build_ad
 from custdata.commands._fields import DecimalText, Field, Integer, ListOf, Shape, Text
 from custdata.domain import Address, Money, Order, OrderLine
 from custdata.domain.order_events import OrderEvent
+from custdata.domain.personal import NESTED, NOT_PERSONAL, masked_repr
 from custdata.storage.ports import Store, UnitOfWork
 
 #: The most lines one order placed through a command may have.
@@ -58,16 +59,18 @@ _ORDER_MANAGED = {
 class Placed:
     """The stored order and the events placing it raised (hand them to your workflow engine, or use ``then``)."""
 
-    order: Order
-    events: tuple[OrderEvent, ...]
+    order: Order = attrs.field(metadata=NESTED)
+    events: tuple[OrderEvent, ...] = attrs.field(metadata=NESTED)
+
+    __repr__ = masked_repr
 
 
 @attrs.frozen
 class _Line:
-    sku: str
-    product_name: str
-    quantity: int
-    unit_price: Decimal
+    sku: str = attrs.field(metadata=NOT_PERSONAL)
+    product_name: str = attrs.field(metadata=NOT_PERSONAL)
+    quantity: int = attrs.field(metadata=NOT_PERSONAL)
+    unit_price: Decimal = attrs.field(metadata=NOT_PERSONAL)
 
 
 @attrs.frozen
@@ -84,9 +87,11 @@ class PlaceOrder(Command):
         forbidden=_ORDER_MANAGED,
     )
 
-    currency: str
-    lines: tuple[_Line, ...]
-    shipping_address: Address | None = None
+    currency: str = attrs.field(metadata=NOT_PERSONAL)
+    lines: tuple[_Line, ...] = attrs.field(metadata=NESTED)
+    shipping_address: Address | None = attrs.field(default=None, metadata=NESTED)
+
+    __repr__ = masked_repr
 
     @classmethod
     def _build(cls, values: dict[str, Any]) -> PlaceOrder:
