@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from payloads import shape, unknown_names, wrong_values
-from tests._support.required_extras import require
+from required_extras import require
 
 from custdata import ErrorCode, ValidationError
 from custdata.commands import COMMANDS, Command, openapi_schemas
