@@ -99,13 +99,15 @@ class Command:
         """The command ``payload`` asks for; :class:`custdata.ValidationError` lists every problem with its path
         and code (unknown fields, fields the server manages, wrong types, missing ones, bad values)."""
         problems = Problems()
-        values, bad = cls.SHAPE.read_fields(payload, "", problems)
+        partial: dict[str, Any] = {}
+        values, bad = cls.SHAPE.read_fields(payload, "", problems, partial)
         if not bad:
             return cls._build(values)
         try:  # the model's own checks of the fields that could be read, so that every problem is told at once
-            cls._build(values)
+            cls._build({**values, **partial})
         except ValidationError as exc:
-            problems.items.extend(p for p in exc.problems if p not in problems.items)
+            told = [p.path for p in problems.items]
+            problems.items.extend(p for p in exc.problems if not any(_within(p.path, t) for t in told))
         except (KeyError, TypeError):  # a required field is missing: reported already
             pass
         problems.done()
@@ -120,6 +122,11 @@ class Command:
         """The JSON Schema (draft 2020-12) of the payloads ``from_payload`` accepts; structurally identical:
         a payload with an unknown field, a value of the wrong type or a missing field fails both."""
         return {"$schema": DIALECT, "title": cls.__name__, **cls.SHAPE.schema()}
+
+
+def _within(path: str, told: str) -> bool:
+    """True when ``path`` is ``told`` or lies inside it: a problem already reported there covers it."""
+    return path == told or path.startswith((told + ".", told + "["))
 
 
 def now_from(clock: Clock) -> datetime:

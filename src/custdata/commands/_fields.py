@@ -326,8 +326,11 @@ class Shape(Kind):
         result, bad = self.read_fields(value, path, problems)
         return BAD if bad else result
 
-    def read_fields(self, value: Any, path: str, problems: Problems) -> tuple[dict[str, Any], bool]:
-        """The fields of ``value`` that could be read, and whether anything could not."""
+    def read_fields(
+        self, value: Any, path: str, problems: Problems, partial: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """The fields of ``value`` that could be read, and whether anything could not. With ``partial``, a nested
+        object that could not be read whole puts the fields of it that could be read there."""
         if type(value) is not dict:
             problems.wrong_type(path, "an object", value)
             return {}, True
@@ -363,7 +366,13 @@ class Shape(Kind):
                     continue
                 result[field.name] = None
                 continue
-            read = field.kind.read(item, where, problems)
+            if partial is not None and isinstance(field.kind, Shape):
+                inner, inner_bad = field.kind.read_fields(item, where, problems)
+                read = BAD if inner_bad else inner
+                if inner_bad and type(item) is dict:
+                    partial[field.name] = inner
+            else:
+                read = field.kind.read(item, where, problems)
             if read is BAD:
                 bad = True
             else:

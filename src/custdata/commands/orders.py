@@ -101,14 +101,15 @@ class PlaceOrder(Command):
             Money(0, currency)
         except ValidationError as exc:
             if "currency" in values:
-                problems.extend(exc.prefixed("currency").problems)
+                problems.extend(Problem("currency", p.message, code=p.code) for p in exc.problems)
         lines = tuple(_Line(**line) for line in values.get("lines", ()))
         if not problems and "currency" in values:
             for i, line in enumerate(lines):
                 try:
                     Money(line.unit_price, currency)
                 except ValidationError as exc:
-                    problems.extend(exc.prefixed(f"lines[{i}].unit_price").problems)
+                    where = f"lines[{i}].unit_price"
+                    problems.extend(Problem(where, p.message, code=p.code) for p in exc.problems)
         address = None
         if "shipping_address" in values:
             try:
