@@ -434,3 +434,30 @@ def test_commands_do_not_show_personal_data_in_repr() -> None:
     update = UpdateProfile.from_payload({"expected_version": 0, "family_name": "Doesecret"})
     assert "secret" not in repr(command) and "secret" not in repr(update)
     assert attrs.has(type(command))
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_registrations_of_one_address_at_once_make_one_account(kind: str, tmp_path: Any) -> None:
+    import threading
+
+    from custdata import open_store
+
+    url = "memory://" if kind == "memory" else f"sqlite:///{tmp_path / 'race.db'}"
+    with open_store(url) as shared:
+        barrier = threading.Barrier(4)
+        results: list[Any] = []
+
+        def register() -> None:
+            command = RegisterCustomer.from_payload({"email": "race@example.com"})
+            barrier.wait()
+            results.append(command.apply(shared))
+
+        threads = [threading.Thread(target=register) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        created = [r.customer for r in results if r.customer is not None]
+        assert len(results) == 4 and len(created) == 1
+        assert {r.existing for r in results if r.customer is None} == {created[0].id}
+        assert list(_all(shared)) == [created[0].id]

@@ -130,6 +130,11 @@ def _check_profile(values: dict[str, Any], email: EmailAddress | None, *, with_p
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
+class _Held(Exception):
+    def __init__(self, holder: CustomerId) -> None:
+        self.holder = holder
+
+
 @attrs.frozen
 class Registered:
     """What :meth:`RegisterCustomer.apply` did. ``customer`` is the new account, or None when a registered
@@ -174,15 +179,26 @@ class RegisterCustomer(Command):
         nothing is written and :attr:`Registered.existing` names that account. Guests with the address stay as
         they are."""
 
+        customer = _new_customer(self.profile, self.email, guest=False, ids=ids, clock=clock)
+
         def work(uow: UnitOfWork) -> Registered:
-            for holder in uow.customers.find_by_email(self.email):
-                if not holder.is_guest and holder.merged_into is None and holder.redacted_at is None:
-                    return Registered(None, holder.id)
-            customer = _new_customer(self.profile, self.email, guest=False, ids=ids, clock=clock)
+            # written first, looked up second: the write makes a store that has one writer at a time (SQLite, the
+            # memory store) finish the other registration first, so the look-up sees it
             uow.customers.add(customer)
+            for holder in uow.customers.find_by_email(self.email):
+                if (
+                    holder.id != customer.id
+                    and not holder.is_guest
+                    and holder.merged_into is None
+                    and holder.redacted_at is None
+                ):
+                    raise _Held(holder.id)
             return Registered(customer)
 
-        return run(store, work)
+        try:
+            return run(store, work)
+        except _Held as held:  # the unit of work rolled the new account back
+            return Registered(None, held.holder)
 
 
 @attrs.frozen

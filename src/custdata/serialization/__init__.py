@@ -4,9 +4,11 @@ The serialized form of a top-level object carries ``"schema_version"``; Decimals
 datetimes ISO 8601 with their offset, enums their values, email addresses strings and phone
 numbers ``{"e164": ..., "region": ...}`` (a plain string is accepted on input).
 
-Untrusted input (the default) is fully checked and every problem raised at once as a
-:class:`custdata.ValidationError` with paths. ``trusted=True`` is the fast path for data that the
-library itself wrote: it skips re-parsing phone numbers, emails and addresses.
+Input is fully checked by default and every problem raised at once as a :class:`custdata.ValidationError` with
+paths and codes. Checked is not safe for a client's payload: a model accepts every field it has, the server's own
+(ids, versions, verification and erasure marks) among them; payloads go through :mod:`custdata.commands`.
+``trusted=True`` is the fast path for data that the library itself wrote: it skips re-parsing phone numbers,
+emails and addresses.
 """
 
 from __future__ import annotations
