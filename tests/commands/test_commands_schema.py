@@ -126,3 +126,29 @@ def test_a_payload_that_is_no_object_is_refused_by_both(name: str, payload: obje
     cls = COMMANDS[name]
     assert not _validator(cls).is_valid(payload)
     assert _refused(cls, payload) == [("", ErrorCode.INVALID_TYPE)]
+
+
+_junk = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=30)
+@given(data=st.data())
+def test_every_problem_with_junk_has_a_specific_code(name: str, data: st.DataObject) -> None:
+    cls = COMMANDS[name]
+    payload = data.draw(shape(cls.SHAPE))
+    names = [f.name for f in cls.SHAPE.fields]
+    for key in data.draw(st.lists(st.sampled_from(names) | st.text(max_size=10), max_size=3)):
+        payload[key] = data.draw(_junk)
+    try:
+        cls.from_payload(payload)
+    except ValidationError as exc:
+        assert all(p.code is not ErrorCode.INVALID for p in exc.problems), exc.problems
+        if _validator(cls).is_valid(payload):  # then the payload is sound in its structure: only values are wrong
+            structural = {ErrorCode.UNKNOWN_FIELD, ErrorCode.FORBIDDEN_FIELD, ErrorCode.INVALID_TYPE}
+            missing = [p for p in exc.problems if p.code is ErrorCode.REQUIRED and p.message == "is required"]
+            assert not missing and not [p for p in exc.problems if p.code in structural]

@@ -178,6 +178,8 @@ class Integer(Kind):
     maximum: int = 2**31 - 1
 
     def read(self, value: Any, path: str, problems: Problems) -> Any:
+        if type(value) is float and value.is_integer():  # JSON (and JSON Schema) has no other integers: 2.0 is 2
+            value = int(value)
         if type(value) is not int:
             return problems.wrong_type(path, "an integer", value)
         if not self.minimum <= value <= self.maximum:

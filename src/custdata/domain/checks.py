@@ -116,7 +116,7 @@ class Checker:
             self.add(path, f"is longer than {max_length} characters", ErrorCode.TOO_LONG)
             return False
         if "\x00" in value or (not multiline and _CONTROL.search(value)):
-            self.add(path, "contains control characters")
+            self.add(path, "contains control characters", ErrorCode.INVALID_FORMAT)
             return False
         return True
 
@@ -272,10 +272,10 @@ def _check_json(checker: Checker, path: str, value: object, depth: int) -> None:
         checker.add(path, f"is nested deeper than {MAX_JSON_DEPTH} levels", ErrorCode.TOO_LONG)
     elif value is None or isinstance(value, (str, bool, int)):
         if isinstance(value, str) and "\x00" in value:
-            checker.add(path, "contains a NUL character")
+            checker.add(path, "contains a NUL character", ErrorCode.INVALID_FORMAT)
     elif isinstance(value, float):
         if not math.isfinite(value):
-            checker.add(path, "must be a finite number")
+            checker.add(path, "must be a finite number", ErrorCode.OUT_OF_RANGE)
     elif isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):

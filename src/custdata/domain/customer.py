@@ -189,12 +189,12 @@ class Preferences:
         check = Checker()
         if check.items("channels", self.channels, lambda p, v: check.enum(p, v, Channel), kind=tuple):
             if len(set(self.channels)) != len(self.channels):
-                check.add("channels", "lists a channel twice")
+                check.add("channels", "lists a channel twice", ErrorCode.DUPLICATE)
         check.instance("delivery", self.delivery, DeliveryPreferences)
         check.instance("quiet_hours_start", self.quiet_hours_start, time, optional=True)
         check.instance("quiet_hours_end", self.quiet_hours_end, time, optional=True)
         if (self.quiet_hours_start is None) != (self.quiet_hours_end is None):
-            check.add("quiet_hours_end", "quiet hours need both a start and an end")
+            check.add("quiet_hours_end", "quiet hours need both a start and an end", ErrorCode.REQUIRED)
         check.done()
 
 
