@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from command_payloads import LOCALES, PHONES, TIMEZONES
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from payloads import LOCALES, PHONES, TIMEZONES
 
 from custdata import PhoneNumber, open_store
 from custdata.commands import RegisterCustomer, UpdateProfile

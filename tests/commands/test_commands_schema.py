@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from command_payloads import shape, unknown_names, wrong_values
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from payloads import shape, unknown_names, wrong_values
 from required_extras import require
 
 from custdata import ErrorCode, ValidationError

@@ -211,7 +211,12 @@ def test_every_bad_phone_is_invalid_phone(text: str) -> None:
 
 
 def test_the_domain_checks_name_their_kind() -> None:
-    base = {"last_name": "Doe", "street_address_1": "Hauptstr. 1", "city": "Berlin", "country_code": "DE"}
+    base: dict[str, Any] = {
+        "last_name": "Doe",
+        "street_address_1": "Hauptstr. 1",
+        "city": "Berlin",
+        "country_code": "DE",
+    }
     assert _codes(lambda: Address(**base, postal_code="1")) == {ErrorCode.POSTAL_CODE_FORMAT}
     assert _codes(lambda: Address(**{**base, "country_code": "QQ"})) == {ErrorCode.COUNTRY_CODE}
     assert _codes(lambda: Address(**{**base, "country_code": ""})) == {ErrorCode.REQUIRED}
