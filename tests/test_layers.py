@@ -20,7 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("storage",),
     ("outbox",),
     ("workflows",),
-    ("merge", "importing", "privacy", "matching"),
+    ("merge", "importing", "privacy", "matching", "commands"),
     ("analytics", "customer360"),
     ("notebook",),
     ("demo", "cli", "__main__"),

@@ -28,6 +28,7 @@ EXPECTED = {
     "DeliveryPreferences",
     "Direction",
     "EmailAddress",
+    "ErrorCode",
     "ExternalRef",
     "Identifier",
     "IntegrityError",

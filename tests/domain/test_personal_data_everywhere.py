@@ -39,7 +39,14 @@ T0 = datetime(2024, 5, 1, 12, tzinfo=UTC)
 #: The attrs classes whose fields carry no marks, each with the fields it has: settings, statistics, schema and
 #: run state, and the result classes of analytics, matching, imports, workflows and the notifiers.
 UNMARKED: dict[str, tuple[str, ...]] = {
-    "custdata._errors.Problem": ("path", "message"),
+    "custdata._errors.Problem": ("path", "message", "code"),
+    "custdata.commands._base.Ids": ("customer", "order"),
+    "custdata.commands._fields.Choice": ("enum", "choices"),
+    "custdata.commands._fields.Field": ("name", "kind", "required", "nullable", "description"),
+    "custdata.commands._fields.Integer": ("minimum", "maximum"),
+    "custdata.commands._fields.ListOf": ("item", "max_items", "min_items"),
+    "custdata.commands._fields.Shape": ("fields", "forbidden"),
+    "custdata.commands._fields.Text": ("max_length", "multiline", "blank"),
     "custdata.analytics._results.Table": ("rows",),
     "custdata.analytics.audience.Audience": ("name", "as_of", "customer_ids"),
     "custdata.analytics.cohorts.CohortCell": ("cohort", "period", "customers", "active", "retention"),

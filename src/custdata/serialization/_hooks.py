@@ -18,7 +18,7 @@ from cattrs.errors import IterableValidationNote
 from cattrs.fns import identity
 from dateutil import parser as dateparser
 
-from custdata._errors import Problem, ValidationError
+from custdata._errors import ErrorCode, Problem, ValidationError
 from custdata.domain.contact import EmailAddress, PhoneNumber
 from custdata.domain.ids import Identifier
 from custdata.serialization._codegen import GeneratedWriter, structure_function, unstructure_function
@@ -140,8 +140,8 @@ def _tuple_unstructurer(c: cattrs.Converter) -> Callable[[Any], Callable[[Any], 
 # -- strict (untrusted) structuring -----------------------------------------------------------------
 
 
-def _fail(message: str) -> ValidationError:
-    return ValidationError.single("", message)
+def _fail(message: str, code: ErrorCode = ErrorCode.INVALID_TYPE) -> ValidationError:
+    return ValidationError.single("", message, code)
 
 
 def _strict_str(value: Any, _: Any) -> str:
@@ -173,9 +173,9 @@ def _decimal(value: Any, _: Any) -> Decimal:
         try:
             result = Decimal(value)
         except InvalidOperation:
-            raise _fail("is not a number") from None
+            raise _fail("is not a number", ErrorCode.INVALID_FORMAT) from None
         if not result.is_finite():
-            raise _fail("must be a finite number")
+            raise _fail("must be a finite number", ErrorCode.OUT_OF_RANGE)
         return result
     raise _fail(f"must be a decimal string, not {kind_of(value)}")
 
@@ -186,11 +186,11 @@ def _datetime(value: Any, _: Any) -> datetime:
     elif not isinstance(value, str):
         raise _fail(f"must be an ISO 8601 timestamp string, not {kind_of(value)}")
     elif len(value) > 64:
-        raise _fail("is not a timestamp")
+        raise _fail("is not a timestamp", ErrorCode.INVALID_FORMAT)
     else:
         parsed = _parse_timestamp(value)
     if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise _fail("must be timezone-aware (include an offset such as +00:00)")
+        raise _fail("must be timezone-aware (include an offset such as +00:00)", ErrorCode.INVALID_FORMAT)
     return parsed
 
 
@@ -206,7 +206,9 @@ def _parse_timestamp(text: str) -> datetime:
     try:
         return dateparser.parse(text)
     except (ValueError, OverflowError, dateparser.ParserError):
-        raise _fail("is not a timestamp (use ISO 8601 with an offset, e.g. 2024-05-01T12:00:00+00:00)") from None
+        raise _fail(
+            "is not a timestamp (use ISO 8601 with an offset, e.g. 2024-05-01T12:00:00+00:00)", ErrorCode.INVALID_FORMAT
+        ) from None
 
 
 def _date(value: Any, _: Any) -> date:
@@ -217,7 +219,7 @@ def _date(value: Any, _: Any) -> date:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    raise _fail("is not a date (use YYYY-MM-DD)")
+    raise _fail("is not a date (use YYYY-MM-DD)", ErrorCode.INVALID_FORMAT)
 
 
 def _time(value: Any, _: Any) -> time:
@@ -228,7 +230,7 @@ def _time(value: Any, _: Any) -> time:
             return time.fromisoformat(value)
         except ValueError:
             pass
-    raise _fail("is not a time of day (use HH:MM)")
+    raise _fail("is not a time of day (use HH:MM)", ErrorCode.INVALID_FORMAT)
 
 
 def _email(value: Any, _: Any) -> EmailAddress:
@@ -243,12 +245,14 @@ def _phone(value: Any, _: Any) -> PhoneNumber:
     if isinstance(value, Mapping):
         extra = set(value) - {"e164", "region"}
         if extra:
-            raise ValidationError(Problem(k, "is not a known field") for k in sorted(map(str, extra)))
+            raise ValidationError(
+                Problem(k, "is not a known field", code=ErrorCode.UNKNOWN_FIELD) for k in sorted(map(str, extra))
+            )
         if "e164" not in value:
-            raise ValidationError.single("e164", "is required")
+            raise ValidationError.single("e164", "is required", ErrorCode.REQUIRED)
         region = value.get("region")
         if region is not None and not isinstance(region, str):
-            raise ValidationError.single("region", "must be a two-letter region code")
+            raise ValidationError.single("region", "must be a two-letter region code", ErrorCode.COUNTRY_CODE)
         return PhoneNumber(value["e164"], region)
     raise _fail(f"must be a phone number string, not {kind_of(value)}")
 
@@ -263,7 +267,7 @@ def _enum(value: Any, cls: type[Enum]) -> Enum:
     try:
         return members[value]
     except (KeyError, TypeError):
-        raise _fail(f"must be one of {choices}") from None
+        raise _fail(f"must be one of {choices}", ErrorCode.INVALID_CHOICE) from None
 
 
 def _identifier(value: Any, cls: type[Identifier]) -> Identifier:
@@ -299,7 +303,7 @@ def _json_object(value: Any, _: Any) -> dict[str, Any]:
         raise _fail(f"must be an object, not {kind_of(value)}")
     for key in value:
         if type(key) is not str:
-            raise ValidationError.single(f"[{key!r}]", f"must be a string, not {kind_of(key)}")
+            raise ValidationError.single(f"[{key!r}]", f"must be a string, not {kind_of(key)}", ErrorCode.INVALID_TYPE)
     return dict(value)
 
 
@@ -325,7 +329,7 @@ def _sequence_guarded(c: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any
             if not isinstance(value, (list, tuple)):
                 raise _fail(f"must be a list, not {kind_of(value)}")
             if len(value) > 100_000:
-                raise _fail("has more than 100000 entries")
+                raise _fail("has more than 100000 entries", ErrorCode.TOO_LONG)
             items, errors = [], []
             for i, x in enumerate(value):
                 try:
@@ -341,7 +345,7 @@ def _sequence_guarded(c: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any
             try:
                 return origin(items)
             except TypeError:
-                raise _fail("holds values that cannot be in a set") from None
+                raise _fail("holds values that cannot be in a set", ErrorCode.INVALID) from None
 
         return structure
 

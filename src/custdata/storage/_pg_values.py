@@ -7,7 +7,7 @@ import re
 from decimal import Decimal
 from functools import lru_cache
 
-from custdata._errors import IntegrityError, OperationalError, ProgrammingError, StoreError, ValidationError
+from custdata._errors import ErrorCode, IntegrityError, OperationalError, ProgrammingError, StoreError, ValidationError
 from custdata.storage.sql.session import Params
 
 try:
@@ -58,7 +58,9 @@ def translate(exc: BaseException) -> Exception:
         if isinstance(exc, pg_errors.ForeignKeyViolation):
             return IntegrityError(_FOREIGN_KEY)
         constraint = exc.diag.constraint_name or ""
-        return IntegrityError(_INTEGRITY.get(constraint, f"a constraint failed ({what}, {constraint or 'unnamed'})"))
+        message = _INTEGRITY.get(constraint, f"a constraint failed ({what}, {constraint or 'unnamed'})")
+        duplicate = isinstance(exc, pg_errors.UniqueViolation)
+        return IntegrityError(message, code=ErrorCode.DUPLICATE if duplicate else ErrorCode.CONSTRAINT)
     if isinstance(exc, psycopg.DataError):
         return ValidationError.single("", f"holds a value PostgreSQL cannot store ({what})")
     if isinstance(exc, pg_errors.LockNotAvailable):

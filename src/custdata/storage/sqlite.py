@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from custdata._errors import IntegrityError, OperationalError, ProgrammingError, StoreError, ValidationError
+from custdata._errors import ErrorCode, IntegrityError, OperationalError, ProgrammingError, StoreError, ValidationError
 from custdata.storage.outbox.ports import OutboxStore
 from custdata.storage.outbox.sql import SCHEMA as OUTBOX_SCHEMA
 from custdata.storage.sql.schema import SQLITE, Dialect
@@ -62,7 +62,9 @@ def translate(exc: BaseException) -> Exception:
         return ValidationError.single("", "holds an integer too large to store")
     message = str(exc)
     if isinstance(exc, sqlite3.IntegrityError):
-        return IntegrityError(_INTEGRITY.get(message, message))
+        duplicate = message.startswith("UNIQUE constraint failed")
+        code = ErrorCode.DUPLICATE if duplicate else ErrorCode.CONSTRAINT
+        return IntegrityError(_INTEGRITY.get(message, message), code=code)
     if isinstance(exc, sqlite3.OperationalError):
         if "locked" in message or "busy" in message:
             return OperationalError(f"the SQLite database is locked by another writer ({message})")

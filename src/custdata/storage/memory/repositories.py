@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from custdata._errors import (
     ConflictError,
+    ErrorCode,
     IntegrityError,
     NotFoundError,
     ValidationError,
@@ -79,7 +80,8 @@ class MemoryRepository(Generic[E, K]):
                 raise IntegrityError(f"the customer referred to by {table.kind} {key!r} does not exist")
         for _, values in unique_values(table.name, record):
             if any(other != key for other in self._uow.with_unique(table.name, values)):
-                raise IntegrityError(f"another {table.kind} has the same {UNIQUE_NAMES[table.name]}")
+                message = f"another {table.kind} has the same {UNIQUE_NAMES[table.name]}"
+                raise IntegrityError(message, code=ErrorCode.DUPLICATE)
 
     # -- writes -------------------------------------------------------------------------------------------
 
@@ -88,7 +90,7 @@ class MemoryRepository(Generic[E, K]):
         key = str(checked.id)
         self._uow.begin_write()
         if self._uow.record(self._table.name, key) is not None:
-            raise IntegrityError(f"a {self._table.kind} with this id already exists")
+            raise IntegrityError(f"a {self._table.kind} with this id already exists", code=ErrorCode.DUPLICATE)
         record = self._record(checked, getattr(checked, "version", None) if self._table.versioned else None)
         self._check_references(key, record)
         self._uow.write(self._table.name, key, record)
