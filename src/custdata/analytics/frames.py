@@ -25,9 +25,7 @@ False
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TypeVar
-
-import attrs
+from typing import Any, NamedTuple, TypeVar
 
 from custdata._errors import ProgrammingError, ValidationError
 from custdata.analytics._input import optional_module
@@ -89,8 +87,7 @@ def _amount(value: Any) -> Any:
     return value.amount
 
 
-@attrs.frozen
-class _Column:
+class _Column(NamedTuple):
     """One column of a record: its name, how the value is read from what the row is about, and whether it is
     personal, which it is exactly when it holds a model field marked personal."""
 
