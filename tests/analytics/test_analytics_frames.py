@@ -127,7 +127,7 @@ def test_customer_records_leave_personal_data_out_unless_asked(store: Store) -> 
         True,
     )
     assert not any(text in repr(records) for text in ("Ann", "ann@", "30123456", "Hauptstr"))
-    personal = next(customer_records(store, personal=True))
+    personal = next(customer_records(store, personal="reveal"))
     assert (personal["given_name"], personal["email"], personal["phone"]) == ("Ann", "ann@example.com", "+4930123456")
     assert [r["customer_id"] for r in customer_records(store, CustomerQuery(tag="vip"))] == ["cus_a"]
 
@@ -164,7 +164,7 @@ def test_communication_records(store: Store) -> None:
         ("m2", "email", "support", None),
     ]
     assert list(records[0]) == list(COMMUNICATION_COLUMNS)
-    assert "subject" in next(communication_records(store, customer_id="cus_b", personal=True))
+    assert "subject" in next(communication_records(store, customer_id="cus_b", personal="reveal"))
 
 
 def test_records_read_inside_an_open_unit_of_work() -> None:
@@ -222,7 +222,7 @@ def test_frames_hold_the_records(store: Store) -> None:
     customers = customers_frame(store, page_size=2)
     assert isinstance(customers, pd.DataFrame) and list(customers.columns) == list(CUSTOMER_COLUMNS)
     assert customers["customer_id"].tolist() == list(CUSTOMERS)
-    assert "email" in customers_frame(store, personal=True).columns
+    assert "email" in customers_frame(store, personal="reveal").columns
     orders = orders_frame(store)
     assert rows_of(orders) == list(order_records(store))
     assert rows_of(customers) == list(customer_records(store))

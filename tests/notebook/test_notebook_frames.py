@@ -62,15 +62,17 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         yield opened
 
 
-def test_customers_are_masked_unless_revealed(store: Store) -> None:
+def test_customers_leave_personal_data_out_unless_masked_or_revealed(store: Store) -> None:
     with store.unit_of_work() as uow:
         page = uow.customers.search()
     ann, bob = to_records(page)
-    assert ann["id"] == "cus_ann" and ann["given_name"] == "A***" and ann["family_name"] == "R***"
-    assert ann["email"] == "a***@example.com" and ann["phone"] == "+49***56"
-    assert ann["countries"] == ["DE"] and ann["tags"] == ["vip"] and ann["created_at"] == T0
-    assert bob["email"] is None and bob["is_guest"] is True and bob["given_name"] is None
-    revealed = to_records(page, reveal=True)[0]
+    assert ann["customer_id"] == "cus_ann" and "given_name" not in ann and "email" not in ann
+    assert ann["has_email"] is True and ann["tags"] == ["vip"] and ann["created_at"] == T0
+    assert bob["has_email"] is False and bob["is_guest"] is True
+    masked = to_records(page, personal="mask")[0]
+    assert (masked["given_name"], masked["family_name"]) == ("A***", "R***")
+    assert masked["email"] == "a***@example.com" and masked["phone"] == "+49***56"
+    revealed = to_records(page, personal="reveal")[0]
     assert (revealed["given_name"], revealed["email"], revealed["phone"]) == (
         "Ann",
         "ann.roe@example.com",
@@ -82,10 +84,10 @@ def test_customers_are_masked_unless_revealed(store: Store) -> None:
 def test_orders_as_a_data_frame_with_exact_amounts(store: Store) -> None:
     with store.unit_of_work() as uow:
         frame = to_pandas(uow.orders.for_customer("cus_ann"))
-    assert list(frame["id"]) == ["ord_0", "ord_1", "ord_2"]
+    assert list(frame["order_id"]) == ["ord_0", "ord_1", "ord_2"]
     assert set(frame["total"]) == {Decimal("64.60")} and frame["items"].sum() == 9
     assert frame["placed_at"].iloc[1] == T0 + timedelta(days=1)
-    assert list(frame.columns)[:4] == ["id", "customer_id", "status", "placed_at"]
+    assert list(frame.columns)[:3] == ["order_id", "customer_id", "placed_at"]
 
 
 def test_messages_and_activity(store: Store) -> None:
@@ -94,7 +96,7 @@ def test_messages_and_activity(store: Store) -> None:
         (event,) = to_records(uow.activity.page())
     assert message["topic"] == "delivered" and message["channel"] == "email" and message["order_id"] is None
     assert event == {
-        "id": "act_1",
+        "activity_id": "act_1",
         "event": "Product Viewed",
         "customer_id": None,
         "anonymous_id": "anon-1",

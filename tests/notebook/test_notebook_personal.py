@@ -43,8 +43,9 @@ records = st.one_of(cs.customers(), cs.orders(), cs.communication_events(), cs.a
 
 def _masked_texts(model: Any) -> list[str]:
     texts = [jupyter_html(model), to_html(model), str(show(model)), str(show([model, model])), repr(model)]
-    texts += [repr(row) for row in to_records([model])]
-    texts.append(to_pandas([model]).to_csv())
+    for policy in ("omit", "mask"):
+        texts += [repr(row) for row in to_records([model], personal=policy)]
+        texts.append(to_pandas([model], personal=policy).to_csv())
     return texts
 
 

@@ -14,33 +14,35 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from custdata.domain import Address, EmailAddress, Personal, PhoneNumber, classification
-from custdata.domain.contact import mask
+from custdata.analytics.policy import mask_email, mask_phone, mask_text, masked_value
+from custdata.domain import Address, Customer, EmailAddress, Personal, PhoneNumber, classification, personal_fields
+
+__all__ = [
+    "PII_FIELDS",
+    "address_lines",
+    "email_text",
+    "field_value",
+    "is_masked",
+    "mask_email",
+    "mask_phone",
+    "mask_text",
+    "masked_value",
+    "phone_text",
+    "pii_revealed",
+    "reveal_pii",
+]
 
 _REVEAL: ContextVar[bool] = ContextVar("custdata_notebook_reveal", default=False)
 
-#: Field names taken as personal data in attrs results whose fields carry no mark of
-#: :mod:`custdata.domain.personal` (the models' own fields are masked by their mark). A bare ``name`` is not
-#: among them: results name steps, segments and products too (analytics marks personal fields in metadata).
-PII_FIELDS = frozenset(
-    {
-        "given_name",
-        "family_name",
-        "display_name",
-        "first_name",
-        "last_name",
-        "full_name",
-        "email",
-        "emails",
-        "other_emails",
-        "phone",
-        "phones",
-        "other_phones",
-        "street_address_1",
-        "street_address_2",
-        "street",
-    }
-)
+#: Other names results give the data of those fields (a result field needs no model to hold a name or a street).
+_OTHER_NAMES = frozenset({"full_name", "emails", "phones", "street"})
+
+#: Field names taken as personal data in attrs results whose fields carry no mark of :mod:`custdata.domain.personal`
+#: (the models' own fields are masked by their mark): the names of the fields that ``Customer`` and ``Address`` mark
+#: personal, so that a field newly marked there is masked in results too, and a few other names of the same data.
+#: A bare ``name`` is not among them: results name steps, segments and products too (analytics marks personal
+#: fields in metadata).
+PII_FIELDS = frozenset(personal_fields(Customer)) | frozenset(personal_fields(Address)) | _OTHER_NAMES
 
 
 @contextmanager
@@ -56,28 +58,6 @@ def reveal_pii(reveal: bool = True) -> Iterator[None]:
 def pii_revealed() -> bool:
     """Whether HTML rendered now shows personal data unmasked."""
     return _REVEAL.get()
-
-
-def mask_text(text: str | None) -> str:
-    """``'Jane Doe'`` -> ``'J***'``; empty for None or an empty string."""
-    return mask(text) if text else ""
-
-
-def mask_email(email: EmailAddress | str | None) -> str:
-    """``'jane@example.com'`` -> ``'j***@example.com'``: the domain says which provider, not who."""
-    if email is None:
-        return ""
-    text = email.value if isinstance(email, EmailAddress) else str(email)
-    local, at, domain = text.rpartition("@")
-    return f"{mask(local)}@{domain}" if at else mask(text)
-
-
-def mask_phone(phone: PhoneNumber | str | None) -> str:
-    """``'+4930123456'`` -> ``'+49***56'``: country prefix and the last two digits."""
-    if phone is None:
-        return ""
-    text = phone.e164 if isinstance(phone, PhoneNumber) else str(phone)
-    return f"{text[:3]}***{text[-2:]}" if len(text) > 6 else "***"
 
 
 def email_text(email: EmailAddress | None, reveal: bool) -> str:
@@ -96,20 +76,6 @@ def is_masked(cls: type, name: str) -> bool:
     """Whether field ``name`` of the model class ``cls`` is masked: it is marked personal
     (see :mod:`custdata.domain.personal`)."""
     return classification(cls, name) is Personal.PERSONAL
-
-
-def masked_value(value: object) -> object:
-    """A personal value as masked output shows it: emails keep their domain, phones their country prefix and last
-    digits, text its first character; None stays None and anything else becomes ``'***'``."""
-    if value is None:
-        return None
-    if isinstance(value, EmailAddress):
-        return mask_email(value)
-    if isinstance(value, PhoneNumber):
-        return mask_phone(value)
-    if isinstance(value, str):
-        return mask_text(value)
-    return "***"
 
 
 def field_value(obj: object, name: str, reveal: bool) -> object:
