@@ -6,7 +6,7 @@ Every field of every model that can hold data about a person is marked with a :c
 - ``personal``: names, contact points, streets, birthdays and free text that may quote them (consent sources,
   delivery instructions, message subjects and bodies, carrier messages, return notes, tracking numbers,
   metadata). Masked in ``repr()``, in notebook HTML and notebook DataFrames (unless revealed), left out of
-  analytics records (unless ``personal=True``), cleared by erasure, included in the export;
+  analytics records and DataFrames (unless ``personal="mask"`` or ``"reveal"``), cleared by erasure, included in the export;
 - ``linked``: personal data that tells little by itself (locale, time zone, tags, preferences, verification
   times, an anonymous id, a provider's message id, a town): shown, cleared by erasure, exported;
 - ``identifier``: a pseudonymous key that links records to a person (a customer id, an order id, an
