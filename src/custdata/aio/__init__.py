@@ -12,11 +12,18 @@ See the *Async* page of the documentation for the backends, what runs in threads
 background task.
 """
 
+from custdata.aio.dispatcher import AsyncDispatcher
+from custdata.aio.notify import AsyncRecordingNotifier, ThreadedNotifier
 from custdata.aio.store import AsyncStore, AsyncUnitOfWork, ThreadedAsyncStore, open_async_store
+from custdata.notify.typing import AsyncNotifier
 
 __all__ = [
+    "AsyncDispatcher",
+    "AsyncNotifier",
+    "AsyncRecordingNotifier",
     "AsyncStore",
     "AsyncUnitOfWork",
     "ThreadedAsyncStore",
+    "ThreadedNotifier",
     "open_async_store",
 ]
