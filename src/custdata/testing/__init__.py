@@ -9,11 +9,13 @@
 
 from custdata.notify import RecordingNotifier
 from custdata.testing import strategies
+from custdata.testing.async_store_contract import AsyncStoreContract
 from custdata.testing.notifier_contract import Delivery, NotifierContract, NotifierHarness
 from custdata.testing.outbox_contract import OutboxContract
 from custdata.testing.store_contract import StoreContract
 
 __all__ = [
+    "AsyncStoreContract",
     "Delivery",
     "NotifierContract",
     "NotifierHarness",
