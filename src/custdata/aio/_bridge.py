@@ -14,6 +14,8 @@ A runner runs a synchronous function for a coroutine, one call at a time, always
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import sys
 import threading
 from collections.abc import Awaitable, Callable
@@ -32,35 +34,48 @@ class Caller(Protocol):
 
 
 class Runner(Caller, Protocol):
-    """Runs synchronous calls of one unit of work for its coroutines, one at a time, until closed."""
+    """Runs synchronous calls of one unit of work for its coroutines, one at a time, until it ends."""
 
-    def close(self) -> None: ...
+    async def end(self, fn: Callable[..., object], /, *args: Any, cancelled: bool) -> None:
+        """Run ``fn(*args)`` (the unit of work's exit) as the last call; ``cancelled`` when the task is being
+        cancelled, which must not wait for a call it abandoned."""
 
 
 class ThreadRunner:
-    """Every call in one thread of its own (see the module docstring); calls run one after another."""
+    """Every call in one thread of its own (see the module docstring); calls run one after another, in the
+    context (``contextvars``) of the coroutine that awaits them."""
 
     def __init__(self, name: str = "custdata-uow") -> None:
         self._executor: ThreadPoolExecutor | None = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._lock = asyncio.Lock()
 
-    async def call(self, fn: Callable[..., T], /, *args: Any) -> T:
-        executor = self._executor
-        if executor is None:
+    def _running(self) -> ThreadPoolExecutor:
+        if self._executor is None:
             raise ProgrammingError("this unit of work has ended")
-        async with self._lock:
-            future = asyncio.get_running_loop().run_in_executor(executor, fn, *args)
-            # a cancelled coroutine still waits for the call it started: the next call must find the thread
-            # free and the unit of work in a known state
-            try:
-                return await asyncio.shield(future)
-            except asyncio.CancelledError:
-                await asyncio.wait([future])
-                raise
+        return self._executor
 
-    def close(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is not None:
+    async def call(self, fn: Callable[..., T], /, *args: Any) -> T:
+        async with self._lock:
+            context = contextvars.copy_context()
+            # a call already running when its coroutine is cancelled goes on in the thread (a thread cannot be
+            # interrupted); the calls after it, the unit of work's exit included, queue behind it
+            return await asyncio.get_running_loop().run_in_executor(
+                self._running(), functools.partial(context.run, fn, *args)
+            )
+
+    async def end(self, fn: Callable[..., object], /, *args: Any, cancelled: bool) -> None:
+        executor = self._running()
+        if cancelled:
+            # the task must end now: the exit (a rollback) runs in the thread once an abandoned call returns
+            # (a lock it waits for is granted, or its timeout passes), and the thread then ends
+            executor.submit(fn, *args)
+            self._executor = None
+            executor.shutdown(wait=False)
+            return
+        try:
+            await self.call(fn, *args)
+        finally:
+            self._executor = None
             executor.shutdown(wait=False)
 
 
@@ -114,13 +129,18 @@ class GreenletRunner:
         async with self._lock:
             return await _spawn(fn, *args)
 
-    def close(self) -> None:
-        self._closed = True
+    async def end(self, fn: Callable[..., object], /, *args: Any, cancelled: bool) -> None:
+        # a cancellation reached the greenlet at its await point already, so the exit can run at once
+        try:
+            await self.call(fn, *args)
+        finally:
+            self._closed = True
 
 
 async def _spawn(fn: Callable[..., T], /, *args: Any) -> T:
     """Run ``fn(*args)`` in a new greenlet, awaiting on its behalf whatever it hands to :func:`await_only`."""
     child = greenlet.greenlet(fn)
+    child.gr_context = greenlet.getcurrent().gr_context  # the awaiting coroutine's contextvars
     with _BRIDGED_LOCK:
         _BRIDGED.add(id(child))
     try:

@@ -96,10 +96,18 @@ class AsyncUnitOfWork:
         runner = self._new_runner()
         try:
             uow = self._open_sync()
-            await runner.call(uow.__enter__)
         except BaseException:
             self._state = "done"
-            runner.close()
+            await runner.end(_nothing, cancelled=False)
+            raise
+        try:
+            await runner.call(uow.__enter__)
+        except BaseException as exc:
+            # exiting a unit of work that did not open is harmless; one whose opening was abandoned by a
+            # cancellation may still open in its thread, and is then closed again
+            self._state = "done"
+            cancelled = isinstance(exc, asyncio.CancelledError)
+            await runner.end(uow.__exit__, type(exc), exc, exc.__traceback__, cancelled=cancelled)
             raise
         self._runner, self._uow = runner, uow
         return self
@@ -112,10 +120,12 @@ class AsyncUnitOfWork:
         self._runner = self._uow = None
         if runner is None or uow is None:
             return
-        try:
-            await runner.call(uow.__exit__, exc_type, exc, tb)
-        finally:
-            runner.close()
+        cancelled = exc_type is not None and issubclass(exc_type, asyncio.CancelledError)
+        await runner.end(uow.__exit__, exc_type, exc, tb, cancelled=cancelled)
+
+
+def _nothing() -> None:
+    """The exit of a unit of work that failed to open."""
 
 
 class AsyncStore:

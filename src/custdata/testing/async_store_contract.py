@@ -30,7 +30,14 @@ from typing import TypeVar
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from custdata._errors import ConflictError, IntegrityError, NotFoundError, ProgrammingError, ValidationError
+from custdata._errors import (
+    ConflictError,
+    IntegrityError,
+    NotFoundError,
+    OperationalError,
+    ProgrammingError,
+    ValidationError,
+)
 from custdata.aio.store import AsyncStore
 from custdata.domain import Customer, EmailAddress
 from custdata.storage.outbox.model import OutboxState
@@ -276,6 +283,47 @@ class AsyncStoreContract:
                 await uow.customers.add(make_customer())
                 await uow.commit()
                 assert await uow.customers.count() == 1
+
+        self.check(test)
+
+    def test_a_task_cancelled_while_it_waits_for_a_lock_ends_at_once_and_writes_nothing(self) -> None:
+        async def test(store: AsyncStore) -> None:
+            ada, bob = make_customer(metadata={"n": 0}), make_customer(metadata={"n": 0})
+            await self.put(store, ada, bob)
+            async with store.unit_of_work() as holder:
+                held = await holder.customers.get(ada.id)
+                held.metadata = {"n": 1}
+                await holder.customers.update(held)  # holds the write lock (the row lock on PostgreSQL)
+
+                async def waiter() -> None:
+                    async with store.unit_of_work() as uow:
+                        other, contested = await uow.customers.get(bob.id), await uow.customers.get(ada.id)
+                        other.metadata = contested.metadata = {"n": 100}
+                        await uow.customers.update(other)  # a write lock: waits for the holder...
+                        await uow.customers.update(contested)  # ...or a row lock (PostgreSQL): waits here
+                        await uow.commit()
+
+                task = asyncio.create_task(waiter())
+                await asyncio.sleep(0.3)
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await asyncio.wait_for(task, 5)  # not held up by the lock the cancelled write waited for
+                await holder.commit()
+            for _attempt in range(100):  # the abandoned unit of work ends soon after the lock is free
+                async with store.unit_of_work() as uow:
+                    stored = await uow.customers.get(ada.id)
+                    stored.metadata = {"n": 2}
+                    try:
+                        await uow.customers.update(stored)
+                    except OperationalError:
+                        await asyncio.sleep(0.05)
+                        continue
+                    await uow.commit()
+                    break
+            async with store.unit_of_work() as uow:
+                final = await uow.customers.get_many([ada.id, bob.id])
+            assert final[ada.id].metadata == {"n": 2} and final[ada.id].version == ada.version + 2
+            assert final[bob.id] == bob, "a write of the cancelled unit of work landed"
 
         self.check(test)
 
