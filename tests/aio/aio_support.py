@@ -11,6 +11,7 @@ from typing import Any, cast
 
 import pytest
 from aiosmtpd.controller import Controller
+from required_extras import require
 
 from custdata.aio import AsyncStore, ThreadedAsyncStore
 from custdata.storage import Store
@@ -26,6 +27,8 @@ class Backend:
         self.path = tmp_path / "shop.db"
         self.schema = f"a_{uuid.uuid4().hex[:12]}"
         self.pg_url = str(request.getfixturevalue("pg_url")) if kind == "postgres" else ""
+        if kind == "postgres":
+            require("greenlet", "async")
         self.sync: Store | None = None
 
     def open_sync(self) -> Store:

@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from required_extras import require
 
 from custdata.aio import AsyncStore, open_async_store
 from custdata.testing.async_store_contract import AsyncStoreContract
@@ -30,6 +31,7 @@ class TestAsyncSQLiteStore(AsyncStoreContract):
 class TestAsyncPostgresStore(AsyncStoreContract):
     @pytest.fixture(autouse=True)
     def _server(self, pg_url: str) -> None:
+        require("greenlet", "async")
         self.pg_url = pg_url
 
     async def make_store(self) -> AsyncStore:
