@@ -78,8 +78,9 @@ class AsyncUnitOfWork:
 
         This is how sync services written against :class:`custdata.storage.UnitOfWork` (merges, erasure,
         workflows) run inside an async unit of work: ``await uow.run_sync(lambda u: service(u, ...))``. ``fn``
-        runs in the unit of work's own thread (memory, SQLite) or greenlet (PostgreSQL); it must not start
-        threads of its own that use the unit of work.
+        runs in the unit of work's own thread (memory, SQLite) or in a greenlet on the event loop's thread
+        (PostgreSQL: it must not block then, though its store calls may wait, as they wait through the loop); it
+        must not hand the unit of work to threads of its own.
         """
         return await self.call(fn, self._active())
 
