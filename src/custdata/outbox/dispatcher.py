@@ -20,6 +20,9 @@ result as soon as it is known, in its own short unit of work: the outbox entry i
   in flight when a process dies (one per dispatcher), and carry the same Message-ID, so mail clients fold them.
 - Before each send the dispatcher checks that its lease still has ``lease_margin`` to run; if not, it stops the
   batch and lets the entries be leased afresh, so a slow batch never races another dispatcher.
+
+The decisions are written once, in :class:`DispatchRules`: :class:`Dispatcher` and the async dispatcher
+(:class:`custdata.aio.AsyncDispatcher`) both make them, and differ only in how they send and reach the store.
 """
 
 from __future__ import annotations
