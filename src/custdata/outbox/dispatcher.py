@@ -40,6 +40,7 @@ from custdata._clock import Clock, utc_now
 from custdata._errors import IntegrityError, NotFoundError, OperationalError
 from custdata.domain import CommunicationStatus, ConsentPurpose, ConsentState, Customer
 from custdata.domain.checks import Checker
+from custdata.domain.personal import LINKED, NOT_PERSONAL, PERSONAL
 from custdata.notify import Notifier, SendResult
 from custdata.notify.result import Outcome, scrub
 from custdata.outbox.service import update_event
@@ -119,12 +120,13 @@ def _default_owner() -> str:
 class Settlement:
     """How the send of one entry ended, to record: the entry's new state and what goes with it."""
 
-    state: OutboxState
-    now: datetime
-    provider_id: str | None = None
-    error: str | None = None
-    reason: str | None = None
-    available_at: datetime | None = None
+    state: OutboxState = attrs.field(metadata=NOT_PERSONAL)
+    now: datetime = attrs.field(metadata=NOT_PERSONAL)
+    provider_id: str | None = attrs.field(default=None, metadata=LINKED)
+    #: scrubbed of the recipient, but a provider's reply may still say something of the person: kept out of repr
+    error: str | None = attrs.field(default=None, metadata=PERSONAL, repr=False)
+    reason: str | None = attrs.field(default=None, metadata=NOT_PERSONAL)
+    available_at: datetime | None = attrs.field(default=None, metadata=NOT_PERSONAL)
 
 
 class DispatchRules:
