@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("serialization", "lifecycle", "notify"),
     ("storage",),
     ("outbox",),
-    ("workflows",),
+    ("workflows", "aio"),
     ("merge", "importing", "privacy", "matching", "commands"),
     ("analytics", "customer360"),
     ("notebook",),

@@ -37,3 +37,16 @@ class ClosableNotifier(Notifier, Protocol):
 #: Decides a send in a :class:`~custdata.notify.RecordingNotifier`: a result to return instead of
 #: delivering, or None to deliver as usual.
 FailureRule: TypeAlias = "Callable[[Message], SendResult | None]"
+
+
+@runtime_checkable
+class AsyncNotifier(Protocol):
+    """Delivers messages from asyncio code: ``await notifier.send(message)`` reports every outcome as a
+    :class:`SendResult`, like :class:`Notifier`, and raises only for programming errors.
+
+    Implementations must be safe to await from several tasks at once, and must not block the event loop (run
+    blocking work in a thread: :class:`custdata.aio.ThreadedNotifier` does so for any sync notifier). One that
+    holds connections may also have ``async def close()``, which the async dispatcher awaits when it stops.
+    """
+
+    async def send(self, message: Message, /) -> SendResult: ...

@@ -20,6 +20,9 @@ result as soon as it is known, in its own short unit of work: the outbox entry i
   in flight when a process dies (one per dispatcher), and carry the same Message-ID, so mail clients fold them.
 - Before each send the dispatcher checks that its lease still has ``lease_margin`` to run; if not, it stops the
   batch and lets the entries be leased afresh, so a slow batch never races another dispatcher.
+
+The decisions are written once, in :class:`DispatchRules`: :class:`Dispatcher` and the async dispatcher
+(:class:`custdata.aio.AsyncDispatcher`) both make them, and differ only in how they send and reach the store.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from custdata._clock import Clock, utc_now
 from custdata._errors import IntegrityError, NotFoundError, OperationalError
 from custdata.domain import CommunicationStatus, ConsentPurpose, ConsentState, Customer
 from custdata.domain.checks import Checker
+from custdata.domain.personal import LINKED, NOT_PERSONAL, PERSONAL
 from custdata.notify import Notifier, SendResult
 from custdata.notify.result import Outcome, scrub
 from custdata.outbox.service import update_event
@@ -112,17 +116,30 @@ def _default_owner() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{os.urandom(4).hex()}"
 
 
-class Dispatcher:
-    """Sends what the outbox of ``store`` holds through ``notifier``; see the module docstring.
+@attrs.frozen(kw_only=True)
+class Settlement:
+    """How the send of one entry ended, to record: the entry's new state and what goes with it."""
 
-    ``owner`` names this dispatcher in leases (host, process and a random part by default); ``batch_size``
-    entries are leased at a time for ``lease`` each. ``clock`` and ``rng`` are injectable for tests.
+    state: OutboxState = attrs.field(metadata=NOT_PERSONAL)
+    now: datetime = attrs.field(metadata=NOT_PERSONAL)
+    provider_id: str | None = attrs.field(default=None, metadata=LINKED)
+    #: scrubbed of the recipient, but a provider's reply may still say something of the person: kept out of repr
+    error: str | None = attrs.field(default=None, metadata=PERSONAL, repr=False)
+    reason: str | None = attrs.field(default=None, metadata=NOT_PERSONAL)
+    available_at: datetime | None = attrs.field(default=None, metadata=NOT_PERSONAL)
+
+
+class DispatchRules:
+    """The decisions a dispatcher makes, written once for :class:`Dispatcher` and the async dispatcher
+    (:class:`custdata.aio.AsyncDispatcher`): leasing, re-reading before a send, what to do without sending, what a
+    send's result means, and recording it. Every store access is a function of a sync
+    :class:`~custdata.storage.outbox.ports.OutboxUnitOfWork`, which the async dispatcher runs inside its async
+    units of work; only the sending differs.
     """
 
     def __init__(
         self,
-        store: Store,
-        notifier: Notifier,
+        notifier: object,
         *,
         owner: str | None = None,
         batch_size: int = 100,
@@ -145,8 +162,6 @@ class Dispatcher:
             check.add("lease_margin", "must be a non-negative timedelta shorter than the lease")
         check.instance("retry", retry, RetryPolicy, optional=True)
         check.done()
-        self.store = store
-        self.notifier = notifier
         self.owner = owner or _default_owner()
         self.batch_size = batch_size
         self.lease = lease
@@ -154,6 +169,139 @@ class Dispatcher:
         self.retry = retry or RetryPolicy()
         self._clock: Clock = clock or utc_now
         self._rng = rng or random.Random()
+
+    def lease_batch(self, uow: OutboxUnitOfWork) -> list[OutboxEntry]:
+        """Lease one batch of ready entries in ``uow`` and commit."""
+        batch = uow.outbox.lease(self.owner, now=self._clock(), limit=self.batch_size, duration=self.lease)
+        uow.commit()
+        return batch
+
+    def running_out(self, entry: OutboxEntry, now: datetime) -> bool:
+        """True when the lease of ``entry`` has less than ``lease_margin`` left: the rest of the batch is left
+        to a new lease."""
+        expires = entry.lease_expires_at
+        if expires is not None and now >= expires - self.lease_margin:
+            _log.warning("lease of %s running out; leaving the rest of the batch to a new lease", self.owner)
+            return True
+        return False
+
+    def reread(self, uow: OutboxUnitOfWork, entry: OutboxEntry) -> tuple[OutboxEntry | None, Customer | None]:
+        """The entry and its customer as they are now, just before sending: None for the entry when it is no longer
+        a pending one this dispatcher holds (erasure cancels leased entries and drops their message)."""
+        try:
+            current = uow.outbox.get(str(entry.id))
+        except NotFoundError:
+            return None, None
+        if current.state != OutboxState.PENDING or current.lease_owner != self.owner:
+            return None, None
+        try:
+            customer: Customer | None = _current(uow, uow.customers.get(str(current.customer_id)))
+        except NotFoundError:
+            customer = None
+        return current, customer
+
+    def lost(self, entry: OutboxEntry, report: DrainReport) -> None:
+        """Count an entry that was cancelled or erased since the lease (not sent, not settled)."""
+        report.lost += 1
+        _log.info("outbox entry %s: no longer held by %s; not sent", entry.id, self.owner)
+
+    def before_send(self, entry: OutboxEntry, now: datetime, customer: Customer | None) -> Settlement | None:
+        """What to record without sending (nothing to send, withheld, too many attempts); None to send."""
+        if entry.message is None:  # an entry that was never to be sent; nothing to do but release it
+            return Settlement(state=OutboxState.SKIPPED, now=now, reason="nothing to send")
+        withheld = _withheld(entry, customer)
+        if withheld is not None:
+            return Settlement(state=OutboxState.SKIPPED, now=now, reason=withheld)
+        if entry.attempts > self.retry.max_attempts:
+            # leased more often than allowed without a recorded result: its sends keep killing dispatchers
+            error = f"gave up after {entry.attempts - 1} attempts without a recorded result"
+            return Settlement(state=OutboxState.DEAD, now=now, error=error)
+        return None
+
+    @staticmethod
+    def raised(exc: Exception) -> SendResult:
+        """The result of a send whose notifier raised ``exc``: a notifier bug must not stop the dispatcher."""
+        return SendResult.transient(f"the notifier raised {type(exc).__name__}")
+
+    def after_send(self, entry: OutboxEntry, result: object) -> Settlement:
+        """What a send's result means for ``entry`` (anything but a :class:`SendResult` is a transient failure)."""
+        if not isinstance(result, SendResult):
+            result = SendResult.transient(f"the notifier returned {type(result).__name__}, not a SendResult")
+        now = self._clock()
+        if result.outcome == Outcome.SENT:
+            return Settlement(state=OutboxState.SENT, now=now, provider_id=result.provider_id)
+        # providers' replies often echo the address: keep it out of the store and the logs
+        assert entry.message is not None
+        recipient = entry.message.recipient
+        described = scrub(str(result), recipient, recipient.rpartition("@")[0], limit=4000)
+        if result.outcome == Outcome.SKIPPED:
+            reason = scrub(result.reason, recipient, recipient.rpartition("@")[0], limit=400) if result.reason else None
+            return Settlement(state=OutboxState.SKIPPED, now=now, reason=reason)
+        if result.outcome == Outcome.PERMANENT_FAILURE:
+            return Settlement(state=OutboxState.FAILED, now=now, error=described)
+        if entry.attempts >= self.retry.max_attempts:
+            error = f"gave up after {entry.attempts} attempts: {described}"
+            return Settlement(state=OutboxState.DEAD, now=now, error=error)
+        wait = self.retry.delay(entry.attempts, self._rng, result.retry_after)
+        return Settlement(state=OutboxState.PENDING, now=now, error=described, available_at=_later(now, wait))
+
+    def record(self, uow: OutboxUnitOfWork, entry: OutboxEntry, settlement: Settlement, report: DrainReport) -> None:
+        """Settle ``entry`` as decided, update its communication event and commit, counting it in ``report``; a
+        lease lost in between is counted as lost and nothing is written."""
+        state = settlement.state
+        settled = uow.outbox.settle(
+            str(entry.id),
+            self.owner,
+            state=state,
+            now=settlement.now,
+            available_at=settlement.available_at,
+            provider_id=settlement.provider_id,
+            error=settlement.error,
+            reason=settlement.reason,
+        )
+        if not settled:
+            report.lost += 1
+            _log.warning("outbox entry %s: lease lost before its result was recorded", entry.id)
+            return
+        _update_event(uow, entry, settlement.now, state, settlement.provider_id, settlement.error, settlement.reason)
+        uow.commit()
+        setattr(report, _COUNTERS[state], getattr(report, _COUNTERS[state]) + 1)
+        if state != OutboxState.SENT:
+            _log.info("outbox entry %s: %s (%s)", entry.id, state.value, settlement.error or settlement.reason or "")
+
+
+class Dispatcher(DispatchRules):
+    """Sends what the outbox of ``store`` holds through ``notifier``; see the module docstring.
+
+    ``owner`` names this dispatcher in leases (host, process and a random part by default); ``batch_size``
+    entries are leased at a time for ``lease`` each. ``clock`` and ``rng`` are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        notifier: Notifier,
+        *,
+        owner: str | None = None,
+        batch_size: int = 100,
+        lease: timedelta = timedelta(minutes=5),
+        lease_margin: timedelta = timedelta(seconds=30),
+        retry: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(
+            notifier,
+            owner=owner,
+            batch_size=batch_size,
+            lease=lease,
+            lease_margin=lease_margin,
+            retry=retry,
+            clock=clock,
+            rng=rng,
+        )
+        self.store = store
+        self.notifier = notifier
 
     def _uow(self) -> OutboxUnitOfWork:
         return outbox_unit_of_work(self.store)
@@ -164,38 +312,28 @@ class Dispatcher:
         """Lease one batch, send it, record the results; an empty report when nothing is ready."""
         report = DrainReport()
         with self._uow() as uow:
-            batch = uow.outbox.lease(self.owner, now=self._clock(), limit=self.batch_size, duration=self.lease)
-            uow.commit()
+            batch = self.lease_batch(uow)
         report.leased = len(batch)
         for entry in batch:
             now = self._clock()
-            expires = entry.lease_expires_at
-            if expires is not None and now >= expires - self.lease_margin:
-                _log.warning("lease of %s running out; leaving the rest of the batch to a new lease", self.owner)
+            if self.running_out(entry, now):
                 break
-            current, customer = self._reread(entry)
+            with self._uow() as uow:
+                current, customer = self.reread(uow, entry)
             if current is None:  # cancelled or erased since the lease (the customer's data was erased, say)
-                report.lost += 1
-                _log.info("outbox entry %s: no longer held by %s; not sent", entry.id, self.owner)
+                self.lost(entry, report)
                 continue
-            self._handle(current, now, report, customer)
+            settlement = self.before_send(current, now, customer)
+            if settlement is None:
+                assert current.message is not None
+                try:
+                    result: object = self.notifier.send(current.message)
+                except Exception as exc:  # noqa: BLE001 - a notifier bug must not stop the dispatcher
+                    result = self.raised(exc)
+                settlement = self.after_send(current, result)
+            with self._uow() as uow:
+                self.record(uow, current, settlement, report)
         return report
-
-    def _reread(self, entry: OutboxEntry) -> tuple[OutboxEntry | None, Customer | None]:
-        """The entry and its customer as they are now, just before sending: None for the entry when it is no longer
-        a pending one this dispatcher holds (erasure cancels leased entries and drops their message)."""
-        with self._uow() as uow:
-            try:
-                current = uow.outbox.get(str(entry.id))
-            except NotFoundError:
-                return None, None
-            if current.state != OutboxState.PENDING or current.lease_owner != self.owner:
-                return None, None
-            try:
-                customer: Customer | None = _current(uow, uow.customers.get(str(current.customer_id)))
-            except NotFoundError:
-                customer = None
-        return current, customer
 
     def drain(self, *, max_rounds: int | None = None) -> DrainReport:
         """Run rounds until no entry is ready (or ``max_rounds`` ran); the sum of their reports."""
@@ -233,80 +371,6 @@ class Dispatcher:
         close = getattr(self.notifier, "close", None)
         if callable(close):
             close()
-
-    # -- one entry -----------------------------------------------------------------------------------------
-
-    def _handle(self, entry: OutboxEntry, now: datetime, report: DrainReport, customer: Customer | None) -> None:
-        message = entry.message
-        if message is None:  # an entry that was never to be sent; nothing to do but release it
-            self._record(entry, now, OutboxState.SKIPPED, report, reason="nothing to send")
-            return
-        withheld = _withheld(entry, customer)
-        if withheld is not None:
-            self._record(entry, now, OutboxState.SKIPPED, report, reason=withheld)
-            return
-        if entry.attempts > self.retry.max_attempts:
-            # leased more often than allowed without a recorded result: its sends keep killing dispatchers
-            error = f"gave up after {entry.attempts - 1} attempts without a recorded result"
-            self._record(entry, now, OutboxState.DEAD, report, error=error)
-            return
-        try:
-            result = self.notifier.send(message)
-        except Exception as exc:  # noqa: BLE001 - a notifier bug must not stop the dispatcher
-            result = SendResult.transient(f"the notifier raised {type(exc).__name__}")
-        if not isinstance(result, SendResult):
-            result = SendResult.transient(f"the notifier returned {type(result).__name__}, not a SendResult")
-        now = self._clock()
-        if result.outcome == Outcome.SENT:
-            self._record(entry, now, OutboxState.SENT, report, provider_id=result.provider_id)
-            return
-        # providers' replies often echo the address: keep it out of the store and the logs
-        recipient = message.recipient
-        described = scrub(str(result), recipient, recipient.rpartition("@")[0], limit=4000)
-        if result.outcome == Outcome.SKIPPED:
-            reason = scrub(result.reason, recipient, recipient.rpartition("@")[0], limit=400) if result.reason else None
-            self._record(entry, now, OutboxState.SKIPPED, report, reason=reason)
-        elif result.outcome == Outcome.PERMANENT_FAILURE:
-            self._record(entry, now, OutboxState.FAILED, report, error=described)
-        elif entry.attempts >= self.retry.max_attempts:
-            error = f"gave up after {entry.attempts} attempts: {described}"
-            self._record(entry, now, OutboxState.DEAD, report, error=error)
-        else:
-            wait = self.retry.delay(entry.attempts, self._rng, result.retry_after)
-            self._record(entry, now, OutboxState.PENDING, report, error=described, available_at=_later(now, wait))
-
-    def _record(
-        self,
-        entry: OutboxEntry,
-        now: datetime,
-        state: OutboxState,
-        report: DrainReport,
-        *,
-        provider_id: str | None = None,
-        error: str | None = None,
-        reason: str | None = None,
-        available_at: datetime | None = None,
-    ) -> None:
-        with self._uow() as uow:
-            settled = uow.outbox.settle(
-                str(entry.id),
-                self.owner,
-                state=state,
-                now=now,
-                available_at=available_at,
-                provider_id=provider_id,
-                error=error,
-                reason=reason,
-            )
-            if not settled:
-                report.lost += 1
-                _log.warning("outbox entry %s: lease lost before its result was recorded", entry.id)
-                return
-            _update_event(uow, entry, now, state, provider_id, error, reason)
-            uow.commit()
-        setattr(report, _COUNTERS[state], getattr(report, _COUNTERS[state]) + 1)
-        if state != OutboxState.SENT:
-            _log.info("outbox entry %s: %s (%s)", entry.id, state.value, error or reason or "")
 
 
 def _later(now: datetime, wait: timedelta) -> datetime:

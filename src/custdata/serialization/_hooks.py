@@ -3,6 +3,7 @@ the library wrote itself, and the code generated for the models."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -36,26 +37,35 @@ def configure(c: cattrs.Converter, *, trusted: bool) -> None:
 
 
 def _register_models(c: cattrs.Converter, *, trusted: bool) -> None:
-    """Models (attrs classes) get generated functions; a model that contains itself falls back to a lookup."""
+    """Models (attrs classes) get generated functions; a model that contains itself falls back to a lookup.
+
+    Functions are built on first use, and threads may ask for the same model's at once: one thread builds at a
+    time (the lock is re-entrant, for the models a model contains), so that another thread never takes a model
+    being built for one that contains itself and caches the lookup as the model's function (which would then call
+    itself for ever).
+    """
     building: set[type] = set()
+    lock = threading.RLock()
 
     def structure(cls: type) -> Callable[[Any, Any], Any]:
-        if cls in building:
-            return lambda value, t: c.get_structure_hook(t)(value, t)
-        building.add(cls)
-        try:
-            return structure_function(c, cls, trusted=trusted)
-        finally:
-            building.discard(cls)
+        with lock:
+            if cls in building:
+                return lambda value, t: c.get_structure_hook(t)(value, t)
+            building.add(cls)
+            try:
+                return structure_function(c, cls, trusted=trusted)
+            finally:
+                building.discard(cls)
 
     def unstructure(cls: type) -> Callable[[Any], Any]:
-        if cls in building:
-            return lambda value: c.get_unstructure_hook(type(value))(value)
-        building.add(cls)
-        try:
-            return GeneratedWriter(unstructure_function(c, cls))
-        finally:
-            building.discard(cls)
+        with lock:
+            if cls in building:
+                return lambda value: c.get_unstructure_hook(type(value))(value)
+            building.add(cls)
+            try:
+                return GeneratedWriter(unstructure_function(c, cls))
+            finally:
+                building.discard(cls)
 
     c.register_structure_hook_factory(attrs.has, structure)
     c.register_unstructure_hook_factory(attrs.has, unstructure)

@@ -310,21 +310,7 @@ class PostgresStore(SqlStore):
             raise ProgrammingError("the store is closed")
         session = self._open_session()
         try:
-            conn = session.connection
-            key = _lock_key(self.schema, schema.name)
-            try:
-                conn.execute("SELECT pg_advisory_lock(%s, %s)", key)
-                conn.execute(pg_sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(pg_sql.Identifier(self.schema)))
-            except psycopg.Error as exc:
-                raise translate(exc) from cause(exc)
-            try:
-                return migrate(session, schema, target=target)
-            finally:
-                session.rollback()
-                try:
-                    conn.execute("SELECT pg_advisory_unlock(%s, %s)", key)
-                except psycopg.Error:
-                    conn.close()  # closing the connection releases the lock too
+            return migrate_locked(session, self.schema, schema, target)
         finally:
             session.close()
 
@@ -370,6 +356,26 @@ class PostgresStore(SqlStore):
                 raise translate(exc) from cause(exc)
         finally:
             session.close()
+
+
+def migrate_locked(session: PostgresSession, pg_schema: str, schema: Schema, target: int | None) -> list[int]:
+    """Create ``pg_schema`` if missing and bring ``schema`` up to date in it on ``session``, holding an advisory
+    lock (per PostgreSQL schema and custdata schema) so that one process at a time does it."""
+    conn = session.connection
+    key = _lock_key(pg_schema, schema.name)
+    try:
+        conn.execute("SELECT pg_advisory_lock(%s, %s)", key)
+        conn.execute(pg_sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(pg_sql.Identifier(pg_schema)))
+    except psycopg.Error as exc:
+        raise translate(exc) from cause(exc)
+    try:
+        return migrate(session, schema, target=target)
+    finally:
+        session.rollback()
+        try:
+            conn.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+        except psycopg.Error:
+            conn.close()  # closing the connection releases the lock too
 
 
 #: Whatever keeps row versions deleted before ``%(horizon)s`` (a transaction id) readable in this database:

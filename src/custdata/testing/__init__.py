@@ -24,6 +24,7 @@ except ImportError as exc:
 # named before they are imported: here, ahead of the imports below (importing any of them runs this file first).
 _KIT_MODULES = (
     "custdata.testing._store_searches",
+    "custdata.testing.async_store_contract",
     "custdata.testing.notifier_contract",
     "custdata.testing.outbox_contract",
     "custdata.testing.store_builders",
@@ -35,11 +36,13 @@ pytest.register_assert_rewrite(*_KIT_MODULES)
 
 from custdata.notify import RecordingNotifier  # noqa: E402
 from custdata.testing import strategies  # noqa: E402
+from custdata.testing.async_store_contract import AsyncStoreContract  # noqa: E402
 from custdata.testing.notifier_contract import Delivery, NotifierContract, NotifierHarness  # noqa: E402
 from custdata.testing.outbox_contract import OutboxContract  # noqa: E402
 from custdata.testing.store_contract import StoreContract  # noqa: E402
 
 __all__ = [
+    "AsyncStoreContract",
     "Delivery",
     "NotifierContract",
     "NotifierHarness",
