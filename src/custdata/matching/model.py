@@ -394,7 +394,9 @@ class MatchModel:
             "term_frequencies": {
                 field: dict(sorted(values.items())) for field, values in self.term_frequencies.items()
             },
-            "fit": None if self.fit_summary is None else attrs.asdict(self.fit_summary, retain_collection_types=False),
+            "fit": None
+            if self.fit_summary is None
+            else {**attrs.asdict(self.fit_summary), "kept_prior": list(self.fit_summary.kept_prior)},
         }
         return json.dumps(document, indent=indent, ensure_ascii=False, allow_nan=False)
 

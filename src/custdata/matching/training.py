@@ -109,27 +109,9 @@ def fit_model(
         i, j = divmod(code, count)
         patterns[_levels(matcher, normalised[i], normalised[j])] += 1
     ordered = sorted(patterns.items())
-    m = {f: {lv: level.m for lv, level in start.probabilities[f].items()} for f in FIELDS}
-    share = _first_share(ordered, start, matcher.review)
-    converged = False
-    iterations = 0
-    m_kept: list[str] = []
-    for iterations in range(1, max_iterations + 1):  # noqa: B007 - the count is reported
-        weights = _posteriors(ordered, m, u, share)
-        m_kept = []
-        expected = {pattern: weight for (pattern, _), weight in zip(ordered, weights, strict=True)}
-        new_m = _estimate(expected, start, "m", m_kept)
-        pairs = sum(c for _, c in ordered)
-        new_share = _clamp(sum(weights) / pairs) if pairs else share
-        moved = max(
-            [abs(new_share - share)] + [abs(new_m[f][lv] - m[f][lv]) for f in FIELDS for lv in LEVELS[f]],
-        )
-        m, share = new_m, new_share
-        if moved < tolerance:
-            converged = True
-            break
-    if not ordered:
-        m_kept = [f"{f}.{lv}: m" for f in FIELDS for lv in LEVELS[f]]
+    m, share, converged, iterations, m_kept = expectation_maximisation(
+        ordered, u, start, _first_share(ordered, start, matcher.review), max_iterations, tolerance
+    )
     kept_prior.extend(m_kept)
 
     probabilities = {f: {lv: Level(m[f][lv], u[f][lv]) for lv in LEVELS[f]} for f in FIELDS}
@@ -146,6 +128,36 @@ def fit_model(
         kept_prior=tuple(sorted(kept_prior)),
     )
     return MatchModel(probabilities, start.same_address, term_frequencies=frequencies, fit_summary=summary)
+
+
+def expectation_maximisation(
+    patterns: Sequence[tuple[tuple[str, ...], int]],
+    u: Mapping[str, Mapping[str, float]],
+    start: MatchModel,
+    share: float,
+    max_iterations: int,
+    tolerance: float,
+) -> tuple[dict[str, dict[str, float]], float, bool, int, list[str]]:
+    """Fellegi-Sunter EM with ``u`` fixed. ``patterns`` are (levels of every field, number of pairs) in a fixed
+    order; ``start`` gives the first ``m`` and the value of any level no pair shows; ``share`` is the first
+    lambda. Returns ``m``, lambda, whether it converged, the iterations run and the levels that kept their
+    prior (``"email.typo: m"``)."""
+    m = {f: {lv: level.m for lv, level in start.probabilities[f].items()} for f in FIELDS}
+    pairs = sum(c for _, c in patterns)
+    if not pairs:
+        return m, share, True, 0, [f"{f}.{lv}: m" for f in FIELDS for lv in LEVELS[f]]
+    kept: list[str] = []
+    for iteration in range(1, max_iterations + 1):
+        weights = _posteriors(patterns, m, u, share)
+        kept = []
+        expected = {pattern: weight for (pattern, _), weight in zip(patterns, weights, strict=True)}
+        new_m = _estimate(expected, start, "m", kept)
+        new_share = _clamp(sum(weights) / pairs)
+        moved = max([abs(new_share - share)] + [abs(new_m[f][lv] - m[f][lv]) for f in FIELDS for lv in LEVELS[f]])
+        m, share = new_m, new_share
+        if moved < tolerance:
+            return m, share, True, iteration, kept
+    return m, share, False, max_iterations, kept
 
 
 def _check_arguments(
