@@ -228,7 +228,7 @@ def test_a_model_fitted_on_a_store_leaves_out_redacted_customers(store: Store) -
                 family_name=f"Fam{number:02d}",
                 addresses=(home,),
                 default_shipping_address=0,
-            )  # fmt: skip
+            )
         )
     erased = [
         Customer(f"gone_{n}", created_at=T0, given_name="Zebedee", family_name="Quist", redacted_at=T0)
