@@ -30,8 +30,9 @@ from custdata.matching import (
     normalise,
     store_records,
 )
+from custdata.matching.blocking import KEY_FIELDS, candidate_pairs, pairs_by_kind
 from custdata.matching.model import MISSING, TERM_FREQUENCY_FIELDS
-from custdata.matching.training import EPSILON, expectation_maximisation, fit_model
+from custdata.matching.training import EPSILON, Session, expectation_maximisation, fit_model
 from custdata.storage import Store, open_store
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
@@ -75,8 +76,9 @@ def test_em_recovers_the_m_probabilities_and_match_share_it_was_generated_with(s
     patterns: Counter[tuple[str, ...]] = Counter()
     for _ in range(30_000):
         patterns[_draw(rng, true_m if rng.random() < share else true_u)] += 1
+    session = Session(frozenset(), sorted(patterns.items()), 0.5)
     m, found_share, converged, iterations, kept = expectation_maximisation(
-        sorted(patterns.items()), true_u, MatchModel.default(), 0.5, 200, 1e-6
+        [session], true_u, MatchModel.default(), 200, 1e-6
     )
     assert converged and 1 < iterations < 200 and kept == []
     assert found_share == pytest.approx(share, abs=0.02)
@@ -153,7 +155,7 @@ def record_sets(draw: st.DrawFn) -> list[CustomerRecord]:
     count = draw(st.integers(2, 25))
     records = []
     for number in range(count):
-        values = {field: draw(st.sampled_from(options)) or None for field, options in FRAGMENTS.items()}
+        values: dict[str, Any] = {field: draw(st.sampled_from(options)) or None for field, options in FRAGMENTS.items()}
         records.append(CustomerRecord(f"r{number}", **values))
     return records
 
@@ -435,3 +437,33 @@ def test_the_report_lists_every_level_with_m_u_and_bits_as_text_and_rows(fitted:
     assert len(frame) == len(report.rows) and set(frame["table"]) == {"probabilities", "same_address"}
     assert "not fitted" in str(MatchModel.default().report())
     assert MISSING not in {r["level"] for r in report.rows}
+
+
+def test_a_field_a_session_is_blocked_on_is_not_learnt_from_that_session() -> None:
+    # every pair proposed through a shared address agrees on the address by construction
+    pattern = ("exact", "exact", MISSING, MISSING, MISSING, "exact", "exact")
+    session = Session(frozenset(("street", "locality")), [(pattern, 500)], 0.5)
+    default = MatchModel.default()
+    u = {f: {lv: level.u for lv, level in default.probabilities[f].items()} for f in FIELDS}
+    m, _, converged, _, kept = expectation_maximisation([session], u, default, 50, 1e-6)
+    assert converged
+    for field in ("street", "locality"):
+        assert m[field] == {lv: level.m for lv, level in default.probabilities[field].items()}
+        assert f"{field}.exact: m" in kept
+    # the fields the session is not blocked on are learnt: every pair agrees exactly on the given name, so
+    # its exact level takes all that the unseen levels (kept at their prior) leave
+    assert "given_name.exact: m" not in kept and "given_name.typo: m" in kept
+    unseen = sum(level.m for name, level in default.probabilities["given_name"].items() if name != "exact")
+    assert m["given_name"]["exact"] == pytest.approx(1 - unseen)
+
+
+@settings(max_examples=30)
+@given(record_sets(), st.integers(2, 6), st.integers(2, 4))
+def test_pairs_grouped_by_key_kind_are_exactly_the_candidate_pairs(
+    records: list[CustomerRecord], max_block_size: int, window: int
+) -> None:
+    normalised = [normalise(r) for r in records]
+    codes, _ = candidate_pairs(normalised, max_block_size=max_block_size, window=window)
+    kinds = pairs_by_kind(normalised, max_block_size=max_block_size, window=window)
+    assert set().union(*kinds.values()) == set(codes)
+    assert set(kinds) <= set(KEY_FIELDS)

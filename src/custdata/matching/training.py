@@ -8,7 +8,11 @@ The method is the Fellegi-Sunter expectation-maximisation that Splink popularise
    pairs (lambda) are estimated by expectation-maximisation over the pairs that blocking proposes, with ``u``
    held fixed: each pair's probability of being a match is computed from the current ``m`` and lambda, then
    ``m`` and lambda are re-estimated from those probabilities, until nothing moves by more than
-   ``tolerance`` or ``max_iterations`` is reached. The summary says which.
+   ``tolerance`` or ``max_iterations`` is reached. The summary says which. As in Splink's training sessions,
+   the pairs are grouped by the kind of blocking key that proposed them, and the fields a kind of key
+   conditions on are left out of that group: pairs found through a shared address agree on the address by
+   construction, so they teach nothing about how often a duplicate's address agrees, and housemates (same
+   address, other given name) do not pass for duplicates because their addresses agree.
 3. Term frequencies: the share of records holding each frequent first given name, family name and postal
    code. An exact match on a frequent value then uses that share as its ``u``, so "Smith" counts less than a
    rare name. Only values held by at least ``min_count`` records are kept, so the saved model names no one.
@@ -34,10 +38,12 @@ import math
 import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 from custdata._errors import ValidationError
-from custdata.matching.blocking import candidate_pairs
+from custdata.matching.blocking import KEY_FIELDS, pairs_by_kind
 from custdata.matching.matcher import Matcher
+from custdata.matching.matcher import _household_fields as household_fields
 from custdata.matching.model import (
     FIELDS,
     LEVELS,
@@ -102,16 +108,24 @@ def fit_model(
     kept_prior: list[str] = []
     u = _estimate(random_counts, start, "u", kept_prior)
 
-    # m and lambda: expectation-maximisation over the candidate pairs.
-    codes, _ = candidate_pairs(normalised, max_block_size=max_block_size, window=window)
-    patterns: Counter[_Pattern] = Counter()
-    for code in codes:
-        i, j = divmod(code, count)
-        patterns[_levels(matcher, normalised[i], normalised[j])] += 1
-    ordered = sorted(patterns.items())
-    m, share, converged, iterations, m_kept = expectation_maximisation(
-        ordered, u, start, _first_share(ordered, start, matcher.review), max_iterations, tolerance
-    )
+    # m and lambda: expectation-maximisation over the candidate pairs, one session per kind of blocking key.
+    by_kind = pairs_by_kind(normalised, max_block_size=max_block_size, window=window)
+    grouped: dict[frozenset[str], set[int]] = {}
+    for kind, found in sorted(by_kind.items()):
+        grouped.setdefault(KEY_FIELDS[kind], set()).update(found)
+    levels_of: dict[int, _Pattern] = {}
+    sessions: list[Session] = []
+    for conditioned, codes in sorted(grouped.items(), key=lambda item: sorted(item[0])):
+        patterns: Counter[_Pattern] = Counter()
+        for code in codes:
+            pattern = levels_of.get(code)
+            if pattern is None:
+                i, j = divmod(code, count)
+                pattern = levels_of[code] = _levels(matcher, normalised[i], normalised[j])
+            patterns[pattern] += 1
+        ordered = sorted(patterns.items())
+        sessions.append(Session(conditioned, ordered, _first_share(ordered, start, matcher.review)))
+    m, share, converged, iterations, m_kept = expectation_maximisation(sessions, u, start, max_iterations, tolerance)
     kept_prior.extend(m_kept)
 
     probabilities = {f: {lv: Level(m[f][lv], u[f][lv]) for lv in LEVELS[f]} for f in FIELDS}
@@ -122,7 +136,7 @@ def fit_model(
         max_iterations=max_iterations,
         match_share=share,
         records=count,
-        candidate_pairs=len(codes),
+        candidate_pairs=len(levels_of),
         random_pairs=sampled,
         seed=seed,
         kept_prior=tuple(sorted(kept_prior)),
@@ -130,34 +144,69 @@ def fit_model(
     return MatchModel(probabilities, start.same_address, term_frequencies=frequencies, fit_summary=summary)
 
 
+class Session(NamedTuple):
+    """The candidate pairs proposed by one kind of blocking key: the fields that kind of key conditions on
+    (their ``m`` is not learnt from these pairs, and they are left out of these pairs' match probability), the
+    pairs as (levels of every field, number of pairs), and the first lambda."""
+
+    conditioned: frozenset[str]
+    patterns: Sequence[tuple[_Pattern, int]]
+    share: float
+
+
 def expectation_maximisation(
-    patterns: Sequence[tuple[tuple[str, ...], int]],
+    sessions: Sequence[Session],
     u: Mapping[str, Mapping[str, float]],
     start: MatchModel,
-    share: float,
     max_iterations: int,
     tolerance: float,
 ) -> tuple[dict[str, dict[str, float]], float, bool, int, list[str]]:
-    """Fellegi-Sunter EM with ``u`` fixed. ``patterns`` are (levels of every field, number of pairs) in a fixed
-    order; ``start`` gives the first ``m`` and the value of any level no pair shows; ``share`` is the first
-    lambda. Returns ``m``, lambda, whether it converged, the iterations run and the levels that kept their
-    prior (``"email.typo: m"``)."""
+    """Fellegi-Sunter EM with ``u`` fixed, over one or more sessions of candidate pairs (see :class:`Session`).
+
+    Each iteration computes every pair's match probability from the current ``m`` and its session's lambda,
+    over the fields its session does not condition on; then ``m`` of each field is the expected share of each
+    level among the matches of the sessions that do not condition on the field, and each session's lambda its
+    expected share of matches. ``start`` gives the first ``m`` and the value of a level no pair shows. Returns
+    ``m``, the overall share of matches among the sessions' pairs, whether it converged, the iterations run and
+    the levels that kept their prior (``"email.typo: m"``)."""
     m = {f: {lv: level.m for lv, level in start.probabilities[f].items()} for f in FIELDS}
-    pairs = sum(c for _, c in patterns)
-    if not pairs:
-        return m, share, True, 0, [f"{f}.{lv}: m" for f in FIELDS for lv in LEVELS[f]]
+    shares = [session.share for session in sessions]
+    totals = [sum(c for _, c in session.patterns) for session in sessions]
+    if not any(totals):
+        return m, 0.0, True, 0, [f"{f}.{lv}: m" for f in FIELDS for lv in LEVELS[f]]
     kept: list[str] = []
+    expected_matches = 0.0
     for iteration in range(1, max_iterations + 1):
-        weights = _posteriors(patterns, m, u, share)
+        tallies: dict[_Pattern, float] = {}
+        new_shares = []
+        expected_matches = 0.0
+        for session, share, pairs in zip(sessions, shares, totals, strict=True):
+            if not pairs:
+                new_shares.append(share)
+                continue
+            used = tuple(field not in session.conditioned for field in FIELDS)
+            weights = _posteriors(session.patterns, m, u, share, used, start)
+            for (pattern, _), weight in zip(session.patterns, weights, strict=True):
+                # A field counted with its household probabilities (fixed, the starting model's) teaches
+                # nothing about its general m either.
+                household = _household(pattern, start)
+                masked = tuple(
+                    level if keep and not shared else MISSING
+                    for level, keep, shared in zip(pattern, used, household, strict=True)
+                )
+                tallies[masked] = tallies.get(masked, 0.0) + weight
+            expected_matches += sum(weights)
+            new_shares.append(_clamp(sum(weights) / pairs))
         kept = []
-        expected = {pattern: weight for (pattern, _), weight in zip(patterns, weights, strict=True)}
-        new_m = _estimate(expected, start, "m", kept)
-        new_share = _clamp(sum(weights) / pairs)
-        moved = max([abs(new_share - share)] + [abs(new_m[f][lv] - m[f][lv]) for f in FIELDS for lv in LEVELS[f]])
-        m, share = new_m, new_share
+        new_m = _estimate(tallies, start, "m", kept)
+        moved = max(
+            [abs(a - b) for a, b in zip(new_shares, shares, strict=True)]
+            + [abs(new_m[f][lv] - m[f][lv]) for f in FIELDS for lv in LEVELS[f]]
+        )
+        m, shares = new_m, new_shares
         if moved < tolerance:
-            return m, share, True, iteration, kept
-    return m, share, False, max_iterations, kept
+            return m, expected_matches / sum(totals), True, iteration, kept
+    return m, expected_matches / sum(totals), False, max_iterations, kept
 
 
 def _check_arguments(
@@ -237,11 +286,33 @@ def _estimate(
     return result
 
 
-def _log_ratio(pattern: _Pattern, m: Mapping[str, Mapping[str, float]], u: Mapping[str, Mapping[str, float]]) -> float:
+def _household(pattern: _Pattern, start: MatchModel) -> tuple[bool, ...]:
+    """Which fields of a pair the matcher counts with the household (``same_address``) probabilities."""
+    flags = household_fields(pattern)  # type: ignore[arg-type]
+    return tuple(
+        flag and level in start.same_address.get(field, {})
+        for field, level, flag in zip(FIELDS, pattern, flags, strict=True)
+    )
+
+
+def _log_ratio(
+    pattern: _Pattern,
+    m: Mapping[str, Mapping[str, float]],
+    u: Mapping[str, Mapping[str, float]],
+    used: tuple[bool, ...],
+    start: MatchModel,
+) -> float:
+    """The log likelihood ratio of a pair over the ``used`` fields, scored as the matcher scores it: a field
+    counted as a household trait uses the starting model's household probabilities."""
     total = 0.0
-    for field, level in zip(FIELDS, pattern, strict=True):
-        if level != MISSING:
-            total += math.log(m[field][level]) - math.log(u[field][level])
+    household = _household(pattern, start)
+    for field, level, keep, shared in zip(FIELDS, pattern, used, household, strict=True):
+        if keep and level != MISSING:
+            if shared:
+                level_probabilities = start.same_address[field][level]
+                total += math.log(level_probabilities.m) - math.log(level_probabilities.u)
+            else:
+                total += math.log(m[field][level]) - math.log(u[field][level])
     return total
 
 
@@ -250,12 +321,15 @@ def _posteriors(
     m: Mapping[str, Mapping[str, float]],
     u: Mapping[str, Mapping[str, float]],
     share: float,
+    used: tuple[bool, ...],
+    start: MatchModel,
 ) -> list[float]:
-    """The expected number of matches among the pairs of each pattern (count times the match probability)."""
+    """The expected number of matches among the pairs of each pattern (count times the match probability),
+    from the fields marked in ``used``."""
     prior = math.log(share) - math.log(1.0 - share)
     result = []
     for pattern, count in ordered:
-        odds = prior + _log_ratio(pattern, m, u)
+        odds = prior + _log_ratio(pattern, m, u, used, start)
         probability = 1.0 / (1.0 + math.exp(-odds)) if odds > -700 else 0.0
         result.append(count * probability)
     return result
