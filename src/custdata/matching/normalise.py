@@ -320,8 +320,12 @@ def normalise_birthday(text: str | None, country: str | None) -> Birthday | None
         return None
     text = text.strip()
     if _DATE_DIGITS.fullmatch(text):
-        # Eight digits: ISO's basic format when they start with a plausible year, else day (or month) first.
-        text = f"{text[:4]}-{text[4:6]}-{text[6:]}" if int(text[:4]) >= 1800 else f"{text[:2]}/{text[2:4]}/{text[4:]}"
+        # Eight digits: ISO's basic format (YYYYMMDD) when they start with a plausible year of birth followed by
+        # a month and a day, else day (or month) first.
+        year, month, day = int(text[:4]), int(text[4:6]), int(text[6:])
+        if year >= 1800 and 1 <= month <= 12 and 1 <= day <= 31:
+            return Birthday(year, month, day, text)
+        return normalise_birthday(f"{text[:2]}/{text[2:4]}/{text[4:]}", country)
     match = _DATE_ISO.fullmatch(text[:10]) or _DATE_ISO.fullmatch(text)
     if match:
         year, month, day = (int(g) for g in match.groups())
