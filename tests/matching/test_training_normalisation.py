@@ -40,3 +40,13 @@ def test_febrl_style_records_match_on_compact_birth_dates_and_second_lines() -> 
     right = {**left, "id": "b", "street": "16 haines street st john of god hospital", "birthday": born.isoformat()}
     pair = Matcher().compare(left, right)
     assert pair.field("birthday").level == "exact" and pair.field("street").level == "typo"
+
+
+def test_a_duplicate_with_both_names_and_the_postal_code_mistyped_is_still_compared_through_its_birthday() -> None:
+    left = {"id": "a", "given_name": "Katharina", "family_name": "Schneider", "street": "Hauptstraße 5",
+            "postal_code": "10115", "city": "Berlin", "country": "DE", "birthday": "1984-03-07"}  # fmt: skip
+    right = {**left, "id": "b", "given_name": "Xatharina", "family_name": "Pchneider", "postal_code": "10151",
+             "street": "Hauptstraße 7"}  # fmt: skip
+    matcher = Matcher()
+    assert matcher.compare(left, right).score >= matcher.review
+    assert [pair.ids for pair in matcher.find_duplicates([left, right])] == [("a", "b")]

@@ -1,5 +1,5 @@
 """Blocking: only records that share a key (an email, a phone, a postal code with a similar-sounding name,
-a name with a birthday...) are compared, so the work grows with the number of records, not its square.
+a name with a birthday, a birthday...) are compared, so the work grows with the number of records, not its square.
 
 Each record gets several keys, so that one dirty field does not hide a duplicate: a typo in the family
 name still leaves the email, the phone, the house, and the given name at the same postal code. A block
@@ -48,6 +48,9 @@ def blocking_keys(record: NormalisedRecord) -> set[str]:
     if record.birthday is not None:
         for code in codes:
             keys.add(f"b{record.birthday.digits}|{code}")
+        # The birthday alone: a duplicate with both names and the postal code mistyped still shares it. A large
+        # block (a common date in a large shop) is compared within a window, as every oversized block is.
+        keys.add(f"d{record.birthday.digits}")
     return keys
 
 
@@ -111,6 +114,7 @@ KEY_FIELDS: dict[str, frozenset[str]] = {
     "c": frozenset(("street", "locality")),
     "n": frozenset(("given_name", "family_name")),
     "b": frozenset(("given_name", "family_name", "birthday")),
+    "d": frozenset(("birthday",)),
 }
 
 
