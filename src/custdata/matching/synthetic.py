@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 def _nicknamer() -> NickNamer:
     try:
         from nicknames import NickNamer
-    except ImportError as exc:  # pragma: no cover - the matching extra brings it
+    except ImportError as exc:
         raise MissingExtraError("nicknames", "matching", "the synthetic customer generator") from exc
     return NickNamer()
 
