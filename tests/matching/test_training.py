@@ -467,3 +467,10 @@ def test_pairs_grouped_by_key_kind_are_exactly_the_candidate_pairs(
     kinds = pairs_by_kind(normalised, max_block_size=max_block_size, window=window)
     assert set().union(*kinds.values()) == set(codes)
     assert set(kinds) <= set(KEY_FIELDS)
+
+
+def test_a_model_never_prints_its_frequent_names(fitted: MatchModel) -> None:
+    assert fitted.term_frequencies["family_name"]
+    shown = repr(fitted) + repr(Matcher(fitted))
+    names = [value for values in fitted.term_frequencies.values() for value in values if len(value) >= 5]
+    assert names and not any(name in shown for name in names)

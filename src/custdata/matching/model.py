@@ -289,8 +289,10 @@ class MatchModel:
 
     probabilities: _Table = attrs.field(converter=_freeze)
     same_address: _Table = attrs.field(converter=_freeze, factory=dict)
+    # Frequent names and postal codes, each shared by many records: kept out of repr() all the same, so that
+    # logging a model never prints names.
     term_frequencies: Mapping[str, Mapping[str, float]] = attrs.field(
-        converter=_freeze_frequencies, factory=dict, kw_only=True
+        converter=_freeze_frequencies, factory=dict, kw_only=True, repr=False
     )
     fit_summary: FitSummary | None = attrs.field(default=None, kw_only=True)
 
