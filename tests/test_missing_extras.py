@@ -31,6 +31,11 @@ def _in_a_fresh_interpreter(blocked: str, code: str) -> str:
     [
         ("rapidfuzz", "import custdata.matching", "rapidfuzz matching True | custdata.matching needs"),
         (
+            "nicknames",
+            "from custdata.matching import generate_customers\ngenerate_customers(50, seed=1)",
+            "nicknames matching True | the synthetic customer generator needs",
+        ),
+        (
             "jinja2",
             "from custdata.workflows import TemplateRegistry, default_templates\n"
             "TemplateRegistry(default_templates()).render('order_confirmation', 'email', 'en', {})",

@@ -1,5 +1,5 @@
 """Blocking: only records that share a key (an email, a phone, a postal code with a similar-sounding name,
-a name with a birthday...) are compared, so the work grows with the number of records, not its square.
+a name with a birthday, a birthday...) are compared, so the work grows with the number of records, not its square.
 
 Each record gets several keys, so that one dirty field does not hide a duplicate: a typo in the family
 name still leaves the email, the phone, the house, and the given name at the same postal code. A block
@@ -48,6 +48,9 @@ def blocking_keys(record: NormalisedRecord) -> set[str]:
     if record.birthday is not None:
         for code in codes:
             keys.add(f"b{record.birthday.digits}|{code}")
+        # The birthday alone: a duplicate with both names and the postal code mistyped still shares it. A large
+        # block (a common date in a large shop) is compared within a window, as every oversized block is.
+        keys.add(f"d{record.birthday.digits}")
     return keys
 
 
@@ -97,6 +100,50 @@ def candidate_pairs(
             for i, j in _neighbours(members, records, name_window if by_name else window):
                 add(i * count + j if i < j else j * count + i)
     return seen, BlockingStats(blocks, oversized, len(seen))
+
+
+#: The fields that sharing a key of each kind says something about: pairs found through a key agree (or nearly
+#: agree) on these fields by construction, so :mod:`custdata.matching.training` does not learn their ``m`` from
+#: those pairs.
+KEY_FIELDS: dict[str, frozenset[str]] = {
+    "e": frozenset(("email",)),
+    "l": frozenset(("email",)),
+    "p": frozenset(("phone",)),
+    "a": frozenset(("given_name", "family_name", "locality")),
+    "h": frozenset(("street", "locality")),
+    "c": frozenset(("street", "locality")),
+    "n": frozenset(("given_name", "family_name")),
+    "b": frozenset(("given_name", "family_name", "birthday")),
+    "d": frozenset(("birthday",)),
+}
+
+
+def pairs_by_kind(
+    records: Sequence[NormalisedRecord], *, max_block_size: int = 50, window: int = 8
+) -> dict[str, set[int]]:
+    """The pairs of :func:`candidate_pairs` (coded the same way), grouped by the kind of key (its first letter)
+    that proposed them; a pair shared through keys of several kinds is in each kind's set. The union of the
+    sets is exactly what :func:`candidate_pairs` returns."""
+    index: dict[str, list[int]] = {}
+    for position, record in enumerate(records):
+        for key in blocking_keys(record):
+            index.setdefault(key, []).append(position)
+    count = len(records)
+    name_limit = max(2, max_block_size // 5)
+    name_window = max(1, window // 2)
+    kinds: dict[str, set[int]] = {}
+    for key, members in index.items():
+        if len(members) < 2:
+            continue
+        found = kinds.setdefault(key[0], set())
+        by_name = key[0] == "n"
+        if len(members) <= (name_limit if by_name else max_block_size):
+            for x, i in enumerate(members):
+                found.update(i * count + j for j in members[x + 1 :])
+        else:
+            for i, j in _neighbours(members, records, name_window if by_name else window):
+                found.add(i * count + j if i < j else j * count + i)
+    return kinds
 
 
 def _neighbours(members: list[int], records: Sequence[NormalisedRecord], window: int) -> Iterator[tuple[int, int]]:

@@ -12,6 +12,9 @@ from custdata.matching.normalise import Birthday, NameKeys, NormalisedRecord, St
 NAME_TYPO = 0.9
 #: Similarity from which two street names count as the same street.
 STREET_TYPO = 0.88
+#: The shortest street name that counts as the same street when the other line only adds to it (with the same
+#: house number).
+_STREET_PREFIX = 5
 
 
 def given_name(a: NameKeys, b: NameKeys) -> str:
@@ -118,11 +121,15 @@ def phone(a: tuple[str, ...], b: tuple[str, ...]) -> str:
 
 
 def street(a: StreetKeys, b: StreetKeys) -> str:
-    """``exact`` (same street and house number), ``typo`` (a misspelt street, or a house number on one side
-    only), ``other_house`` (same street, another number) or ``different``."""
+    """``exact`` (same street and house number), ``typo`` (a misspelt street, a house number on one side
+    only, or a second address line on one side only: "12 Baker St" and "12 Baker St, Rear building"),
+    ``other_house`` (same street, another number) or ``different``."""
     if not a.name or not b.name:
         return MISSING
     same_name = a.name == b.name or JaroWinkler.similarity(a.name, b.name) >= STREET_TYPO
+    if not same_name and a.house and a.house == b.house:
+        short, long = (a.name, b.name) if len(a.name) <= len(b.name) else (b.name, a.name)
+        same_name = len(short) >= _STREET_PREFIX and long.startswith(short)
     if not same_name:
         return "different"
     if a.house and b.house and a.house != b.house:

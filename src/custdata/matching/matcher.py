@@ -102,6 +102,7 @@ class Matcher:
     window: int = attrs.field(default=8, validator=_positive, kw_only=True)
     _tables: dict[str, dict[str, float]] = attrs.field(init=False, repr=False, eq=False)
     _household: dict[str, dict[str, float]] = attrs.field(init=False, repr=False, eq=False)
+    _frequent: dict[str, dict[str, float]] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.model, MatchModel):
@@ -116,8 +117,15 @@ class Matcher:
         household = {
             f: {lv: self.model.weight(f, lv, same_address=f in HOUSEHOLD_FIELDS) for lv in tables[f]} for f in FIELDS
         }
+        frequent: dict[str, dict[str, float]] = {}
+        for field, values in self.model.term_frequencies.items():
+            for value in values:
+                weight = self.model.term_frequency_weight(field, value)
+                if weight is not None:
+                    frequent.setdefault(field, {})[value] = weight
         object.__setattr__(self, "_tables", tables)
         object.__setattr__(self, "_household", household)
+        object.__setattr__(self, "_frequent", frequent)
 
     # -- public ----------------------------------------------------------------------------------
 
@@ -223,15 +231,41 @@ class Matcher:
             + tables["street"][street]
             + tables["locality"][locality]
         )
-        return (given, family, birthday, email, phone, street, locality), swapped, round(total, 4)
+        levels = (given, family, birthday, email, phone, street, locality)
+        if self._frequent and not swapped:
+            total += sum(self._frequency_adjustments(a, levels, shared))
+        return levels, swapped, round(total, 4)
+
+    def _frequency_adjustments(self, a: NormalisedRecord, levels: _Levels, shared: bool) -> tuple[float, ...]:
+        """For each field, the bits to add when an exact match is on a frequent value (term-frequency
+        adjustment: the value's frequency replaces ``u``); 0 elsewhere. Not applied to a family name counted
+        as a household trait, nor to names compared the other way round."""
+        frequent = self._frequent
+        tables = self._tables
+        adjust = [0.0] * len(FIELDS)
+        for position, field, key in (
+            (0, "given_name", a.given.first),
+            (1, "family_name", a.family.full),
+            (6, "locality", a.postal_code),
+        ):
+            if levels[position] != "exact" or field not in frequent or (position == 1 and shared):
+                continue
+            weight = frequent[field].get(key)
+            if weight is not None:
+                adjust[position] = weight - tables[field]["exact"]
+        return tuple(adjust)
 
     def _pair(
         self, a: NormalisedRecord, b: NormalisedRecord, levels: _Levels, swapped: bool, total: float
     ) -> CandidatePair:
         address_agrees = levels[5] in _STREET_AGREES and levels[6] in _LOCALITY_AGREES
         household_note = "counted as a household trait: the " + ("address" if address_agrees else "phone") + " agrees"
+        households = _household_fields(levels)
+        adjustments = (0.0,) * len(FIELDS)
+        if self._frequent and not swapped:
+            adjustments = self._frequency_adjustments(a, levels, households[1])
         evidence = []
-        for field, household, level in zip(FIELDS, _household_fields(levels), levels, strict=True):
+        for field, household, level, adjust in zip(FIELDS, households, levels, adjustments, strict=True):
             notes = []
             if swapped and field in ("given_name", "family_name"):
                 notes.append("given and family name swapped")
@@ -239,6 +273,9 @@ class Matcher:
             if household and self._household[field][level] != weight:
                 weight = self._household[field][level]
                 notes.append(household_note)
+            if adjust:
+                weight += adjust
+                notes.append(f"term-frequency adjusted: a frequent value, {adjust:+.2f} bits")
             outcome = Outcome.MISSING if level == MISSING else LEVELS[field][level]
             evidence.append(FieldEvidence(field, outcome, level, round(weight, 4), "; ".join(notes)))
         reason = ""

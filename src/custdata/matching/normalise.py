@@ -147,7 +147,7 @@ def normalise_country(text: str | None) -> str | None:
 
 #: Countries whose postal codes are digits only; letters in front ("D-10115", "F-75001") are dropped.
 _NUMERIC_POSTAL = frozenset(
-    ["AT", "BE", "CH", "DE", "DK", "ES", "FI", "FR", "GR", "IT", "LU", "MX", "NO", "PT", "SE", "US"]
+    ["AT", "AU", "BE", "CH", "DE", "DK", "ES", "FI", "FR", "GR", "IT", "LU", "MX", "NO", "PT", "SE", "US"]
 )
 
 
@@ -292,6 +292,7 @@ def _street_token(token: str, position: int, count: int) -> list[str]:
 
 _DATE_ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 _DATE_OTHER = re.compile(r"(\d{1,2})[-/. ](\d{1,2})[-/. ](\d{2}|\d{4})")
+_DATE_DIGITS = re.compile(r"\d{8}")
 _MONTH_FIRST = frozenset(("US", "PH", "CA", "FM", "MH", "PW"))
 
 
@@ -305,10 +306,11 @@ class Birthday(NamedTuple):
 
 
 def normalise_birthday(text: str | None, country: str | None) -> Birthday | None:
-    """A (year, month, day) from ISO, ``dd.mm.yyyy`` or (in the US) ``mm/dd/yyyy``; impossible months with a
-    possible day are read the other way round. ``None`` when it cannot be read.
+    """A (year, month, day) from ISO, ``dd.mm.yyyy`` or (in the US) ``mm/dd/yyyy``, also written without
+    separators (``19840307``, ``07031984``); impossible months with a possible day are read the other way
+    round. ``None`` when it cannot be read.
 
-    >>> normalise_birthday("07.03.1984", "DE") == normalise_birthday("3/7/84", "US")
+    >>> normalise_birthday("07.03.1984", "DE") == normalise_birthday("3/7/84", "US") == normalise_birthday("19840307", "DE")
     True
     >>> normalise_birthday("1984-03-07", None)
     Birthday(year=1984, month=3, day=7, digits='19840307')
@@ -317,6 +319,13 @@ def normalise_birthday(text: str | None, country: str | None) -> Birthday | None
     if text is None:
         return None
     text = text.strip()
+    if _DATE_DIGITS.fullmatch(text):
+        # Eight digits: ISO's basic format (YYYYMMDD) when they start with a plausible year of birth followed by
+        # a month and a day, else day (or month) first.
+        year, month, day = int(text[:4]), int(text[4:6]), int(text[6:])
+        if year >= 1800 and 1 <= month <= 12 and 1 <= day <= 31:
+            return Birthday(year, month, day, text)
+        return normalise_birthday(f"{text[:2]}/{text[2:4]}/{text[4:]}", country)
     match = _DATE_ISO.fullmatch(text[:10]) or _DATE_ISO.fullmatch(text)
     if match:
         year, month, day = (int(g) for g in match.groups())

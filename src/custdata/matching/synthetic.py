@@ -8,6 +8,11 @@ Spanish surname left out, phone numbers in another format, street types abbrevia
 postal codes spaced or extended (ZIP+4), birthdays with transposed digits or day and month swapped, a new
 email or phone, a move to another address, and fields left empty.
 
+Nickname variants come from an independent list, the ``nicknames`` package (Carlton Northern's hand-curated
+``names.csv`` of English given names, Apache-2.0), never from the matcher's own table
+(:mod:`custdata.matching.nicknames`): data graded by the matcher's own knowledge would flatter it. The list is
+English, so German, French and Spanish names get a nickname only where it has one (Peter, Thomas...).
+
 Generation is deterministic for a given seed.
 
 >>> data = generate_customers(100, seed=1)
@@ -23,16 +28,41 @@ import random
 import string
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
+from functools import lru_cache
 from itertools import accumulate
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from custdata._errors import ValidationError
+from custdata._errors import MissingExtraError, ValidationError
 from custdata.matching._synthetic_data import COUNTRIES, Country
-from custdata.matching.nicknames import variants_of
 from custdata.matching.records import TEXT_FIELDS, CustomerRecord
 from custdata.matching.text import fold
+
+if TYPE_CHECKING:
+    from nicknames import NickNamer
+
+
+@lru_cache(maxsize=1)
+def _nicknamer() -> NickNamer:
+    try:
+        from nicknames import NickNamer
+    except ImportError as exc:
+        raise MissingExtraError("nicknames", "matching", "the synthetic customer generator") from exc
+    return NickNamer()
+
+
+@lru_cache(maxsize=4096)
+def variants_of(folded: str) -> frozenset[str]:
+    """The names a person called ``folded`` may also be recorded under, from the independent ``nicknames``
+    list: the name's nicknames and, for a nickname, its formal names (folded, without the name itself).
+
+    >>> "bill" in variants_of("william"), "william" in variants_of("bill")
+    (True, True)
+    """
+    namer = _nicknamer()
+    found = namer.nicknames_of(folded) | namer.canonicals_of(folded)
+    return frozenset(fold(name) for name in found if name.isalpha() and fold(name) != folded)
 
 
 @attrs.frozen(repr=False)
