@@ -616,13 +616,16 @@ class _Run:
             raise _Refused("the pair id does not match these customers as they are now (changed since the review)")
         if decision.verdict is Verdict.SAME and self._marked(uow, left, right):
             raise _Refused("a person decided before that these are not the same person")
-        records = [CustomerRecord.from_customer(c) for c in (left, right)]
-        scored = self.matcher.compare(*records)
-        if scored.score < self.matcher.review:
+        # proposed as the file saw the two, and still now (after what this run merged into either)
+        seen = {self._score(self._as_on_page(left), self._as_on_page(right)), self._score(left, right)}
+        if min(seen) < self.matcher.review:
             raise _Refused(
-                f"the pair is not proposed for review (it scores {scored.score:.1f} bits, below {self.matcher.review})"
+                f"the pair is not proposed for review (it scores {min(seen):.1f} bits, below {self.matcher.review})"
             )
         return left, right
+
+    def _score(self, left: Customer, right: Customer) -> float:
+        return self.matcher.compare(CustomerRecord.from_customer(left), CustomerRecord.from_customer(right)).score
 
     def _marked(self, uow: UnitOfWork, left: Customer, right: Customer) -> bool:
         """Whether the two were marked as different people: on either record, or through a merge chain (read
