@@ -252,6 +252,23 @@ def test_one_file_can_merge_a_customer_and_decide_its_other_pair(store: Store) -
 # -- refused ---------------------------------------------------------------------------------------------------
 
 
+def test_a_pair_that_a_merge_in_the_same_file_makes_proposable_was_still_never_proposed(store: Store) -> None:
+    """A~B is proposed; A and C are not (C shares only B's email and name). Once B is in A they would be, but the file's
+    decision on A and C was not taken on a proposed pair, whatever its pair id says."""
+    seed(
+        store,
+        person("cus_a", email="jon@example.com", days=0),
+        person("cus_b", email="js@example.net", days=1),
+        person("cus_c", email="js@example.net", phone=None, days=2),
+    )
+    assert ("cus_a", "cus_b") in listed(store) and ("cus_a", "cus_c") not in listed(store)
+    forged = decision(store, "cus_a", "cus_c", Verdict.SAME)
+    report = apply_review_decisions(store, [decision(store, "cus_a", "cus_b", Verdict.SAME), forged])
+    assert [m.merged for m in report.merged] == ["cus_b"]
+    assert [r.decision for r in report.refused] == [forged] and "not proposed" in report.refused[0].reason
+    assert get(store, "cus_c").merged_into is None
+
+
 def test_a_decision_on_a_stale_page_is_refused(store: Store) -> None:
     seed(store, person("cus_a"), person("cus_b", given="John", email="js@example.net", days=3))
     taken = decision(store, "cus_a", "cus_b", Verdict.SAME)
