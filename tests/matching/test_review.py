@@ -25,7 +25,7 @@ from custdata.matching.review import (
     read_decisions,
     review_pairs,
 )
-from custdata.merge import MergeRules, merge, preview, undo
+from custdata.merge import MergeRules, UndoRefusedError, merge, preview, undo
 from custdata.privacy import erase_customer
 from custdata.storage import Store, open_store
 
@@ -173,6 +173,23 @@ def test_marks_hold_through_merge_chains_and_undo(store: Store) -> None:
     assert ("cus_m", "cus_y") in not_same_pairs(store)
     assert ("cus_a", "cus_y") not in not_same_pairs(store)
     assert ("cus_m", "cus_y") not in listed(store)
+
+
+def test_a_mark_recorded_after_a_merge_is_a_change_that_undo_respects(store: Store) -> None:
+    """Marking the survivor is an edit like any other: undoing the merge before it would lose the mark, so the
+    undo is refused and the mark stays."""
+    seed(
+        store,
+        person("cus_a", days=0),
+        person("cus_m", email="jon.s@example.org", days=1),
+        person("cus_x", given="John", email="js@example.net", days=2),
+    )
+    into_a = merge_by_hand(store, "cus_a", "cus_m")
+    apply_review_decisions(store, [decision(store, "cus_a", "cus_x", Verdict.NOT_SAME)])
+    with store.unit_of_work() as uow, pytest.raises(UndoRefusedError, match="changed since"):
+        undo(uow, into_a)
+    assert get(store, "cus_a").private_metadata == {NOT_SAME_KEY: ["cus_x"]}
+    assert ("cus_a", "cus_x") not in listed(store)
 
 
 def test_marks_after_erasure_are_harmless_ids(store: Store) -> None:
