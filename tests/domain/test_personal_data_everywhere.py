@@ -313,6 +313,11 @@ UNMARKED: dict[str, tuple[str, ...]] = {
         "other_phones",
         "is_guest",
     ),
+    "custdata.matching.review.MergedPair": ("decision", "survivor", "merged", "merge_id"),
+    "custdata.matching.review.Refusal": ("decision", "reason"),
+    "custdata.matching.review.ReviewDecision": ("pair_id", "left", "right", "verdict"),
+    "custdata.matching.review.ReviewReport": ("merged", "not_same", "skipped", "refused"),
+    "custdata.matching.review._Item": ("pair", "pair_id", "left", "right"),
     "custdata.matching.synthetic.SyntheticData": ("records", "entity_of", "true_pairs"),
     "custdata.matching.synthetic._Person": (
         "country",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from pathlib import Path
 from typing import Any
 
-from custdata.cli._common import ExitCode, add_store_option, open_cli_store
+from custdata.cli._common import CliError, ExitCode, add_store_option, open_cli_store
 from custdata.storage import walk
 
 _DESCRIPTION = """\
@@ -18,6 +19,11 @@ merge, except that a pair with a registered account is always left for review: m
 prove who owns an account. With --merge, each group of sure pairs (guests only) is merged into its oldest
 customer (orders, messages and activity move along; the merge is recorded and can be undone from the
 library); a group that holds a registered account by the time it is merged is skipped. Only ids are printed.
+
+A person decides the pairs held for review: --review-file writes them as a page to decide them in (.html) or as
+CSV, personal values masked unless --reveal; --apply-decisions carries out the saved decisions: "same" merges
+(a registered account survives), "not_same" is remembered and never proposed again. Decisions whose pair id no
+longer fits the customers as they are, or on pairs not proposed, are refused with the reason.
 """
 
 
@@ -32,7 +38,8 @@ def register(sub: Any) -> None:
     parser.add_argument("--show", type=int, default=20, metavar="N", help="how many pairs to list (default 20)")
     parser.add_argument("--merge", action="store_true", help="merge every group of sure duplicates (guests only)")
     parser.add_argument("--json", action="store_true", help="print every pair as JSON Lines instead")
-    parser.set_defaults(handler=run)
+    _add_review_options(parser)
+    parser.set_defaults(handler=_run_or_apply)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
                 for c in walk(lambda cursor: uow.customers.search(limit=1000, cursor=cursor))
                 if c.merged_into is None and c.redacted_at is None
             ]
-        result = matcher.find_duplicates(CustomerRecord.from_customer(c) for c in customers)
+        different = _not_same(store)
+        result = matcher.find_duplicates((CustomerRecord.from_customer(c) for c in customers), not_same=different)
         sure = result.with_decision(Decision.AUTO_MERGE)
         if args.json:
             for pair in result:
@@ -67,12 +75,18 @@ def run(args: argparse.Namespace) -> int:
                 print(
                     f"  {pair.left}  {pair.right}  {pair.score:6.1f}  {pair.decision.value:<10}  agree: {agreed}{held}"
                 )
+        if args.review_file is not None:
+            _write_review_file(store, result, args)
         if args.merge:
             created = {c.id: c.created_at for c in customers}
-            survivors, absorbed, skipped = _merge(store, _groups((p.left, p.right) for p in sure), created)
+            groups = _groups((p.left, p.right) for p in sure)
+            survivors, absorbed, skipped = _merge(store, groups, created, different=different)
             print(f"merged {absorbed} customers into {survivors} survivors")
             if skipped:
-                print(f"skipped {skipped} groups that hold a registered account or changed meanwhile; review them")
+                print(
+                    f"skipped {skipped} groups that hold a registered account, two customers marked as different "
+                    "people, or changed meanwhile; review them"
+                )
     return int(ExitCode.OK)
 
 
@@ -111,10 +125,14 @@ def _groups(pairs: Iterable[tuple[str, str]]) -> list[list[str]]:
     return [sorted(g) for g in groups.values() if len(g) > 1]
 
 
-def _merge(store: Any, groups: list[list[str]], created: dict[Any, Any]) -> tuple[int, int, int]:
+def _merge(
+    store: Any, groups: list[list[str]], created: dict[Any, Any], *, different: Collection[tuple[str, str]] = ()
+) -> tuple[int, int, int]:
     """Merge each group of guests into its oldest customer, one unit of work per group. A group is skipped when
     any of its customers is a registered account, or was merged or erased meanwhile, as read in that unit of
-    work: only a person may merge an account."""
+    work: only a person may merge an account. A group is skipped too when two of its customers were marked as
+    different people (in ``different`` or on their records): sure pairs A~B and B~C never merge A with a C
+    that a person said is someone else."""
     from custdata.merge import merge, preview
 
     survivors = absorbed = skipped = 0
@@ -125,7 +143,7 @@ def _merge(store: Any, groups: list[list[str]], created: dict[Any, Any]) -> tupl
             if any(
                 c is None or not c.is_guest or c.merged_into is not None or c.redacted_at is not None
                 for c in (current.get(i) for i in ordered)
-            ):
+            ) or _holds_different(ordered, [current[i] for i in ordered], different):
                 skipped += 1
                 continue
             merge(uow, preview(uow, ordered[0], ordered[1:]))
@@ -133,3 +151,82 @@ def _merge(store: Any, groups: list[list[str]], created: dict[Any, Any]) -> tupl
         survivors += 1
         absorbed += len(ordered) - 1
     return survivors, absorbed, skipped
+
+
+# -- the review queue: out as a file, decisions back in ------------------------------------------------------------
+
+
+def _add_review_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--review-file",
+        metavar="PATH",
+        help="write the pairs held for review to PATH: a page to decide them in (.html) or CSV (any other name)",
+    )
+    parser.add_argument(
+        "--reveal",
+        action="store_true",
+        help="put personal values (names, emails, phones, addresses) in the review file; masked without it",
+    )
+    parser.add_argument(
+        "--apply-decisions",
+        metavar="FILE",
+        help="carry out a decisions file (the page's download, or the review CSV with its decision column "
+        "filled in): merge 'same', remember 'not_same'; nothing else is listed",
+    )
+
+
+def _run_or_apply(args: argparse.Namespace) -> int:
+    if args.apply_decisions is not None:
+        if args.merge or args.review_file is not None:
+            raise CliError("--apply-decisions cannot be combined with --merge or --review-file", ExitCode.USAGE)
+        return _apply_decisions(args)
+    if args.reveal and args.review_file is None:
+        raise CliError("--reveal needs --review-file", ExitCode.USAGE)
+    return run(args)
+
+
+def _not_same(store: Any) -> frozenset[tuple[str, str]]:
+    from custdata.matching.review import not_same_pairs
+
+    return not_same_pairs(store)
+
+
+def _holds_different(ids: list[str], customers: list[Any], different: Collection[tuple[str, str]]) -> bool:
+    from custdata.merge.rules import not_same_marks
+
+    group = set(ids)
+    if any(set(not_same_marks(c)) & group for c in customers):
+        return True
+    return any((a, b) in different for a in ids for b in ids if a < b)
+
+
+def _write_review_file(store: Any, result: Any, args: argparse.Namespace) -> None:
+    from custdata.matching.review import export_review
+
+    path = Path(args.review_file)
+    kind = "html" if path.suffix.lower() in (".html", ".htm") else "csv"
+    written = export_review(result, path, store, format=kind, reveal=args.reveal)
+    shown = "with personal values" if args.reveal else "personal values masked"
+    print(f"wrote {written} pairs to review to {path} ({kind}, {shown})")
+
+
+def _apply_decisions(args: argparse.Namespace) -> int:
+    from custdata.matching import AUTO_MERGE, REVIEW, Matcher
+    from custdata.matching.review import apply_review_decisions, read_decisions
+
+    matcher = Matcher(
+        auto_merge=args.auto_merge if args.auto_merge is not None else AUTO_MERGE,
+        review=args.review if args.review is not None else REVIEW,
+        default_region=args.region.upper() if args.region else None,
+    )
+    decisions = read_decisions(Path(args.apply_decisions))
+    with open_cli_store(args) as store:
+        report = apply_review_decisions(store, decisions, matcher=matcher)
+    for merged in report.merged:
+        print(f"  merged {merged.merged} into {merged.survivor} (merge {merged.merge_id})")
+    for decision in report.not_same:
+        print(f"  not the same: {decision.left} {decision.right}")
+    for refusal in report.refused:
+        print(f"  refused {refusal.decision.left} {refusal.decision.right}: {refusal.reason}")
+    print(report.summary())
+    return int(ExitCode.REJECTED_ROWS if report.refused else ExitCode.OK)

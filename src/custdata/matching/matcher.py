@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 
 import attrs
 
@@ -165,9 +165,18 @@ class Matcher:
         levels, swapped, total = self._score(a, b)
         return self._pair(a, b, levels, swapped, total)
 
-    def find_duplicates(self, records: Iterable[object], *, blocking: bool = True) -> MatchResult:
+    def find_duplicates(
+        self,
+        records: Iterable[object],
+        *,
+        blocking: bool = True,
+        not_same: Collection[tuple[str, str]] | None = None,
+    ) -> MatchResult:
         """Every pair scoring at least ``review``, best first. ``blocking=False`` compares all pairs, which
-        is only sensible for a few thousand records; it exists to check what blocking misses."""
+        is only sensible for a few thousand records; it exists to check what blocking misses. Pairs of ids in
+        ``not_same`` (either order; a person decided they are different people, see
+        :func:`custdata.matching.review.not_same_pairs`) are never listed."""
+        different = _id_pairs(not_same)
         normalised = self.normalise(records)
         stats: BlockingStats | None
         pairs: Iterable[tuple[int, int]]
@@ -184,7 +193,7 @@ class Matcher:
             compared += 1
             a, b = normalised[i], normalised[j]
             levels, swapped, total = score(a, b)
-            if total >= review:
+            if total >= review and not (different and _ordered(a.id, b.id) in different):
                 found.append(self._pair(a, b, levels, swapped, total))
         found.sort(key=lambda p: (-p.score, p.left, p.right))
         return MatchResult(tuple(found), len(normalised), compared, stats)
@@ -290,6 +299,24 @@ class Matcher:
             decision = Decision.DISTINCT
         left, right = sorted((a.id, b.id))
         return CandidatePair(left, right, total, decision, tuple(evidence), reason)
+
+
+def _ordered(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a <= b else (b, a)
+
+
+def _id_pairs(pairs: Collection[tuple[str, str]] | None) -> frozenset[tuple[str, str]]:
+    """``pairs`` as a set of sorted id pairs; a clear error for anything that is not pairs of ids."""
+    if pairs is None:
+        return frozenset()
+    if isinstance(pairs, (str, bytes)) or not isinstance(pairs, Iterable):
+        raise ValidationError.single("not_same", "must be a collection of (id, id) pairs")
+    result = set()
+    for position, pair in enumerate(pairs):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(isinstance(item, str) for item in pair):
+            raise ValidationError.single(f"not_same[{position}]", "must be a pair of two customer ids")
+        result.add(_ordered(pair[0], pair[1]))
+    return frozenset(result)
 
 
 _NOT_HOUSEHOLD = (False,) * len(FIELDS)

@@ -63,6 +63,12 @@ CHOSEN_FIELDS: Mapping[str, tuple[Rule, ...]] = {
 #: unverified contact point, kept instead from the registered account (see :func:`combine`).
 REGISTERED_ACCOUNT = "registered_account"
 
+#: The key of ``Customer.private_metadata`` that keeps a person's "not the same person" decisions: a sorted list
+#: of the other customers' ids, ids only. A merge keeps the marks of every customer it combines, whatever the rule
+#: for ``private_metadata`` (see :func:`combine`); matching reads them through merge chains
+#: (:mod:`custdata.matching.review`).
+NOT_SAME_KEY = "custdata.not_same"
+
 #: Fields that take explicit values in :attr:`MergeRules.overrides`.
 OVERRIDABLE = frozenset(
     ("given_name", "family_name", "display_name", "locale", "timezone", "birthday", "email", "phone")
@@ -283,14 +289,39 @@ class Combiner:
             for customer in reversed(self.recent):  # the most recent customer's keys win
                 merged.update(getattr(customer, name))
             self._set(name, merged, Rule.KEEP_ALL, tuple(c.id for c in self.customers if getattr(c, name)))
+        self.keep_not_same_marks()
         registered = [c for c in self.customers if not c.is_guest]
         self._set("is_guest", not registered, "any_registered", tuple(c.id for c in registered[:1]))
         first = min(self.customers, key=lambda c: c.created_at)
         self._set("created_at", first.created_at, "earliest", (first.id,))
 
+    def keep_not_same_marks(self) -> None:
+        """Every customer's "not the same person" marks go to the survivor, whatever the rule for
+        ``private_metadata`` picked: a decision about any of them holds for the merged customer. Marks between
+        the customers merged here name the survivor itself and are dropped."""
+        own = {str(c.id) for c in self.customers}
+        marks = sorted({mark for c in self.customers for mark in not_same_marks(c)} - own)
+        metadata = dict(self.values["private_metadata"])
+        if marks:
+            metadata[NOT_SAME_KEY] = marks
+        elif NOT_SAME_KEY in metadata:
+            del metadata[NOT_SAME_KEY]
+        else:
+            return
+        self.values["private_metadata"] = metadata
+
     def _set(self, name: str, value: Any, rule: str, sources: tuple[CustomerId, ...]) -> None:
         self.values[name] = value
         self.provenance[name] = FieldProvenance(name, str(rule), sources)
+
+
+def not_same_marks(customer: Customer) -> tuple[str, ...]:
+    """The ids a person decided ``customer`` is not the same person as (:data:`NOT_SAME_KEY`); a value of any
+    other shape under the key counts as no marks."""
+    value = customer.private_metadata.get(NOT_SAME_KEY)
+    if not isinstance(value, list):
+        return ()
+    return tuple(item for item in value if isinstance(item, str) and item)
 
 
 def combine(
