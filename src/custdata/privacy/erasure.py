@@ -51,9 +51,11 @@ import attrs
 
 from custdata._errors import IntegrityError, NotFoundError, ProgrammingError, ValidationError
 from custdata.domain import (
+    CommunicationEvent,
     ConsentState,
     Customer,
     CustomerId,
+    Order,
 )
 from custdata.domain.checks import Checker
 from custdata.domain.ids import to_customer_id
@@ -156,11 +158,13 @@ def erase_customer(
                 timers=leftovers.timers,
                 customer_missing=True,
             )
-        targets, others = _identities(uow, customer, customer_id)
+        records = _Records(uow)
+        targets, others = _identities(uow, customer, customer_id, records)
         rekeyed = _rekey(uow, targets, now)
         if rekeyed:
+            records = _Records(uow)  # the re-keyed records moved their orders and events to the new ids
             customer = uow.customers.get(rekeyed.get(customer.id, customer.id))
-            targets, more = _identities(uow, customer, customer.id)
+            targets, more = _identities(uow, customer, customer.id, records)
             others = sorted({*others, *more})
         erased_at = customer.redacted_at or now
         counts = [0, 0, 0]
@@ -168,8 +172,8 @@ def erase_customer(
         order_ids: set[str] = set()
         event_ids: set[str] = set()
         for target in targets:
-            order_ids.update(_order_ids(uow, target.id))
-            event_ids.update(_event_ids(uow, target.id))
+            order_ids.update(str(o.id) for o in records.orders(target.id))
+            event_ids.update(str(e.id) for e in records.events(target.id))
         outbox = Forgotten()
         if has_outbox(uow):
             outbox = forget(
@@ -180,11 +184,12 @@ def erase_customer(
                 order_ids=order_ids,
                 entry_ids=event_ids,
             )
+            records.reread_events()  # cancelling a message records it on its event
         for target in targets:
             if redact_customer(target, at=now):
                 uow.customers.update(target)
                 changed.append(target.id)
-            for i, n in enumerate(_scrub_records(uow, target.id, order_keys, activity_keys)):
+            for i, n in enumerate(_scrub_records(uow, records, target.id, order_keys, activity_keys)):
                 counts[i] += n
         counts[2] += _strip_merge_records(uow, [t.id for t in targets])
         uow.commit()
@@ -234,15 +239,19 @@ def redact_customer(customer: Customer, *, at: datetime) -> bool:
 
 
 def _scrub_records(
-    uow: UnitOfWork, customer_id: CustomerId, order_keys: frozenset[str], activity_keys: frozenset[str]
+    uow: UnitOfWork,
+    records: _Records,
+    customer_id: CustomerId,
+    order_keys: frozenset[str],
+    activity_keys: frozenset[str],
 ) -> tuple[int, int, int]:
     orders = communications = activity = 0
-    for order in list(walk(lambda c: uow.orders.for_customer(customer_id, cursor=c))):
+    for order in records.orders(customer_id):
         clean = pseudonymise_order(order, keep_metadata=order_keys)
         if clean != order:
             uow.orders.update(clean)
             orders += 1
-    for event in list(walk(lambda c: uow.communications.for_customer(customer_id, cursor=c))):
+    for event in records.events(customer_id):
         scrubbed = scrub_communication(event)
         if scrubbed != event:
             uow.communications.update(scrubbed)
@@ -257,7 +266,35 @@ def _scrub_records(
     return orders, communications, activity
 
 
-def _identities(uow: UnitOfWork, customer: Customer, requested: str) -> tuple[list[Customer], list[str]]:
+class _Records:
+    """Each customer's orders and communication events, read once per erasure: finding the person's records, the
+    outbox entries about them and scrubbing them all need the same lists, and nothing else in the erasure's unit of
+    work changes them before they are scrubbed, but for the events of the messages the outbox cancels."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._orders: dict[str, list[Order]] = {}
+        self._events: dict[str, list[CommunicationEvent]] = {}
+
+    def orders(self, customer_id: CustomerId) -> list[Order]:
+        key = str(customer_id)
+        if key not in self._orders:
+            self._orders[key] = list(walk(lambda c: self._uow.orders.for_customer(customer_id, cursor=c)))
+        return self._orders[key]
+
+    def reread_events(self) -> None:
+        self._events.clear()
+
+    def events(self, customer_id: CustomerId) -> list[CommunicationEvent]:
+        key = str(customer_id)
+        if key not in self._events:
+            self._events[key] = list(walk(lambda c: self._uow.communications.for_customer(customer_id, cursor=c)))
+        return self._events[key]
+
+
+def _identities(
+    uow: UnitOfWork, customer: Customer, requested: str, records: _Records
+) -> tuple[list[Customer], list[str]]:
     """The customer records that are this person (``customer`` first, then every record that ends up in it), and
     the other ids under which the outbox may keep this person's messages (ids no customer has any more).
 
@@ -277,13 +314,13 @@ def _identities(uow: UnitOfWork, customer: Customer, requested: str) -> tuple[li
     for phone in customer.phones:
         candidates.update(str(c.id) for c in uow.customers.find_by_phone(phone))
     if has_outbox(uow):
-        order_ids = _order_ids(uow, customer.id)
+        order_ids = [str(o.id) for o in records.orders(customer.id)]
         if order_ids:
             candidates.update(str(e.customer_id) for e in uow.outbox.for_orders(order_ids))
             candidates.update(str(t.customer_id) for t in uow.timers.for_orders(order_ids))
-        for event_id in _event_ids(uow, customer.id):
+        for event in records.events(customer.id):
             try:
-                candidates.add(str(uow.outbox.get(event_id).customer_id))
+                candidates.add(str(uow.outbox.get(str(event.id)).customer_id))
             except NotFoundError:
                 continue
     candidates.update(str(c.id) for c in _merged_into(uow, customer.id))
@@ -349,14 +386,6 @@ def _strip_merge_records(uow: UnitOfWork, erased: list[CustomerId]) -> int:
                 uow.activity.update(attrs.evolve(event, properties=stripped.to_event().properties))
                 changed += 1
     return changed
-
-
-def _order_ids(uow: UnitOfWork, customer_id: CustomerId) -> list[str]:
-    return [str(o.id) for o in walk(lambda c: uow.orders.for_customer(customer_id, cursor=c))]
-
-
-def _event_ids(uow: UnitOfWork, customer_id: CustomerId) -> list[str]:
-    return [str(e.id) for e in walk(lambda c: uow.communications.for_customer(customer_id, cursor=c))]
 
 
 def _ends_in(uow: UnitOfWork, other: Customer, survivor: CustomerId) -> bool:
