@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from required_extras import require
 
@@ -173,7 +173,10 @@ handles = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Zl", "
 
 
 @FIXTURE_OK
-@given(handle=handles | st.sampled_from(["a@b.example,evil@x.example", "a@b.example/evil@x.example", "x y"]))
+@given(handle=handles)
+@example(handle="customer@shop.example,evil@elsewhere.example")
+@example(handle="customer@shop.example/evil@elsewhere.example")
+@example(handle="customer@shop.example evil@elsewhere.example")
 def test_a_recipient_reaches_exactly_itself_or_nothing_over_real_smtp(smtp_server: Any, handle: str) -> None:
     """Apprise splits targets at commas, spaces and slashes after decoding: a recipient never adds a target."""
     try:
@@ -189,7 +192,8 @@ def test_a_recipient_reaches_exactly_itself_or_nothing_over_real_smtp(smtp_serve
         assert [m.rcpt_tos for m in arrived] == [[handle]]
     else:
         assert arrived == [], "a refused message reached the server"
-        assert handle not in (result.reason or "")
+        if len(handle) >= 8:  # shorter ones can be part of any sentence
+            assert handle not in (result.reason or ""), "the reason quotes the recipient"
 
 
 @FIXTURE_OK
