@@ -146,9 +146,7 @@ def test_marketing_without_the_placeholder_gets_an_unsubscribe_line(http_server:
     url = f"json://127.0.0.1:{http_server.port}/plain"
     notifier = AppriseNotifier({"chat": url}, unsubscribe_text="Abmelden: {url}")
     chat: dict[str, Any] = {"channel": "chat", "recipient": "room-1", "text": "Wie war Ihre Bestellung?"}
-    review = Message(
-        idempotency_key="r1", topic="review_request", unsubscribe_url="https://shop.example/u?t=9", **chat
-    )
+    review = Message(idempotency_key="r1", topic="review_request", unsubscribe_url="https://shop.example/u?t=9", **chat)
     shipped = Message(idempotency_key="s1", topic="order_shipped", **chat)
     assert notifier.send(review).ok and notifier.send(shipped).ok
     bodies = [json.loads(r.body)["message"] for r in http_server.requests]
@@ -298,4 +296,3 @@ def test_importing_notify_does_not_import_apprise() -> None:
 def test_raises_only_for_what_is_not_a_message() -> None:
     with pytest.raises(TypeError, match="Message"):
         AppriseNotifier({"sms": "json://h/x"}).send("hello")  # type: ignore[arg-type]
-

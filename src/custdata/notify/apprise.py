@@ -30,7 +30,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import quote
 
-from custdata._errors import MissingExtraError, ValidationError
+from custdata._errors import MissingExtraError
 from custdata.domain.checks import Checker
 from custdata.domain.enums import Channel, Topic
 from custdata.notify.message import Message, ensure_message
