@@ -9,6 +9,7 @@ from pathlib import Path
 import custdata.notify
 
 EXPECTED = {
+    "AppriseNotifier",
     "AsyncWebhookNotifier",
     "Attempt",
     "ChannelRouter",

@@ -1,9 +1,11 @@
 """Delivering messages to customers: the message, the notifier protocol, results, and the notifiers.
 
 Importing it costs nothing extra: everything here uses only the standard library, except the webhook notifiers,
-which load httpx (the ``webhooks`` extra) when one is built.
+which load httpx (the ``webhooks`` extra) when one is built, and the Apprise notifier, which loads apprise (the
+``apprise`` extra) when one is built.
 """
 
+from custdata.notify.apprise import AppriseNotifier
 from custdata.notify.folder import FolderNotifier
 from custdata.notify.message import Message
 from custdata.notify.recording import Attempt, RecordingNotifier
@@ -14,6 +16,7 @@ from custdata.notify.typing import ClosableNotifier, Notifier
 from custdata.notify.webhook import AsyncWebhookNotifier, WebhookNotifier
 
 __all__ = [
+    "AppriseNotifier",
     "AsyncWebhookNotifier",
     "Attempt",
     "ChannelRouter",
