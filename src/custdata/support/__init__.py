@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from .desk import Received, SupportDesk, SupportError
+from .desk import Received, SupportDesk, SupportError, all_conversations
 from .intent import WISMO, Classification, Classifier, KeywordClassifier, detect_language
 from .mailbox import MailboxImport, MailMessage, UnmatchedThread, import_mailbox, read_mailbox, threads
 from .model import Conversation, ConversationState, build_conversations
@@ -12,6 +12,7 @@ from .wismo import OrderLookup, TrackingAnswer, find_order, tracking_answer
 
 __all__ = [
     "WISMO",
+    "all_conversations",
     "Classification",
     "Classifier",
     "Conversation",

@@ -160,6 +160,9 @@ class SupportDesk:
         if key is not None:
             known = uow.communications.find_by_idempotency_key(key)
             if known is not None:
+                owner = resolve(uow, known.customer_id)
+                if owner.id != customer.id:  # never say anything about another customer's conversation
+                    raise SupportError.single("message_key", "names a message recorded for another customer")
                 return self._known(uow, known)
         body = clean_text(text)
         events = _events(uow, customer.id)
@@ -360,7 +363,7 @@ class SupportDesk:
         return (None, "the reply was sent already") if entry is None else (entry.id, None)
 
     def _known(self, uow: UnitOfWork, known: CommunicationEvent) -> Received:
-        conversations = build_conversations(_events(uow, known.customer_id))
+        conversations = build_conversations(_events(uow, resolve(uow, known.customer_id).id))
         conversation = next(c for c in conversations if c.id == known.ticket_id)
         return Received(
             conversation=conversation,
@@ -395,3 +398,13 @@ def _later(event: CommunicationEvent, at: datetime) -> datetime:
 def _join(uow: UnitOfWork, reply_id: CommunicationId, conversation_id: str) -> None:
     event = uow.communications.get(reply_id)
     uow.communications.update(attrs.evolve(event, ticket_id=conversation_id))
+
+
+def all_conversations(uow: UnitOfWork) -> list[Conversation]:
+    """Every conversation in the store (reads every communication event once), oldest first."""
+    by_customer: dict[str, list[CommunicationEvent]] = {}
+    for event in walk(lambda c: uow.communications.page(limit=MAX_LIMIT, cursor=c)):
+        by_customer.setdefault(str(event.customer_id), []).append(event)
+    found = [c for events in by_customer.values() for c in build_conversations(events)]
+    found.sort(key=lambda c: (c.messages[0].created_at, c.id))
+    return found

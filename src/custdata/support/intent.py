@@ -109,6 +109,9 @@ _PHRASES: dict[str, tuple[str, ...]] = {
         "suivi de ma commande",
         "suivi de commande",
         "pas encore arrive",
+        "pas encore arrivee",
+        "pas arrive",
+        "pas arrivee",
         "n est pas arrive",
     ),
     "es": (
@@ -245,6 +248,12 @@ _STOPWORDS: dict[str, frozenset[str]] = {
             "un",
             "una",
             "por",
+            "me",
+            "que",
+            "las",
+            "tienen",
+            "pueden",
+            "esta",
         ]
     ),
 }

@@ -112,7 +112,8 @@ def build_conversations(events: list[CommunicationEvent] | tuple[CommunicationEv
             groups.setdefault(str(event.ticket_id), []).append(event)
     found = []
     for cid, messages in groups.items():
-        messages.sort(key=lambda m: (m.created_at, str(m.id)))
+        # a reply queued at the moment its question arrived still comes after it
+        messages.sort(key=lambda m: (m.created_at, m.direction is not Direction.INBOUND, str(m.id)))
         found.append(_conversation(cid, messages))
     found.sort(key=lambda c: (c.messages[0].created_at, c.id))
     return found
