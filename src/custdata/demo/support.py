@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from custdata.domain import Channel, Customer, Direction, Order, OrderId
+from custdata.domain.personal import IDENTIFIER, LINKED, NOT_PERSONAL, PERSONAL
 from custdata.storage.ports import MAX_LIMIT, Store, walk
 from custdata.support import SupportDesk, all_conversations
 from custdata.support.desk import inbound_key
@@ -79,18 +80,21 @@ _LANGS = ("en", "de", "fr", "es")
 _CHANNELS = (Channel.EMAIL, Channel.EMAIL, Channel.CHAT, Channel.SOCIAL)
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class InboundPlan:
     """One demo message and its truth: whether it asks where an order is, and which order."""
 
-    key: str
-    customer_id: str
-    channel: Channel
-    language: str
-    text: str
-    received_at: datetime
-    wismo: bool
-    order_id: OrderId | None
+    key: str = attrs.field(metadata=IDENTIFIER)
+    customer_id: str = attrs.field(metadata=IDENTIFIER)
+    channel: Channel = attrs.field(metadata=NOT_PERSONAL)
+    language: str = attrs.field(metadata=LINKED)
+    text: str = attrs.field(metadata=PERSONAL)
+    received_at: datetime = attrs.field(metadata=NOT_PERSONAL)
+    wismo: bool = attrs.field(metadata=NOT_PERSONAL)
+    order_id: OrderId | None = attrs.field(metadata=IDENTIFIER)
+
+    def __repr__(self) -> str:
+        return f"InboundPlan(key={self.key!r}, wismo={self.wismo}, order_id={self.order_id!r})"
 
 
 @attrs.frozen

@@ -29,6 +29,7 @@ from custdata.domain import (
     Topic,
 )
 from custdata.domain.checks import Checker
+from custdata.domain.personal import IDENTIFIER, LINKED, NESTED, NOT_PERSONAL
 from custdata.notify import Message
 from custdata.outbox.service import enqueue
 from custdata.storage.merges import resolve
@@ -63,13 +64,13 @@ class Received:
     """What became of one inbound message: the conversation afterwards, the stored message, whether it was
     answered automatically (``answered``), the reply's outbox id and otherwise why a person has to look at it."""
 
-    conversation: Conversation
-    message: CommunicationEvent
-    classification: Classification
-    answered: bool = False
-    reply_id: CommunicationId | None = None
-    handoff_reason: str | None = None
-    duplicate: bool = False
+    conversation: Conversation = attrs.field(metadata=NESTED)
+    message: CommunicationEvent = attrs.field(metadata=NESTED)
+    classification: Classification = attrs.field(metadata=LINKED)
+    answered: bool = attrs.field(default=False, metadata=NOT_PERSONAL)
+    reply_id: CommunicationId | None = attrs.field(default=None, metadata=IDENTIFIER)
+    handoff_reason: str | None = attrs.field(default=None, metadata=LINKED)
+    duplicate: bool = attrs.field(default=False, metadata=NOT_PERSONAL)
 
 
 def _default_segments(customer: Customer) -> Iterable[str]:

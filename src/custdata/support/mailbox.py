@@ -27,7 +27,7 @@ import attrs
 
 from custdata._errors import CustdataError, Problem, ValidationError
 from custdata.domain import Channel, Customer, EmailAddress
-from custdata.domain.personal import LINKED, NOT_PERSONAL, PERSONAL
+from custdata.domain.personal import LINKED, NESTED, NOT_PERSONAL, PERSONAL
 from custdata.storage.merges import resolve
 from custdata.storage.outbox.ports import OutboxUnitOfWork
 
@@ -74,11 +74,11 @@ class MailboxImport:
     """What an import did: every message received (with its outcome), the unmatched threads, how many messages
     were known already or came from the shop itself, and the problems of messages that could not be taken."""
 
-    received: tuple[Received, ...] = ()
-    unmatched: tuple[UnmatchedThread, ...] = ()
-    duplicates: int = 0
-    own: int = 0
-    problems: tuple[Problem, ...] = ()
+    received: tuple[Received, ...] = attrs.field(default=(), metadata=NESTED)
+    unmatched: tuple[UnmatchedThread, ...] = attrs.field(default=(), metadata=NESTED)
+    duplicates: int = attrs.field(default=0, metadata=NOT_PERSONAL)
+    own: int = attrs.field(default=0, metadata=NOT_PERSONAL)
+    problems: tuple[Problem, ...] = attrs.field(default=(), metadata=NOT_PERSONAL)
 
     @property
     def answered(self) -> int:

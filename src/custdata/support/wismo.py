@@ -17,6 +17,7 @@ from datetime import datetime
 import attrs
 
 from custdata.domain import Order, OrderStatus, Shipment, TrackingStatus
+from custdata.domain.personal import NESTED, NOT_PERSONAL, PERSONAL
 
 #: Order statuses of an order still on its way.
 UNDELIVERED = frozenset(
@@ -32,8 +33,8 @@ _NUMBERISH = re.compile(
 class OrderLookup:
     """The order a question is about, or why none could be chosen (``reason``)."""
 
-    order: Order | None
-    reason: str | None = None
+    order: Order | None = attrs.field(metadata=NESTED)
+    reason: str | None = attrs.field(default=None, metadata=NOT_PERSONAL)
 
 
 def order_numbers(order: Order) -> set[str]:
@@ -133,13 +134,16 @@ _WORDS = {
 }
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class TrackingAnswer:
     """The reply (subject and text), or the reason a person has to answer instead."""
 
-    subject: str | None = None
-    text: str | None = None
-    reason: str | None = None
+    subject: str | None = attrs.field(default=None, metadata=PERSONAL)
+    text: str | None = attrs.field(default=None, metadata=PERSONAL)
+    reason: str | None = attrs.field(default=None, metadata=NOT_PERSONAL)
+
+    def __repr__(self) -> str:
+        return f"TrackingAnswer(reason={self.reason!r})" if self.reason else "TrackingAnswer(<reply>)"
 
 
 def order_number(order: Order) -> str:
