@@ -69,7 +69,9 @@ def order(
         id=oid,
         customer_id=customer_id,
         currency="EUR",
-        lines=(OrderLine(id="l1", sku="TENT-1", product_name="Tent", quantity=1, unit_price=Money(Decimal("99"), "EUR")),),
+        lines=(
+            OrderLine(id="l1", sku="TENT-1", product_name="Tent", quantity=1, unit_price=Money(Decimal("99"), "EUR")),
+        ),
         placed_at=placed,
         status=status,
         external_ref=None if number is None else ExternalRef(platform="shopify", id=number),

@@ -51,6 +51,8 @@ from .routing import RoutingFacts, RoutingRules
 from .text import clean_line, clean_text
 from .wismo import find_order, order_number, tracking_answer
 
+#: The subject of a person's email reply to a conversation that came in without one.
+_SUBJECTS = {"en": "Your question", "de": "Ihre Anfrage", "fr": "Votre question", "es": "Su consulta"}
 #: Channels a reply can go back on; a question taken on the phone is answered by email.
 _REPLYABLE = frozenset({Channel.EMAIL, Channel.SMS, Channel.CHAT, Channel.SOCIAL, Channel.PORTAL})
 
@@ -273,6 +275,9 @@ class SupportDesk:
         conversation = self.conversation(uow, customer_id, conversation_id)
         customer = resolve(uow, customer_id)
         order = None if conversation.order_id is None else uow.orders.get(conversation.order_id)
+        if subject is None:
+            asked = next((m.subject for m in conversation.inbound if m.subject), None)
+            subject = clean_line(f"Re: {asked}", 998) if asked else _SUBJECTS.get(conversation.language or "", "Re:")
         reply_id, _ = self._send(
             uow, customer, conversation.channel, subject, clean_text(text), conversation.language, order, now
         )

@@ -24,7 +24,7 @@ UNDELIVERED = frozenset(
     {OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.PACKED, OrderStatus.SHIPPED, OrderStatus.OUT_FOR_DELIVERY}
 )
 _NUMBERISH = re.compile(
-    r"(?i)(?:\bord_\w{3,}|#\s?[A-Z0-9][A-Z0-9-]{2,}|\b(?:order|bestellung|bestellnummer|commande|pedido|"
+    r"(?i)(?:\bord_\w+|#\s?[A-Z0-9][A-Z0-9-]{2,}|\b(?:order|bestellung|bestellnummer|commande|pedido|"
     r"auftrag|n[°ºo]\.?)\s*(?:number|no\.?|nr\.?|num[eé]ro|n[°º]|#)?\s*:?\s*[A-Z]{0,4}-?\d[A-Z0-9-]{2,})"
 )
 
