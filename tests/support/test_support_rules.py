@@ -6,6 +6,7 @@ from __future__ import annotations
 import statistics
 from datetime import timedelta
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -178,3 +179,11 @@ def test_response_times_are_the_medians_of_each_conversation(
 def test_median_of_nothing_is_none() -> None:
     assert median([]) is None
     assert median([timedelta(1), timedelta(3)]) == timedelta(2)
+
+
+def test_a_reply_queued_at_the_moment_its_question_arrived_comes_after_it() -> None:
+    question = attrs.evolve(event(9, "conv_x", Direction.INBOUND, 0, {"state": "solved"}), id="msg_9")
+    answer = attrs.evolve(event(1, "conv_x", Direction.OUTBOUND, 0), id="msg_1")  # an id that sorts first
+    [conversation] = build_conversations([answer, question])
+    assert [m.direction for m in conversation.messages] == [Direction.INBOUND, Direction.OUTBOUND]
+    assert conversation.first_response_at == T0 and conversation.opened_at == T0
