@@ -11,6 +11,7 @@ hours hold it back on interrupting channels such as SMS; the dispatcher sends it
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -382,8 +383,6 @@ class SupportDesk:
 
 def inbound_key(message_key: str) -> str:
     """The idempotency key an inbound message is stored under (a digest, so the source's id is not stored)."""
-    import hashlib
-
     return "inbound:" + hashlib.sha256(message_key.strip().encode("utf-8", "replace")).hexdigest()[:40]
 
 
