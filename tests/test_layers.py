@@ -20,7 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("storage",),
     ("outbox",),
     ("workflows", "aio"),
-    ("merge", "importing", "privacy", "matching", "commands"),
+    ("merge", "importing", "privacy", "matching", "commands", "support"),
     ("analytics", "customer360"),
     ("notebook",),
     ("demo", "cli", "__main__"),

@@ -34,6 +34,7 @@ from custdata.domain import (
 )
 from custdata.storage.merges import MAX_CHAIN, follow_merges
 from custdata.storage.ports import MAX_LIMIT, Page, Store, UnitOfWork, walk
+from custdata.support.model import Conversation, build_conversations
 
 T = TypeVar("T")
 
@@ -81,6 +82,16 @@ class Customer360:
     def support_contacts(self) -> tuple[CommunicationEvent, ...]:
         """The inbound support messages, oldest first."""
         return tuple(e for e in self.communications if is_support_contact(e))
+
+    @property
+    def conversations(self) -> tuple[Conversation, ...]:
+        """The customer's support conversations (:mod:`custdata.support`), oldest first."""
+        return tuple(build_conversations(self.communications))
+
+    @property
+    def open_conversations(self) -> tuple[Conversation, ...]:
+        """The conversations not solved yet: open, or waiting on the customer."""
+        return tuple(c for c in self.conversations if c.is_open)
 
     @property
     def open_issues(self) -> tuple[OpenIssue, ...]:

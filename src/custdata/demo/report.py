@@ -55,6 +55,7 @@ class DemoReport:
     duplicates: dict[str, int]
     folder: Path
     timings: dict[str, float] = attrs.Factory(dict)
+    support: str | None = None
 
     def render(self) -> str:
         """The report as text, one section per heading."""
@@ -77,6 +78,8 @@ class DemoReport:
         section("RFM segments", self.rfm_segments.items())
         section("Top return reasons", list(self.return_reasons.items())[:5])
         section("Duplicates", self.duplicates.items())
+        if self.support is not None:
+            section("Support", [("inbound", self.support)])
         out.append(f"Messages written to {self.folder}/ (one file per message).")
         return "\n".join(out)
 

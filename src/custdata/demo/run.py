@@ -29,6 +29,7 @@ from custdata.workflows import Shop, Workflows, default_rules
 from .people import DemoPeople, demo_customers
 from .report import DemoReport, build_report
 from .shop import PlannedOrder, plan_activity, plan_orders
+from .support import run_support
 
 #: The demo's "now" unless told otherwise: fixed, so that a seed always gives the same shop and report.
 DEFAULT_NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
@@ -84,7 +85,8 @@ def run_demo(store: Store, settings: DemoSettings | None = None, *, progress: Pr
         drained = live(store, history, settings, progress=progress)
         timings["workflows"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    report = build_report(store, people, settings, drained, reused=reused)
+    support = run_support(store, seed=settings.seed, now=settings.now)
+    report = attrs.evolve(build_report(store, people, settings, drained, reused=reused), support=support.line())
     timings["report"] = time.perf_counter() - mark
     return attrs.evolve(report, timings=timings)
 
