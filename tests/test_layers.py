@@ -14,7 +14,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "custdata"
 
 #: Bottom to top. Within a layer, a package may import the ones listed before it.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("_errors", "_clock", "_version"),
+    ("_errors", "_clock", "_version", "_telemetry"),
     ("domain",),
     ("serialization", "lifecycle", "notify"),
     ("storage",),

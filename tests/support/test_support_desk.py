@@ -16,6 +16,7 @@ from custdata.merge import merge, preview
 from custdata.privacy.erasure import erase_customer
 from custdata.privacy.export import export_customer
 from custdata.storage import Store
+from custdata.storage.outbox.ports import has_outbox
 from custdata.support import (
     Classification,
     ConversationState,
@@ -43,6 +44,7 @@ def ask(store: Store, text: str, desk: SupportDesk | None = None, **options: Any
     options.setdefault("channel", Channel.EMAIL)
     options.setdefault("received_at", T0)
     with store.unit_of_work() as uow:
+        assert has_outbox(uow)
         got = (desk or SupportDesk()).receive(uow, text=text, **options)
         uow.commit()
     return got
@@ -201,6 +203,7 @@ def test_a_persons_reply_waits_on_the_customer_and_a_new_message_reopens(store: 
     got = ask(store, "Do you have the tent in blue?", desk)
     cid = got.conversation.id
     with store.unit_of_work() as uow:
+        assert has_outbox(uow)
         reply = desk.reply(
             uow, customer_id="cus_ada", conversation_id=cid, text="Yes, we do.", now=T0 + timedelta(hours=2)
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 from datetime import timedelta
+from typing import Any, cast
 
 import attrs
 import pytest
@@ -167,10 +168,10 @@ def test_response_times_are_the_medians_of_each_conversation(
     assert len(times.conversations) == len(spec)
     for team, medians in times.by_team.items():
         assert medians.first_response == (
-            statistics.median(expected[f"first {team}"]) if f"first {team}" in expected else None
+            statistics.median(cast(Any, expected[f"first {team}"])) if f"first {team}" in expected else None
         )
         assert medians.resolution == (
-            statistics.median(expected[f"resolution {team}"]) if f"resolution {team}" in expected else None
+            statistics.median(cast(Any, expected[f"resolution {team}"])) if f"resolution {team}" in expected else None
         )
     assert sum(m.conversations for m in times.by_channel.values()) == len(spec)
     assert times.overall.answered == sum(r is not None for _, r, _, _ in spec)

@@ -26,9 +26,11 @@ from datetime import timedelta
 
 from custdata._clock import Clock
 from custdata._errors import OperationalError, ValidationError
+from custdata._telemetry import log_event, set_attributes, span
 from custdata.aio.store import AsyncStore
 from custdata.notify.typing import AsyncNotifier
-from custdata.outbox.dispatcher import DispatchRules, DrainReport, RetryPolicy
+from custdata.outbox.dispatcher import DispatchRules, DrainReport, RetryPolicy, report_attributes
+from custdata.storage.outbox.status import OutboxStatus
 
 _log = logging.getLogger("custdata.outbox")
 
@@ -75,31 +77,47 @@ class AsyncDispatcher(DispatchRules):
         self.notifier = notifier
 
     async def run_once(self) -> DrainReport:
-        """Lease one batch, send it, record the results; an empty report when nothing is ready."""
+        """Lease one batch, send it, record the results; a round with fewer ready entries than a batch ends with a
+        look at what waits (``waiting``, ``next_due_at``), as :meth:`custdata.outbox.Dispatcher.run_once` does."""
         report = DrainReport()
-        async with self.store.unit_of_work() as uow:
-            batch = await uow.run_sync(self.lease_batch)
-        report.leased = len(batch)
-        for entry in batch:
-            now = self._clock()
-            if self.running_out(entry, now):
-                break
+        with span("outbox.drain", owner=self.owner, batch_size=self.batch_size) as current_span:
             async with self.store.unit_of_work() as uow:
-                current, customer = await uow.run_sync(functools.partial(self.reread, entry=entry))
-            if current is None:  # cancelled or erased since the lease (the customer's data was erased, say)
-                self.lost(entry, report)
-                continue
-            settlement = self.before_send(current, now, customer)
-            if settlement is None:
-                assert current.message is not None
-                try:
-                    result: object = await self.notifier.send(current.message)
-                except Exception as exc:  # noqa: BLE001 - a notifier bug must not stop the dispatcher
-                    result = self.raised(exc)
-                settlement = self.after_send(current, result)
-            async with self.store.unit_of_work() as uow:
-                await uow.run_sync(functools.partial(self.record, entry=current, settlement=settlement, report=report))
+                batch = await uow.run_sync(self.lease_batch)
+            report.leased = len(batch)
+            for entry in batch:
+                now = self._clock()
+                if self.running_out(entry, now):
+                    break
+                with span("outbox.send", entry=entry.id, topic=entry.topic.value, channel=entry.channel.value) as sp:
+                    async with self.store.unit_of_work() as uow:
+                        current, customer = await uow.run_sync(functools.partial(self.reread, entry=entry))
+                    if current is None:  # cancelled or erased since the lease (the customer's data was erased, say)
+                        self.lost(entry, report)
+                        set_attributes(sp, outcome="lost")
+                        continue
+                    settlement = self.before_send(current, now, customer)
+                    if settlement is None:
+                        assert current.message is not None
+                        try:
+                            result: object = await self.notifier.send(current.message)
+                        except Exception as exc:  # noqa: BLE001 - a notifier bug must not stop the dispatcher
+                            result = self.raised(exc)
+                        settlement = self.after_send(current, result)
+                    record = functools.partial(self.record, entry=current, settlement=settlement, report=report)
+                    async with self.store.unit_of_work() as uow:
+                        await uow.run_sync(record)
+                    set_attributes(sp, outcome=settlement.state.value, attempts=current.attempts)
+            if self.needs_look(report):
+                async with self.store.unit_of_work() as uow:
+                    await uow.run_sync(functools.partial(self.look, report=report))
+            report_attributes(current_span, report)
         return report
+
+    async def status(self) -> OutboxStatus:
+        """What the outbox holds now (by this dispatcher's clock): counts by state, what is due, why the rest waits
+        and when it falls due (:class:`~custdata.outbox.OutboxStatus`)."""
+        async with self.store.unit_of_work() as uow:
+            return await uow.run_sync(self.read_status)
 
     async def drain(self, *, max_rounds: int | None = None) -> DrainReport:
         """Run rounds until no entry is ready (or ``max_rounds`` ran); the sum of their reports."""
@@ -124,7 +142,7 @@ class AsyncDispatcher(DispatchRules):
             try:
                 report = await self.run_once()
             except OperationalError as exc:
-                _log.warning("outbox store unavailable (%s); trying again in %s s", type(exc).__name__, idle)
+                log_event(_log, "outbox.store_unavailable", error=type(exc).__name__, retry_in=idle)
                 await _wait(stop, idle)
                 continue
             total.add(report)

@@ -24,6 +24,7 @@ from types import TracebackType
 from custdata._clock import Clock
 from custdata._clock import utc_now as _utc_now
 from custdata._errors import ValidationError
+from custdata._telemetry import log_event
 from custdata.domain.checks import Checker
 from custdata.domain.contact import EmailAddress
 from custdata.domain.enums import Channel
@@ -160,7 +161,9 @@ class SMTPNotifier:
         except (ValidationError, ValueError, LookupError, email.errors.MessageError) as exc:
             # a message that no email can carry (a checked Message cannot get here; one loaded unchecked can)
             reason = f"the message cannot be written as an email ({type(exc).__name__})"
-            _log.info("email %s not sent: %s", message.idempotency_key, reason)
+            log_event(
+                _log, "notify.smtp.not_sent", key=message.idempotency_key, outcome="permanent_failure", reason=reason
+            )
             return SendResult.permanent(reason)
         with self._lock:
             try:
@@ -170,7 +173,14 @@ class SMTPNotifier:
         if not result.ok:
             reason = scrub(result.reason or "", message.recipient, message.recipient.rpartition("@")[0], env.rcpt_to)
             result = SendResult(outcome=result.outcome, reason=reason, code=result.code)
-            _log.info("email %s not sent: %s", message.idempotency_key, result)
+            # the provider's reply (scrubbed, but it may still say something of the person) goes to the result only
+            log_event(
+                _log,
+                "notify.smtp.not_sent",
+                key=message.idempotency_key,
+                outcome=result.outcome.value,
+                code=result.code,
+            )
         return result
 
     def build_email(self, message: Message) -> RawEmail:
@@ -309,7 +319,7 @@ class SMTPNotifier:
         except (OSError, smtplib.SMTPException) as exc:
             _close_quietly(conn)
             raise _Failed(self._network_failure(exc, "connecting")) from None
-        _log.debug("connected to %s:%s", self.host, self.port)
+        log_event(_log, "notify.smtp.connected", host=self.host, port=self.port)
         self._connection = conn
         self._sent_on_connection = 0
         return conn

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 from custdata._clock import Clock
 from custdata._clock import utc_now as _utc_now
 from custdata._errors import MissingExtraError, ValidationError
+from custdata._telemetry import log_event
 from custdata.domain.checks import Checker
 from custdata.domain.enums import Channel
 from custdata.notify._addresses import AddressPolicy, Resolver
@@ -444,7 +445,15 @@ class _Webhooks:
         if not result.ok:
             reason = scrub(result.reason or "", message.recipient)
             result = SendResult(outcome=result.outcome, reason=reason, code=result.code, retry_after=result.retry_after)
-            _log.info("webhook %s not sent: %s", message.idempotency_key, result)
+            # the endpoint's reply (scrubbed, but it may still say something of the person) goes to the result only
+            log_event(
+                _log,
+                "notify.webhook.not_sent",
+                key=message.idempotency_key,
+                outcome=result.outcome.value,
+                code=result.code,
+                retry_after=result.retry_after,
+            )
         return result
 
     # -- the wire format -----------------------------------------------------------------------------

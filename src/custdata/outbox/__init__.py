@@ -6,7 +6,8 @@
   exported here too;
 - :mod:`custdata.outbox.service`: :func:`enqueue`, :func:`suppress`, :func:`cancel`, :func:`dead_letters`,
   :func:`requeue`, :func:`erase`, :func:`forget`, inside the caller's unit of work;
-- :mod:`custdata.outbox.dispatcher`: the :class:`Dispatcher` that drains the outbox through a notifier.
+- :mod:`custdata.outbox.dispatcher`: the :class:`Dispatcher` that drains the outbox through a notifier;
+- :func:`outbox_status` (an :class:`OutboxStatus`): what the outbox holds, what is due and why the rest waits.
 """
 
 from custdata._errors import OutboxMissingError
@@ -14,6 +15,7 @@ from custdata.outbox.dispatcher import Dispatcher, DrainReport, RetryPolicy
 from custdata.outbox.service import Forgotten, cancel, dead_letters, enqueue, erase, forget, requeue, suppress
 from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
 from custdata.storage.outbox.ports import OutboxRepository, OutboxStore, OutboxUnitOfWork, TimerRepository
+from custdata.storage.outbox.status import OutboxStatus, outbox_status
 
 __all__ = [
     "Dispatcher",
@@ -23,6 +25,7 @@ __all__ = [
     "OutboxMissingError",
     "OutboxRepository",
     "OutboxState",
+    "OutboxStatus",
     "OutboxStore",
     "OutboxUnitOfWork",
     "RetryPolicy",
@@ -34,6 +37,7 @@ __all__ = [
     "enqueue",
     "erase",
     "forget",
+    "outbox_status",
     "requeue",
     "suppress",
 ]

@@ -20,6 +20,12 @@ result as soon as it is known, in its own short unit of work: the outbox entry i
   in flight when a process dies (one per dispatcher), and carry the same Message-ID, so mail clients fold them.
 - Before each send the dispatcher checks that its lease still has ``lease_margin`` to run; if not, it stops the
   batch and lets the entries be leased afresh, so a slow batch never races another dispatcher.
+- A round that finds fewer ready entries than a batch ends by looking at what waits (entries scheduled for later,
+  retrying, leased by another dispatcher; dead letters) and when the next one falls due: the
+  :class:`DrainReport` says so (``waiting``, ``next_due_at``), and :meth:`Dispatcher.status` gives the whole
+  :class:`~custdata.outbox.OutboxStatus`. Each step is logged under a stable event name (``outbox.sent``, ...;
+  :data:`custdata._telemetry.EVENTS`) with ids, counts and reasons only, and runs in an OpenTelemetry span when
+  ``opentelemetry-api`` is installed.
 
 The decisions are written once, in :class:`DispatchRules`: :class:`Dispatcher` and the async dispatcher
 (:class:`custdata.aio.AsyncDispatcher`) both make them, and differ only in how they send and reach the store.
@@ -27,6 +33,7 @@ The decisions are written once, in :class:`DispatchRules`: :class:`Dispatcher` a
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import random
@@ -38,6 +45,7 @@ import attrs
 
 from custdata._clock import Clock, utc_now
 from custdata._errors import IntegrityError, NotFoundError, OperationalError
+from custdata._telemetry import log_event, set_attributes, span
 from custdata.domain import CommunicationStatus, ConsentPurpose, ConsentState, Customer
 from custdata.domain.checks import Checker
 from custdata.domain.personal import LINKED, NOT_PERSONAL, PERSONAL
@@ -47,6 +55,7 @@ from custdata.outbox.service import update_event
 from custdata.storage.merges import resolve
 from custdata.storage.outbox.model import OutboxEntry, OutboxState
 from custdata.storage.outbox.ports import OutboxUnitOfWork, outbox_unit_of_work
+from custdata.storage.outbox.status import OutboxStatus, pending_summary, read_status
 from custdata.storage.ports import Store
 from custdata.storage.records import LATEST_MOMENT
 
@@ -95,9 +104,19 @@ class RetryPolicy:
         return timedelta(seconds=min(wait, MAX_RETRY_DELAY.total_seconds()))
 
 
+_SNAPSHOT = {"snapshot": True}
+
+
 @attrs.define
 class DrainReport:
-    """What a dispatcher did: entries leased, and how their sends ended."""
+    """What a dispatcher did: entries leased, and how their sends ended; and what still waits.
+
+    The counters (``leased`` to ``lost``) add up over rounds. The rest is a look at the outbox taken when a round
+    found fewer ready entries than a batch (at ``observed_at``; the last look wins when reports are added):
+    ``waiting`` pending entries that were not due (``waiting_by_reason``: ``scheduled`` for later before their
+    first attempt, ``retrying`` after a transient failure, ``leased`` by a dispatcher), the moment the next of
+    them falls due (``next_due_at``), and the ``dead_letters`` waiting to be re-queued.
+    """
 
     leased: int = 0
     sent: int = 0
@@ -106,10 +125,20 @@ class DrainReport:
     failed: int = 0
     dead: int = 0
     lost: int = 0
+    waiting: int = attrs.field(default=0, metadata=_SNAPSHOT)
+    next_due_at: datetime | None = attrs.field(default=None, metadata=_SNAPSHOT)
+    waiting_by_reason: dict[str, int] = attrs.field(factory=dict, metadata=_SNAPSHOT, repr=False)
+    dead_letters: int = attrs.field(default=0, metadata=_SNAPSHOT, repr=False)
+    observed_at: datetime | None = attrs.field(default=None, metadata=_SNAPSHOT, repr=False)
 
     def add(self, other: DrainReport) -> None:
+        """Add ``other``'s counters to these, and take its look at the outbox when it has one."""
         for field in attrs.fields(DrainReport):
-            setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
+            if field.metadata.get("snapshot"):
+                if other.observed_at is not None:
+                    setattr(self, field.name, copy.copy(getattr(other, field.name)))
+            else:
+                setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
 
 
 def _default_owner() -> str:
@@ -169,19 +198,59 @@ class DispatchRules:
         self.retry = retry or RetryPolicy()
         self._clock: Clock = clock or utc_now
         self._rng = rng or random.Random()
+        self._last_waiting: tuple[int, datetime | None, int] | None = None
 
     def lease_batch(self, uow: OutboxUnitOfWork) -> list[OutboxEntry]:
         """Lease one batch of ready entries in ``uow`` and commit."""
         batch = uow.outbox.lease(self.owner, now=self._clock(), limit=self.batch_size, duration=self.lease)
         uow.commit()
+        if batch:
+            log_event(_log, "outbox.leased", owner=self.owner, count=len(batch))
         return batch
+
+    def needs_look(self, report: DrainReport) -> bool:
+        """True when the round of ``report`` found fewer ready entries than a batch: then it ends with a look at
+        what waits (a round of a full batch leaves that to a later one, so a backlog costs no extra queries)."""
+        return report.leased < self.batch_size
+
+    def look(self, uow: OutboxUnitOfWork, report: DrainReport) -> None:
+        """Fill in what waits in the outbox of ``uow`` now (read only); logged as ``outbox.waiting`` when the
+        picture changed since the last look, and something waits without anything due."""
+        now = self._clock()
+        summary = pending_summary(uow, now)
+        report.waiting = summary.scheduled + summary.retrying + summary.leased
+        report.waiting_by_reason = {
+            "scheduled": summary.scheduled,
+            "retrying": summary.retrying,
+            "leased": summary.leased,
+        }
+        report.next_due_at = summary.next_due_at
+        report.dead_letters = uow.outbox.count(OutboxState.DEAD)
+        report.observed_at = now
+        picture = (report.waiting, report.next_due_at, report.dead_letters)
+        if picture != self._last_waiting and summary.due == 0 and (report.waiting or report.dead_letters):
+            log_event(
+                _log,
+                "outbox.waiting",
+                waiting=report.waiting,
+                **report.waiting_by_reason,
+                next_due_at=report.next_due_at,
+                dead_letters=report.dead_letters,
+                timers=summary.timers,
+                next_timer_at=summary.next_timer_at,
+            )
+        self._last_waiting = picture
+
+    def read_status(self, uow: OutboxUnitOfWork) -> OutboxStatus:
+        """The :class:`~custdata.outbox.OutboxStatus` of the outbox of ``uow`` at this dispatcher's clock."""
+        return read_status(uow, self._clock())
 
     def running_out(self, entry: OutboxEntry, now: datetime) -> bool:
         """True when the lease of ``entry`` has less than ``lease_margin`` left: the rest of the batch is left
         to a new lease."""
         expires = entry.lease_expires_at
         if expires is not None and now >= expires - self.lease_margin:
-            _log.warning("lease of %s running out; leaving the rest of the batch to a new lease", self.owner)
+            log_event(_log, "outbox.lease_running_out", owner=self.owner, entry=entry.id, lease_expires_at=expires)
             return True
         return False
 
@@ -203,7 +272,7 @@ class DispatchRules:
     def lost(self, entry: OutboxEntry, report: DrainReport) -> None:
         """Count an entry that was cancelled or erased since the lease (not sent, not settled)."""
         report.lost += 1
-        _log.info("outbox entry %s: no longer held by %s; not sent", entry.id, self.owner)
+        log_event(_log, "outbox.lost", entry=entry.id, owner=self.owner, when="before sending")
 
     def before_send(self, entry: OutboxEntry, now: datetime, customer: Customer | None) -> Settlement | None:
         """What to record without sending (nothing to send, withheld, too many attempts); None to send."""
@@ -261,13 +330,23 @@ class DispatchRules:
         )
         if not settled:
             report.lost += 1
-            _log.warning("outbox entry %s: lease lost before its result was recorded", entry.id)
+            log_event(_log, "outbox.lost", entry=entry.id, owner=self.owner, when="before recording")
             return
         _update_event(uow, entry, settlement.now, state, settlement.provider_id, settlement.error, settlement.reason)
         uow.commit()
         setattr(report, _COUNTERS[state], getattr(report, _COUNTERS[state]) + 1)
-        if state != OutboxState.SENT:
-            _log.info("outbox entry %s: %s (%s)", entry.id, state.value, settlement.error or settlement.reason or "")
+        # the error is a provider's reply (scrubbed of the address, but it may still say something of the person):
+        # it stays in the store, and only the entry id, its topic and channel, counts and reasons are logged
+        log_event(
+            _log,
+            _EVENTS[state],
+            entry=entry.id,
+            topic=entry.topic.value,
+            channel=entry.channel.value,
+            attempts=entry.attempts,
+            reason=settlement.reason,
+            available_at=settlement.available_at,
+        )
 
 
 class Dispatcher(DispatchRules):
@@ -309,31 +388,46 @@ class Dispatcher(DispatchRules):
     # -- running -------------------------------------------------------------------------------------------
 
     def run_once(self) -> DrainReport:
-        """Lease one batch, send it, record the results; an empty report when nothing is ready."""
+        """Lease one batch, send it, record the results; a round with fewer ready entries than a batch ends with a
+        look at what waits (``waiting``, ``next_due_at``)."""
         report = DrainReport()
-        with self._uow() as uow:
-            batch = self.lease_batch(uow)
-        report.leased = len(batch)
-        for entry in batch:
-            now = self._clock()
-            if self.running_out(entry, now):
-                break
+        with span("outbox.drain", owner=self.owner, batch_size=self.batch_size) as current_span:
             with self._uow() as uow:
-                current, customer = self.reread(uow, entry)
-            if current is None:  # cancelled or erased since the lease (the customer's data was erased, say)
-                self.lost(entry, report)
-                continue
-            settlement = self.before_send(current, now, customer)
-            if settlement is None:
-                assert current.message is not None
-                try:
-                    result: object = self.notifier.send(current.message)
-                except Exception as exc:  # noqa: BLE001 - a notifier bug must not stop the dispatcher
-                    result = self.raised(exc)
-                settlement = self.after_send(current, result)
-            with self._uow() as uow:
-                self.record(uow, current, settlement, report)
+                batch = self.lease_batch(uow)
+            report.leased = len(batch)
+            for entry in batch:
+                now = self._clock()
+                if self.running_out(entry, now):
+                    break
+                with span("outbox.send", entry=entry.id, topic=entry.topic.value, channel=entry.channel.value) as sp:
+                    with self._uow() as uow:
+                        current, customer = self.reread(uow, entry)
+                    if current is None:  # cancelled or erased since the lease (the customer's data was erased, say)
+                        self.lost(entry, report)
+                        set_attributes(sp, outcome="lost")
+                        continue
+                    settlement = self.before_send(current, now, customer)
+                    if settlement is None:
+                        assert current.message is not None
+                        try:
+                            result: object = self.notifier.send(current.message)
+                        except Exception as exc:  # noqa: BLE001 - a notifier bug must not stop the dispatcher
+                            result = self.raised(exc)
+                        settlement = self.after_send(current, result)
+                    with self._uow() as uow:
+                        self.record(uow, current, settlement, report)
+                    set_attributes(sp, outcome=settlement.state.value, attempts=current.attempts)
+            if self.needs_look(report):
+                with self._uow() as uow:
+                    self.look(uow, report)
+            report_attributes(current_span, report)
         return report
+
+    def status(self) -> OutboxStatus:
+        """What the outbox holds now (by this dispatcher's clock): counts by state, what is due, why the rest waits
+        and when it falls due (:class:`~custdata.outbox.OutboxStatus`)."""
+        with self._uow() as uow:
+            return self.read_status(uow)
 
     def drain(self, *, max_rounds: int | None = None) -> DrainReport:
         """Run rounds until no entry is ready (or ``max_rounds`` ran); the sum of their reports."""
@@ -358,7 +452,7 @@ class Dispatcher(DispatchRules):
             try:
                 report = self.run_once()
             except OperationalError as exc:
-                _log.warning("outbox store unavailable (%s); trying again in %s s", type(exc).__name__, idle)
+                log_event(_log, "outbox.store_unavailable", error=type(exc).__name__, retry_in=idle)
                 stop.wait(idle)
                 continue
             total.add(report)
@@ -371,6 +465,16 @@ class Dispatcher(DispatchRules):
         close = getattr(self.notifier, "close", None)
         if callable(close):
             close()
+
+
+def report_attributes(current_span: object, report: DrainReport) -> None:
+    """Put the counters and what waits of ``report`` on the drain span (nothing without OpenTelemetry)."""
+    set_attributes(
+        current_span,
+        **{f.name: getattr(report, f.name) for f in attrs.fields(DrainReport) if not f.metadata.get("snapshot")},
+        waiting=report.waiting if report.observed_at is not None else None,
+        next_due_at=report.next_due_at,
+    )
 
 
 def _later(now: datetime, wait: timedelta) -> datetime:
@@ -433,6 +537,14 @@ def _update_event(
     else:
         update_event(uow, entry.id, now=now, error=(error or "")[:4000] or None)
 
+
+_EVENTS = {
+    OutboxState.SENT: "outbox.sent",
+    OutboxState.SKIPPED: "outbox.skipped",
+    OutboxState.FAILED: "outbox.failed",
+    OutboxState.DEAD: "outbox.dead",
+    OutboxState.PENDING: "outbox.retry",
+}
 
 _COUNTERS = {
     OutboxState.SENT: "sent",

@@ -50,6 +50,7 @@ from typing import Any
 import attrs
 
 from custdata._errors import IntegrityError, NotFoundError, ProgrammingError, ValidationError
+from custdata._telemetry import log_event
 from custdata.domain import (
     CommunicationEvent,
     ConsentState,
@@ -148,7 +149,14 @@ def erase_customer(
             leftovers = _erase_leftovers(uow, customer_id, now)
             uow.commit()
             purged = _purge(store) if purge else False
-            log.info("erased what the outbox kept under unknown customer id %s", customer_id)
+            # not the id asked for: an id no customer has may be anything (an email address, say)
+            log_event(
+                log,
+                "privacy.erased_leftovers",
+                outbox_entries=leftovers.entries,
+                cancelled_messages=leftovers.cancelled,
+                timers=leftovers.timers,
+            )
             return ErasureReport(
                 to_customer_id(customer_id),
                 now,
@@ -208,14 +216,18 @@ def erase_customer(
         outbox.timers,
         rekeyed=tuple(rekeyed.values()),
     )
-    log.info(
-        "erased customer %s: %d customer records, %d orders, %d communication events, %d activity events, "
-        "%d outbox entries, %d timers changed",
-        customer.id,
-        len(changed),
-        *counts,
-        outbox.entries,
-        outbox.timers,
+    log_event(
+        log,
+        "privacy.erased",
+        customer=customer.id,
+        customer_records=len(changed),
+        orders=orders,
+        communications=communications,
+        activity=activity,
+        outbox_entries=outbox.entries,
+        cancelled_messages=outbox.cancelled,
+        timers=outbox.timers,
+        rekeyed=len(rekeyed),
     )
     return report
 

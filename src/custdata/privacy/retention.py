@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from custdata._telemetry import log_event
 from custdata.domain import Customer
 from custdata.domain.checks import Checker
 from custdata.domain.redaction import pseudonymise_order, scrub_communication
@@ -162,7 +163,7 @@ def sweep(
     if purge and report.changed:
         store.purge_residue()
         report = attrs.evolve(report, purged=True)
-    log.info("retention sweep: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
+    log_event(log, "privacy.retention_sweep", **counts, purged=report.purged)
     return report
 
 

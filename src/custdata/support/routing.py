@@ -62,11 +62,15 @@ class Rule:
         )
 
 
+def _as_rules(rules: Iterable[Rule]) -> tuple[Rule, ...]:
+    return tuple(rules)
+
+
 @attrs.frozen
 class RoutingRules:
     """Rules tried in order; the first match names the team, else ``default_team``."""
 
-    rules: tuple[Rule, ...] = attrs.field(default=(), converter=tuple)
+    rules: tuple[Rule, ...] = attrs.field(default=(), converter=_as_rules)
     default_team: str = "support"
 
     def __attrs_post_init__(self) -> None:

@@ -5,6 +5,10 @@ that caused them. For each matching rule it cancels what the event made obsolete
 (delayed rules) or decides the send (:class:`~custdata.workflows.Policy`), renders the template and enqueues
 the message, or records the suppression with its reason. :meth:`Workflows.run_due` fires the timers that are
 due, each in its own unit of work, deciding with what is true at that moment.
+
+A queued message or a timer says when it falls due (``Step.due_at``); a message that will not go at once (quiet
+hours, or a ``now`` given ahead of the workflows' clock) says why in ``Step.reason`` and is logged as
+``workflow.held``, so that a message waiting in the outbox is never a silent one.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import attrs
 
 from custdata._clock import utc_now as _utc_now
 from custdata._errors import ConflictError, IntegrityError, NotFoundError, StoreError, ValidationError
+from custdata._telemetry import log_event, set_attributes, span
 from custdata.domain import ActivityEvent, Channel, Customer, Order
 from custdata.domain.redaction import pseudonymise_order, scrub_activity
 from custdata.lifecycle.apply import apply
@@ -48,13 +53,15 @@ Action = Literal["queued", "suppressed", "scheduled", "duplicate", "cancelled", 
 
 @attrs.frozen
 class Step:
-    """One thing the engine did: which rule, what (``action``), the message or timer key, and why."""
+    """One thing the engine did: which rule, what (``action``), the message or timer key, and why; for a queued
+    message or a scheduled timer, when it falls due (``due_at``)."""
 
     rule: str
     action: Action
     key: str
     reason: str | None = None
     channel: Channel | None = None
+    due_at: datetime | None = attrs.field(default=None, kw_only=True)
 
 
 class Workflows:
@@ -124,14 +131,17 @@ class Workflows:
         moment = check_moment("now", self._clock() if now is None else now)
         cache = _Cache(uow)
         steps: list[Step] = []
-        for trigger in events:
-            if not isinstance(trigger, (OrderEvent, ActivityEvent)):
-                raise ValidationError.single(
-                    "events", f"must hold order or activity events, not {type(trigger).__name__}"
-                )
-            for rule in self.rules:
-                if rule.matches(trigger):
-                    steps += self._fire(uow, cache, rule, trigger, moment)
+        with span("workflow.handle") as current_span:
+            for trigger in events:
+                if not isinstance(trigger, (OrderEvent, ActivityEvent)):
+                    raise ValidationError.single(
+                        "events", f"must hold order or activity events, not {type(trigger).__name__}"
+                    )
+                for rule in self.rules:
+                    if rule.matches(trigger):
+                        steps += self._fire(uow, cache, rule, trigger, moment)
+            _log_steps(steps)
+            set_attributes(current_span, steps=len(steps), **_step_counts(steps))
         return steps
 
     def _fire(self, uow: OutboxUnitOfWork, cache: _Cache, rule: Rule, trigger: Trigger, now: datetime) -> list[Step]:
@@ -189,7 +199,9 @@ class Workflows:
                 if known is not None and known.due_at >= timer.due_at:
                     return [*steps, Step(rule.name, "duplicate", timer.key)]
             written = uow.timers.schedule(timer, replace=rule.reschedule)
-            return [*steps, Step(rule.name, "scheduled" if written else "duplicate", timer.key)]
+            if not written:
+                return [*steps, Step(rule.name, "duplicate", timer.key)]
+            return [*steps, Step(rule.name, "scheduled", timer.key, due_at=timer.due_at)]
         return steps + self._send(uow, cache, rule, trigger, customer, now)
 
     def _send(
@@ -231,10 +243,28 @@ class Workflows:
                 template=template,
                 metadata={"rule": rule.name},
             )
-            action: Action = "queued" if entry is not None else "duplicate"
-            held = None if decision.not_before is None else f"held back until {decision.not_before.isoformat()}"
-            steps.append(Step(rule.name, action, key, held, decision.channel))
+            if entry is None:
+                steps.append(Step(rule.name, "duplicate", key, None, decision.channel))
+                continue
+            held = self._held(entry.available_at, decision.not_before, now)
+            steps.append(Step(rule.name, "queued", key, held, decision.channel, due_at=entry.available_at))
         return steps
+
+    def _held(self, due_at: datetime, not_before: datetime | None, now: datetime) -> str | None:
+        """Why a message queued at ``now`` does not go at once, or None when it is due by the clock: held back by
+        the policy (quiet hours), or given a ``now`` ahead of the workflows' clock."""
+        clock = self._clock()
+        reasons = []
+        if not_before is not None and not_before > now:
+            reasons.append(f"held back until {not_before.isoformat()}")
+        if now > clock and due_at > clock:
+            ahead = now - clock
+            reasons.append(f"queued with now={now.isoformat()}, {ahead} ahead of the clock")
+        if not reasons:
+            return None
+        if len(reasons) == 1 and not_before is not None and not_before > now:
+            return reasons[0]
+        return f"not due before {due_at.isoformat()}: " + "; ".join(reasons)
 
     def _suppress(
         self,
@@ -359,15 +389,18 @@ class Workflows:
                 due = uow.timers.due(moment, limit=limit)
             for timer in due:
                 try:
-                    with _outbox_uow(store) as uow:
+                    with span("workflow.timer", rule=timer.rule, topic=timer.topic.value), _outbox_uow(store) as uow:
                         fired = self._fire_timer(uow, timer, moment)
                         if fired is not None:
                             uow.commit()
                             steps += fired
+                            _log_steps(fired)
                 except StoreError:
                     raise  # the store is unwell: stop here, the next sweep takes the timers up again
                 except Exception as exc:  # noqa: BLE001 - a failing rule must not block every timer behind it
-                    steps += self._give_up(store, timer, exc, moment)
+                    given_up = self._give_up(store, timer, exc, moment)
+                    steps += given_up
+                    _log_steps(given_up)
             if len(due) < limit:
                 return steps
 
@@ -375,7 +408,8 @@ class Workflows:
         """Cancel a timer whose rule raised (a ``guard`` or ``variables`` function, a template), recording why,
         so that it does not block the timers due after it."""
         reason = f"the rule failed: {type(exc).__name__}"
-        _log.warning("timer %s: %s; cancelled", timer.key, reason)  # no message: it may quote personal data
+        # no exception message: it may quote personal data
+        log_event(_log, "workflow.timer_failed", key=timer.key, rule=timer.rule, error=type(exc).__name__)
         with _outbox_uow(store) as uow:
             if not uow.timers.finish(timer.key, TimerState.CANCELLED, reason=reason):
                 return []
@@ -452,6 +486,41 @@ class _Cache:
             except NotFoundError:
                 self._orders[order_id] = None
         return self._orders[order_id]
+
+
+_STEP_EVENTS = {
+    "queued": "workflow.queued",
+    "suppressed": "workflow.suppressed",
+    "scheduled": "workflow.scheduled",
+    "cancelled": "workflow.cancelled",
+}
+
+
+def _log_steps(steps: Iterable[Step]) -> None:
+    """Log what the engine did: one event per queued, held, suppressed, scheduled or cancelled message (its key,
+    the rule, the channel, the reason and when it is due)."""
+    for step in steps:
+        event = _STEP_EVENTS.get(step.action)
+        if event is None:
+            continue
+        if step.action == "queued" and step.reason is not None:
+            event = "workflow.held"
+        log_event(
+            _log,
+            event,
+            key=step.key,
+            rule=step.rule,
+            channel=None if step.channel is None else step.channel.value,
+            due_at=step.due_at,
+            reason=step.reason,
+        )
+
+
+def _step_counts(steps: Iterable[Step]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for step in steps:
+        counts[step.action] = counts.get(step.action, 0) + 1
+    return counts
 
 
 def _erased(uow: OutboxUnitOfWork, customer_id: str) -> bool:

@@ -1,5 +1,5 @@
 """The outbox's tables in the storage layer: entries and timers (:mod:`.model`), the ports a store offers for them
-(:mod:`.ports`) and their memory (:mod:`.memory`) and SQL (:mod:`.sql`) implementations.
+(:mod:`.ports`), what it holds and why (:mod:`.status`) and their memory (:mod:`.memory`) and SQL (:mod:`.sql`) implementations.
 
 The service and the dispatcher that use them are :mod:`custdata.outbox`, which exports these names too.
 """
@@ -14,17 +14,22 @@ from custdata.storage.outbox.ports import (
     has_outbox,
     outbox_unit_of_work,
 )
+from custdata.storage.outbox.status import OutboxStatus, PendingSummary, outbox_status, read_status
 
 __all__ = [
     "OutboxEntry",
     "OutboxMissingError",
     "OutboxRepository",
     "OutboxState",
+    "OutboxStatus",
     "OutboxStore",
     "OutboxUnitOfWork",
     "Timer",
     "TimerRepository",
+    "PendingSummary",
     "TimerState",
     "has_outbox",
+    "outbox_status",
     "outbox_unit_of_work",
+    "read_status",
 ]

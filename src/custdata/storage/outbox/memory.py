@@ -19,6 +19,7 @@ from custdata._errors import IntegrityError, NotFoundError, ValidationError
 from custdata.domain import Topic
 from custdata.storage.outbox import _args
 from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
+from custdata.storage.outbox.status import PendingSummary, summarise
 from custdata.storage.ports import DEFAULT_LIMIT, Page, check_limit
 from custdata.storage.records import decode_cursor, encode_cursor
 
@@ -278,6 +279,12 @@ class MemoryOutboxRepository:
     def count(self, state: OutboxState | None = None) -> int:
         chosen = None if state is None else _args.outbox_state(state)
         return sum(1 for e in self._view.entries() if chosen is None or e.state == chosen)
+
+    def pending_summary(self, now: datetime) -> PendingSummary:
+        """The pending entries and timers at ``now`` (see :mod:`custdata.storage.outbox.status`)."""
+        at = _args.moment("now", now)
+        self._view.check_active()
+        return summarise(self._view.pending(), self._view.timers(), at)
 
     def count_recent(self, customer_id: str, *, since: datetime, topics: Iterable[Topic]) -> int:
         customer = _args.text("customer_id", customer_id, 128)

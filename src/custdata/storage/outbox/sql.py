@@ -29,6 +29,7 @@ from custdata.notify import Message
 from custdata.serialization import make_converter
 from custdata.storage.outbox import _args
 from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
+from custdata.storage.outbox.status import PendingSummary
 from custdata.storage.ports import DEFAULT_LIMIT, Page, check_limit
 from custdata.storage.records import EPOCH, decode_cursor, encode_cursor, micros, storable
 from custdata.storage.sql.schema import Migration, Schema
@@ -329,6 +330,46 @@ class SqlOutboxRepository:
             chosen = _args.outbox_state(state)
             row = self._session().fetch_one(self._sql("SELECT count(*) FROM outbox WHERE state = ?"), (chosen.value,))
         return int(row[0]) if row else 0
+
+    def pending_summary(self, now: datetime) -> PendingSummary:
+        """The pending entries and timers at ``now`` (see :mod:`custdata.storage.outbox.status`): one pass over the
+        pending rows (the ``outbox_ready`` index) and one over the pending timers."""
+        at = micros(_args.moment("now", now))
+        session = self._session()
+        free = "(lease_us IS NULL OR lease_us <= ?)"
+        row = session.fetch_one(
+            self._sql(
+                "SELECT "
+                f"sum(CASE WHEN {free} AND available_us <= ? THEN 1 ELSE 0 END), "
+                f"sum(CASE WHEN {free} AND available_us > ? AND attempts = 0 THEN 1 ELSE 0 END), "
+                f"sum(CASE WHEN {free} AND available_us > ? AND attempts > 0 THEN 1 ELSE 0 END), "
+                "sum(CASE WHEN lease_us > ? THEN 1 ELSE 0 END), "
+                f"min(CASE WHEN {free} AND available_us <= ? THEN available_us END), "
+                f"min(CASE WHEN {free} AND available_us > ? THEN available_us END) "
+                "FROM outbox WHERE state = 'pending'"
+            ),
+            (at, at, at, at, at, at, at, at, at, at, at),
+        )
+        timers = session.fetch_one(
+            self._sql(
+                "SELECT count(*), sum(CASE WHEN due_us <= ? THEN 1 ELSE 0 END), min(due_us) "
+                "FROM timers WHERE state = 'pending'"
+            ),
+            (at,),
+        )
+        due, scheduled, retrying, leased, oldest, upcoming = row if row else (None,) * 6
+        waiting, timers_due, next_timer = timers if timers else (None,) * 3
+        return PendingSummary(
+            due=int(due or 0),
+            scheduled=int(scheduled or 0),
+            retrying=int(retrying or 0),
+            leased=int(leased or 0),
+            oldest_due_at=_time(None if oldest is None else int(oldest)),
+            next_due_at=_time(None if upcoming is None else int(upcoming)),
+            timers=int(waiting or 0),
+            timers_due=int(timers_due or 0),
+            next_timer_at=_time(None if next_timer is None else int(next_timer)),
+        )
 
     def count_recent(self, customer_id: str, *, since: datetime, topics: Iterable[Topic]) -> int:
         customer = _args.text("customer_id", customer_id, 128)
