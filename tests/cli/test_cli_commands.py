@@ -19,6 +19,7 @@ from cli_helpers import run_cli
 
 from custdata import Customer, EmailAddress, Money, Order, OrderLine, from_json
 from custdata.demo import DEMO_SHOP
+from custdata.outbox import outbox_status
 from custdata.storage import open_store, walk
 from custdata.workflows import Workflows
 
@@ -120,7 +121,13 @@ def test_dispatch_once_and_follow(demo_store: Path, tmp_path: Path) -> None:
     assert once.returncode == 0, once.stderr
     sent = int(once.stdout.split("sent ")[1].split(",")[0])
     assert sent >= 1 and len(list((tmp_path / "out").iterdir())) == sent
-    assert "sent 0," in run_cli("dispatch", "--store", str(store), "--folder", "out", cwd=tmp_path).stdout
+    again = run_cli("dispatch", "--store", str(store), "--folder", "out", cwd=tmp_path).stdout
+    assert "sent 0," in again
+    # what still waits is said, as the library counts it
+    with open_store(f"sqlite:///{store}") as opened:
+        status = outbox_status(opened)
+    assert f"waiting {status.waiting}" in again
+    assert ("next due" in again) == (status.next_due_at is not None)
     assert run_cli("dispatch", "--store", str(store), cwd=tmp_path).returncode == 2  # where to? no default
     command = [sys.executable, "-m", "custdata", "dispatch", "--follow", "--idle", "0.2", "--store", str(store)]
     command += ["--folder", "custdata-messages"]

@@ -94,8 +94,11 @@ def run(args: argparse.Namespace) -> int:
                 report = dispatcher.drain()
         finally:
             dispatcher.close()
-    print(
+    summary = (
         f"sent {report.sent}, not sent {report.skipped}, retry later {report.retried}, failed {report.failed}, "
-        f"dead {report.dead}"
+        f"dead {report.dead}, waiting {report.waiting}"
     )
+    if report.next_due_at is not None:
+        summary += f" (next due {report.next_due_at.isoformat(timespec='seconds')})"
+    print(summary)
     return int(ExitCode.OK)
