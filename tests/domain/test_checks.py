@@ -10,7 +10,16 @@ import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custdata import Address, Customer, PhoneNumber, ValidationError
+from custdata import (
+    Address,
+    Channel,
+    ConsentPurpose,
+    ConsentRecord,
+    ConsentState,
+    Customer,
+    PhoneNumber,
+    ValidationError,
+)
 from custdata.domain.address import _LIMITS, _TEXT_FIELDS, _tidy
 from custdata.domain.address import _plain as plain_fields
 from custdata.domain.checks import MAX_JSON_DEPTH, Checker, _check_json, _is_json, trusting
@@ -180,6 +189,16 @@ def test_an_address_comes_out_of_the_quick_path_as_out_of_the_detailed_one(
 
 
 _NAIVE = datetime(2024, 1, 1)
+_PAST = datetime(2024, 1, 1, tzinfo=UTC)
+_FUTURE = datetime(2999, 1, 1, tzinfo=UTC)
+
+
+def _consent(at: object, state: ConsentState = ConsentState.SUBSCRIBED) -> ConsentRecord:
+    """A consent record as a store might hold it (built without its own checks, so its date may be anything)."""
+    with trusting():
+        return ConsentRecord(ConsentPurpose.MARKETING, Channel.EMAIL, state, at)  # type: ignore[arg-type]
+
+
 _JUNK: tuple[object, ...] = (
     None,
     "",
@@ -211,18 +230,26 @@ _JUNK: tuple[object, ...] = (
     {1: "x"},
     [],
     OrderedDict(a=1),
+    (_consent(_PAST),),
+    (_consent(_PAST), _consent(_PAST, ConsentState.UNSUBSCRIBED)),
+    (_consent(_FUTURE),),  # a grant dated ahead would lock the consent in place
+    (_consent(_FUTURE), _consent(_FUTURE, ConsentState.UNSUBSCRIBED)),  # ... unless a withdrawal ends it
+    (_consent(_FUTURE, ConsentState.REDACTED),),
+    (_consent(_NAIVE),),
+    (_consent(_PAST), "x"),
+    [_consent(_PAST)],
 )
 _CUSTOMER_FIELDS = [f.name for f in attrs.fields(Customer)]
 
 
 def _plain(customer: Customer) -> Customer:
-    """The customer without what always takes the detailed path (second emails, consents, a company...)."""
+    """The customer without what always takes the detailed path (second emails, a company...); its consent
+    records, dated in the past, stay."""
     with trusting():
         return attrs.evolve(
             customer,
             other_emails=(),
             other_phones=(),
-            consents=(),
             company=None,
             birthday=None,
             merged_into=None,
@@ -241,7 +268,7 @@ def test_a_customer_that_passes_the_quick_test_passes_every_check(customer: Cust
                 change: dict[str, Any] = {field: junk}
                 changed = attrs.evolve(base, **change)
             if changed._plainly_valid():
-                changed._check_each_field()  # raises if the quick test let a problem through
+                changed._check_each_field(arriving=True)  # raises if the quick test let a problem through
 
 
 @settings(max_examples=30)
@@ -297,7 +324,7 @@ def test_a_customer_comes_out_of_the_quick_path_as_out_of_the_detailed_one(
     def detailed() -> Customer:
         with trusting():
             made = Customer(**fields)
-        made._check_each_field()
+        made._check_each_field(arriving=True)  # as the constructor checks a customer arriving from outside
         return made
 
     def quick() -> Customer:

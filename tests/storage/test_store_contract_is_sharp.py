@@ -147,6 +147,20 @@ class PaginatesByOffset(_BrokenStore):
     repository = _ByOffset
 
 
+class _PrimaryEmailsOnly(MemoryCustomerRepository):
+    def find_by_emails(self, emails: Any) -> dict[str, list[Customer]]:
+        found = super().find_by_emails(emails)
+        return {
+            term: [c for c in customers if c.email and c.email.canonical == term] for term, customers in found.items()
+        }
+
+
+class FindsManyEmailsByPrimaryOnly(_BrokenStore):
+    """Looks many addresses up by the customers' primary addresses only, not their other ones."""
+
+    repository = _PrimaryEmailsOnly
+
+
 CAUGHT_BY = {
     IgnoresVersionCheck: [
         "test_stale_update_conflicts_and_writes_nothing",
@@ -184,6 +198,7 @@ CAUGHT_BY = {
         "test_pagination_is_stable_under_inserts_and_deletes",
     ],
     PaginatesByOffset: ["test_pagination_is_stable_under_inserts_and_deletes"],
+    FindsManyEmailsByPrimaryOnly: ["test_find_by_emails_finds_what_find_by_email_finds_for_each"],
 }
 
 

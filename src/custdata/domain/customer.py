@@ -273,7 +273,6 @@ class Customer:
             and self.other_emails == ()
             and self.other_phones == ()
             and type(self.preferences) is Preferences
-            and self.consents == ()
             and self.company is None
             and self.birthday is None
             and self.merged_into is None
@@ -292,6 +291,9 @@ class Customer:
                 return False
         addresses = self.addresses
         if type(addresses) is not tuple or any(type(a) is not Address for a in addresses):
+            return False
+        consents = self.consents
+        if consents != () and not _plain_consents(consents):
             return False
         for index in (self.default_shipping_address, self.default_billing_address):
             if index is not None and not (type(index) is int and 0 <= index < len(addresses)):
@@ -418,6 +420,26 @@ class Customer:
 def _rank(record: ConsentRecord, erased: bool) -> tuple[bool, datetime]:
     """Orders the records of one purpose and channel: the greatest (the last of equals) is in force."""
     return erased and record.state == ConsentState.REDACTED, record.recorded_at
+
+
+def _plain_consents(consents: object) -> bool:
+    """Consent records the detailed checks accept as they arrive: a tuple of :class:`ConsentRecord`, each dated
+    (aware) no later than :data:`CLOCK_SKEW` after now, so that none can lock a consent in place. A record dated
+    later, even one a withdrawal ends, is left to :func:`_check_consent_dates`."""
+    if type(consents) is not tuple:
+        return False
+    limit: datetime | None = None
+    for record in consents:
+        if type(record) is not ConsentRecord:
+            return False
+        at = record.recorded_at
+        if type(at) is not datetime or at.utcoffset() is None:
+            return False
+        if limit is None:
+            limit = datetime.now(UTC) + CLOCK_SKEW
+        if at > limit:
+            return False
+    return True
 
 
 def _check_consent_dates(check: Checker, consents: tuple[ConsentRecord, ...]) -> None:

@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 import attrs
@@ -40,7 +41,7 @@ from custdata.domain import (
     OrderId,
     PhoneNumber,
 )
-from custdata.importing.repair import repaired
+from custdata.importing.repair import _LOOKED_AT, _MAY_START, repaired
 from custdata.importing.totals import IMPORTED_TOTALS, ImportedTotals
 
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}")
@@ -144,6 +145,9 @@ def _join(field: str, path: str) -> str:
 
 def text(value: Any) -> str | None:
     """A field's value as stripped text, None when empty."""
+    if type(value) is str:  # the common case first
+        value = value.strip()
+        return value or None
     if value is None:
         return None
     if isinstance(value, bool):
@@ -235,11 +239,20 @@ def _not_whole() -> int:
     raise ValidationError.single("", "is not a whole number")
 
 
+#: The parsers that give None, and no problem, for a missing value (so that :func:`field` need not call them).
+_ABSENT_IS_NONE = frozenset({text, flag, moment, day, whole})
+
+
 def field(problems: Problems, values: Mapping[str, Any], name: str, parse: Any) -> Any:
     """``parse(values[name])``, with a problem recorded under ``name`` (and None returned) if it fails; the
     value is first repaired where a spreadsheet mangled it (:mod:`custdata.importing.repair`)."""
+    value = values.get(name)
+    if value is None and parse in _ABSENT_IS_NONE:
+        return None
+    if type(value) is str and (value[:1] in _MAY_START or name in _LOOKED_AT):
+        value = repaired(values, name)  # what repaired() would hand back unchanged is not passed to it
     try:
-        return parse(repaired(values, name))
+        return parse(value)
     except ValidationError as exc:
         problems.take(name, exc)
         return None
@@ -261,6 +274,21 @@ def consent_source(context: CustomerFields) -> str:
     what the customer answered, never when, nor how the opt-in was made)."""
     export = f" {context.format} export" if context.format else ""
     return f"import:{context.platform}{export}, imported {context.now.date().isoformat()}"
+
+
+def _consent_record(channel: Channel, answer: bool, at: datetime, context: CustomerFields) -> ConsentRecord:
+    """The consent record of a marketing answer given on ``channel``, dated ``at``."""
+    state = ConsentState.SUBSCRIBED if answer else ConsentState.NOT_SUBSCRIBED
+    level = OptInLevel.SINGLE if answer else OptInLevel.UNKNOWN
+    return ConsentRecord(ConsentPurpose.MARKETING, channel, state, at, level, consent_source(context))
+
+
+@lru_cache(maxsize=64)
+def _answer(channel: Channel, answer: bool, context: CustomerFields, zone: Any, fold: int) -> ConsentRecord:
+    """:func:`_consent_record` dated at the import's time. Records are immutable, so the customers of one import
+    share the four there are; the import time's zone and fold are part of the key, since times in other zones
+    compare equal but are written differently."""
+    return _consent_record(channel, answer, context.now, context)
 
 
 def _kept(problems: Problems, values: Mapping[str, Any], context: CustomerFields) -> dict[str, Any]:
@@ -352,13 +380,14 @@ def customer_from_fields(values: Mapping[str, Any], context: CustomerFields) -> 
     consented = min(created, context.now)
     tags = field(problems, values, "tags", text)
     consents = []
-    source = consent_source(context)
     for name, channel in (("accepts_marketing", Channel.EMAIL), ("accepts_sms_marketing", Channel.SMS)):
         answer = field(problems, values, name, flag)
         if answer is not None:
-            state = ConsentState.SUBSCRIBED if answer else ConsentState.NOT_SUBSCRIBED
-            level = OptInLevel.SINGLE if answer else OptInLevel.UNKNOWN
-            consents.append(ConsentRecord(ConsentPurpose.MARKETING, channel, state, consented, level, source))
+            if consented is context.now:  # no created_at: dated at the import's time, like most
+                now = context.now
+                consents.append(_answer(channel, answer, context, now.tzinfo, now.fold))
+            else:
+                consents.append(_consent_record(channel, answer, consented, context))
     birthday = field(problems, values, "birthday", day)
     is_guest = field(problems, values, "is_guest", flag)
     locale = field(problems, values, "locale", text)

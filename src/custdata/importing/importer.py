@@ -55,7 +55,7 @@ from custdata.importing.orders import ImportedOrder, order_from_rows, order_from
 from custdata.importing.repair import Repair, recording
 from custdata.importing.sources import Row, SourceError
 from custdata.merge.service import resolve
-from custdata.storage.ports import Store, UnitOfWork
+from custdata.storage.ports import Store, UnitOfWork, find_by_emails
 
 Progress = Callable[[int], None]
 
@@ -440,9 +440,12 @@ class _CustomerRun:
         """The keys of ``known`` that the store already holds a customer for."""
         ids = {k.customer_id: k.key for k in known if k.customer_id is not None}
         found = {ids[customer_id] for customer_id in uow.customers.get_many(ids)}
-        for k in known:
-            if k.email is not None and k.key not in found:
-                if any(_imported_by_email(c, self.options.platform, k) for c in uow.customers.find_by_email(k.email)):
+        by_email = [k for k in known if k.email is not None and k.key not in found]
+        if by_email:
+            holders = find_by_emails(uow.customers, [k.email for k in by_email if k.email is not None])
+            for k in by_email:
+                assert k.email is not None
+                if any(_imported_by_email(c, self.options.platform, k) for c in holders.get(k.email.canonical, ())):
                     found.add(k.key)
         return found
 
@@ -539,13 +542,18 @@ def _add_customers(
     same_email = 0
     with store.unit_of_work() as uow:
         existing = uow.customers.get_many([item.customer.id for item in batch])
+        # every address of the batch in one look-up: nothing is written before add_many below
+        stored = find_by_emails(
+            uow.customers,
+            [c.email for c in (item.customer for item in batch) if c.email is not None and c.id not in existing],
+        )
         new: list[_NewCustomer] = []
         emails: set[str] = set()
         for item in batch:
             customer, known = item.customer, item.known
             if customer.id in existing:
                 continue
-            holders = [] if customer.email is None else uow.customers.find_by_email(customer.email)
+            holders = [] if customer.email is None else stored.get(customer.email.canonical, [])
             if known.email is not None and any(_imported_by_email(c, platform, known) for c in holders):
                 continue
             if customer.email is not None:
@@ -879,11 +887,16 @@ def _resolve(
     erased = {cid for cid, customer in stored.items() if _erased(uow, customer)}
     new: dict[CustomerId, Customer] = {}
     guests: dict[str, CustomerId] = {}
+    # the stored records of every guest address of the batch in one look-up: nothing is written in the loop below
+    holders = find_by_emails(
+        uow.customers,
+        [item.guest_email for _, item in items if item.guest_email is not None and item.new_customer is not None],
+    )
     orders = []
     for line, item in items:
         if item.guest_email is not None and item.new_customer is not None:
             canonical = item.guest_email.canonical
-            guest_id = guests.get(canonical) or _stored_guest(uow, item.guest_email)
+            guest_id = guests.get(canonical) or _stored_guest(holders.get(canonical, []), item.guest_email)
             if guest_id is None:
                 guest_id = item.new_customer.id
                 new[guest_id] = item.new_customer
@@ -913,9 +926,10 @@ def _erased(uow: UnitOfWork, customer: Customer) -> bool:
     return customer.redacted_at is not None
 
 
-def _stored_guest(uow: UnitOfWork, email: EmailAddress) -> CustomerId | None:
-    """A live guest record whose primary address is ``email`` (the first by id), if the store has one."""
-    for customer in uow.customers.find_by_email(email):
+def _stored_guest(holders: Sequence[Customer], email: EmailAddress) -> CustomerId | None:
+    """A live guest record whose primary address is ``email`` (the first by id) among the stored ``holders`` of
+    the address, if there is one."""
+    for customer in holders:
         if customer.is_guest and _live(customer) and customer.email and customer.email.canonical == email.canonical:
             return customer.id
     return None

@@ -25,10 +25,12 @@ from custdata.storage.ports import (
     CommunicationRepository,
     CustomerQuery,
     CustomerRepository,
+    FindsByEmails,
     OrderRepository,
     Page,
     Store,
     UnitOfWork,
+    find_by_emails,
     walk,
 )
 
@@ -73,11 +75,13 @@ __all__ = [
     "CommunicationRepository",
     "CustomerQuery",
     "CustomerRepository",
+    "FindsByEmails",
     "OrderRepository",
     "Page",
     "Store",
     "UnitOfWork",
     "add_in_batches",
+    "find_by_emails",
     "open_store",
     "walk",
 ]

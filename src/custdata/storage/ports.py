@@ -65,6 +65,7 @@ from custdata.domain import (
     PhoneNumber,
 )
 from custdata.domain.checks import Checker
+from custdata.storage.records import email_terms
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -182,6 +183,25 @@ class CustomerRepository(Protocol):
 
     def count(self, query: CustomerQuery | None = None) -> int:
         """How many customers match ``query`` (all when None)."""
+
+
+@runtime_checkable
+class FindsByEmails(Protocol):
+    """A customer repository that looks many email addresses up at once (the built-in stores' do); see
+    :func:`find_by_emails`."""
+
+    def find_by_emails(self, emails: Iterable[str | EmailAddress]) -> dict[str, list[Customer]]:
+        """For each address given, by its canonical form: the customers having it (primary or other), in id
+        order, an empty list when none has. The same customers :meth:`CustomerRepository.find_by_email` finds
+        for each, in a few queries however many addresses there are."""
+
+
+def find_by_emails(customers: CustomerRepository, emails: Iterable[str | EmailAddress]) -> dict[str, list[Customer]]:
+    """:meth:`FindsByEmails.find_by_emails` on ``customers``; one :meth:`~CustomerRepository.find_by_email` per
+    address for a repository without it. A string that is no email address is a ValidationError at ``emails[i]``."""
+    if isinstance(customers, FindsByEmails):
+        return customers.find_by_emails(emails)
+    return {term: customers.find_by_email(term) for term in email_terms(emails)}
 
 
 class OrderRepository(Protocol):

@@ -308,6 +308,22 @@ def email_term(email: object) -> str | None:
         raise exc.prefixed("email") from None
 
 
+def email_terms(emails: object) -> list[str]:
+    """The canonical forms to look ``emails`` up by, each once, in the order given (addresses no stored value
+    could equal are left out); a string that is no email address is a ValidationError at ``emails[i]``."""
+    if isinstance(emails, (str, bytes, EmailAddress)) or not isinstance(emails, Iterable):
+        raise ValidationError.single("emails", "must be an iterable of email addresses")
+    terms: dict[str, None] = {}
+    for i, email in enumerate(emails):
+        try:
+            term = email_term(email)
+        except ValidationError as exc:
+            raise ValidationError([attrs.evolve(p, path=f"emails[{i}]") for p in exc.problems]) from None
+        if term is not None:
+            terms[term] = None
+    return list(terms)
+
+
 def phone_term(phone: object, region: str | None = None) -> str | None:
     """The E.164 form to look ``phone`` up by; a string that is no phone number is a ValidationError."""
     if isinstance(phone, PhoneNumber):

@@ -29,7 +29,7 @@ from custdata.domain import (
     PhoneNumber,
 )
 from custdata.domain.checks import trusting
-from custdata.storage.ports import CustomerQuery, Page, Store, UnitOfWork, walk
+from custdata.storage.ports import CustomerQuery, Page, Store, UnitOfWork, find_by_emails, walk
 from custdata.storage.records import name_key
 from custdata.testing.store_builders import (
     HOSTILE,
@@ -139,6 +139,54 @@ class StoreContractBase:
             with store.unit_of_work() as uow:
                 found = [c.id for c in uow.customers.find_by_email("Shared@example.com")]
                 assert found == sorted(g.id for g in guests), "every customer sharing the email, in id order"
+
+    def test_find_by_emails_finds_what_find_by_email_finds_for_each(self) -> None:
+        """find_by_emails() (:func:`custdata.storage.find_by_emails`) gives, for each address by its canonical form,
+        what find_by_email() finds for it: customers sharing addresses, other emails, updates and deletes in the
+        unit of work, addresses given twice or in any case; a string that is no address is a ValidationError."""
+        mailboxes = [f"box{i}@example.com" for i in range(5)]
+        address = st.sampled_from(mailboxes).map(EmailAddress)
+        with self.opened() as store:
+            known: list[Customer] = []
+
+            @given(
+                st.lists(
+                    st.tuples(st.none() | address, st.lists(address, max_size=2, unique_by=str), st.booleans()),
+                    max_size=4,
+                ),
+                st.lists(st.sampled_from(mailboxes).map(lambda m: m.upper() if m < "box2" else f" {m}"), max_size=6),
+                st.integers(0, 3),
+            )
+            @settings(max_examples=15, deadline=None)
+            def same_as_one_by_one(people: list[Any], probes: list[str], change: int) -> None:
+                with store.unit_of_work() as uow:
+                    for primary, others, guest in people:
+                        others = [e for e in others if primary is None or e.canonical != primary.canonical]
+                        customer = make_customer(email=primary, other_emails=tuple(others), is_guest=guest)
+                        uow.customers.add(customer)
+                        known.append(customer)
+                    if known and change:  # the unit of work's own writes are seen: an update, or a delete
+                        victim = known[change % len(known)]
+                        if change == 1:
+                            uow.customers.delete(victim.id)
+                            known.remove(victim)
+                        else:
+                            current = uow.customers.get(victim.id)
+                            current.email, current.other_emails = EmailAddress(mailboxes[change]), ()
+                            uow.customers.update(current)
+                    found = find_by_emails(uow.customers, probes)
+                    expected = {EmailAddress(p).canonical: uow.customers.find_by_email(p) for p in probes}
+                    assert found == expected, "find_by_emails() must find for each address what find_by_email() finds"
+                    uow.commit()
+
+            same_as_one_by_one()
+            with store.unit_of_work() as uow:
+                assert find_by_emails(uow.customers, []) == {}, "no address, no customers"
+                with pytest.raises(ValidationError) as raised:
+                    find_by_emails(uow.customers, ["box0@example.com", "not an email"])
+                assert raised.value.problems[0].path == "emails[1]", "the problem must name the address at fault"
+                with pytest.raises(ValidationError):
+                    find_by_emails(uow.customers, "box0@example.com")
 
     def test_find_by_phone_uses_e164(self) -> None:
         """find_by_phone() matches the E.164 form of the primary and other phones, however the number is written."""

@@ -30,6 +30,7 @@ from custdata.storage.records import (
     decode_timed_cursor,
     document,
     email_term,
+    email_terms,
     encode_cursor,
     entity_ids,
     holds_value,
@@ -233,6 +234,9 @@ class MemoryCustomerRepository(MemoryRepository[Customer, Any]):
 
     def find_by_email(self, email: str | EmailAddress) -> list[Customer]:
         return self._by_key("email", email_term(email))
+
+    def find_by_emails(self, emails: Iterable[str | EmailAddress]) -> dict[str, list[Customer]]:
+        return {term: self._by_key("email", term) for term in email_terms(emails)}
 
     def find_by_phone(self, phone: str | PhoneNumber, *, region: str | None = None) -> list[Customer]:
         return self._by_key("phone", phone_term(phone, region))

@@ -37,6 +37,7 @@ from custdata.storage.records import (
     decode_timed_cursor,
     document,
     email_term,
+    email_terms,
     encode_cursor,
     entity_ids,
     holds_value,
@@ -287,6 +288,23 @@ class SqlCustomerRepository(SqlRepository[Customer, CustomerId]):
 
     def find_by_email(self, email: str | EmailAddress) -> list[Customer]:
         return self._by_key("email", email_term(email))
+
+    def find_by_emails(self, emails: Iterable[str | EmailAddress]) -> dict[str, list[Customer]]:
+        found: dict[str, list[Customer]] = {term: [] for term in email_terms(emails)}
+        session = self._session()
+        for chunk in _chunks(found, session.dialect.max_params - 1):
+            marks = ", ".join("?" * len(chunk))
+            rows = session.fetch_all(
+                self._sql(
+                    "SELECT k.value, {doc_out} FROM customers JOIN (SELECT DISTINCT customer_id, value "
+                    f"FROM customer_keys WHERE field = ? AND value IN ({marks})) k "
+                    "ON k.customer_id = customers.id ORDER BY customers.id"
+                ),
+                ["email", *chunk],
+            )
+            for row, customer in zip(rows, self._load(rows, 1), strict=True):
+                found[row[0]].append(customer)
+        return found
 
     def find_by_phone(self, phone: str | PhoneNumber, *, region: str | None = None) -> list[Customer]:
         return self._by_key("phone", phone_term(phone, region))
