@@ -183,7 +183,12 @@ class DemandQueries(Protocol):
     """Regional demand a store computes over its own orders, inside a unit of work (``uow.aggregates``)."""
 
     def regional_demand(
-        self, *, by: str = "country", prefix_length: int = 2, since: datetime | None = None, as_of: datetime | None = None
+        self,
+        *,
+        by: str = "country",
+        prefix_length: int = 2,
+        since: datetime | None = None,
+        as_of: datetime | None = None,
     ) -> tuple[RegionalDemandRow, ...]:
         """Equal to :func:`regional_demand` over every order the unit of work sees."""
 

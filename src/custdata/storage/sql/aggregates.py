@@ -355,7 +355,12 @@ class SqlAggregateQueries:
         return aggregate_orders(self._session(), as_of=as_of)
 
     def regional_demand(
-        self, *, by: str = "country", prefix_length: int = 2, since: datetime | None = None, as_of: datetime | None = None
+        self,
+        *,
+        by: str = "country",
+        prefix_length: int = 2,
+        since: datetime | None = None,
+        as_of: datetime | None = None,
     ) -> tuple[RegionalDemandRow, ...]:
         """See :meth:`custdata.storage.aggregates.DemandQueries.regional_demand`."""
         return aggregate_demand(self._session(), by=by, prefix_length=prefix_length, since=since, as_of=as_of)
