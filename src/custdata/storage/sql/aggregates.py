@@ -280,8 +280,11 @@ def aggregate_orders(session: SqlSession, *, as_of: datetime | None = None) -> O
 # -- regional demand -----------------------------------------------------------------------------------------
 
 _DAY_US = 86_400_000_000
-# The UTC day of placed_us, rounded down for times before 1970 too (integer division truncates in both dialects).
-_DAY = f"((o.placed_us - (((o.placed_us % {_DAY_US}) + {_DAY_US}) % {_DAY_US})) / {_DAY_US})"
+# The UTC day of placed_us, rounded down for times before 1970 too (SQLite's integer division truncates).
+_DAYS = {
+    "sqlite": f"((o.placed_us - (((o.placed_us % {_DAY_US}) + {_DAY_US}) % {_DAY_US})) / {_DAY_US})",
+    "postgresql": f"floor(o.placed_us::numeric / {_DAY_US})::bigint",
+}
 
 
 def _demand_sql(dialect: str, by: str, prefix_length: int, with_since: bool, with_as_of: bool) -> str:
@@ -304,7 +307,7 @@ def _demand_sql(dialect: str, by: str, prefix_length: int, with_since: bool, wit
     since = "o.placed_us >= ? AND " if with_since else ""
     as_of = "o.placed_us <= ? AND " if with_as_of else ""
     return f"""
-SELECT {field("country_code")}, {area}, {prefix}, {sku}, {_DAY}, count(DISTINCT o.id), sum({quantity})
+SELECT {field("country_code")}, {area}, {prefix}, {sku}, {_DAYS[dialect]}, count(DISTINCT o.id), sum({quantity})
     FROM {lines}
     WHERE {since}{as_of}{sold("o.status")} AND {has_address}
     GROUP BY 1, 2, 3, 4, 5
