@@ -127,7 +127,7 @@ def test_due_exactly_when_the_last_purchase_is_the_median_gap_old(days: list[lis
     expected = set()
     for c, ds in enumerate(days):
         known = [d for d in ds if d <= 200]  # purchases by now
-        if known and T0 + timedelta(days=max(known)) + usual <= now:
+        if known and T0 + timedelta(days=max(known)) + usual <= now < T0 + timedelta(days=max(known)) + 2 * usual:
             expected.add(f"cus_{c}")
     assert due == expected
 

@@ -7,7 +7,9 @@ customers, kept only when there are at least ``min_samples`` gaps: a product peo
 reminders.
 
 **Due.** :func:`due_reminders` finds, for every customer and sku with an interval, the customer's last
-purchase; the reminder is due once that purchase is ``interval`` old.
+purchase; the reminder is due once that purchase is ``interval`` old, and stays due for ``grace`` more (one
+interval by default): a customer who stopped buying the product long ago is no replenishment case (the
+re-engagement rule speaks to them).
 
 **Sending.** :func:`queue_replenishment_reminders` records each due reminder as the activity event
 :data:`custdata.workflows.REPLENISHMENT_DUE` and lets the workflows decide it
@@ -100,13 +102,20 @@ def repurchase_intervals(
 
 
 def due_reminders(
-    orders: Iterable[Order], intervals: dict[str, ProductInterval], *, now: datetime
+    orders: Iterable[Order],
+    intervals: dict[str, ProductInterval],
+    *,
+    now: datetime,
+    grace: timedelta | None = None,
 ) -> list[ReminderDue]:
     """The reminders due at ``now``: one per customer and sku whose last purchase (by ``now``) is at least the
-    sku's interval old; by customer, then sku."""
+    sku's interval old, and less than the interval plus ``grace`` (the interval when None); by customer, then
+    sku."""
     _check_orders(orders)
     if check_as_of(now) is None:
         raise ValidationError.single("now", "is required")
+    if grace is not None and (not isinstance(grace, timedelta) or grace <= timedelta(0)):
+        raise ValidationError.single("grace", "must be a positive timedelta (or None for one interval)")
     due = []
     for (customer_id, sku), bought in sorted(_purchases(orders, now).items()):
         usual = intervals.get(sku)
@@ -116,10 +125,16 @@ def due_reminders(
         try:
             at = last.placed_at + usual.interval
         except OverflowError:
+            continue  # due beyond the year 9999
+        if at > now:
             continue
-        if at <= now:
-            name = next(line.product_name for line in last.lines if line.sku == sku)
-            due.append(ReminderDue(CustomerId(customer_id), sku, name, last.id, last.placed_at, at))
+        try:
+            if now >= at + (usual.interval if grace is None else grace):
+                continue  # too long ago to be a replenishment
+        except OverflowError:
+            pass
+        name = next(line.product_name for line in last.lines if line.sku == sku)
+        due.append(ReminderDue(CustomerId(customer_id), sku, name, last.id, last.placed_at, at))
     return due
 
 
@@ -147,6 +162,7 @@ def queue_replenishment_reminders(
     now: datetime | None = None,
     min_samples: int = 3,
     intervals: dict[str, ProductInterval] | None = None,
+    grace: timedelta | None = None,
 ) -> list[Step]:
     """Learn the intervals from ``store`` (unless given), and hand every reminder due at ``now`` that was not
     decided before to ``workflows`` (see the module docstring); what the workflows did, step by step."""
@@ -159,7 +175,7 @@ def queue_replenishment_reminders(
     if intervals is None:
         intervals = repurchase_intervals(orders, min_samples=min_samples, as_of=moment)
     steps: list[Step] = []
-    for due in due_reminders(orders, intervals, now=moment):
+    for due in due_reminders(orders, intervals, now=moment, grace=grace):
         event = reminder_event(due, moment)
         with store.unit_of_work() as uow:
             try:
