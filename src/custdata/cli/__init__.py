@@ -1,4 +1,4 @@
-"""The ``custdata`` command: ``custdata demo``, ``import``, ``export``, ``dedupe``, ``segments``, ``erase``,
+"""The ``custdata`` command: ``custdata demo``, ``import``, ``export``, ``dedupe``, ``segments``, ``demand``, ``erase``,
 ``dispatch``, ``dead-letters``. One module per command, each with ``register(subparsers)`` and ``run(args) -> int``.
 
 Errors end as one line on standard error and an exit code (:class:`ExitCode`); set ``CUSTDATA_DEBUG=1``
