@@ -211,6 +211,7 @@ UNMARKED: dict[str, tuple[str, ...]] = {
         "duplicates",
         "folder",
         "timings",
+        "commerce",
     ),
     "custdata.demo.run.DemoSettings": ("customers", "seed", "now", "days", "outbox_folder", "batch_size"),
     "custdata.demo.run.History": ("triggers", "last_orders"),

@@ -30,6 +30,7 @@ import attrs
 from custdata._clock import utc_now
 from custdata._errors import MissingExtraError, ValidationError
 from custdata.domain import Order
+from custdata.domain.personal import NOT_PERSONAL
 from custdata.storage.aggregates import (
     RegionalDemandRow,
     check_demand,
@@ -56,11 +57,11 @@ def region_label(region: Region) -> str:
 class DemandSpike:
     """A week whose quantity of ``sku`` in ``region`` exceeded ``factor`` times its trailing baseline."""
 
-    region: Region
-    sku: str
-    week: str
-    quantity: int
-    baseline: Decimal  # the mean quantity of the weeks before
+    region: Region = attrs.field(metadata=NOT_PERSONAL)
+    sku: str = attrs.field(metadata=NOT_PERSONAL)
+    week: str = attrs.field(metadata=NOT_PERSONAL)
+    quantity: int = attrs.field(metadata=NOT_PERSONAL)
+    baseline: Decimal = attrs.field(metadata=NOT_PERSONAL)  # the mean quantity of the weeks before
 
     @property
     def label(self) -> str:
@@ -71,11 +72,11 @@ class DemandSpike:
 class DemandTrend:
     """What a region bought of a sku over the last weeks (``recent``) and over the whole window (``total``)."""
 
-    region: Region
-    sku: str
-    recent: int
-    total: int
-    spikes: int
+    region: Region = attrs.field(metadata=NOT_PERSONAL)
+    sku: str = attrs.field(metadata=NOT_PERSONAL)
+    recent: int = attrs.field(metadata=NOT_PERSONAL)
+    total: int = attrs.field(metadata=NOT_PERSONAL)
+    spikes: int = attrs.field(metadata=NOT_PERSONAL)
 
     @property
     def label(self) -> str:
@@ -139,11 +140,11 @@ def find_spikes(
 class DemandReport:
     """Demand by region, sku and week over ``weeks`` (consecutive ISO weeks), grouped ``by``."""
 
-    rows: tuple[RegionalDemandRow, ...]
-    weeks: tuple[str, ...]
-    by: str
-    spikes: tuple[DemandSpike, ...]
-    baseline_weeks: int
+    rows: tuple[RegionalDemandRow, ...] = attrs.field(metadata=NOT_PERSONAL)
+    weeks: tuple[str, ...] = attrs.field(metadata=NOT_PERSONAL)
+    by: str = attrs.field(metadata=NOT_PERSONAL)
+    spikes: tuple[DemandSpike, ...] = attrs.field(metadata=NOT_PERSONAL)
+    baseline_weeks: int = attrs.field(metadata=NOT_PERSONAL)
 
     def trends(self, top: int = 10) -> tuple[DemandTrend, ...]:
         """The ``top`` regions and skus by quantity over the last ``baseline_weeks`` weeks (then over the

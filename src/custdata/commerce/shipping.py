@@ -35,7 +35,7 @@ from custdata.domain import Address, CustomerId, Money
 from custdata.domain.checks import Checker
 from custdata.domain.order import Order
 from custdata.domain.order_events import DeliveryFailed, DeliveryProblem, OrderEvent
-from custdata.domain.personal import IDENTIFIER, NOT_PERSONAL, PERSONAL
+from custdata.domain.personal import LINKED, NOT_PERSONAL, PERSONAL, masked_repr
 from custdata.storage.merges import resolve
 from custdata.storage.ports import Store
 
@@ -93,7 +93,7 @@ class CartLine:
         return self.unit_price * self.quantity
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Cart:
     """What the customer is about to order: lines in one currency, where it goes, and whether that address was
     flagged invalid (see :class:`InvalidAddresses`)."""
@@ -101,6 +101,8 @@ class Cart:
     lines: tuple[CartLine, ...] = attrs.field(converter=_lines, metadata=NOT_PERSONAL)
     destination: Address = attrs.field(metadata=PERSONAL)
     address_flagged_invalid: bool = attrs.field(default=False, metadata=NOT_PERSONAL)
+
+    __repr__ = masked_repr
 
     def __attrs_post_init__(self) -> None:
         check = Checker()
@@ -183,12 +185,18 @@ def _eur(amount: str) -> dict[str, Money]:
 class ShippingPolicy:
     """The configurable rules of the module docstring; every price and threshold per currency."""
 
-    standard: dict[str, Money] = attrs.field(factory=lambda: _eur("4.90"), converter=_money_map)
-    express: dict[str, Money] = attrs.field(factory=lambda: _eur("9.90"), converter=_money_map)
-    free_standard_from: dict[str, Money] = attrs.field(factory=lambda: _eur("50.00"), converter=_money_map)
-    free_express_segments: frozenset[str] = attrs.field(default=frozenset({"Champions"}), converter=_name_set)
-    free_express_from: dict[str, Money] = attrs.field(factory=lambda: _eur("1000.00"), converter=_money_map)
-    express_countries: frozenset[str] | None = attrs.field(default=None, converter=_name_set)
+    standard: dict[str, Money] = attrs.field(metadata=NOT_PERSONAL, factory=lambda: _eur("4.90"), converter=_money_map)
+    express: dict[str, Money] = attrs.field(metadata=NOT_PERSONAL, factory=lambda: _eur("9.90"), converter=_money_map)
+    free_standard_from: dict[str, Money] = attrs.field(
+        metadata=NOT_PERSONAL, factory=lambda: _eur("50.00"), converter=_money_map
+    )
+    free_express_segments: frozenset[str] = attrs.field(
+        default=frozenset({"Champions"}), converter=_name_set, metadata=NOT_PERSONAL
+    )
+    free_express_from: dict[str, Money] = attrs.field(
+        metadata=NOT_PERSONAL, factory=lambda: _eur("1000.00"), converter=_money_map
+    )
+    express_countries: frozenset[str] | None = attrs.field(default=None, converter=_name_set, metadata=NOT_PERSONAL)
 
     def __attrs_post_init__(self) -> None:
         check = Checker()
@@ -271,7 +279,7 @@ class InvalidAddresses:
     """The destinations flagged invalid: collected from the ``DeliveryFailed`` events with problem
     ``address_invalid`` that ``FlagAddressInvalid`` raises, and the orders they are about."""
 
-    keys: set[str] = attrs.field(factory=set, metadata=IDENTIFIER)
+    keys: set[str] = attrs.field(factory=set, metadata=LINKED)  # digests of addresses
 
     def observe(self, events: Iterable[OrderEvent], orders: Mapping[str, Order]) -> None:
         """Note the shipping addresses of the orders (by id) whose address ``events`` flagged invalid."""
