@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("outbox",),
     ("workflows", "aio"),
     ("merge", "importing", "privacy", "matching", "commands", "support"),
-    ("analytics", "customer360"),
+    ("analytics", "customer360", "commerce"),
     ("notebook",),
     ("demo", "cli", "__main__"),
 )

@@ -212,6 +212,7 @@ UNMARKED: dict[str, tuple[str, ...]] = {
         "folder",
         "timings",
         "support",
+        "commerce",
     ),
     "custdata.demo.support.SupportFigures": ("messages", "wismo", "answered", "correct"),
     "custdata.storage.outbox.status.OutboxStatus": (

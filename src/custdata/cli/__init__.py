@@ -1,4 +1,4 @@
-"""The ``custdata`` command: ``custdata demo``, ``import``, ``export``, ``dedupe``, ``segments``, ``erase``,
+"""The ``custdata`` command: ``custdata demo``, ``import``, ``export``, ``dedupe``, ``segments``, ``demand``, ``erase``,
 ``dispatch``, ``dead-letters``. One module per command, each with ``register(subparsers)`` and ``run(args) -> int``.
 
 Errors end as one line on standard error and an exit code (:class:`ExitCode`); set ``CUSTDATA_DEBUG=1``
@@ -26,9 +26,9 @@ line; 3 bad input; 4 store error; 5 not found; 6 optional dependency missing; 70
 
 
 def _commands() -> list[ModuleType]:
-    from custdata.cli import dead_letters, dedupe, demo, dispatch, erase, export, imports, segments
+    from custdata.cli import dead_letters, dedupe, demand, demo, dispatch, erase, export, imports, segments
 
-    return [demo, imports, export, dedupe, segments, erase, dispatch, dead_letters]
+    return [demo, imports, export, dedupe, segments, demand, erase, dispatch, dead_letters]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,6 +30,7 @@ from custdata.domain import (
     Customer,
     Money,
     Order,
+    Topic,
 )
 from custdata.outbox.dispatcher import DrainReport
 from custdata.storage.ports import Store, walk
@@ -56,6 +57,7 @@ class DemoReport:
     folder: Path
     timings: dict[str, float] = attrs.Factory(dict)
     support: str | None = None
+    commerce: dict[str, str] = attrs.Factory(dict)
 
     def render(self) -> str:
         """The report as text, one section per heading."""
@@ -80,6 +82,7 @@ class DemoReport:
         section("Duplicates", self.duplicates.items())
         if self.support is not None:
             section("Support", [("inbound", self.support)])
+        section("Commerce: shipping, demand, replenishment", self.commerce.items())
         out.append(f"Messages written to {self.folder}/ (one file per message).")
         return "\n".join(out)
 
@@ -122,6 +125,7 @@ def build_report(
         ),
         duplicates=_duplicates(customers, people),
         folder=folder,
+        commerce=commerce_summary(store, customers, orders, messages, now),
     )
 
 
@@ -181,3 +185,34 @@ def _duplicates(customers: list[Customer], people: DemoPeople) -> dict[str, int]
         "planted duplicate pairs": len(planted),
         "planted pairs found": len(flagged & planted),
     }
+
+
+def commerce_summary(
+    store: Store, customers: list[Customer], orders: list[Order], messages: list[CommunicationEvent], now: datetime
+) -> dict[str, str]:
+    """Shipping options for one customer of three RFM segments (a 30 EUR cart to their own address), the largest
+    demand spikes of the last twelve weeks, and the replenishment reminders the workflows decided. The labels
+    name segments and regions, never a customer."""
+    from custdata.commerce import Cart, CartLine, ShippingCustomer, ShippingPolicy, regional_demand_report
+
+    out: dict[str, str] = {}
+    policy = ShippingPolicy()
+    scores = {str(s.customer_id): s for s in rfm(orders, as_of=now, currency="EUR")}
+    wanted = ["Champions", "Loyal", "New"]
+    for customer in customers:
+        score = scores.get(str(customer.id))
+        if score is None or not customer.addresses or score.segment.value not in wanted:
+            continue
+        wanted.remove(score.segment.value)
+        cart = Cart([CartLine("DEMO", 1, Money("30.00", "EUR"))], customer.addresses[0])
+        offer = policy.options(ShippingCustomer(score.segment.value, score.monetary), cart)
+        options = ", ".join(f"{o.code} {'free' if not o.price else o.price}" for o in offer.options)
+        out[f"shipping, {score.segment.value} customer"] = options
+    report = regional_demand_report(store, weeks=12, as_of=now, min_quantity=3)
+    for spike in sorted(report.spikes, key=lambda s: (-s.quantity, s.week))[:3]:
+        out[f"demand spike {spike.week} {spike.label}"] = f"{spike.sku}: {spike.quantity} items vs {spike.baseline:.1f}"
+    if not report.spikes:
+        out["demand spikes (12 weeks)"] = "none"
+    reminders = Counter(m.status.value for m in messages if m.topic == Topic.REPLENISHMENT)
+    out["replenishment reminders"] = ", ".join(f"{n} {state}" for state, n in sorted(reminders.items())) or "none due"
+    return out

@@ -199,7 +199,16 @@ def live(store: Store, history: History, settings: DemoSettings, *, progress: Pr
         drained.add(dispatcher.drain())
         if progress is not None:
             progress("days", day, settings.days)
+    drained.add(_replenishment(store, workflows, dispatcher, clock[0]))
     return drained
+
+
+def _replenishment(store: Store, workflows: Workflows, dispatcher: Dispatcher, now: datetime) -> DrainReport:
+    """On the last day, the replenishment reminders that are due, through the workflows, then sent."""
+    from custdata.commerce import queue_replenishment_reminders
+
+    queue_replenishment_reminders(store, workflows, now=now, min_samples=2)
+    return dispatcher.drain()
 
 
 def _outbox(uow: object) -> OutboxUnitOfWork:

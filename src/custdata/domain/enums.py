@@ -114,7 +114,8 @@ class Direction(StrEnum):
 
 
 class Topic(StrEnum):
-    """What a message is about. Marketing topics (review request, re-engagement, cart reminder) need an opt-in."""
+    """What a message is about. Marketing topics (review request, re-engagement, cart reminder, replenishment
+    reminder) need an opt-in."""
 
     ORDER_CONFIRMATION = "order_confirmation"
     ORDER_PACKED = "order_packed"
@@ -129,6 +130,7 @@ class Topic(StrEnum):
     REVIEW_REQUEST = "review_request"
     RE_ENGAGEMENT = "re_engagement"
     CART_REMINDER = "cart_reminder"
+    REPLENISHMENT = "replenishment"
     SUPPORT = "support"
     ACCOUNT = "account"
 
@@ -138,7 +140,7 @@ class Topic(StrEnum):
         return self in _MARKETING
 
 
-_MARKETING = frozenset({Topic.REVIEW_REQUEST, Topic.RE_ENGAGEMENT, Topic.CART_REMINDER})
+_MARKETING = frozenset({Topic.REVIEW_REQUEST, Topic.RE_ENGAGEMENT, Topic.CART_REMINDER, Topic.REPLENISHMENT})
 
 
 class CommunicationStatus(StrEnum):

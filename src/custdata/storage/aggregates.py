@@ -22,7 +22,7 @@ subtracts) are those of :mod:`custdata.domain.order_rules`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple, Protocol, runtime_checkable
 
@@ -154,12 +154,136 @@ def order_figures(orders: Iterable[Order], *, as_of: datetime | None = None) -> 
     return OrderAggregates(rows, cancelled)
 
 
+# -- regional demand ------------------------------------------------------------------------------------------
+
+#: How :func:`regional_demand` groups the shipping destination: by country, by country and subdivision
+#: (``country_area``), or by country and the first characters of the postal code.
+DEMAND_LEVELS = ("country", "area", "postal-prefix")
+#: The longest postal-code prefix :func:`regional_demand` groups by.
+MAX_PREFIX = 10
+_EPOCH_DAY = date(1970, 1, 1)
+
+
+class RegionalDemandRow(NamedTuple):
+    """Demand for one product in one region in one ISO week (weeks of UTC days, written ``2026-W05``): how many
+    orders that count held the sku, and how many items of it they held. ``area`` is empty unless grouping by
+    area, ``postal_prefix`` unless grouping by postal prefix."""
+
+    country: str
+    area: str
+    postal_prefix: str
+    sku: str
+    week: str
+    orders: int
+    quantity: int
+
+
+@runtime_checkable
+class DemandQueries(Protocol):
+    """Regional demand a store computes over its own orders, inside a unit of work (``uow.aggregates``)."""
+
+    def regional_demand(
+        self,
+        *,
+        by: str = "country",
+        prefix_length: int = 2,
+        since: datetime | None = None,
+        as_of: datetime | None = None,
+    ) -> tuple[RegionalDemandRow, ...]:
+        """Equal to :func:`regional_demand` over every order the unit of work sees."""
+
+
+def demand_queries_of(uow: object) -> DemandQueries | None:
+    """The regional-demand queries that ``uow`` offers, or None (then stream the orders into
+    :func:`regional_demand`)."""
+    queries = getattr(uow, "aggregates", None)
+    return queries if isinstance(queries, DemandQueries) else None
+
+
+def check_demand(by: object, prefix_length: object, since: object, as_of: object) -> None:
+    """A :class:`~custdata.ValidationError` naming the first argument of :func:`regional_demand` that is wrong."""
+    if not isinstance(by, str) or by not in DEMAND_LEVELS:
+        raise ValidationError.single("by", f"must be one of {', '.join(DEMAND_LEVELS)}, not {by!r}")
+    if isinstance(prefix_length, bool) or not isinstance(prefix_length, int) or not 1 <= prefix_length <= MAX_PREFIX:
+        raise ValidationError.single("prefix_length", f"must be a whole number from 1 to {MAX_PREFIX}")
+    if since is not None:
+        if not isinstance(since, datetime) or since.tzinfo is None or since.utcoffset() is None:
+            raise ValidationError.single("since", "must be a timezone-aware datetime")
+    check_as_of(as_of)
+
+
+def iso_week(day: date) -> str:
+    """The ISO week of ``day``, written ``2026-W05``."""
+    year, week, _ = day.isocalendar()
+    return f"{year:04d}-W{week:02d}"
+
+
+def week_of_epoch_day(days: int) -> str:
+    """The ISO week of the UTC day ``days`` after 1970-01-01 (how the SQL stores group days)."""
+    return iso_week(_EPOCH_DAY + timedelta(days=days))
+
+
+def demand_region(country: str, area: str, postal_code: str, by: str, prefix_length: int) -> tuple[str, str, str]:
+    """The region key of a destination: (country, area or "", postal prefix or "")."""
+    return (
+        country,
+        area if by == "area" else "",
+        postal_code[:prefix_length] if by == "postal-prefix" else "",
+    )
+
+
+def demand_rows(tallies: dict[tuple[str, str, str, str, str], list[int]]) -> tuple[RegionalDemandRow, ...]:
+    """The rows of ``tallies`` ((country, area, prefix, sku, week) -> [orders, quantity]), in key order."""
+    return tuple(RegionalDemandRow(*key, orders, quantity) for key, (orders, quantity) in sorted(tallies.items()))
+
+
+def regional_demand(
+    orders: Iterable[Order],
+    *,
+    by: str = "country",
+    prefix_length: int = 2,
+    since: datetime | None = None,
+    as_of: datetime | None = None,
+) -> tuple[RegionalDemandRow, ...]:
+    """The reference of :meth:`DemandQueries.regional_demand`: orders that count (sold, placed by ``as_of`` and
+    at or after ``since``) and have a shipping address, by region (see :data:`DEMAND_LEVELS`), sku and ISO
+    week of the UTC day they were placed. An order holding a sku on several lines counts once, its items all."""
+    check_demand(by, prefix_length, since, as_of)
+    if isinstance(orders, Order | str | bytes) or not isinstance(orders, Iterable):
+        raise ValidationError.single("orders", f"must be an iterable of Order, not {type(orders).__name__}")
+    tallies: dict[tuple[str, str, str, str, str], list[int]] = {}
+    for i, order in enumerate(orders):
+        if not isinstance(order, Order):
+            raise ValidationError.single(f"orders[{i}]", f"must be Order, not {type(order).__name__}")
+        address = order.shipping_address
+        if address is None or not rules.counts_by(order, as_of) or (since is not None and order.placed_at < since):
+            continue
+        region = demand_region(address.country_code, address.country_area, address.postal_code, by, prefix_length)
+        week = iso_week(order.placed_at.astimezone(UTC).date())
+        seen: set[str] = set()
+        for line in order.lines:
+            tally = tallies.setdefault((*region, line.sku, week), [0, 0])
+            if line.sku not in seen:
+                seen.add(line.sku)
+                tally[0] += 1
+            tally[1] += line.quantity
+    return demand_rows(tallies)
+
+
 __all__ = [
+    "DEMAND_LEVELS",
+    "MAX_PREFIX",
     "AggregateQueries",
     "AggregatingUnitOfWork",
     "CustomerOrderFigures",
+    "DemandQueries",
     "OrderAggregates",
+    "RegionalDemandRow",
     "aggregates_of",
     "check_as_of",
+    "check_demand",
+    "demand_queries_of",
+    "iso_week",
     "order_figures",
+    "regional_demand",
 ]

@@ -32,6 +32,7 @@ from custdata.workflows.policy import (
     default_contact,
     quiet_until,
 )
+from custdata.workflows.replenishment import REPLENISHMENT_DUE, replenishment_rule
 from custdata.workflows.rules import Due, Rule, trigger_key
 from custdata.workflows.templates import (
     COMMON_VARIABLES,
@@ -48,6 +49,7 @@ __all__ = [
     "MARKETING_TOPICS",
     "OPTIONAL_VARIABLES",
     "ORDER_UPDATES",
+    "REPLENISHMENT_DUE",
     "TOPIC_VARIABLES",
     "Decision",
     "Due",
@@ -68,5 +70,6 @@ __all__ = [
     "no_order_since",
     "order_still_delivered",
     "quiet_until",
+    "replenishment_rule",
     "trigger_key",
 ]

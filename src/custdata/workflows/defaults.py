@@ -23,6 +23,7 @@ from custdata.lifecycle.events import (
     ShipmentDelivered,
 )
 from custdata.storage.ports import walk
+from custdata.workflows.replenishment import REPLENISHMENT_DUE, replenishment_rule
 from custdata.workflows.rules import Due, Rule
 from custdata.workflows.templates import Template, TemplateRegistry
 
@@ -70,9 +71,11 @@ def default_rules(
     re_engagement_after: timedelta = timedelta(days=90),
     cart_reminder_after: timedelta = timedelta(hours=2),
     cart_event: str = "Cart Abandoned",
+    replenishment_event: str = REPLENISHMENT_DUE,
 ) -> list[Rule]:
     """The rules for the whole flow: confirmation, packed, shipped, out for delivery, delivered, review request,
-    delay and failed-delivery notices, cancellation, returns, refunds, re-engagement and cart reminders."""
+    delay and failed-delivery notices, cancellation, returns, refunds, re-engagement, cart reminders and
+    replenishment reminders (on the activity events :mod:`custdata.commerce.replenishment` records)."""
     parcel_news = frozenset({_T.ORDER_PACKED, _T.ORDER_SHIPPED, _T.OUT_FOR_DELIVERY, _T.DELIVERY_DELAYED})
     return [
         Rule(name="order_confirmation", on=OrderPlaced, topic=_T.ORDER_CONFIRMATION, cancels={_T.CART_REMINDER}),
@@ -114,6 +117,7 @@ def default_rules(
             delay=cart_reminder_after,
             guard=no_order_since,
         ),
+        replenishment_rule(replenishment_event),
     ]
 
 
@@ -200,6 +204,11 @@ _EN_EMAIL: dict[Topic, tuple[str, str]] = {
         _HELLO + "{% if item_count %}{{ item_count }} item{% if item_count != 1 %}s are{% else %} is{% endif %}"
         "{% else %}your picks are{% endif %} still waiting in your cart:\n{{ cart_url }}" + _SIGN,
     ),
+    _T.REPLENISHMENT: (
+        "Time for more {{ product_name }}?",
+        _HELLO + "it has been {{ days_since_purchase }} days since you last ordered {{ product_name }}, about when "
+        "customers order it again. Running low?\n{{ shop_url }}" + _SIGN,
+    ),
 }
 
 _EN_SMS: dict[Topic, str] = {
@@ -219,6 +228,7 @@ _EN_SMS: dict[Topic, str] = {
     _T.REVIEW_REQUEST: "{{ shop_name }}: how was order {{ order_number }}? {{ review_url }}",
     _T.RE_ENGAGEMENT: "{{ shop_name }}: it has been a while! See what is new: {{ shop_url }}",
     _T.CART_REMINDER: "{{ shop_name }}: your cart is waiting: {{ cart_url }}",
+    _T.REPLENISHMENT: "{{ shop_name }}: running low on {{ product_name }}? {{ shop_url }}",
 }
 
 _DE_EMAIL: dict[Topic, tuple[str, str]] = {

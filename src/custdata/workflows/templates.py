@@ -51,6 +51,7 @@ TOPIC_VARIABLES: Mapping[Topic, frozenset[str]] = MappingProxyType(
         Topic.REVIEW_REQUEST: _ORDER | {"review_url"},
         Topic.RE_ENGAGEMENT: frozenset({"days_since_order", "last_order_number"}),
         Topic.CART_REMINDER: frozenset({"cart_url", "item_count"}),
+        Topic.REPLENISHMENT: frozenset({"product_name", "days_since_purchase"}),
         Topic.SUPPORT: frozenset({"ticket_id"}),
         Topic.ACCOUNT: frozenset(),
     }

@@ -36,7 +36,16 @@ from custdata._errors import ValidationError
 from custdata.domain import CustomerId
 from custdata.domain import order_rules as rules
 from custdata.domain.money import EXACT
-from custdata.storage.aggregates import CustomerOrderFigures, OrderAggregates, check_as_of
+from custdata.storage.aggregates import (
+    CustomerOrderFigures,
+    OrderAggregates,
+    RegionalDemandRow,
+    check_as_of,
+    check_demand,
+    demand_region,
+    demand_rows,
+    week_of_epoch_day,
+)
 from custdata.storage.records import EPOCH, micros
 from custdata.storage.sql.session import SqlSession
 from custdata.storage.sql.tables import minor_exponent
@@ -268,8 +277,76 @@ def aggregate_orders(session: SqlSession, *, as_of: datetime | None = None) -> O
     raise ValidationError.single("session", f"the {name} dialect has no aggregation queries")
 
 
+# -- regional demand -----------------------------------------------------------------------------------------
+
+_DAY_US = 86_400_000_000
+# The UTC day of placed_us, rounded down for times before 1970 too (SQLite's integer division truncates).
+_DAYS = {
+    "sqlite": f"((o.placed_us - (((o.placed_us % {_DAY_US}) + {_DAY_US}) % {_DAY_US})) / {_DAY_US})",
+    "postgresql": f"floor(o.placed_us::numeric / {_DAY_US})::bigint",
+}
+
+
+def _demand_sql(dialect: str, by: str, prefix_length: int, with_since: bool, with_as_of: bool) -> str:
+    """The statement that adds up demand by destination, sku and UTC day (days become ISO weeks in Python).
+
+    ``prefix_length`` is a checked whole number, written into the statement so that it can be grouped by.
+    """
+    if dialect == "sqlite":
+        field = "coalesce(json_extract(o.doc, '$.shipping_address.{0}'), '')".format
+        sku, quantity = "json_extract(l.value, '$.sku')", "json_extract(l.value, '$.quantity')"
+        lines = "orders AS o, json_each(o.doc, '$.lines') AS l"
+        has_address = "json_type(o.doc, '$.shipping_address') = 'object'"
+    else:
+        field = "coalesce(o.doc -> 'shipping_address' ->> '{0}', '')".format
+        sku, quantity = "l.value ->> 'sku'", "(l.value ->> 'quantity')::bigint"
+        lines = "orders AS o CROSS JOIN LATERAL jsonb_array_elements(o.doc -> 'lines') AS l(value)"
+        has_address = "jsonb_typeof(o.doc -> 'shipping_address') = 'object'"
+    area = field("country_area") if by == "area" else "''"
+    prefix = f"substr({field('postal_code')}, 1, {int(prefix_length)})" if by == "postal-prefix" else "''"
+    since = "o.placed_us >= ? AND " if with_since else ""
+    as_of = "o.placed_us <= ? AND " if with_as_of else ""
+    return f"""
+SELECT {field("country_code")}, {area}, {prefix}, {sku}, {_DAYS[dialect]}, count(DISTINCT o.id), sum({quantity})
+    FROM {lines}
+    WHERE {since}{as_of}{sold("o.status")} AND {has_address}
+    GROUP BY 1, 2, 3, 4, 5
+"""
+
+
+def aggregate_demand(
+    session: SqlSession,
+    *,
+    by: str = "country",
+    prefix_length: int = 2,
+    since: datetime | None = None,
+    as_of: datetime | None = None,
+) -> tuple[RegionalDemandRow, ...]:
+    """Regional demand (:func:`custdata.storage.aggregates.regional_demand`) computed by the database behind
+    ``session``: one ``GROUP BY`` over the order lines by destination, sku and UTC day; days are then added
+    into ISO weeks."""
+    check_demand(by, prefix_length, since, as_of)
+    name = session.dialect.name
+    if name not in DIALECTS:
+        raise ValidationError.single("session", f"the {name} dialect has no aggregation queries")
+    params: list[Any] = [micros(m) for m in (since, as_of) if m is not None]
+    statement = _demand_sql(name, by, prefix_length, since is not None, as_of is not None)
+    tallies: dict[tuple[str, str, str, str, str], list[int]] = {}
+    weeks: dict[int, str] = {}
+    for country, area, prefix, sku, day, orders, quantity in session.fetch_all(
+        session.dialect.render(statement), params
+    ):
+        day = int(day)
+        week = weeks.get(day) or weeks.setdefault(day, week_of_epoch_day(day))
+        tally = tallies.setdefault((*demand_region(country, area, prefix, by, prefix_length), sku, week), [0, 0])
+        tally[0] += int(orders)
+        tally[1] += int(quantity)
+    return demand_rows(tallies)
+
+
 class SqlAggregateQueries:
-    """The aggregate-query port of an SQL unit of work: :func:`aggregate_orders` on its open session."""
+    """The aggregate-query port of an SQL unit of work: :func:`aggregate_orders` and :func:`aggregate_demand`
+    on its open session."""
 
     __slots__ = ("_session",)
 
@@ -279,6 +356,17 @@ class SqlAggregateQueries:
     def order_figures(self, *, as_of: datetime | None = None) -> OrderAggregates:
         """See :meth:`custdata.storage.aggregates.AggregateQueries.order_figures`."""
         return aggregate_orders(self._session(), as_of=as_of)
+
+    def regional_demand(
+        self,
+        *,
+        by: str = "country",
+        prefix_length: int = 2,
+        since: datetime | None = None,
+        as_of: datetime | None = None,
+    ) -> tuple[RegionalDemandRow, ...]:
+        """See :meth:`custdata.storage.aggregates.DemandQueries.regional_demand`."""
+        return aggregate_demand(self._session(), by=by, prefix_length=prefix_length, since=since, as_of=as_of)
 
 
 def aggregate_queries(session: SqlSession, active: Callable[[], SqlSession]) -> SqlAggregateQueries | None:
