@@ -84,6 +84,8 @@ def find_duplicates(matcher: Matcher, records: Iterable[object], *, blocking: bo
             ((blocks, oversized),) = list(session.rows(_sql.stats_sql(max_block_size=matcher.max_block_size)))
             stats = BlockingStats(int(blocks), int(oversized), int(compared))
         tables, household = matcher._tables, matcher._household
+        for name, table_query in [*_sql.typo_tables(session.dialect), *_sql.level_tables(session.dialect, tables)]:
+            session.create(name, table_query)
         query = _sql.scored_sql(session.dialect, tables, household, matcher.review - 1e-6)
         found = _finish(matcher, session.rows(query))
     finally:

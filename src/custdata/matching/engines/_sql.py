@@ -223,12 +223,12 @@ _STREET_AGREES = "('exact', 'typo')"
 _LOCALITY_AGREES = "('exact', 'typo', 'city')"
 
 
-def scored_sql(
-    d: Dialect, tables: dict[str, dict[str, float]], household: dict[str, dict[str, float]], floor: float
-) -> str:
-    """Levels, the name swap, the household rule and the score of every candidate pair in ``candidates``, as
-    :meth:`Matcher._score` computes them; only pairs scoring at least ``floor`` are returned, with their ids
-    and guest flags. The score here only filters: the caller recomputes it exactly from the levels."""
+def level_tables(d: Dialect, tables: dict[str, dict[str, float]]) -> list[tuple[str, str]]:
+    """Tables to create, in order, after :func:`typo_tables` and before :func:`scored_sql`: every field's level
+    of every candidate pair (``levels``), then the name levels with given and family name crossed, for the pairs
+    whose names did not agree (``crossed``), the weights of the three ways to pair the names (``weighed``) and
+    the levels of the names paired the way that weighs most (``named``), as :meth:`Matcher._score` pairs them.
+    Creating each as a table keeps every query small for the planner."""
     for field in FIELDS:
         assert set(tables[field]) == {*LEVELS[field], MISSING}
     g, f = tables["given_name"], tables["family_name"]
@@ -236,60 +236,62 @@ def scored_sql(
     def names(choice: str) -> str:
         return f"{_weight(g, 'g' + choice)} + {_weight(f, 'f' + choice)}"
 
-    return f"""WITH et AS (
-    SELECT DISTINCT c.i, c.j
-    FROM candidates c JOIN emails x ON x.pos = c.i JOIN emails y ON y.pos = c.j
-    WHERE x.domain = y.domain AND length(x.local) >= 5 AND length(y.local) >= 5
-        AND abs(length(x.local) - length(y.local)) <= 1 AND x.digits = y.digits
-        AND {d.dl1.format(a="x.local", b="y.local")}
-), pt AS (
-    SELECT DISTINCT c.i, c.j
-    FROM candidates c JOIN tails x ON x.pos = c.i JOIN tails y ON y.pos = c.j
-    WHERE {d.one_edit.format(a="x.tail", b="y.tail")}
-), levels AS (
-    SELECT c.i, c.j, a.id AS left_id, b.id AS right_id, a.guest AS left_guest, b.guest AS right_guest,
-        {_given(d, "a.g_", "b.g_")} AS g0,
-        {_family(d, "a.f_", "b.f_")} AS f0,
-        {_birthday(d)} AS birthday,
-        {_email(d)} AS email,
-        {_phone(d)} AS phone,
-        {_street(d)} AS street,
-        {_locality(d)} AS locality,
-        a.g_full AS ag_full, a.g_first AS ag_first, a.g_code AS ag_code, a.g_groups AS ag_groups,
-        a.g_tokens AS ag_tokens, a.g_ntok AS ag_ntok, a.g_rest AS ag_rest,
-        a.f_full AS af_full, a.f_first AS af_first, a.f_code AS af_code, a.f_groups AS af_groups,
-        a.f_tokens AS af_tokens, a.f_ntok AS af_ntok, a.f_rest AS af_rest,
-        b.g_full AS bg_full, b.g_first AS bg_first, b.g_code AS bg_code, b.g_groups AS bg_groups,
-        b.g_tokens AS bg_tokens, b.g_ntok AS bg_ntok, b.g_rest AS bg_rest,
-        b.f_full AS bf_full, b.f_first AS bf_first, b.f_code AS bf_code, b.f_groups AS bf_groups,
-        b.f_tokens AS bf_tokens, b.f_ntok AS bf_ntok, b.f_rest AS bf_rest
-    FROM candidates c JOIN records a ON a.pos = c.i JOIN records b ON b.pos = c.j
-        LEFT JOIN et ON et.i = c.i AND et.j = c.j
-        LEFT JOIN pt ON pt.i = c.i AND pt.j = c.j
-), crossed AS (
+    swap = f"(l.g0 IN {_TRY_SWAP} OR l.f0 IN {_TRY_SWAP})"
+    return [
+        (
+            "levels",
+            f"""SELECT c.i, c.j, a.id AS left_id, b.id AS right_id, a.guest AS left_guest, b.guest AS right_guest,
+    {_given(d, "a.g_", "b.g_")} AS g0,
+    {_family(d, "a.f_", "b.f_")} AS f0,
+    {_birthday(d)} AS birthday,
+    {_email(d)} AS email,
+    {_phone(d)} AS phone,
+    {_street(d)} AS street,
+    {_locality(d)} AS locality
+FROM candidates c JOIN records a ON a.pos = c.i JOIN records b ON b.pos = c.j
+    LEFT JOIN email_typos et ON et.i = c.i AND et.j = c.j
+    LEFT JOIN phone_typos pt ON pt.i = c.i AND pt.j = c.j""",
+        ),
+        (
+            "crossed",
+            f"""SELECT l.*,
+    CASE WHEN {swap} THEN {_given(d, "a.g_", "b.f_")} END AS g1,
+    CASE WHEN {swap} THEN {_family(d, "b.g_", "a.f_")} END AS f1,
+    CASE WHEN {swap} THEN {_given(d, "b.g_", "a.f_")} END AS g2,
+    CASE WHEN {swap} THEN {_family(d, "a.g_", "b.f_")} END AS f2
+FROM levels l JOIN records a ON a.pos = l.i JOIN records b ON b.pos = l.j""",
+        ),
+        (
+            "weighed",
+            f"""SELECT *, {names("0")} AS w0,
+    CASE WHEN g1 IS NULL THEN NULL ELSE {names("1")} END AS w1,
+    CASE WHEN g2 IS NULL THEN NULL ELSE {names("2")} END AS w2
+FROM crossed""",
+        ),
+        (
+            "named",
+            """SELECT left_id, right_id, left_guest, right_guest, birthday, email, phone, street, locality, choice,
+    CASE choice WHEN 2 THEN g2 WHEN 1 THEN g1 ELSE g0 END AS given_name,
+    CASE choice WHEN 2 THEN f2 WHEN 1 THEN f1 ELSE f0 END AS family_name
+FROM (
     SELECT *,
-        CASE WHEN g0 IN {_TRY_SWAP} OR f0 IN {_TRY_SWAP} THEN {_given(d, "ag_", "bf_")} END AS g1,
-        CASE WHEN g0 IN {_TRY_SWAP} OR f0 IN {_TRY_SWAP} THEN {_family(d, "bg_", "af_")} END AS f1,
-        CASE WHEN g0 IN {_TRY_SWAP} OR f0 IN {_TRY_SWAP} THEN {_given(d, "bg_", "af_")} END AS g2,
-        CASE WHEN g0 IN {_TRY_SWAP} OR f0 IN {_TRY_SWAP} THEN {_family(d, "ag_", "bf_")} END AS f2
-    FROM levels
-), weighed AS (
-    SELECT *, {names("0")} AS w0,
-        CASE WHEN g1 IS NULL THEN NULL ELSE {names("1")} END AS w1,
-        CASE WHEN g2 IS NULL THEN NULL ELSE {names("2")} END AS w2
-    FROM crossed
-), chosen AS (
-    SELECT left_id, right_id, left_guest, right_guest, birthday, email, phone, street, locality,
         CASE WHEN w2 IS NOT NULL AND w2 > greatest(w0, w1) THEN 2 WHEN w1 IS NOT NULL AND w1 > w0 THEN 1 ELSE 0
-            END AS choice,
-        g0, f0, g1, f1, g2, f2
+            END AS choice
     FROM weighed
-), named AS (
-    SELECT left_id, right_id, left_guest, right_guest, birthday, email, phone, street, locality, choice,
-        CASE choice WHEN 2 THEN g2 WHEN 1 THEN g1 ELSE g0 END AS given_name,
-        CASE choice WHEN 2 THEN f2 WHEN 1 THEN f1 ELSE f0 END AS family_name
-    FROM chosen
-), household AS (
+) AS w""",
+        ),
+    ]
+
+
+def scored_sql(
+    d: Dialect, tables: dict[str, dict[str, float]], household: dict[str, dict[str, float]], floor: float
+) -> str:
+    """The household rule and the score of every candidate pair (from the ``named`` table of
+    :func:`level_tables`), as :meth:`Matcher._score` computes them; only pairs scoring at least ``floor`` are
+    returned, with their ids and guest flags. The score here only filters: the caller recomputes it exactly from
+    the levels."""
+    g, f = tables["given_name"], tables["family_name"]
+    return f"""WITH household AS (
     SELECT *,
         (given_name NOT IN {_TELLS_APART} AND street IN {_STREET_AGREES} AND locality IN {_LOCALITY_AGREES})
             AS by_address,
@@ -307,6 +309,33 @@ WHERE {_weight(g, "given_name")}
     + CASE WHEN by_address THEN {_weight(household["phone"], "phone")} ELSE {_weight(tables["phone"], "phone")} END
     + {_weight(tables["street"], "street")}
     + {_weight(tables["locality"], "locality")} >= {_double(floor)}"""
+
+
+def typo_tables(d: Dialect) -> list[tuple[str, str]]:
+    """Tables to create, in order, before :func:`scored_sql`: the candidate pairs with a slipped letter in an
+    email at the same domain (``email_typos``) and with phone tails one edit apart (``phone_typos``). Each pair
+    first meets the left record's values, then the right's: joining the two sides first would pair every two
+    addresses of a domain."""
+    return [
+        (
+            "left_emails",
+            "SELECT c.i, c.j, x.local, x.domain, x.digits FROM candidates c JOIN emails x ON x.pos = c.i",
+        ),
+        (
+            "email_typos",
+            f"""SELECT DISTINCT x.i, x.j
+FROM left_emails x JOIN emails y ON y.pos = x.j AND y.domain = x.domain
+WHERE length(x.local) >= 5 AND length(y.local) >= 5 AND abs(length(x.local) - length(y.local)) <= 1
+    AND x.digits = y.digits AND {d.dl1.format(a="x.local", b="y.local")}""",
+        ),
+        ("left_tails", "SELECT c.i, c.j, x.tail FROM candidates c JOIN tails x ON x.pos = c.i"),
+        (
+            "phone_typos",
+            f"""SELECT DISTINCT x.i, x.j
+FROM left_tails x JOIN tails y ON y.pos = x.j
+WHERE {d.one_edit.format(a="x.tail", b="y.tail")}""",
+        ),
+    ]
 
 
 def repeated_ids_sql() -> str:

@@ -42,14 +42,10 @@ class DuckDBSession:
     def load(self, batch: Batch) -> None:
         for table, data in arrow_tables(self._pa, batch).items():
             if table not in self._created:
-                self._con.register("_batch", data)
-                self._con.execute(f"CREATE TABLE {table} AS SELECT * FROM _batch")
-                self._con.unregister("_batch")
+                self._con.from_arrow(data).create(table)
                 self._created.add(table)
             elif data.num_rows:
-                self._con.register("_batch", data)
-                self._con.execute(f"INSERT INTO {table} SELECT * FROM _batch")
-                self._con.unregister("_batch")
+                self._con.from_arrow(data).insert_into(table)
         assert self._created == set(TABLES)
 
     def create(self, name: str, query: str) -> None:
