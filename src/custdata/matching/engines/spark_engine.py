@@ -25,7 +25,7 @@ def _modules() -> tuple[Any, Any, Any]:
         from pyspark.sql import SparkSession as Session
         from pyspark.sql import types
     except ImportError as exc:
-        raise MissingExtraError(exc.name or "pyspark", "spark", "the Spark matching engine") from exc
+        raise MissingExtraError((exc.name or "pyspark").partition(".")[0], "spark", "the Spark matching engine") from exc
     return pyarrow, Session, types
 
 
@@ -87,7 +87,7 @@ class SparkSession:
 
     def rows(self, query: str) -> Iterator[tuple[Any, ...]]:
         self._publish()
-        for row in self._spark.sql(query).toLocalIterator(prefetchPartitions=True):
+        for row in self._spark.sql(query).collect():  # only the pairs found, which the result holds anyway
             yield tuple(row)
 
     def close(self) -> None:
