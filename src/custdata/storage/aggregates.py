@@ -21,10 +21,10 @@ subtracts) are those of :mod:`custdata.domain.order_rules`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import attrs
 
@@ -79,6 +79,23 @@ class AggregatingUnitOfWork(UnitOfWork, Protocol):
 
     @property
     def aggregates(self) -> AggregateQueries | None: ...
+
+
+@runtime_checkable
+class CustomerDocuments(Protocol):
+    """Customers as a store holds them, read without building :class:`~custdata.Customer` objects: what reading
+    a large store for duplicate detection needs (see :func:`custdata.matching.store_records`)."""
+
+    def customer_documents(self, *, page_size: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every customer's stored document (the JSON of :func:`custdata.to_json`, parsed into plain dicts,
+        lists and strings), in id order, read ``page_size`` at a time inside the unit of work."""
+
+
+def customer_documents_of(uow: object) -> CustomerDocuments | None:
+    """The customer-document reader ``uow`` offers with its aggregate queries, or None (then page through
+    ``uow.customers``)."""
+    queries = getattr(uow, "aggregates", None)
+    return queries if isinstance(queries, CustomerDocuments) else None
 
 
 def aggregates_of(uow: object) -> AggregateQueries | None:
@@ -157,9 +174,11 @@ def order_figures(orders: Iterable[Order], *, as_of: datetime | None = None) -> 
 __all__ = [
     "AggregateQueries",
     "AggregatingUnitOfWork",
+    "CustomerDocuments",
     "CustomerOrderFigures",
     "OrderAggregates",
     "aggregates_of",
     "check_as_of",
+    "customer_documents_of",
     "order_figures",
 ]

@@ -157,7 +157,9 @@ def _street(d: Dialect) -> str:
 
 
 def _locality(d: Dialect) -> str:
-    same_city = f"(a.city <> '' AND b.city <> '' AND (a.city = b.city OR {d.jw_at_least('a.city', 'b.city', NAME_TYPO)}))"
+    same_city = (
+        f"(a.city <> '' AND b.city <> '' AND (a.city = b.city OR {d.jw_at_least('a.city', 'b.city', NAME_TYPO)}))"
+    )
     return f"""CASE
     WHEN a.country <> '' AND b.country <> '' AND a.country <> b.country THEN 'different'
     WHEN a.postal <> '' AND b.postal <> '' THEN CASE

@@ -21,7 +21,9 @@ def _modules() -> tuple[Any, Any]:
         import duckdb
         import pyarrow
     except ImportError as exc:
-        raise MissingExtraError((exc.name or "duckdb").partition(".")[0], "scale", "the DuckDB matching engine") from exc
+        raise MissingExtraError(
+            (exc.name or "duckdb").partition(".")[0], "scale", "the DuckDB matching engine"
+        ) from exc
     return duckdb, pyarrow
 
 

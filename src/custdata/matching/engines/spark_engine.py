@@ -25,7 +25,9 @@ def _modules() -> tuple[Any, Any, Any]:
         from pyspark.sql import SparkSession as Session
         from pyspark.sql import types
     except ImportError as exc:
-        raise MissingExtraError((exc.name or "pyspark").partition(".")[0], "spark", "the Spark matching engine") from exc
+        raise MissingExtraError(
+            (exc.name or "pyspark").partition(".")[0], "spark", "the Spark matching engine"
+        ) from exc
     return pyarrow, Session, types
 
 
