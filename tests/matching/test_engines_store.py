@@ -146,3 +146,34 @@ def _customer_of(record: CustomerRecord) -> Customer:
             continue
         fields = trial
     return Customer(f"cus_{record.id}", created_at=T0, **fields)
+
+
+def test_the_dedupe_command_lists_the_same_pairs_on_duckdb(tmp_path: Path) -> None:
+    require("duckdb", "scale")
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from custdata.matching import generate_customers
+
+    path = tmp_path / "shop.db"
+    with open_store(f"sqlite:///{path}") as store, store.unit_of_work() as uow:
+        uow.customers.add_many(_customer_of(record) for record in generate_customers(150, seed=8).records)
+        uow.commit()
+    environment = {k: v for k, v in os.environ.items() if k not in {"CUSTDATA_STORE", "CUSTDATA_DEBUG"}}
+    listed = {}
+    for engine in ("python", "duckdb"):
+        done = subprocess.run(
+            [sys.executable, "-m", "custdata", "dedupe", "--json", "--engine", engine, "--store", str(path)],
+            cwd=tmp_path,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        listed[engine] = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(listed["python"]) > 10
+    assert listed["duckdb"] == listed["python"]
