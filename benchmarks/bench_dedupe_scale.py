@@ -188,10 +188,7 @@ def _splink_rows(records: Any) -> dict[str, list[Any]]:
 
     columns: dict[str, list[Any]] = {
         name: []
-        for name in (
-            "id given given_first given_groups given_code given_key family family_tokens family_code birthday "
-            "birthday_swapped email emails local tail tails street house street5 postal city place"
-        ).split()
+        for name in ["id", "given", "given_first", "given_groups", "given_code", "given_key", "family", "family_tokens", "family_code", "birthday", "birthday_swapped", "email", "emails", "local", "tail", "tails", "street", "house", "street5", "postal", "city", "place"]
     }
     for record in records:
         r = normalise(record)
