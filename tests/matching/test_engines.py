@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from required_extras import require
 
@@ -98,7 +98,14 @@ def test_duckdb_finds_the_same_pairs_on_synthetic_customers(
     assert_same(expected, _matcher(duckdb_engine, default_region=region).find_duplicates(records))
 
 
+_SWAPPED_YEARS = [
+    CustomerRecord(f"s{i}", given_name="Ann", family_name="Lee", email="ann.lee@example.com", birthday=birthday)
+    for i, birthday in enumerate(["1948-03-07", "1984-07-03"])
+]
+
+
 @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None)
+@example(records=_SWAPPED_YEARS, block=50, window=8, blocking=True, review=-40.0)
 @given(
     records=record_sets(),
     block=st.sampled_from([2, 3, 5, 50]),
