@@ -215,6 +215,8 @@ UNMARKED: dict[str, tuple[str, ...]] = {
         "commerce",
     ),
     "custdata.demo.support.SupportFigures": ("messages", "wismo", "answered", "correct"),
+    "custdata.matching.engines._columns.Batch": ("columns", "size"),
+    "custdata.matching.engines._sql.Dialect": ("overlap", "contains_all", "size", "jaro_winkler", "one_edit", "dl1"),
     "custdata.storage.outbox.status.OutboxStatus": (
         "at",
         "counts",
@@ -318,6 +320,7 @@ UNMARKED: dict[str, tuple[str, ...]] = {
         "default_region",
         "max_block_size",
         "window",
+        "engine",
         "_tables",
         "_household",
         "_frequent",

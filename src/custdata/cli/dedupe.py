@@ -38,6 +38,12 @@ def register(sub: Any) -> None:
     parser.add_argument("--show", type=int, default=20, metavar="N", help="how many pairs to list (default 20)")
     parser.add_argument("--merge", action="store_true", help="merge every group of sure duplicates (guests only)")
     parser.add_argument("--json", action="store_true", help="print every pair as JSON Lines instead")
+    parser.add_argument(
+        "--engine",
+        choices=("python", "duckdb", "spark"),
+        default="python",
+        help="where to compare: python (default), duckdb (pip install 'custdata[scale]') or spark; same pairs",
+    )
     _add_review_options(parser)
     parser.set_defaults(handler=_run_or_apply)
 
@@ -50,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         auto_merge=args.auto_merge if args.auto_merge is not None else AUTO_MERGE,
         review=args.review if args.review is not None else REVIEW,
         default_region=args.region.upper() if args.region else None,
+        engine=args.engine,
     )
     with open_cli_store(args) as store:
         with store.unit_of_work() as uow:

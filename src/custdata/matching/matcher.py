@@ -80,6 +80,13 @@ def _positive(_: object, attribute: attrs.Attribute[int], value: int) -> None:
         raise ValidationError.single(attribute.name, "must be an integer of at least 2")
 
 
+def _engine(_: object, __: attrs.Attribute[str], value: str) -> None:
+    from custdata.matching.engines import ENGINES
+
+    if value not in ENGINES:
+        raise ValidationError.single("engine", f"must be one of {', '.join(ENGINES)}")
+
+
 @attrs.frozen
 class Matcher:
     """Finds likely duplicates among customer records, rows or :class:`custdata.Customer` objects.
@@ -91,7 +98,8 @@ class Matcher:
     :data:`REGISTERED_REASON`, since matching evidence is not proof that whoever made the other record owns
     the account. Two guests, or records that do not say, are merged automatically from ``auto_merge`` up.
     ``default_region`` reads national phone numbers of records without a country. ``max_block_size`` and
-    ``window`` bound the work per blocking key.
+    ``window`` bound the work per blocking key. ``engine`` runs :meth:`find_duplicates` in Python (the default),
+    ``"duckdb"`` or ``"spark"``, with the same pairs (see :mod:`custdata.matching.engines`).
     """
 
     model: MatchModel = attrs.field(factory=MatchModel.default)
@@ -100,6 +108,7 @@ class Matcher:
     default_region: str | None = attrs.field(default=None, kw_only=True)
     max_block_size: int = attrs.field(default=50, validator=_positive, kw_only=True)
     window: int = attrs.field(default=8, validator=_positive, kw_only=True)
+    engine: str = attrs.field(default="python", validator=_engine, kw_only=True)
     _tables: dict[str, dict[str, float]] = attrs.field(init=False, repr=False, eq=False)
     _household: dict[str, dict[str, float]] = attrs.field(init=False, repr=False, eq=False)
     _frequent: dict[str, dict[str, float]] = attrs.field(init=False, repr=False, eq=False)
@@ -177,6 +186,20 @@ class Matcher:
         ``not_same`` (either order; a person decided they are different people, see
         :func:`custdata.matching.review.not_same_pairs`) are never listed."""
         different = _id_pairs(not_same)
+        if self.engine != "python":
+            from custdata.matching import engines
+
+            if self._frequent:
+                raise ValidationError.single(
+                    "engine",
+                    f"the {self.engine} engine does not apply a model's term-frequency adjustment; use "
+                    "engine='python' for this model, or fit it with term_frequencies=False",
+                )
+            result = engines.find_duplicates(self, records, blocking=blocking)
+            if not different:
+                return result
+            kept = tuple(p for p in result.pairs if _ordered(p.left, p.right) not in different)
+            return attrs.evolve(result, pairs=kept)
         normalised = self.normalise(records)
         stats: BlockingStats | None
         pairs: Iterable[tuple[int, int]]

@@ -21,10 +21,10 @@ subtracts) are those of :mod:`custdata.domain.order_rules`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import attrs
 
@@ -79,6 +79,23 @@ class AggregatingUnitOfWork(UnitOfWork, Protocol):
 
     @property
     def aggregates(self) -> AggregateQueries | None: ...
+
+
+@runtime_checkable
+class CustomerDocuments(Protocol):
+    """Customers as a store holds them, read without building :class:`~custdata.Customer` objects: what reading
+    a large store for duplicate detection needs (see :func:`custdata.matching.store_records`)."""
+
+    def customer_documents(self, *, page_size: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every customer's stored document (the JSON of :func:`custdata.to_json`, parsed into plain dicts,
+        lists and strings), in id order, read ``page_size`` at a time inside the unit of work."""
+
+
+def customer_documents_of(uow: object) -> CustomerDocuments | None:
+    """The customer-document reader ``uow`` offers with its aggregate queries, or None (then page through
+    ``uow.customers``)."""
+    queries = getattr(uow, "aggregates", None)
+    return queries if isinstance(queries, CustomerDocuments) else None
 
 
 def aggregates_of(uow: object) -> AggregateQueries | None:
@@ -275,6 +292,7 @@ __all__ = [
     "MAX_PREFIX",
     "AggregateQueries",
     "AggregatingUnitOfWork",
+    "CustomerDocuments",
     "CustomerOrderFigures",
     "DemandQueries",
     "OrderAggregates",
@@ -282,6 +300,7 @@ __all__ = [
     "aggregates_of",
     "check_as_of",
     "check_demand",
+    "customer_documents_of",
     "demand_queries_of",
     "iso_week",
     "order_figures",

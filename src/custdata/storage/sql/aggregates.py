@@ -26,7 +26,8 @@ microseconds; a time written another way (an offset with seconds) is sent back a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -36,6 +37,7 @@ from custdata._errors import ValidationError
 from custdata.domain import CustomerId
 from custdata.domain import order_rules as rules
 from custdata.domain.money import EXACT
+from custdata.serialization import SCHEMA_KEY
 from custdata.storage.aggregates import (
     CustomerOrderFigures,
     OrderAggregates,
@@ -46,6 +48,7 @@ from custdata.storage.aggregates import (
     demand_rows,
     week_of_epoch_day,
 )
+from custdata.storage.ports import check_limit
 from custdata.storage.records import EPOCH, micros
 from custdata.storage.sql.session import SqlSession
 from custdata.storage.sql.tables import minor_exponent
@@ -367,6 +370,23 @@ class SqlAggregateQueries:
     ) -> tuple[RegionalDemandRow, ...]:
         """See :meth:`custdata.storage.aggregates.DemandQueries.regional_demand`."""
         return aggregate_demand(self._session(), by=by, prefix_length=prefix_length, since=since, as_of=as_of)
+
+    def customer_documents(self, *, page_size: int = 1000) -> Iterator[dict[str, Any]]:
+        """See :meth:`custdata.storage.aggregates.CustomerDocuments.customer_documents`."""
+        size = check_limit(page_size)
+        session = self._session()
+        query = session.dialect.render("SELECT id, {doc_out} FROM customers WHERE id > ? ORDER BY id LIMIT ?")
+        loads = json.loads
+        last = ""
+        while True:
+            rows = session.fetch_all(query, (last, size))
+            for _, doc in rows:
+                data = loads(doc)
+                data.pop(SCHEMA_KEY, None)
+                yield data
+            if len(rows) < size:
+                return
+            last = rows[-1][0]
 
 
 def aggregate_queries(session: SqlSession, active: Callable[[], SqlSession]) -> SqlAggregateQueries | None:

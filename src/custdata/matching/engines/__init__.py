@@ -1,0 +1,131 @@
+"""Duplicate detection on a data engine: the matcher's blocking, comparators and score run as SQL in DuckDB
+(the ``scale`` extra) or Spark (the ``spark`` extra), for stores too large for one Python process.
+
+``Matcher(engine="duckdb")`` and ``Matcher(engine="spark")`` give the same pairs as the Python engine (the
+default): the same ids, levels, scores, decisions and reasons. Records are normalised once in Python, streamed in
+batches into the engine as tables (:mod:`custdata.matching.engines._columns`); the engine generates the
+candidate pairs from the same blocking keys, computes every field's level and the score in SQL
+(:mod:`custdata.matching.engines._sql`), and streams back only the pairs that reach the review threshold, whose
+explanations are then built as the Python engine builds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
+
+from custdata.matching.blocking import BlockingStats
+from custdata.matching.engines import _sql
+from custdata.matching.engines._columns import Batch, batches, raise_problems, repeated_id_problems
+from custdata.matching.normalise import _NO_NAME, _NO_STREET, NormalisedRecord
+
+if TYPE_CHECKING:
+    from custdata.matching.matcher import Matcher, MatchResult
+    from custdata.matching.model import CandidatePair
+
+#: The engines a :class:`~custdata.matching.Matcher` can run on.
+ENGINES = ("python", "duckdb", "spark")
+
+#: Pairs fetched from the engine at a time.
+FETCH = 10_000
+
+
+class Session(Protocol):
+    """What the shared code needs of an engine: load column batches, run statements, stream rows back."""
+
+    dialect: _sql.Dialect
+
+    def load(self, batch: Batch) -> None: ...
+
+    def create(self, name: str, query: str) -> None: ...
+
+    def rows(self, query: str) -> Iterator[tuple[Any, ...]]: ...
+
+    def close(self) -> None: ...
+
+
+def open_session(engine: str) -> Session:
+    """A fresh session of ``engine`` with the Python comparison functions registered."""
+    if engine == "duckdb":
+        from custdata.matching.engines.duckdb_engine import DuckDBSession
+
+        return DuckDBSession()
+    if engine == "spark":
+        from custdata.matching.engines.spark_engine import SparkSession
+
+        return SparkSession()
+    raise ValueError(f"not an engine: {engine!r}")
+
+
+def find_duplicates(matcher: Matcher, records: Iterable[object], *, blocking: bool = True) -> MatchResult:
+    """:meth:`Matcher.find_duplicates` on ``matcher.engine``."""
+    from custdata.matching.matcher import MatchResult
+
+    session = open_session(matcher.engine)
+    try:
+        count = 0
+        problems = []
+        for item in batches(records, matcher.default_region.upper() if matcher.default_region else None):
+            if isinstance(item, Batch):
+                session.load(item)
+                count += item.size
+            else:
+                problems = item
+        session.load(Batch())  # an empty batch makes sure every table exists
+        problems.extend(repeated_id_problems((int(p), int(f)) for p, f in session.rows(_sql.repeated_ids_sql())))
+        raise_problems(problems)
+        session.create(
+            "candidates",
+            _sql.pairs_sql(blocking=blocking, max_block_size=matcher.max_block_size, window=matcher.window),
+        )
+        ((compared,),) = list(session.rows("SELECT count(*) FROM candidates"))
+        stats = None
+        if blocking:
+            ((blocks, oversized),) = list(session.rows(_sql.stats_sql(max_block_size=matcher.max_block_size)))
+            stats = BlockingStats(int(blocks), int(oversized), int(compared))
+        tables, household = matcher._tables, matcher._household
+        for name, table_query in [*_sql.typo_tables(session.dialect), *_sql.level_tables(session.dialect, tables)]:
+            session.create(name, table_query)
+        query = _sql.scored_sql(session.dialect, tables, household, matcher.review - 1e-6)
+        found = _finish(matcher, session.rows(query))
+    finally:
+        session.close()
+    found.sort(key=lambda p: (-p.score, p.left, p.right))
+    return MatchResult(tuple(found), count, int(compared), stats)
+
+
+def _finish(matcher: Matcher, rows: Iterable[tuple[Any, ...]]) -> list[CandidatePair]:
+    """The pairs (with their explanations) from the levels the engine computed, scored exactly as
+    :meth:`Matcher._score` scores them: the engine's score only narrowed them down."""
+    from custdata.matching.matcher import _LOCALITY_AGREES, _STREET_AGREES, _TELLS_APART
+
+    tables, household, review = matcher._tables, matcher._household, matcher.review
+    found = []
+    for left, right, left_guest, right_guest, *named, swapped in rows:
+        levels = tuple(str(level) for level in named)
+        given, family, birthday, email, phone, street, locality = levels
+        maybe_household = given not in _TELLS_APART
+        address = maybe_household and street in _STREET_AGREES and locality in _LOCALITY_AGREES
+        shared = address or (maybe_household and phone == "exact")
+        total = (
+            tables["given_name"][given]
+            + (household if shared else tables)["family_name"][family]
+            + tables["birthday"][birthday]
+            + tables["email"][email]
+            + (household if address else tables)["phone"][phone]
+            + tables["street"][street]
+            + tables["locality"][locality]
+        )
+        total = round(total, 4)
+        if total >= review:
+            a, b = _side(left, left_guest), _side(right, right_guest)
+            found.append(matcher._pair(a, b, levels, bool(swapped), total))  # type: ignore[arg-type]
+    return found
+
+
+def _side(record_id: str, guest: bool | None) -> NormalisedRecord:
+    """What building a pair needs of a record: its id and whether it is a guest."""
+    return NormalisedRecord(str(record_id), _NO_NAME, _NO_NAME, (), (), _NO_STREET, "", "", "", None, guest)
+
+
+__all__ = ["ENGINES", "find_duplicates"]

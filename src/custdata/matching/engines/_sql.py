@@ -1,0 +1,348 @@
+"""The matcher's blocking, comparators and score written in SQL, for DuckDB and Spark SQL.
+
+Each comparator of :mod:`custdata.matching.compare` is mirrored here, rule for rule, as a ``CASE`` expression over
+the columns of :mod:`custdata.matching.engines._columns`. The two dialects differ only in a few functions
+(:class:`Dialect`). Where an engine has no built-in that gives exactly what the Python comparators compute, the
+dialect calls a Python function registered in the engine (see ``PYTHON_FUNCTIONS``): Spark has no Jaro-Winkler
+and no Damerau-Levenshtein; DuckDB's Jaro-Winkler can differ from rapidfuzz's in the last bit of the float, so a
+similarity within ``1e-9`` of a threshold is decided by rapidfuzz itself. The tests compare every level, score
+and decision with the Python engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+
+from custdata.matching._extra import DamerauLevenshtein, JaroWinkler
+from custdata.matching.compare import NAME_TYPO, STREET_TYPO
+from custdata.matching.model import FIELDS, LEVELS, MISSING
+
+# The Python functions an engine registers (name: function of two strings); each is the comparators' own rule.
+
+
+def jaro_winkler(a: str, b: str) -> float:
+    return float(JaroWinkler.similarity(a, b))
+
+
+def one_edit(a: str, b: str) -> bool:
+    """Same length and one character changed, or two neighbouring characters swapped (as in compare)."""
+    if len(a) != len(b) or a == b:
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    if len(diff) == 1:
+        return True
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+
+
+def damerau_levenshtein_1(a: str, b: str) -> bool:
+    """Damerau-Levenshtein distance of at most one."""
+    return bool(DamerauLevenshtein.distance(a, b, score_cutoff=1) <= 1)
+
+
+PYTHON_FUNCTIONS: dict[str, Callable[[str, str], object]] = {
+    "cd_jaro_winkler": jaro_winkler,
+    "cd_one_edit": one_edit,
+    "cd_dl1": damerau_levenshtein_1,
+}
+
+#: How far from a threshold an engine's own Jaro-Winkler must be to be trusted without asking rapidfuzz.
+JW_MARGIN = 1e-9
+
+
+@attrs.frozen
+class Dialect:
+    """The functions whose spelling differs between engines, each a template over ``{a}`` and ``{b}``."""
+
+    overlap: str  # do two arrays share an element
+    contains_all: str  # does array {a} hold every element of array {b}
+    size: str  # elements in array {a}
+    jaro_winkler: str | None  # the engine's own similarity, or None to call cd_jaro_winkler always
+    one_edit: str
+    dl1: str
+
+    def jw_at_least(self, a: str, b: str, threshold: float) -> str:
+        exact = f"cd_jaro_winkler({a}, {b}) >= {threshold!r}"
+        if self.jaro_winkler is None:
+            return f"({exact})"
+        own = self.jaro_winkler.format(a=a, b=b)
+        return (
+            f"(CASE WHEN {own} >= {threshold + JW_MARGIN!r} THEN TRUE WHEN {own} <= {threshold - JW_MARGIN!r} "
+            f"THEN FALSE ELSE {exact} END)"
+        )
+
+
+DUCKDB = Dialect(
+    overlap="list_has_any({a}, {b})",
+    contains_all="list_has_all({a}, {b})",
+    size="len({a})",
+    jaro_winkler="jaro_winkler_similarity({a}, {b})",
+    one_edit=(
+        "(length({a}) = length({b}) AND {a} <> {b} AND (hamming({a}, {b}) = 1"
+        " OR (hamming({a}, {b}) = 2 AND damerau_levenshtein({a}, {b}) = 1)))"
+    ),
+    dl1="damerau_levenshtein({a}, {b}) <= 1",
+)
+
+SPARK = Dialect(
+    overlap="arrays_overlap({a}, {b})",
+    contains_all="(size(array_except({b}, {a})) = 0)",
+    size="size({a})",
+    jaro_winkler=None,
+    one_edit="cd_one_edit({a}, {b})",
+    dl1="cd_dl1({a}, {b})",
+)
+
+
+def _given(d: Dialect, a: str, b: str) -> str:
+    """compare.given_name over the name columns with prefixes ``a`` and ``b`` (such as ``a.g_``)."""
+    return f"""CASE
+    WHEN {a}full = '' OR {b}full = '' THEN '{MISSING}'
+    WHEN {a}full = {b}full THEN 'exact'
+    WHEN {a}first = {b}first THEN CASE WHEN length({a}first) > 1 THEN 'exact' ELSE 'initial' END
+    WHEN {d.overlap.format(a=a + "groups", b=b + "groups")} THEN 'nickname'
+    WHEN length({a}first) = 1 OR length({b}first) = 1 THEN
+        CASE WHEN substr({a}first, 1, 1) = substr({b}first, 1, 1) THEN 'initial' ELSE 'different' END
+    WHEN {d.jw_at_least(a + "first", b + "first", NAME_TYPO)} OR {d.jw_at_least(a + "full", b + "full", NAME_TYPO)}
+        THEN 'typo'
+    WHEN {a}code = {b}code THEN 'phonetic'
+    ELSE 'different' END"""
+
+
+def _family(d: Dialect, a: str, b: str) -> str:
+    """compare.family_name."""
+    return f"""CASE
+    WHEN {a}full = '' OR {b}full = '' THEN '{MISSING}'
+    WHEN {a}full = {b}full THEN 'exact'
+    WHEN {a}ntok < {b}ntok AND {d.contains_all.format(a=b + "tokens", b=a + "tokens")} THEN 'partial'
+    WHEN {a}ntok > {b}ntok AND {d.contains_all.format(a=a + "tokens", b=b + "tokens")} THEN 'partial'
+    WHEN {d.jw_at_least(a + "full", b + "full", NAME_TYPO)} THEN 'typo'
+    WHEN {a}code = {b}code AND {a}rest = {b}rest THEN 'phonetic'
+    ELSE 'different' END"""
+
+
+def _birthday(d: Dialect) -> str:
+    return f"""CASE
+    WHEN a.b_digits IS NULL OR b.b_digits IS NULL THEN '{MISSING}'
+    WHEN a.b_digits = b.b_digits THEN 'exact'
+    WHEN a.b_year = b.b_year AND a.b_month = b.b_day AND a.b_day = b.b_month THEN 'day_month_swapped'
+    WHEN {d.one_edit.format(a="a.b_digits", b="b.b_digits")} THEN 'typo'
+    ELSE 'different' END"""
+
+
+def _email(d: Dialect) -> str:
+    return f"""CASE
+    WHEN {d.size.format(a="a.emails")} = 0 OR {d.size.format(a="b.emails")} = 0 THEN '{MISSING}'
+    WHEN {d.overlap.format(a="a.emails", b="b.emails")} THEN 'exact'
+    WHEN et.i IS NOT NULL THEN 'typo'
+    ELSE 'different' END"""
+
+
+def _phone(d: Dialect) -> str:
+    return f"""CASE
+    WHEN {d.size.format(a="a.phones")} = 0 OR {d.size.format(a="b.phones")} = 0 THEN '{MISSING}'
+    WHEN {d.overlap.format(a="a.phones", b="b.phones")} OR {d.overlap.format(a="a.tails", b="b.tails")} THEN 'exact'
+    WHEN pt.i IS NOT NULL THEN 'typo'
+    ELSE 'different' END"""
+
+
+def _street(d: Dialect) -> str:
+    return f"""CASE
+    WHEN a.s_name = '' OR b.s_name = '' THEN '{MISSING}'
+    WHEN NOT (a.s_name = b.s_name OR {d.jw_at_least("a.s_name", "b.s_name", STREET_TYPO)}) THEN 'different'
+    WHEN a.s_house <> '' AND b.s_house <> '' AND a.s_house <> b.s_house THEN 'other_house'
+    WHEN a.s_name = b.s_name AND a.s_house = b.s_house THEN 'exact'
+    ELSE 'typo' END"""
+
+
+def _locality(d: Dialect) -> str:
+    same_city = (
+        f"(a.city <> '' AND b.city <> '' AND (a.city = b.city OR {d.jw_at_least('a.city', 'b.city', NAME_TYPO)}))"
+    )
+    return f"""CASE
+    WHEN a.country <> '' AND b.country <> '' AND a.country <> b.country THEN 'different'
+    WHEN a.postal <> '' AND b.postal <> '' THEN CASE
+        WHEN a.postal = b.postal THEN 'exact'
+        WHEN NOT (a.city <> '' AND b.city <> '' AND NOT {same_city}) AND {d.one_edit.format(a="a.postal", b="b.postal")}
+            THEN 'typo'
+        WHEN {same_city} THEN 'other_postal_code'
+        ELSE 'different' END
+    WHEN a.city <> '' AND b.city <> '' THEN CASE WHEN {same_city} THEN 'city' ELSE 'different' END
+    ELSE '{MISSING}' END"""
+
+
+def _double(value: float) -> str:
+    return f"CAST('{value!r}' AS DOUBLE)"
+
+
+def _weight(table: dict[str, float], level: str) -> str:
+    cases = " ".join(f"WHEN '{name}' THEN {_double(value)}" for name, value in table.items() if name != MISSING)
+    return f"(CASE {level} {cases} ELSE {_double(0.0)} END)"
+
+
+def pairs_sql(*, blocking: bool, max_block_size: int, window: int) -> str:
+    """The candidate pairs ``(i, j)``, ``i < j``, exactly those of
+    :func:`~custdata.matching.blocking.candidate_pairs` (or every pair without blocking). Blocks up to the size
+    limit pair all their records; larger ones pair each record with its ``window`` nearest neighbours ranked
+    by family name, given name, postal code and position, as the Python sort does (strings compare by code
+    point in both engines)."""
+    if not blocking:
+        return "SELECT a.pos AS i, b.pos AS j FROM records a JOIN records b ON a.pos < b.pos"
+    name_limit = max(2, max_block_size // 5)
+    name_window = max(1, window // 2)
+    limit = f"CASE WHEN substr(s.key, 1, 1) = 'n' THEN {name_limit} ELSE {max_block_size} END"
+    reach = f"CASE WHEN substr(x.key, 1, 1) = 'n' THEN {name_window} ELSE {window} END"
+    return f"""WITH sizes AS (
+    SELECT key, count(*) AS n FROM keys GROUP BY key HAVING count(*) >= 2
+), small AS (
+    SELECT x.pos AS i, y.pos AS j
+    FROM sizes s JOIN keys x ON x.key = s.key JOIN keys y ON y.key = s.key AND x.pos < y.pos
+    WHERE s.n <= {limit}
+), ranked AS (
+    SELECT k.key, k.pos, row_number() OVER (PARTITION BY k.key ORDER BY r.f_full, r.g_full, r.postal, k.pos) AS rk
+    FROM sizes s JOIN keys k ON k.key = s.key JOIN records r ON r.pos = k.pos
+    WHERE s.n > {limit}
+), large AS (
+    SELECT least(x.pos, y.pos) AS i, greatest(x.pos, y.pos) AS j
+    FROM ranked x JOIN ranked y ON y.key = x.key AND y.rk > x.rk AND y.rk <= x.rk + {reach}
+)
+SELECT DISTINCT i, j FROM (SELECT i, j FROM small UNION ALL SELECT i, j FROM large) AS p"""
+
+
+def stats_sql(*, max_block_size: int) -> str:
+    """Blocks of two or more records and how many of them are over the size limit."""
+    name_limit = max(2, max_block_size // 5)
+    return f"""SELECT count(*) AS blocks,
+    coalesce(sum(CASE WHEN n > (CASE WHEN substr(key, 1, 1) = 'n' THEN {name_limit} ELSE {max_block_size} END)
+        THEN 1 ELSE 0 END), 0) AS oversized
+FROM (SELECT key, count(*) AS n FROM keys GROUP BY key HAVING count(*) >= 2) AS s"""
+
+
+_TRY_SWAP = f"('different', '{MISSING}')"
+_TELLS_APART = "('exact', 'nickname')"
+_STREET_AGREES = "('exact', 'typo')"
+_LOCALITY_AGREES = "('exact', 'typo', 'city')"
+
+
+def level_tables(d: Dialect, tables: dict[str, dict[str, float]]) -> list[tuple[str, str]]:
+    """Tables to create, in order, after :func:`typo_tables` and before :func:`scored_sql`: every field's level
+    of every candidate pair (``levels``), then the name levels with given and family name crossed, for the pairs
+    whose names did not agree (``crossed``), the weights of the three ways to pair the names (``weighed``) and
+    the levels of the names paired the way that weighs most (``named``), as :meth:`Matcher._score` pairs them.
+    Creating each as a table keeps every query small for the planner."""
+    for field in FIELDS:
+        assert set(tables[field]) == {*LEVELS[field], MISSING}
+    g, f = tables["given_name"], tables["family_name"]
+
+    def names(choice: str) -> str:
+        return f"{_weight(g, 'g' + choice)} + {_weight(f, 'f' + choice)}"
+
+    swap = f"(l.g0 IN {_TRY_SWAP} OR l.f0 IN {_TRY_SWAP})"
+    return [
+        (
+            "levels",
+            f"""SELECT c.i, c.j, a.id AS left_id, b.id AS right_id, a.guest AS left_guest, b.guest AS right_guest,
+    {_given(d, "a.g_", "b.g_")} AS g0,
+    {_family(d, "a.f_", "b.f_")} AS f0,
+    {_birthday(d)} AS birthday,
+    {_email(d)} AS email,
+    {_phone(d)} AS phone,
+    {_street(d)} AS street,
+    {_locality(d)} AS locality
+FROM candidates c JOIN records a ON a.pos = c.i JOIN records b ON b.pos = c.j
+    LEFT JOIN email_typos et ON et.i = c.i AND et.j = c.j
+    LEFT JOIN phone_typos pt ON pt.i = c.i AND pt.j = c.j""",
+        ),
+        (
+            "crossed",
+            f"""SELECT l.*,
+    CASE WHEN {swap} THEN {_given(d, "a.g_", "b.f_")} END AS g1,
+    CASE WHEN {swap} THEN {_family(d, "b.g_", "a.f_")} END AS f1,
+    CASE WHEN {swap} THEN {_given(d, "b.g_", "a.f_")} END AS g2,
+    CASE WHEN {swap} THEN {_family(d, "a.g_", "b.f_")} END AS f2
+FROM levels l JOIN records a ON a.pos = l.i JOIN records b ON b.pos = l.j""",
+        ),
+        (
+            "weighed",
+            f"""SELECT *, {names("0")} AS w0,
+    CASE WHEN g1 IS NULL THEN NULL ELSE {names("1")} END AS w1,
+    CASE WHEN g2 IS NULL THEN NULL ELSE {names("2")} END AS w2
+FROM crossed""",
+        ),
+        (
+            "named",
+            """SELECT left_id, right_id, left_guest, right_guest, birthday, email, phone, street, locality, choice,
+    CASE choice WHEN 2 THEN g2 WHEN 1 THEN g1 ELSE g0 END AS given_name,
+    CASE choice WHEN 2 THEN f2 WHEN 1 THEN f1 ELSE f0 END AS family_name
+FROM (
+    SELECT *,
+        CASE WHEN w2 IS NOT NULL AND w2 > greatest(w0, w1) THEN 2 WHEN w1 IS NOT NULL AND w1 > w0 THEN 1 ELSE 0
+            END AS choice
+    FROM weighed
+) AS w""",
+        ),
+    ]
+
+
+def scored_sql(
+    d: Dialect, tables: dict[str, dict[str, float]], household: dict[str, dict[str, float]], floor: float
+) -> str:
+    """The household rule and the score of every candidate pair (from the ``named`` table of
+    :func:`level_tables`), as :meth:`Matcher._score` computes them; only pairs scoring at least ``floor`` are
+    returned, with their ids and guest flags. The score here only filters: the caller recomputes it exactly from
+    the levels."""
+    g, f = tables["given_name"], tables["family_name"]
+    return f"""WITH household AS (
+    SELECT *,
+        (given_name NOT IN {_TELLS_APART} AND street IN {_STREET_AGREES} AND locality IN {_LOCALITY_AGREES})
+            AS by_address,
+        (given_name NOT IN {_TELLS_APART} AND phone = 'exact') AS by_phone
+    FROM named
+)
+SELECT left_id, right_id, left_guest, right_guest, given_name, family_name, birthday, email, phone, street,
+    locality, choice > 0 AS swapped
+FROM household
+WHERE {_weight(g, "given_name")}
+    + CASE WHEN by_address OR by_phone THEN {_weight(household["family_name"], "family_name")}
+        ELSE {_weight(f, "family_name")} END
+    + {_weight(tables["birthday"], "birthday")}
+    + {_weight(tables["email"], "email")}
+    + CASE WHEN by_address THEN {_weight(household["phone"], "phone")} ELSE {_weight(tables["phone"], "phone")} END
+    + {_weight(tables["street"], "street")}
+    + {_weight(tables["locality"], "locality")} >= {_double(floor)}"""
+
+
+def typo_tables(d: Dialect) -> list[tuple[str, str]]:
+    """Tables to create, in order, before :func:`scored_sql`: the candidate pairs with a slipped letter in an
+    email at the same domain (``email_typos``) and with phone tails one edit apart (``phone_typos``). Each pair
+    first meets the left record's values, then the right's: joining the two sides first would pair every two
+    addresses of a domain."""
+    return [
+        (
+            "left_emails",
+            "SELECT c.i, c.j, x.local, x.domain, x.digits FROM candidates c JOIN emails x ON x.pos = c.i",
+        ),
+        (
+            "email_typos",
+            f"""SELECT DISTINCT x.i, x.j
+FROM left_emails x JOIN emails y ON y.pos = x.j AND y.domain = x.domain
+WHERE length(x.local) >= 5 AND length(y.local) >= 5 AND abs(length(x.local) - length(y.local)) <= 1
+    AND x.digits = y.digits AND {d.dl1.format(a="x.local", b="y.local")}""",
+        ),
+        ("left_tails", "SELECT c.i, c.j, x.tail FROM candidates c JOIN tails x ON x.pos = c.i"),
+        (
+            "phone_typos",
+            f"""SELECT DISTINCT x.i, x.j
+FROM left_tails x JOIN tails y ON y.pos = x.j
+WHERE {d.one_edit.format(a="x.tail", b="y.tail")}""",
+        ),
+    ]
+
+
+def repeated_ids_sql() -> str:
+    """Rows whose id an earlier row has, with the position of that first row."""
+    return """SELECT r.pos, f.first_pos
+FROM records r JOIN (SELECT id, min(pos) AS first_pos FROM records GROUP BY id HAVING count(*) > 1) f ON r.id = f.id
+WHERE r.pos <> f.first_pos
+ORDER BY r.pos"""

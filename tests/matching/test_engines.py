@@ -1,0 +1,259 @@
+"""The DuckDB and Spark engines find the same pairs as the Python engine, the reference: the same ids, levels,
+weights, scores, decisions, reasons, notes, blocking figures and errors, on synthetic customers and on small
+Hypothesis record sets full of edge cases (empty and placeholder fields, unicode, shared phones and emails,
+one-letter typos, swapped names, tiny blocks that overflow)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from required_extras import require
+
+from custdata import ValidationError
+from custdata.matching import CustomerRecord, Matcher, MatchResult, generate_customers
+from custdata.matching.engines import _sql
+
+GIVEN = ["John", "Jon", "Johnny", "Bill", "William", "José", "Jose", "Jürgen", "Juergen", "Anne", "Ann", "J.", "J"]
+GIVEN += ["Zoë", "Łukasz", "李", "Martha", "Marhta", "Dr. Ana", "n/a", "Smith", "Jo Ann", "ß"]
+FAMILY = ["Smith", "Smyth", "Schmidt", "Müller", "Mueller", "García López", "Garcia", "López García", "O'Brien"]
+FAMILY += ["OBrien", "Dupont", "王", "王 李", "John", "Bill", "Smith Jr.", "-"]
+EMAILS = ["john.smith@example.com", "jonh.smith@example.com", "john.smith1@example.com", "john.smith2@example.com"]
+EMAILS += ["jsmith@example.com", "jsmit@example.com", "john.smith@example.org", "anne@exämple.de", "ánne.x@example.de"]
+EMAILS += ["anne.x@example.de", "x@y", "JOHN.SMITH@example.com", "john.smíth@example.com", "a@b@example.com"]
+PHONES = ["+49 30 1234567", "030 1234567", "+49 30 1234576", "+49 30 1234568", "(415) 555-0132", "+1 415 555 0123"]
+PHONES += ["415 555 0132", "+44 7700 900123", "12", "n/a", "+1 415 555 0132"]
+STREETS = ["Hauptstr. 5", "Hauptstraße 5", "Hauptstrasse 7", "Haupstr. 5", "12 Main St", "12 Main Street"]
+STREETS += ["14 Main St", "Main St", "C/ Mayor, 5", "Calle Mayor 5", "3 rue de la Paix", "Flat 2, 9 Rd", "Straße 1"]
+POSTAL = ["10115", "10151", "D-10115", "10116", "SW1A 1AA", "SW1A 1AB", "94043", "94034", "75001", "ß1234", "ä1234"]
+CITIES = ["Berlin", "Berlín", "Berln", "Köln", "Koeln", "London", "Londn", "Paris", "Mountain View", "Montain View"]
+COUNTRIES = ["DE", "GB", "US", "FR", "ES", "Atlantis", "Deutschland"]
+BIRTHDAYS = ["1984-03-07", "1984-07-03", "1984-03-08", "1948-03-07", "07.03.1984", "1984-03-17", "31.02.1990", "?"]
+
+
+def _field(values: list[str], text: bool = True) -> st.SearchStrategy[str | None]:
+    choices: list[st.SearchStrategy[str | None]] = [st.none(), st.sampled_from(values)]
+    if text:
+        choices.append(st.text(st.characters(exclude_characters="\x00"), max_size=12))
+    return st.one_of(*choices)
+
+
+@st.composite
+def record_sets(draw: st.DrawFn) -> list[CustomerRecord]:
+    """A few records drawn from small pools, so that many share blocking keys and nearly agree."""
+    size = draw(st.integers(min_value=0, max_value=24))
+    return [
+        CustomerRecord(
+            f"r{index}",
+            given_name=draw(_field(GIVEN)),
+            family_name=draw(_field(FAMILY)),
+            email=draw(_field(EMAILS)),
+            phone=draw(_field(PHONES, text=False)),
+            street=draw(_field(STREETS)),
+            postal_code=draw(_field(POSTAL)),
+            city=draw(_field(CITIES)),
+            country=draw(st.one_of(st.none(), st.sampled_from(COUNTRIES))),
+            birthday=draw(st.one_of(st.none(), st.sampled_from(BIRTHDAYS))),
+            other_emails=tuple(draw(st.lists(st.sampled_from(EMAILS), max_size=2))),
+            other_phones=tuple(draw(st.lists(st.sampled_from(PHONES), max_size=2))),
+            is_guest=draw(st.sampled_from([None, True, False])),
+        )
+        for index in range(size)
+    ]
+
+
+def assert_same(expected: MatchResult, got: MatchResult) -> None:
+    assert (got.records, got.compared, got.blocking) == (expected.records, expected.compared, expected.blocking)
+    assert [pair.ids for pair in got.pairs] == [pair.ids for pair in expected.pairs]
+    for mine, reference in zip(got.pairs, expected.pairs, strict=True):
+        assert mine == reference, f"{mine.explain()}\n!=\n{reference.explain()}"
+
+
+def _matcher(engine: str, **options: Any) -> Matcher:
+    return Matcher(engine=engine, **options)
+
+
+@pytest.fixture(scope="module")
+def duckdb_engine() -> str:
+    require("duckdb", "scale")
+    require("pyarrow", "scale")
+    return "duckdb"
+
+
+# -- DuckDB ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("size", "seed", "region"), [(3000, 11, None), (1500, 2, "US")])
+def test_duckdb_finds_the_same_pairs_on_synthetic_customers(
+    duckdb_engine: str, size: int, seed: int, region: str | None
+) -> None:
+    records = generate_customers(size, seed=seed).records
+    expected = Matcher(default_region=region).find_duplicates(records)
+    assert len(expected) > size // 10  # the data holds plenty of duplicates, sure ones and ones to review
+    assert_same(expected, _matcher(duckdb_engine, default_region=region).find_duplicates(records))
+
+
+def test_duckdb_leaves_out_pairs_marked_not_the_same_as_python_does(duckdb_engine: str) -> None:
+    records = generate_customers(400, seed=4).records
+    found = Matcher().find_duplicates(records)
+    marked = [found.pairs[0].ids[::-1], found.pairs[-1].ids]  # either order names the pair
+    expected = Matcher().find_duplicates(records, not_same=marked)
+    assert len(expected) == len(found) - 2
+    assert_same(expected, _matcher(duckdb_engine).find_duplicates(records, not_same=marked))
+
+
+def test_a_model_with_term_frequencies_is_refused_by_the_other_engines(duckdb_engine: str) -> None:
+    from custdata.matching import MatchModel
+
+    records = generate_customers(600, seed=5).records
+    model = MatchModel.fit(records, seed=1, min_count=2)
+    assert model.term_frequencies, "the fit kept frequent values"
+    with pytest.raises(ValidationError) as caught:
+        _matcher(duckdb_engine, model=model).find_duplicates(records)
+    assert caught.value.problems[0].path == "engine"
+    plain = MatchModel.fit(records, seed=1, term_frequencies=False)
+    assert_same(Matcher(plain).find_duplicates(records), _matcher(duckdb_engine, model=plain).find_duplicates(records))
+
+
+_SWAPPED_YEARS = [
+    CustomerRecord(f"s{i}", given_name="Ann", family_name="Lee", email="ann.lee@example.com", birthday=birthday)
+    for i, birthday in enumerate(["1948-03-07", "1984-07-03"])
+]
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None)
+@example(records=_SWAPPED_YEARS, block=50, window=8, blocking=True, review=-40.0)
+@given(
+    records=record_sets(),
+    block=st.sampled_from([2, 3, 5, 50]),
+    window=st.sampled_from([2, 3, 8]),
+    blocking=st.booleans(),
+    review=st.sampled_from([-40.0, 0.0, 16.0]),
+)
+def test_duckdb_finds_the_same_pairs_on_edge_cases(
+    duckdb_engine: str, records: list[CustomerRecord], block: int, window: int, blocking: bool, review: float
+) -> None:
+    options = {"max_block_size": block, "window": window, "review": review, "default_region": "DE"}
+    expected = Matcher(**options).find_duplicates(records, blocking=blocking)  # type: ignore[arg-type]
+    got = _matcher(duckdb_engine, **options).find_duplicates(records, blocking=blocking)
+    assert_same(expected, got)
+
+
+def test_duckdb_reports_bad_rows_and_repeated_ids_as_python_does(duckdb_engine: str) -> None:
+    rows: list[object] = [
+        {"id": "a", "first_name": "Ann"},
+        {"id": "b", "first_name": 5},
+        {"id": "a", "first_name": "Anne"},
+        "not a row",
+        {"id": "c"},
+        {"id": "a"},
+        {"id": "c", "email": "x" * 600},
+    ]
+    with pytest.raises(ValidationError) as reference:
+        Matcher().find_duplicates(rows)
+    with pytest.raises(ValidationError) as raised:
+        _matcher(duckdb_engine).find_duplicates(rows)
+    assert raised.value.problems == reference.value.problems
+    assert any(problem.path == "[5].id" for problem in raised.value.problems)
+
+
+def test_duckdb_on_nothing_finds_nothing(duckdb_engine: str) -> None:
+    assert_same(Matcher().find_duplicates([]), _matcher(duckdb_engine).find_duplicates([]))
+
+
+@settings(deadline=None)
+@given(
+    a=st.text("abcdxyzéß😀 ", min_size=1, max_size=9),
+    b=st.text("abcdxyzéß😀 ", min_size=1, max_size=9),
+    threshold=st.sampled_from([0.805, 0.88, 0.9]),
+)
+def test_duckdb_similarity_thresholds_decide_as_rapidfuzz(duckdb_engine: str, a: str, b: str, threshold: float) -> None:
+    # DuckDB's Jaro-Winkler can differ from rapidfuzz's in the last bit ("xdbb"/"xcdbz" is 0.805 in one and
+    # 0.8049999999999999 in the other): near a threshold the comparators' own function decides
+    import duckdb
+
+    connection = duckdb.connect()
+    connection.create_function("cd_jaro_winkler", _sql.jaro_winkler, ["VARCHAR", "VARCHAR"], "DOUBLE")
+    query = f"SELECT {_sql.DUCKDB.jw_at_least('$a', '$b', threshold)}, {_sql.DUCKDB.one_edit.format(a='$a', b='$b')}"
+    decided, one_edit = connection.execute(query, {"a": a, "b": b}).fetchone()  # type: ignore[misc]
+    assert decided == (_sql.jaro_winkler(a, b) >= threshold)
+    assert one_edit == _sql.one_edit(a, b)
+
+
+def test_the_borderline_similarity_is_decided_by_rapidfuzz(duckdb_engine: str) -> None:
+    import duckdb
+
+    connection = duckdb.connect()
+    connection.create_function("cd_jaro_winkler", _sql.jaro_winkler, ["VARCHAR", "VARCHAR"], "DOUBLE")
+    own = connection.execute("SELECT jaro_winkler_similarity('xdbb', 'xcdbz')").fetchone()[0]  # type: ignore[index]
+    assert own >= 0.805 > _sql.jaro_winkler("xdbb", "xcdbz")  # why the margin exists
+    decided = connection.execute("SELECT " + _sql.DUCKDB.jw_at_least("'xdbb'", "'xcdbz'", 0.805)).fetchone()
+    assert decided == (False,)
+
+
+# -- choosing an engine ----------------------------------------------------------------------------------------
+
+
+def test_an_unknown_engine_is_refused() -> None:
+    with pytest.raises(ValidationError) as raised:
+        Matcher(engine="excel")
+    assert raised.value.problems[0].path == "engine"
+    assert "python, duckdb, spark" in raised.value.problems[0].message
+
+
+@pytest.mark.parametrize(("blocked", "engine", "extra"), [("duckdb", "duckdb", "scale"), ("pyspark", "spark", "spark")])
+def test_a_missing_engine_library_names_its_extra(blocked: str, engine: str, extra: str) -> None:
+    script = (
+        "import sys\n"
+        f"sys.modules[{blocked!r}] = None\n"
+        "from custdata import MissingExtraError\n"
+        "from custdata.matching import Matcher\n"
+        "try:\n"
+        f"    Matcher(engine={engine!r}).find_duplicates([{{'id': 'a'}}])\n"
+        "except MissingExtraError as exc:\n"
+        "    print(exc.module, exc.extra)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [blocked, extra]
+
+
+# -- Spark (its own CI step: pytest -m spark) --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spark_engine() -> Iterator[str]:
+    require("pyspark", "spark")
+    from pyspark.sql import SparkSession
+
+    from custdata.matching.engines.spark_engine import SparkSession as Engine
+
+    Engine().close()  # starts the local session the tests share
+    yield "spark"
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.stop()
+
+
+@pytest.mark.spark
+def test_spark_finds_the_same_pairs_on_synthetic_customers(spark_engine: str) -> None:
+    records = generate_customers(1500, seed=11).records
+    expected = Matcher().find_duplicates(records)
+    assert len(expected) > 100
+    assert_same(expected, _matcher(spark_engine).find_duplicates(records))
+
+
+@pytest.mark.spark
+@settings(max_examples=6, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None)
+@given(records=record_sets(), block=st.sampled_from([2, 3, 50]), blocking=st.booleans())
+def test_spark_finds_the_same_pairs_on_edge_cases(
+    spark_engine: str, records: list[CustomerRecord], block: int, blocking: bool
+) -> None:
+    options = {"max_block_size": block, "window": 2, "review": -40.0}
+    expected = Matcher(**options).find_duplicates(records, blocking=blocking)  # type: ignore[arg-type]
+    assert_same(expected, _matcher(spark_engine, **options).find_duplicates(records, blocking=blocking))
