@@ -6,35 +6,18 @@ The store's code is taken from the page itself, so the guide cannot drift away f
 from __future__ import annotations
 
 import itertools
-import os
-import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from doc_pages import DOCS, run_page
 
 from custdata.testing import StoreContract
 
-PAGE = Path(__file__).resolve().parents[2] / "docs" / "custom-repository.md"
-BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
+PAGE = DOCS / "custom-repository.md"
 
 
-def load_page() -> dict[str, Any]:
-    """Run the page's Python blocks in order, in a scratch folder, and return what they defined."""
-    namespace: dict[str, Any] = {"__name__": "custom_repository_page"}
-    here = os.getcwd()
-    with tempfile.TemporaryDirectory() as scratch:
-        os.chdir(scratch)
-        try:
-            for number, block in enumerate(BLOCK.findall(PAGE.read_text(encoding="utf-8")), start=1):
-                exec(compile(block, f"{PAGE.name} block {number}", "exec"), namespace)
-        finally:
-            os.chdir(here)
-    return namespace
-
-
-PAGE_CODE = load_page()
+PAGE_CODE = run_page(PAGE)
 JsonFileStore = PAGE_CODE["JsonFileStore"]
 
 
