@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
@@ -304,6 +305,7 @@ def test_the_quick_text_test_gives_what_the_detailed_checks_give(
 
 
 _ANY_JUNK = st.sampled_from(_JUNK) | _VALUES
+_NOW = re.compile(r"\(later than [^)]*\)")
 
 
 @settings(max_examples=40)
@@ -318,7 +320,7 @@ def test_a_customer_comes_out_of_the_quick_path_as_out_of_the_detailed_one(
         try:
             made = build()  # type: ignore[operator]
         except ValidationError as exc:
-            return sorted(map(str, exc.problems))
+            return sorted(_NOW.sub("<now>", str(problem)) for problem in exc.problems)  # each path reads its clock
         return [(type(v), v) for v in attrs.astuple(made, recurse=False)]
 
     def detailed() -> Customer:

@@ -365,10 +365,12 @@ def test_run_waits_out_a_locked_store(tmp_path: Path, caplog: pytest.LogCaptureF
             worker.start()
             try:
                 deadline = time.monotonic() + 10
-                while "store unavailable" not in caplog.text and time.monotonic() < deadline:
+                while "outbox.store_unavailable" not in caplog.text and time.monotonic() < deadline:
                     time.sleep(0.01)
+                assert "outbox.store_unavailable" in caplog.text
                 assert worker.is_alive() and len(notifier) == 0
                 blocker.execute("COMMIT")
+                deadline = time.monotonic() + 10
                 while len(notifier) == 0 and time.monotonic() < deadline:
                     time.sleep(0.01)
             finally:
