@@ -461,3 +461,37 @@ def test_registrations_of_one_address_at_once_make_one_account(kind: str, tmp_pa
         assert len(results) == 4 and len(created) == 1
         assert {r.existing for r in results if r.customer is None} == {created[0].id}
         assert list(_all(shared)) == [created[0].id]
+
+
+def test_registrations_of_one_address_that_overlap_make_one_account(store: Store, monkeypatch: Any) -> None:
+    """Two registrations of one address whose look-ups run at the same moment (each waits up to a second for the
+    other's) make one account on every store, PostgreSQL's many writers included."""
+    import threading
+
+    with store.unit_of_work() as uow:
+        repository = type(uow.customers)
+    meet = threading.Barrier(2)
+    find = repository.find_by_email
+
+    def find_together(self: Any, email: Any) -> Any:
+        try:
+            meet.wait(timeout=1.0)  # a store that holds the address lets only one registration get this far
+        except threading.BrokenBarrierError:
+            pass
+        return find(self, email)
+
+    monkeypatch.setattr(repository, "find_by_email", find_together)
+    results: list[Any] = []
+
+    def register() -> None:
+        results.append(RegisterCustomer.from_payload({"email": "Overlap@example.com"}).apply(store))
+
+    threads = [threading.Thread(target=register) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    created = [r.customer for r in results if r.customer is not None]
+    assert len(results) == 2 and len(created) == 1
+    assert [r.existing for r in results if r.customer is None] == [created[0].id]
+    assert list(_all(store)) == [created[0].id]

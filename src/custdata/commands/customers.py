@@ -48,7 +48,7 @@ from custdata.domain import (
 )
 from custdata.domain.personal import IDENTIFIER, NESTED, NOT_PERSONAL, PERSONAL, masked_repr
 from custdata.privacy import consent
-from custdata.storage.ports import Store, UnitOfWork
+from custdata.storage.ports import Store, UnitOfWork, lock_email
 
 _DELIVERY = Shape(
     (
@@ -182,8 +182,10 @@ class RegisterCustomer(Command):
         customer = _new_customer(self.profile, self.email, guest=False, ids=ids, clock=clock)
 
         def work(uow: UnitOfWork) -> Registered:
-            # written first, looked up second: the write makes a store that has one writer at a time (SQLite, the
-            # memory store) finish the other registration first, so the look-up sees it
+            # a store with many writers holds the address until this unit of work ends (PostgreSQL); in one with a
+            # single writer at a time (SQLite, the memory store), writing first makes the other registration of the
+            # address finish first; either way the look-up then sees it
+            lock_email(uow.customers, self.email)
             uow.customers.add(customer)
             for holder in uow.customers.find_by_email(self.email):
                 if (

@@ -26,11 +26,13 @@ from custdata.storage.ports import (
     CustomerQuery,
     CustomerRepository,
     FindsByEmails,
+    LocksEmails,
     OrderRepository,
     Page,
     Store,
     UnitOfWork,
     find_by_emails,
+    lock_email,
     walk,
 )
 
@@ -76,12 +78,14 @@ __all__ = [
     "CustomerQuery",
     "CustomerRepository",
     "FindsByEmails",
+    "LocksEmails",
     "OrderRepository",
     "Page",
     "Store",
     "UnitOfWork",
     "add_in_batches",
     "find_by_emails",
+    "lock_email",
     "open_store",
     "walk",
 ]

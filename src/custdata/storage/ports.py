@@ -196,6 +196,24 @@ class FindsByEmails(Protocol):
         for each, in a few queries however many addresses there are."""
 
 
+@runtime_checkable
+class LocksEmails(Protocol):
+    """A customer repository of a store that lets many writers in at once (the PostgreSQL store's does): it can
+    hold one email address for the rest of the unit of work, so that work which looks an address up and then
+    writes (a registration) runs one at a time for that address; see :func:`lock_email`."""
+
+    def lock_email(self, email: str | EmailAddress) -> None:
+        """Wait until no other unit of work holds ``email`` (in canonical form), then hold it until this unit of
+        work ends (commit or rollback)."""
+
+
+def lock_email(customers: CustomerRepository, email: str | EmailAddress) -> None:
+    """:meth:`LocksEmails.lock_email` on ``customers``; nothing for a repository without it (a store with one
+    writer at a time needs none: its first write waits for the other writer's commit)."""
+    if isinstance(customers, LocksEmails):
+        customers.lock_email(email)
+
+
 def find_by_emails(customers: CustomerRepository, emails: Iterable[str | EmailAddress]) -> dict[str, list[Customer]]:
     """:meth:`FindsByEmails.find_by_emails` on ``customers``; one :meth:`~CustomerRepository.find_by_email` per
     address for a repository without it. A string that is no email address is a ValidationError at ``emails[i]``."""

@@ -6,6 +6,7 @@ arguments. Writes validate the entity first, so that nothing invalid is ever sto
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any, Generic, TypeVar
@@ -306,6 +307,15 @@ class SqlCustomerRepository(SqlRepository[Customer, CustomerId]):
                 found[row[0]].append(customer)
         return found
 
+    def lock_email(self, email: str | EmailAddress) -> None:
+        """On PostgreSQL, a transaction-level advisory lock on the address's canonical form (waiting for the unit
+        of work that holds it to end); nothing on SQLite, whose first write waits for the other writer's commit."""
+        term = email_term(email)
+        session = self._session()
+        if term is not None and session.dialect.name == "postgresql":
+            # run as a write: that opens the unit of work's transaction, which the lock lasts for
+            session.execute(self._sql("SELECT pg_advisory_xact_lock(?)"), (_email_lock_key(term),))
+
     def find_by_phone(self, phone: str | PhoneNumber, *, region: str | None = None) -> list[Customer]:
         return self._by_key("phone", phone_term(phone, region))
 
@@ -441,3 +451,10 @@ class SqlActivityRepository(SqlRepository[ActivityEvent, ActivityId]):
             self._sql("SELECT {doc_out} FROM activity WHERE {doc_out} LIKE ? ESCAPE '\\' ORDER BY id"), (pattern,)
         )
         return [e for e in self._load(rows) if e.event == name and holds_value(e.properties, wanted)]
+
+
+def _email_lock_key(term: str) -> int:
+    """The advisory lock key of an address's canonical form: a signed 64-bit hash (two addresses sharing one only
+    wait for each other)."""
+    digest = hashlib.blake2b(b"custdata email\x00" + term.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
