@@ -63,3 +63,49 @@ def test_an_unreachable_server_is_an_operational_error() -> None:
 
     with pytest.raises(OperationalError):
         asyncio.run(AsyncPostgresStore.open("postgresql://nobody@127.0.0.1:1/db?timeout=2"))
+
+
+def test_a_failed_first_write_is_undone_alone_with_no_savepoint_of_its_own(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write that opens the transaction goes without a savepoint (BEGIN and the write); when it fails, the
+    transaction is rolled back, and the unit of work carries on as after any failed write: the writes after it
+    commit, each later one inside a savepoint that undoes it alone."""
+    import psycopg
+
+    from custdata._errors import IntegrityError
+    from custdata.aio.postgres import AsyncPostgresStore
+    from custdata.testing.store_builders import make_order
+
+    sent: list[str] = []
+    execute = psycopg.AsyncCursor.execute
+
+    async def recording(self: psycopg.AsyncCursor[object], query: object, *args: object, **kwargs: object) -> object:
+        sent.append(query if isinstance(query, str) else repr(query))
+        return await execute(self, query, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(psycopg.AsyncCursor, "execute", recording)
+    first, second = make_customer(), make_customer()
+
+    async def main() -> None:
+        store = await AsyncPostgresStore.open(pg_url, schema=f"fw_{uuid.uuid4().hex[:12]}")
+        try:
+            async with store.unit_of_work() as uow:
+                sent.clear()
+                with pytest.raises(IntegrityError):
+                    await uow.orders.add(make_order("nobody"))  # opens the transaction, and fails
+                assert [q.split()[0] for q in sent if not q.startswith("SELECT")][:2] == ["BEGIN", "INSERT"]
+                assert not any("SAVEPOINT" in q for q in sent)
+                await uow.customers.add(first)  # opens a new transaction
+                with pytest.raises(IntegrityError):
+                    await uow.customers.add(make_customer(id=first.id))  # undone alone: first stays
+                await uow.customers.add(second)
+                await uow.commit()
+            assert any(q.startswith("ROLLBACK TO SAVEPOINT") for q in sent)
+            async with store.unit_of_work() as uow:
+                assert await uow.customers.get_many([first.id, second.id]) == {first.id: first, second.id: second}
+                assert await uow.orders.count() == 0
+        finally:
+            await store.close()
+
+    asyncio.run(main())

@@ -263,6 +263,8 @@ def test_a_token_of_a_merged_or_erased_customer_opens_nothing(store_url: str) ->
             uow.commit()
         for path in ("/me", "/me/export"):
             assert_problem(await shop.client.get(path, headers=bearer(guest["token"])), 401, "invalid_token")
+        merged_order = await shop.client.post("/orders", json=ORDER, headers=bearer(guest["token"]))
+        assert_problem(merged_order, 401, "invalid_token")
         export = await shop.client.get("/me/export", headers=bearer(account))
         assert guest["order_id"] in export.text  # the account holder sees the order that is now theirs
 
@@ -270,7 +272,10 @@ def test_a_token_of_a_merged_or_erased_customer_opens_nothing(store_url: str) ->
         assert erased.status_code == 204
         for path in ("/me", "/me/export"):
             assert_problem(await shop.client.get(path, headers=bearer(account)), 401, "invalid_token")
+        assert_problem(await shop.client.post("/orders", json=ORDER, headers=bearer(account)), 401, "invalid_token")
         with shop.sync_store().unit_of_work() as uow:
+            assert uow.orders.count(customer_id=owner) == 1  # the guest's order only: nothing placed since
+            assert uow.orders.count(customer_id=guest["customer_id"]) == 0
             assert uow.customers.get(owner).redacted_at is not None
             assert uow.customers.find_by_email("ada@example.com") == []
 

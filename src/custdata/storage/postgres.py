@@ -10,7 +10,8 @@ latest committed data); the first write opens a transaction. PostgreSQL locks ro
 ``update`` with a stale version matches no row once the concurrent writer has committed, and is reported as
 :class:`~custdata.ConflictError`; a writer waiting longer than ``timeout`` for a row lock gets
 :class:`~custdata.OperationalError`, as does a deadlock. Every write statement runs inside a savepoint, so a
-failed one (a duplicate id, say) is undone on its own and the unit of work stays usable, as on SQLite.
+failed one (a duplicate id, say) is undone on its own and the unit of work stays usable, as on SQLite (the
+write that opens the transaction needs no savepoint of its own: undoing it is rolling the transaction back).
 Migrations run on open under an advisory lock, so processes opening an old database at once migrate it once.
 
 Documents. ``JSONB`` keeps numbers as exact decimals and forgets how they were written, so a float such as
@@ -123,24 +124,26 @@ class PostgresSession:
     def _write(self, run: Callable[[psycopg.Cursor[Any]], object]) -> int:
         """Run a write in the unit of work's transaction (opening it if needed), inside a savepoint.
 
-        The statements go in one pipeline: one round trip for BEGIN, SAVEPOINT, the write and RELEASE.
+        The statements go in one pipeline: one round trip for SAVEPOINT, the write and RELEASE. The write that
+        opens the transaction needs no savepoint: nothing was written before it, so undoing it alone is rolling
+        the transaction back (BEGIN and the write, one round trip).
         """
         conn = self._usable()
         cur = conn.cursor()
+        opening = not self._writing
         # statements in a pipeline are never prepared: after a failed statement the server skips the rest of the
         # pipeline, and psycopg could then take a statement for prepared that the server never prepared
         threshold, conn.prepare_threshold = conn.prepare_threshold, None
         try:
             with conn.pipeline():
-                if not self._writing:
-                    self._writing = True
-                    conn.execute("BEGIN")
-                conn.execute("SAVEPOINT custdata_write")
+                self._writing = True
+                conn.execute("BEGIN" if opening else "SAVEPOINT custdata_write")
                 run(cur)
-                conn.execute("RELEASE SAVEPOINT custdata_write")
+                if not opening:
+                    conn.execute("RELEASE SAVEPOINT custdata_write")
             return cur.rowcount  # known only once the pipeline has synced
         except BaseException as exc:
-            self._undo_write(conn)
+            self._undo_write(conn, opening)
             if isinstance(exc, psycopg.Error | UnicodeEncodeError):
                 raise translate(exc) from cause(exc)
             raise
@@ -148,7 +151,7 @@ class PostgresSession:
             conn.prepare_threshold = threshold
             cur.close()
 
-    def _undo_write(self, conn: psycopg.Connection[Any]) -> None:
+    def _undo_write(self, conn: psycopg.Connection[Any], opening: bool) -> None:
         """Undo a failed write alone, keeping the unit of work's earlier writes (as SQLite does)."""
         status = conn.info.transaction_status
         if status == TransactionStatus.IDLE:
@@ -156,7 +159,11 @@ class PostgresSession:
             return
         if status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
             try:
-                conn.execute("ROLLBACK TO SAVEPOINT custdata_write")
+                if opening:  # the transaction holds this write alone
+                    conn.execute("ROLLBACK")
+                    self._writing = False
+                else:
+                    conn.execute("ROLLBACK TO SAVEPOINT custdata_write")
                 return
             except psycopg.Error:
                 pass
