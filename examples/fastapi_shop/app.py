@@ -561,7 +561,7 @@ def create_app(settings: Settings | None = None, *, notifier: AsyncNotifier | No
 
         await in_request(store(), work)
         purge = getattr(store(), "purge_residue", None)
-        if purge is not None:  # SQLite: the old values leave the write-ahead log and the free pages now
+        if purge is not None:  # the old values leave the files now: SQLite's log and free pages, PostgreSQL's tables
             await purge()
         return Response(status_code=204)
 

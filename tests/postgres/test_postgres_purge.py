@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 from pg_test_server import PostgresServer
+from required_extras import require
 
-from custdata import Address, Customer, EmailAddress, OperationalError, PhoneNumber
+from custdata import Address, Customer, EmailAddress, OperationalError, PhoneNumber, ProgrammingError
 from custdata.storage.postgres import PostgresStore
 from custdata.testing.store_contract import make_customer, make_order
 
@@ -186,3 +187,49 @@ def test_transactions_younger_than_the_delete_do_not_hold_the_purge(
     finally:
         holder.close()
     assert {s: n for s, n in residue(pg_server, pg_url, store.schema).items() if n and s != KEEPER} == {}
+
+
+def test_the_async_store_purges_as_the_sync_one_does(pg_server: PostgresServer, pg_url: str) -> None:
+    """``AsyncPostgresStore.purge_residue()`` waits for an older snapshot and names it, then leaves no deleted
+    value in the files, while the event loop goes on."""
+    import asyncio
+    import uuid
+
+    require("greenlet", "async")
+    from custdata.aio.postgres import AsyncPostgresStore
+
+    schema = f"ap_{uuid.uuid4().hex[:12]}"
+    victim = secret_customer(1, big=True)
+
+    async def main() -> None:
+        async with await AsyncPostgresStore.open(pg_url, schema=schema, timeout=0.3) as store:
+            async with store.unit_of_work() as uow:
+                await uow.customers.add(victim)
+                await uow.commit()
+            holder = _snapshot_holder(pg_url)
+            try:
+                async with store.unit_of_work() as uow:
+                    await uow.customers.delete(victim.id)
+                    await uow.commit()
+                with pytest.raises(OperationalError, match=r"session \d+ \(old-report, idle in transaction\)"):
+                    await store.purge_residue()
+            finally:
+                holder.close()
+            ticks = 0
+
+            async def tick() -> None:
+                nonlocal ticks
+                while True:
+                    ticks += 1
+                    await asyncio.sleep(0)
+
+            ticking = asyncio.create_task(tick())
+            await store.purge_residue()
+            ticking.cancel()
+            assert ticks > 1, "the purge blocked the event loop"
+            await store.close()
+            with pytest.raises(ProgrammingError, match="closed"):
+                await store.purge_residue()
+
+    asyncio.run(main())
+    assert {s: n for s, n in residue(pg_server, pg_url, schema).items() if n and s != KEEPER} == {}

@@ -14,6 +14,7 @@ event loop (:func:`custdata.aio._bridge.await_only`); the loop runs other tasks 
 
 from __future__ import annotations
 
+import asyncio
 import time
 import weakref
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from custdata.storage.postgres import (
     _seconds,
     migrate_locked,
     public_url,
+    purge_schema,
     split_url,
 )
 from custdata.storage.sql.schema import Schema
@@ -247,6 +249,33 @@ class AsyncPostgresStore(AsyncStore):
         if self._closed:
             raise ProgrammingError("the store is closed")
         return AsyncUnitOfWork(self._bridge.unit_of_work, GreenletRunner)
+
+    async def purge_residue(self) -> None:
+        """:meth:`custdata.storage.postgres.PostgresStore.purge_residue`: wait, up to ``timeout``, for transactions
+        older than the purge, then rewrite every table of the schema so that deleted and overwritten values leave
+        its files. It runs in a thread on a connection of its own (``VACUUM`` cannot run in a pooled unit of
+        work), so the event loop goes on meanwhile."""
+        if self._closed:
+            raise ProgrammingError("the store is closed")
+        await asyncio.to_thread(self._purge)
+
+    def _purge(self) -> None:
+        try:
+            conn = psycopg.connect(
+                self._conninfo,
+                autocommit=True,
+                connect_timeout=max(2, round(self._timeout)),
+                application_name="custdata",
+            )
+        except psycopg.Error as exc:
+            raise translate(exc) from cause(exc)
+        try:
+            conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{round(self._timeout * 1000)}ms",))
+            purge_schema(conn, self.schema, self._timeout)
+        except psycopg.Error as exc:
+            raise translate(exc) from cause(exc)
+        finally:
+            conn.close()
 
     async def _configure(self, conn: psycopg.AsyncConnection[Any]) -> None:
         path = pg_sql.Identifier(self.schema).as_string(conn)

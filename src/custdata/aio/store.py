@@ -130,8 +130,8 @@ def _nothing() -> None:
 
 
 class AsyncStore:
-    """What every async store offers: ``url``, ``unit_of_work()``, ``await close()`` (idempotent), and use as an
-    ``async with`` block that closes it."""
+    """What every async store offers: ``url``, ``unit_of_work()``, ``await purge_residue()``, ``await close()``
+    (idempotent), and use as an ``async with`` block that closes it."""
 
     @property
     def url(self) -> str:
@@ -145,6 +145,11 @@ class AsyncStore:
         raise NotImplementedError
 
     async def close(self) -> None:
+        raise NotImplementedError
+
+    async def purge_residue(self) -> None:
+        """Make what committed units of work deleted or overwrote unrecoverable from the store's files (the sync
+        store's ``purge_residue()``); see :func:`custdata.privacy.erase_customer`."""
         raise NotImplementedError
 
     async def __aenter__(self) -> Self:

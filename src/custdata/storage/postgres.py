@@ -345,22 +345,7 @@ class PostgresStore(SqlStore):
             raise ProgrammingError("the store is closed")
         session = self._open_session()
         try:
-            conn = session.connection
-            try:
-                _wait_for_older_transactions(conn, self._timeout)
-                tables = conn.execute(
-                    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE n.nspname = %s AND c.relkind IN ('r', 'm') ORDER BY c.relname",
-                    (self.schema,),
-                ).fetchall()
-                for (table,) in tables:
-                    conn.execute(
-                        pg_sql.SQL("VACUUM (FULL) {}.{}").format(
-                            pg_sql.Identifier(self.schema), pg_sql.Identifier(table)
-                        )
-                    )
-            except psycopg.Error as exc:
-                raise translate(exc) from cause(exc)
+            purge_schema(session.connection, self.schema, self._timeout)
         finally:
             session.close()
 
@@ -408,6 +393,24 @@ SELECT format('replication slot %%L', slot_name)
  WHERE (database IS NULL OR database = current_database())
    AND xmin IS NOT NULL AND age(xmin) > age(xid(%(horizon)s::xid8))
 """
+
+
+def purge_schema(conn: psycopg.Connection[Any], pg_schema: str, timeout: float) -> None:
+    """:meth:`PostgresStore.purge_residue` on ``conn`` (in autocommit mode, its ``lock_timeout`` set): wait for
+    older transactions, then ``VACUUM (FULL)`` every table of ``pg_schema``."""
+    try:
+        _wait_for_older_transactions(conn, timeout)
+        tables = conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'm') ORDER BY c.relname",
+            (pg_schema,),
+        ).fetchall()
+        for (table,) in tables:
+            conn.execute(
+                pg_sql.SQL("VACUUM (FULL) {}.{}").format(pg_sql.Identifier(pg_schema), pg_sql.Identifier(table))
+            )
+    except psycopg.Error as exc:
+        raise translate(exc) from cause(exc)
 
 
 def _wait_for_older_transactions(conn: Any, timeout: float) -> None:
