@@ -28,7 +28,7 @@ from custdata.domain import (
     Topic,
 )
 from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
-from custdata.storage.ports import DEFAULT_LIMIT, CustomerQuery, Page
+from custdata.storage.ports import DEFAULT_LIMIT, CustomerQuery, Page, find_by_emails
 
 E = TypeVar("E", Customer, Order, CommunicationEvent, ActivityEvent)
 K = TypeVar("K", bound=str)
@@ -95,6 +95,17 @@ class AsyncCustomerRepository(AsyncEntityRepository[Customer, CustomerId]):
 
     async def find_by_email(self, email: str | EmailAddress) -> list[Customer]:
         found: list[Customer] = await self._run("find_by_email", email)
+        return found
+
+    async def find_by_emails(self, emails: Iterable[str | EmailAddress]) -> dict[str, list[Customer]]:
+        """:func:`custdata.storage.find_by_emails` on the store's repository: for each address, by its canonical
+        form, the customers having it, in a few queries."""
+        wanted = list(emails)
+
+        def call() -> dict[str, list[Customer]]:
+            return find_by_emails(self._repository(), wanted)
+
+        found: dict[str, list[Customer]] = await self._runner.call(call)
         return found
 
     async def find_by_phone(self, phone: str | PhoneNumber, *, region: str | None = None) -> list[Customer]:

@@ -179,6 +179,24 @@ class AsyncStoreContract:
 
         self.check(test)
 
+    def test_find_by_emails_finds_what_find_by_email_finds_for_each(self) -> None:
+        """find_by_emails() maps each address's canonical form to the customers find_by_email() finds for it."""
+
+        async def test(store: AsyncStore) -> None:
+            ada = make_customer(email=EmailAddress("Ada.Many@Example.COM"))
+            twin = make_customer(email=EmailAddress("ada.many@example.com"))
+            other = make_customer(email=EmailAddress("bo.many@example.com"))
+            await self.put(store, ada, twin, other)
+            async with store.unit_of_work() as uow:
+                found = await uow.customers.find_by_emails(
+                    ["ADA.MANY@example.com", "nobody@example.com", "bo.many@example.com"]
+                )
+                single = await uow.customers.find_by_email("ada.many@example.com")
+            assert found == {"ada.many@example.com": single, "nobody@example.com": [], "bo.many@example.com": [other]}
+            assert sorted(c.id for c in single) == sorted([ada.id, twin.id])
+
+        self.check(test)
+
     def test_update_bumps_the_version_and_a_stale_one_conflicts(self) -> None:
         async def test(store: AsyncStore) -> None:
             ada = make_customer(metadata={"n": 0})
