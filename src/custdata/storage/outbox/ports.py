@@ -166,6 +166,29 @@ class TimerRepository(Protocol):
 
 
 @runtime_checkable
+class ReschedulesTimers(Protocol):
+    """A timer repository that moves a timer forward in one step (the SQL stores' take one statement)."""
+
+    def reschedule(self, timer: Timer) -> bool:
+        """:func:`reschedule`, done by the repository itself."""
+
+
+def reschedule(timers: TimerRepository, timer: Timer) -> bool:
+    """Store ``timer``, or put it in place of the stored timer with its key (back to pending) when that one falls
+    due earlier; a stored timer due at the same moment or later stays as it is (a replayed older event never
+    brings a timer back). True when something was written.
+
+    A repository with its own ``reschedule`` (:class:`ReschedulesTimers`) does it in one step; any other is asked
+    with ``get`` and ``schedule(timer, replace=True)``."""
+    if isinstance(timers, ReschedulesTimers):
+        return timers.reschedule(timer)
+    known = timers.get(timer.key)
+    if known is not None and known.due_at >= timer.due_at:
+        return False
+    return timers.schedule(timer, replace=True)
+
+
+@runtime_checkable
 class OutboxUnitOfWork(UnitOfWork, Protocol):
     """A unit of work that also has the outbox and the timers (see the module docstring)."""
 
@@ -207,7 +230,9 @@ __all__ = [
     "OutboxRepository",
     "OutboxStore",
     "OutboxUnitOfWork",
+    "ReschedulesTimers",
     "TimerRepository",
     "has_outbox",
     "outbox_unit_of_work",
+    "reschedule",
 ]

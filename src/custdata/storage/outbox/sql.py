@@ -462,6 +462,11 @@ class SqlOutboxRepository:
         return len(entries)
 
 
+_REPLACE = (
+    "DO UPDATE SET rule = excluded.rule, topic = excluded.topic, customer_id = excluded.customer_id, "
+    "order_id = excluded.order_id, state = excluded.state, due_us = excluded.due_us, "
+    "created_us = excluded.created_us, reason = excluded.reason, trigger = excluded.trigger"
+)
 _TIMER_COLUMNS = "key, rule, topic, customer_id, order_id, state, due_us, created_us, reason"
 
 
@@ -502,14 +507,15 @@ class SqlTimerRepository:
         return _load_timers(self._session().fetch_all(sql, list(params)))
 
     def schedule(self, timer: Timer, *, replace: bool = False) -> bool:
+        return self._upsert(timer, _REPLACE if replace else "DO NOTHING")
+
+    def reschedule(self, timer: Timer) -> bool:
+        """:func:`custdata.storage.outbox.ports.reschedule` in one statement: the stored timer is replaced only
+        when it falls due earlier than ``timer``."""
+        return self._upsert(timer, f"{_REPLACE} WHERE timers.due_us < excluded.due_us")
+
+    def _upsert(self, timer: Timer, conflict: str) -> bool:
         t = _args.timer(timer)
-        conflict = (
-            "DO UPDATE SET rule = excluded.rule, topic = excluded.topic, customer_id = excluded.customer_id, "
-            "order_id = excluded.order_id, state = excluded.state, due_us = excluded.due_us, "
-            "created_us = excluded.created_us, reason = excluded.reason, trigger = excluded.trigger"
-            if replace
-            else "DO NOTHING"
-        )
         count = self._session().execute(
             self._sql(
                 f"INSERT INTO timers ({_TIMER_COLUMNS}, trigger) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {{doc_in}}) "
