@@ -34,7 +34,7 @@ from custdata.outbox.service import enqueue, suppress, update_event
 from custdata.serialization import from_dict, to_dict
 from custdata.storage.merges import resolve
 from custdata.storage.outbox.model import Timer, TimerState
-from custdata.storage.outbox.ports import OutboxUnitOfWork, outbox_unit_of_work, reschedule
+from custdata.storage.outbox.ports import OutboxUnitOfWork, cancellable, outbox_unit_of_work, reschedule
 from custdata.storage.ports import Store
 from custdata.storage.records import EARLIEST_MOMENT, LATEST_MOMENT, check_moment
 from custdata.workflows.context import Shop, available, variables
@@ -167,17 +167,16 @@ class Workflows:
         if rule.cancels:
             reason = f"made obsolete by {getattr(trigger, 'name', 'activity')} ({rule.name})"
             order_id = order_of(trigger)
-            timers = [
-                t
-                for t in uow.timers.pending(customer_id)
-                if t.topic in rule.cancels and (t.order_id is None or t.order_id == order_id)
-            ]
             topics = list(rule.cancels)
-            if timers:  # no write when none is pending (the cancel matches the timers just read)
+            # one read of what there is to cancel; no write when nothing is pending
+            timers, entries = cancellable(uow, customer_id=customer_id, topics=topics, now=now, order_id=order_id)
+            if timers:
                 uow.timers.cancel(customer_id=customer_id, topics=topics, reason=reason, order_id=order_id)
-            dropped = uow.outbox.cancel(
-                customer_id=customer_id, topics=topics, now=now, reason=reason, order_id=order_id
-            )
+            dropped = []
+            if entries != 0:
+                dropped = uow.outbox.cancel(
+                    customer_id=customer_id, topics=topics, now=now, reason=reason, order_id=order_id
+                )
             for entry in dropped:
                 update_event(uow, entry.id, status=CommunicationStatus.SUPPRESSED, suppression_reason=reason, now=now)
             steps += [Step(rule.name, "cancelled", e.idempotency_key, reason, e.channel) for e in dropped]
