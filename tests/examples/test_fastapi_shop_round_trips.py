@@ -45,10 +45,11 @@ def _note(what: str) -> None:
 
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Count the waits of psycopg's async cursors and pipelines (``AsyncConnection.execute`` goes through a
-    cursor); statements inside a pipeline share its one wait."""
+    """Count the waits of psycopg's async cursors, pipelines and commands (``AsyncConnection.execute`` goes
+    through a cursor); statements inside a pipeline share its one wait."""
     execute, executemany = psycopg.AsyncCursor.execute, psycopg.AsyncCursor.executemany
     pipeline = psycopg.AsyncConnection.pipeline
+    command = psycopg.AsyncConnection._exec_command  # BEGIN and COMMIT of psycopg's own transaction blocks
 
     async def counted_execute(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
         _note(str(query))
@@ -57,6 +58,10 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> None:
     async def counted_executemany(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
         _note(f"executemany {query}")
         return await executemany(self, query, *args, **kwargs)
+
+    def counted_command(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        _note(f"command {query!r}")
+        return (yield from command(self, query, *args, **kwargs))
 
     @contextlib.asynccontextmanager
     async def counted_pipeline(self: Any, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
@@ -71,6 +76,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(psycopg.AsyncCursor, "execute", counted_execute)
     monkeypatch.setattr(psycopg.AsyncCursor, "executemany", counted_executemany)
     monkeypatch.setattr(psycopg.AsyncConnection, "pipeline", counted_pipeline)
+    monkeypatch.setattr(psycopg.AsyncConnection, "_exec_command", counted_command)
 
 
 @contextlib.contextmanager
