@@ -34,7 +34,13 @@ from custdata.outbox.service import enqueue, suppress, update_event
 from custdata.serialization import from_dict, to_dict
 from custdata.storage.merges import resolve
 from custdata.storage.outbox.model import Timer, TimerState
-from custdata.storage.outbox.ports import OutboxUnitOfWork, cancellable, outbox_unit_of_work, reschedule
+from custdata.storage.outbox.ports import (
+    OutboxUnitOfWork,
+    cancellable,
+    has_outbox,
+    outbox_unit_of_work,
+    reschedule,
+)
 from custdata.storage.ports import Store
 from custdata.storage.records import EARLIEST_MOMENT, LATEST_MOMENT, check_moment
 from custdata.workflows.context import Shop, available, variables
@@ -139,7 +145,7 @@ class Workflows:
         they are stored now (a command that just read the customer and added the order, say): the engine takes
         them instead of reading them again. A customer merged into another is not taken (its survivor is read).
         """
-        if not isinstance(uow, OutboxUnitOfWork):
+        if not has_outbox(uow):  # the protocol check, remembered per class
             raise ValidationError.single("uow", "must be a unit of work of a store with an outbox")
         moment = check_moment("now", self._clock() if now is None else now)
         cache = _Cache(uow)
