@@ -476,9 +476,7 @@ def create_app(settings: Settings | None = None, *, notifier: AsyncNotifier | No
 
         def work(s: RequestStore) -> dict[str, Any]:
             guest = commands["customer"].apply(s.as_store())
-            placed = commands["order"].apply(
-                s.as_store(), guest.id, currency=settings.currency, then=lambda _u, events: flows.handle(s.uow, events)
-            )
+            placed = commands["order"].apply(s.as_store(), guest.id, currency=settings.currency, workflows=flows)
             return {"customer_id": guest.id, "token": tokens.issue(guest.id), **_order(placed.order)}
 
         return await in_request(store(), work)
@@ -490,14 +488,10 @@ def create_app(settings: Settings | None = None, *, notifier: AsyncNotifier | No
 
         def work(s: RequestStore) -> dict[str, Any]:
             # the command reads the customer and refuses one that is gone, erased or merged into another: that
-            # read is the token's check too (one read less per order)
+            # read is the token's check too (one read less per order); the workflows are handed the customer and
+            # the order the command holds, and read neither again
             try:
-                placed = command.apply(
-                    s.as_store(),
-                    customer_id,
-                    currency=settings.currency,
-                    then=lambda _u, events: flows.handle(s.uow, events),
-                )
+                placed = command.apply(s.as_store(), customer_id, currency=settings.currency, workflows=flows)
             except NotFoundError as exc:
                 if exc.kind == "customer" and exc.key == customer_id:
                     raise Unauthorized("the token's customer does not exist") from None

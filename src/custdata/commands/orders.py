@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import attrs
 
@@ -16,7 +16,11 @@ from custdata.commands._fields import DecimalText, Field, Integer, ListOf, Shape
 from custdata.domain import Address, Money, Order, OrderLine
 from custdata.domain.order_events import OrderEvent
 from custdata.domain.personal import NESTED, NOT_PERSONAL, masked_repr
+from custdata.storage.outbox.ports import OutboxUnitOfWork
 from custdata.storage.ports import Store, UnitOfWork
+
+if TYPE_CHECKING:
+    from custdata.workflows import Workflows
 
 #: The most lines one order placed through a command may have.
 MAX_LINES = 100
@@ -133,6 +137,7 @@ class PlaceOrder(Command):
         ids: Ids = DEFAULT_IDS,
         clock: Clock = utc_now,
         then: Callable[[UnitOfWork, tuple[OrderEvent, ...]], object] | None = None,
+        workflows: Workflows | None = None,
     ) -> Placed:
         """Place the order for the live customer ``customer_id`` in the shop's ``currency``.
 
@@ -140,6 +145,11 @@ class PlaceOrder(Command):
         prices must match. ``shipping`` and ``tax`` are the server's amounts. ``then(uow, events)`` runs in the
         same unit of work before it commits (for example a workflow engine's ``handle``), so the order and what
         follows from it are stored together or not at all.
+
+        ``workflows``, when given, decides the order's messages in the same unit of work (before ``then``), handed
+        the customer and the order this command has just read and written, so it reads neither again. The store's
+        units of work must have an outbox (:class:`custdata.ValidationError` at ``uow`` otherwise, nothing
+        written).
         """
         problems: list[Problem] = []
         if self.currency != currency.upper():
@@ -187,6 +197,8 @@ class PlaceOrder(Command):
             )
             events = order.place()
             uow.orders.add(order)
+            if workflows is not None:
+                workflows.handle(cast(OutboxUnitOfWork, uow), events, customers=(customer,), orders=(order,))
             if then is not None:
                 then(uow, events)
             return Placed(order, events)

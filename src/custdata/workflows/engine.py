@@ -24,17 +24,23 @@ import attrs
 from custdata._clock import utc_now as _utc_now
 from custdata._errors import ConflictError, IntegrityError, NotFoundError, StoreError, ValidationError
 from custdata._telemetry import log_event, set_attributes, span
-from custdata.domain import ActivityEvent, Channel, Customer, Order
+from custdata.domain import ActivityEvent, Channel, CommunicationStatus, Customer, Order
 from custdata.domain.redaction import pseudonymise_order, scrub_activity
 from custdata.lifecycle.apply import apply
 from custdata.lifecycle.changes import Change, Place
 from custdata.lifecycle.events import OrderEvent, event_from_dict, event_to_dict
 from custdata.notify import Message
-from custdata.outbox.service import cancel, enqueue, suppress
+from custdata.outbox.service import enqueue, suppress, update_event
 from custdata.serialization import from_dict, to_dict
 from custdata.storage.merges import resolve
 from custdata.storage.outbox.model import Timer, TimerState
-from custdata.storage.outbox.ports import OutboxUnitOfWork, outbox_unit_of_work
+from custdata.storage.outbox.ports import (
+    OutboxUnitOfWork,
+    cancellable,
+    has_outbox,
+    outbox_unit_of_work,
+    reschedule,
+)
 from custdata.storage.ports import Store
 from custdata.storage.records import EARLIEST_MOMENT, LATEST_MOMENT, check_moment
 from custdata.workflows.context import Shop, available, variables
@@ -124,12 +130,26 @@ class Workflows:
 
     # -- handling events ------------------------------------------------------------------------------------
 
-    def handle(self, uow: OutboxUnitOfWork, events: Iterable[Trigger], *, now: datetime | None = None) -> list[Step]:
-        """Decide the messages for ``events`` inside ``uow`` (the caller commits); what was done, step by step."""
-        if not isinstance(uow, OutboxUnitOfWork):
+    def handle(
+        self,
+        uow: OutboxUnitOfWork,
+        events: Iterable[Trigger],
+        *,
+        now: datetime | None = None,
+        customers: Iterable[Customer] = (),
+        orders: Iterable[Order] = (),
+    ) -> list[Step]:
+        """Decide the messages for ``events`` inside ``uow`` (the caller commits); what was done, step by step.
+
+        ``customers`` and ``orders`` are records the caller read or wrote in this same unit of work and holds as
+        they are stored now (a command that just read the customer and added the order, say): the engine takes
+        them instead of reading them again. A customer merged into another is not taken (its survivor is read).
+        """
+        if not has_outbox(uow):  # the protocol check, remembered per class
             raise ValidationError.single("uow", "must be a unit of work of a store with an outbox")
         moment = check_moment("now", self._clock() if now is None else now)
         cache = _Cache(uow)
+        cache.hold(customers, orders)
         steps: list[Step] = []
         with span("workflow.handle") as current_span:
             for trigger in events:
@@ -153,14 +173,18 @@ class Workflows:
         if rule.cancels:
             reason = f"made obsolete by {getattr(trigger, 'name', 'activity')} ({rule.name})"
             order_id = order_of(trigger)
-            timers = [
-                t
-                for t in uow.timers.pending(customer_id)
-                if t.topic in rule.cancels and (t.order_id is None or t.order_id == order_id)
-            ]
-            dropped = cancel(
-                uow, customer_id=customer_id, topics=rule.cancels, reason=reason, now=now, order_id=order_id
-            )
+            topics = list(rule.cancels)
+            # one read of what there is to cancel; no write when nothing is pending
+            timers, entries = cancellable(uow, customer_id=customer_id, topics=topics, now=now, order_id=order_id)
+            if timers:
+                uow.timers.cancel(customer_id=customer_id, topics=topics, reason=reason, order_id=order_id)
+            dropped = []
+            if entries != 0:
+                dropped = uow.outbox.cancel(
+                    customer_id=customer_id, topics=topics, now=now, reason=reason, order_id=order_id
+                )
+            for entry in dropped:
+                update_event(uow, entry.id, status=CommunicationStatus.SUPPRESSED, suppression_reason=reason, now=now)
             steps += [Step(rule.name, "cancelled", e.idempotency_key, reason, e.channel) for e in dropped]
             for timer in timers:
                 steps.append(Step(timer.rule, "cancelled", timer.key, reason))
@@ -194,11 +218,8 @@ class Workflows:
                 created_at=now,
                 trigger=_serialize(trigger),
             )
-            if rule.reschedule:  # moves forward only: a replayed older event never brings the timer back
-                known = uow.timers.get(timer.key)
-                if known is not None and known.due_at >= timer.due_at:
-                    return [*steps, Step(rule.name, "duplicate", timer.key)]
-            written = uow.timers.schedule(timer, replace=rule.reschedule)
+            # a rescheduled timer moves forward only: a replayed older event never brings the timer back
+            written = reschedule(uow.timers, timer) if rule.reschedule else uow.timers.schedule(timer)
             if not written:
                 return [*steps, Step(rule.name, "duplicate", timer.key)]
             return [*steps, Step(rule.name, "scheduled", timer.key, due_at=timer.due_at)]
@@ -218,18 +239,16 @@ class Workflows:
         steps = []
         for group in groups:
             key = rule.message_key(trigger, group[0])
-            if uow.outbox.find(key) is not None:
-                steps.append(Step(rule.name, "duplicate", key))
-                continue
 
+            # a key seen before is recognised when the entry is written: the outbox stores each key once, and
+            # then writes nothing (one look-up of the key, not two)
             def recent(cap: FrequencyCap) -> int:
                 return uow.outbox.count_recent(customer.id, since=_earlier(now, cap.period), topics=cap.topics)
 
             decision = self.policy.decide(customer, rule.topic, group, now, recent)
             if not decision.send:
-                steps.append(
-                    self._suppress(uow, rule, trigger, customer, decision.channel, str(decision.reason), now, key)
-                )
+                step = self._suppress(uow, rule, trigger, customer, decision.channel, str(decision.reason), now, key)
+                steps.append(step if step.action != "duplicate" else Step(rule.name, "duplicate", key))
                 continue
             message, template = self._render(
                 cache, rule, trigger, customer, decision.channel, decision.recipient, key, now
@@ -244,7 +263,7 @@ class Workflows:
                 metadata={"rule": rule.name},
             )
             if entry is None:
-                steps.append(Step(rule.name, "duplicate", key, None, decision.channel))
+                steps.append(Step(rule.name, "duplicate", key))
                 continue
             held = self._held(entry.available_at, decision.not_before, now)
             steps.append(Step(rule.name, "queued", key, held, decision.channel, due_at=entry.available_at))
@@ -469,6 +488,18 @@ class _Cache:
         self._uow = uow
         self._customers: dict[str, Customer | None] = {}
         self._orders: dict[str, Order | None] = {}
+
+    def hold(self, customers: Iterable[Customer], orders: Iterable[Order]) -> None:
+        """Take the records the caller holds (as stored now in this unit of work) instead of reading them."""
+        for i, customer in enumerate(customers):
+            if not isinstance(customer, Customer):
+                raise ValidationError.single(f"customers[{i}]", f"must be a Customer, not {type(customer).__name__}")
+            if customer.merged_into is None:  # a merged customer stands for its survivor: that one is read
+                self._customers[str(customer.id)] = customer
+        for i, order in enumerate(orders):
+            if not isinstance(order, Order):
+                raise ValidationError.single(f"orders[{i}]", f"must be an Order, not {type(order).__name__}")
+            self._orders[str(order.id)] = order
 
     def customer(self, customer_id: str) -> Customer | None:
         """The customer, or for a merged one the survivor it was merged into (None when neither is found)."""

@@ -166,6 +166,60 @@ class TimerRepository(Protocol):
 
 
 @runtime_checkable
+class ReschedulesTimers(Protocol):
+    """A timer repository that moves a timer forward in one step (the SQL stores' take one statement)."""
+
+    def reschedule(self, timer: Timer) -> bool:
+        """:func:`reschedule`, done by the repository itself."""
+
+
+def reschedule(timers: TimerRepository, timer: Timer) -> bool:
+    """Store ``timer``, or put it in place of the stored timer with its key (back to pending) when that one falls
+    due earlier; a stored timer due at the same moment or later stays as it is (a replayed older event never
+    brings a timer back). True when something was written.
+
+    A repository with its own ``reschedule`` (:class:`ReschedulesTimers`) does it in one step; any other is asked
+    with ``get`` and ``schedule(timer, replace=True)``."""
+    if isinstance(timers, ReschedulesTimers):
+        return timers.reschedule(timer)
+    known = timers.get(timer.key)
+    if known is not None and known.due_at >= timer.due_at:
+        return False
+    return timers.schedule(timer, replace=True)
+
+
+@runtime_checkable
+class FindsCancellable(Protocol):
+    """A timer repository that answers :func:`cancellable` itself, reading both tables at once."""
+
+    def cancellable(
+        self, *, customer_id: str, topics: Iterable[Topic], now: datetime, order_id: str | None = None
+    ) -> tuple[list[Timer], int]:
+        """:func:`cancellable`, done by the repository itself."""
+
+
+def cancellable(
+    uow: OutboxUnitOfWork, *, customer_id: str, topics: Iterable[Topic], now: datetime, order_id: str | None = None
+) -> tuple[list[Timer], int | None]:
+    """What cancelling the customer's ``topics`` (for ``order_id``, or of no order) at ``now`` would take: the
+    pending timers it would cancel (earliest first), and how many outbox entries (pending, no lease held at ``now``)
+    it would cancel, or None when the store cannot tell without cancelling them.
+
+    A timer repository with its own ``cancellable`` (:class:`FindsCancellable`) reads both at once; any other is
+    asked for the customer's pending timers."""
+    wanted = set(topics)
+    timers = uow.timers
+    if isinstance(timers, FindsCancellable):
+        return timers.cancellable(customer_id=customer_id, topics=wanted, now=now, order_id=order_id)
+    found = [
+        t
+        for t in timers.pending(customer_id)
+        if t.topic in wanted and (t.order_id is None or (order_id is not None and t.order_id == order_id))
+    ]
+    return found, None
+
+
+@runtime_checkable
 class OutboxUnitOfWork(UnitOfWork, Protocol):
     """A unit of work that also has the outbox and the timers (see the module docstring)."""
 
@@ -206,8 +260,12 @@ def outbox_unit_of_work(store: Store) -> OutboxUnitOfWork:
 __all__ = [
     "OutboxRepository",
     "OutboxStore",
+    "FindsCancellable",
     "OutboxUnitOfWork",
+    "ReschedulesTimers",
     "TimerRepository",
+    "cancellable",
     "has_outbox",
     "outbox_unit_of_work",
+    "reschedule",
 ]

@@ -462,6 +462,11 @@ class SqlOutboxRepository:
         return len(entries)
 
 
+_REPLACE = (
+    "DO UPDATE SET rule = excluded.rule, topic = excluded.topic, customer_id = excluded.customer_id, "
+    "order_id = excluded.order_id, state = excluded.state, due_us = excluded.due_us, "
+    "created_us = excluded.created_us, reason = excluded.reason, trigger = excluded.trigger"
+)
 _TIMER_COLUMNS = "key, rule, topic, customer_id, order_id, state, due_us, created_us, reason"
 
 
@@ -502,14 +507,15 @@ class SqlTimerRepository:
         return _load_timers(self._session().fetch_all(sql, list(params)))
 
     def schedule(self, timer: Timer, *, replace: bool = False) -> bool:
+        return self._upsert(timer, _REPLACE if replace else "DO NOTHING")
+
+    def reschedule(self, timer: Timer) -> bool:
+        """:func:`custdata.storage.outbox.ports.reschedule` in one statement: the stored timer is replaced only
+        when it falls due earlier than ``timer``."""
+        return self._upsert(timer, f"{_REPLACE} WHERE timers.due_us < excluded.due_us")
+
+    def _upsert(self, timer: Timer, conflict: str) -> bool:
         t = _args.timer(timer)
-        conflict = (
-            "DO UPDATE SET rule = excluded.rule, topic = excluded.topic, customer_id = excluded.customer_id, "
-            "order_id = excluded.order_id, state = excluded.state, due_us = excluded.due_us, "
-            "created_us = excluded.created_us, reason = excluded.reason, trigger = excluded.trigger"
-            if replace
-            else "DO NOTHING"
-        )
         count = self._session().execute(
             self._sql(
                 f"INSERT INTO timers ({_TIMER_COLUMNS}, trigger) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, {{doc_in}}) "
@@ -564,6 +570,33 @@ class SqlTimerRepository:
             ),
             [why, customer, *wanted, *([] if order_id is None else [str(order_id)])],
         )
+
+    def cancellable(
+        self, *, customer_id: str, topics: Iterable[Topic], now: datetime, order_id: str | None = None
+    ) -> tuple[list[Timer], int]:
+        """The pending timers a cancel of ``topics`` would take, and how many outbox entries: one query."""
+        customer = _args.text("customer_id", customer_id, 128)
+        wanted = [t.value for t in _args.topics(topics)]
+        at = micros(_args.moment("now", now))
+        if not wanted or storable(customer) is None:
+            return [], 0
+        marks = ", ".join("?" * len(wanted))
+        scope: list[Any] = [] if order_id is None else [str(order_id)]
+        timer_scope = "t.order_id IS NULL" if order_id is None else "(t.order_id IS NULL OR t.order_id = ?)"
+        entry_scope = "order_id IS NULL" if order_id is None else "(order_id IS NULL OR order_id = ?)"
+        columns = ", ".join(f"t.{c.strip()}" for c in _TIMER_COLUMNS.split(","))
+        trigger = dict(self._session().dialect.tokens)["doc_out"].replace("doc", "t.trigger")
+        rows = self._session().fetch_all(
+            self._sql(
+                f"SELECT (SELECT count(*) FROM outbox WHERE customer_id = ? AND state = 'pending' "
+                f"AND topic IN ({marks}) AND {entry_scope} AND (lease_us IS NULL OR lease_us <= ?)), "
+                f"{columns}, {trigger} FROM (SELECT 1 AS one) AS one LEFT JOIN timers t ON t.customer_id = ? "
+                f"AND t.state = 'pending' AND t.topic IN ({marks}) AND {timer_scope} ORDER BY t.due_us, t.key"
+            ),
+            [customer, *wanted, *scope, at, customer, *wanted, *scope],
+        )
+        entries = int(rows[0][0]) if rows else 0
+        return _load_timers([row[1:] for row in rows if row[1] is not None]), entries
 
     def pending(self, customer_id: str) -> list[Timer]:
         customer = _args.text("customer_id", customer_id, 128)

@@ -1,0 +1,150 @@
+"""How many times the example service waits on PostgreSQL per request: one registration and one order, counted at
+psycopg's async connection (each statement outside a pipeline is one wait; a pipeline, whatever it holds, is one).
+
+The bounds are what the service reaches; a change that adds a round trip to either request fails here. Only the
+request's own statements are counted (the dispatcher and the timer sweep run in tasks of their own)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from required_extras import require
+
+require("fastapi", "example")
+httpx = require("httpx", "test")
+psycopg = require("psycopg", "postgres")
+
+from fastapi_shop.app import Settings, create_app  # noqa: E402
+
+from custdata.aio import AsyncRecordingNotifier  # noqa: E402
+from custdata.notify import WebhookNotifier  # noqa: E402
+
+#: Round trips of one registration: the address's lock (with BEGIN), the customer, its search keys, the look-up
+#: of the address, the sign-in mail's outbox entry and its event, COMMIT.
+REGISTRATION = 7
+#: Round trips of one order: the customer, the order (with BEGIN), what the order makes obsolete (pending cart
+#: reminders, in the timers and the outbox at once), the confirmation's outbox entry and its event, the
+#: re-engagement timer (moved forward in one statement), COMMIT.
+ORDER = 7
+
+_COUNTING: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("round_trips", default=None)
+_IN_PIPELINE: contextvars.ContextVar[bool] = contextvars.ContextVar("in_pipeline", default=False)
+
+
+def _note(what: str) -> None:
+    log = _COUNTING.get()
+    if log is not None and not _IN_PIPELINE.get():
+        log.append(what)
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Count the waits of psycopg's async cursors, pipelines and commands (``AsyncConnection.execute`` goes
+    through a cursor); statements inside a pipeline share its one wait."""
+    execute, executemany = psycopg.AsyncCursor.execute, psycopg.AsyncCursor.executemany
+    pipeline = psycopg.AsyncConnection.pipeline
+    command = psycopg.AsyncConnection._exec_command  # BEGIN and COMMIT of psycopg's own transaction blocks
+
+    async def counted_execute(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        _note(str(query))
+        return await execute(self, query, *args, **kwargs)
+
+    async def counted_executemany(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        _note(f"executemany {query}")
+        return await executemany(self, query, *args, **kwargs)
+
+    def counted_command(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        _note(f"command {query!r}")
+        return (yield from command(self, query, *args, **kwargs))
+
+    @contextlib.asynccontextmanager
+    async def counted_pipeline(self: Any, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        _note("pipeline")
+        inside = _IN_PIPELINE.set(True)
+        try:
+            async with pipeline(self, *args, **kwargs) as opened:
+                yield opened
+        finally:
+            _IN_PIPELINE.reset(inside)
+
+    monkeypatch.setattr(psycopg.AsyncCursor, "execute", counted_execute)
+    monkeypatch.setattr(psycopg.AsyncCursor, "executemany", counted_executemany)
+    monkeypatch.setattr(psycopg.AsyncConnection, "pipeline", counted_pipeline)
+    monkeypatch.setattr(psycopg.AsyncConnection, "_exec_command", counted_command)
+
+
+@contextlib.contextmanager
+def counting() -> Iterator[list[str]]:
+    log: list[str] = []
+    token = _COUNTING.set(log)
+    try:
+        yield log
+    finally:
+        _COUNTING.reset(token)
+
+
+LINE = {"sku": "MUG-1", "product_name": "Mug", "quantity": 2, "unit_price": "9.50"}
+
+
+def test_a_registration_and_an_order_wait_on_postgresql_no_more_than_pinned(pg_url: str, counted: None) -> None:
+    url = f"{pg_url}{'&' if '?' in pg_url else '?'}schema=t_{uuid.uuid4().hex[:16]}"
+    measured: dict[str, list[list[str]]] = {"register": [], "order": []}
+
+    async def main() -> None:
+        notifier = AsyncRecordingNotifier()
+        settings = Settings(
+            secret=b"test shop secret: 32 random bytes..",
+            carrier_secret=WebhookNotifier.generate_secret(),
+            store_url=url,
+            dispatch_idle=0.02,
+        )
+        app = create_app(settings, notifier=notifier)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://shop.test") as client:
+                for i in range(3):  # the first request of each kind warms the pool and psycopg's caches
+                    email = f"buyer{i}@example.com"
+                    with counting() as log:
+                        answer = await client.post("/customers", json={"email": email})
+                    assert answer.status_code == 202, answer.text
+                    measured["register"].append(log)
+                    token = await sign_in_token(notifier, email)
+                    with counting() as log:
+                        answer = await client.post(
+                            "/orders",
+                            headers={"authorization": f"Bearer {token}"},
+                            json={"currency": "EUR", "lines": [LINE]},
+                        )
+                    assert answer.status_code == 201, answer.text
+                    measured["order"].append(log)
+                order_id = answer.json()["order_id"]
+                await sent(notifier, f"{order_id}:placed:order_confirmation")
+
+    asyncio.run(main())
+    for log in measured["register"][1:]:
+        assert 0 < len(log) <= REGISTRATION, log
+    for log in measured["order"][1:]:
+        assert 0 < len(log) <= ORDER, log
+
+
+async def sign_in_token(notifier: AsyncRecordingNotifier, email: str) -> str:
+    for _ in range(500):
+        for message in list(notifier.messages):
+            if message.recipient == email and ":sign_in:" in message.idempotency_key:
+                return message.text.split("#token=")[1].split()[0]
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no sign-in mail for {email}")
+
+
+async def sent(notifier: AsyncRecordingNotifier, key_part: str) -> None:
+    for _ in range(500):
+        if any(key_part in m.idempotency_key for m in list(notifier.messages)):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no message with {key_part!r} was sent")
