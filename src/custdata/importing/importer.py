@@ -406,7 +406,7 @@ def _outcome(
     if not rows:
         return customer, changes, None
     try:
-        written = prepare_customer(customer)
+        written = prepare_customer(customer, constructed=True)  # customer_from_fields calls Customer(...)
     except ValidationError:  # the store refuses it: adding it the usual way reports why
         return customer, changes, None
     return _Head.of(customer), changes, written
