@@ -20,6 +20,8 @@ from __future__ import annotations
 import csv
 import multiprocessing
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -435,6 +437,17 @@ class _Head:
         return cls(customer.id, customer.email, customer.is_guest, {} if source is None else {IMPORTED_FROM: source})
 
 
+def _watch_parent(parent: int) -> None:
+    """In a worker: end the process when the importing process is gone (killed, it cannot stop its workers)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="custdata-import-parent", daemon=True).start()
+
+
 def _parallel(run: _CustomerRun, batches: Iterator[_Batch], workers: int, progress: Progress | None) -> None:
     """Batches converted by ``workers`` processes and applied here in order; at most two batches a worker are
     in flight, so memory stays flat however long the input."""
@@ -443,7 +456,9 @@ def _parallel(run: _CustomerRun, batches: Iterator[_Batch], workers: int, progre
     drop = options.on_bad_field == "drop_field"
     with run.store.unit_of_work() as uow:
         rows = hasattr(uow.customers, "add_prepared")
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_watch_parent, initargs=(os.getpid(),)
+    )
     window: deque[tuple[_Batch, Future[_Prepared] | None]] = deque()
 
     def apply_first() -> None:
