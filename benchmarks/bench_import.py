@@ -1,19 +1,20 @@
 """Import a Shopify customer export into SQLite end to end: custdata against what a user would write otherwise.
 
-    python benchmarks/bench_import.py [--rows 1000000]
+    python benchmarks/bench_import.py [--rows 1000000] [--jobs N] [--export FILE]
 
 One generated file (Shopify's customer CSV export, customers in four countries with addresses and phone numbers)
 is imported by each side, in a process of its own so that peak memory is its own, into a fresh SQLite file:
 
 * custdata: ``import_customers(store, read_rows(file, "csv"), shopify=True)``: every record checked (email,
   phone for the address's country, the address against the country's postal rules, consent flags), the rejects
-  file, batches of 500 in one transaction each, a re-run skipping what is stored;
+  file, batches of 500 in one transaction each, a re-run skipping what is stored; with ``--jobs N`` the records
+  are converted and checked in N worker processes (``import_customers(..., jobs=N)``);
 * the baseline: pandas ``read_csv`` of the whole file, a pydantic model validating each row (email through
   email-validator, phone through phonenumbers, the same fields), and ``executemany`` of the rows as JSON into a
   SQLite table in one transaction.
 
-Prints both times, the ratio (custdata / baseline; below 1.0 is faster) and each side's peak memory (the
-process's maximum resident size). custdata streams: its peak memory is also measured on a tenth of the file, to
+Prints both times, the ratio (custdata / baseline; below 1.0 is faster), each side's CPU time a row (its workers'
+included) and peak memory (the process's maximum resident size, and the largest worker's). custdata streams: its peak memory is also measured on a tenth of the file, to
 show it does not grow with the file; the baseline holds the whole file in a DataFrame.
 """
 
@@ -105,14 +106,16 @@ def write_export(path: Path, rows: int, seed: int = 7) -> None:
 # -- the two sides, each run in a process of its own -----------------------------------------------------------
 
 
-def run_custdata(file: Path, db: Path) -> dict[str, Any]:
+def run_custdata(file: Path, db: Path, jobs: int = 1) -> dict[str, Any]:
     from custdata.importing import ImportOptions, RejectsFile, import_customers, read_rows
     from custdata.storage import open_store
 
     started = time.perf_counter()
     with open_store(f"sqlite:///{db}") as store, RejectsFile(db.with_suffix(".rejects.csv")) as rejects:
         options = ImportOptions(platform="shopify")
-        report = import_customers(store, read_rows(file, "csv"), shopify=True, options=options, rejects=rejects)
+        report = import_customers(
+            store, read_rows(file, "csv"), shopify=True, options=options, rejects=rejects, jobs=jobs
+        )
     took = time.perf_counter() - started
     return {"seconds": took, "stored": report.imported, "rejected": report.rejected}
 
@@ -192,10 +195,22 @@ def peak_mib() -> float:
     return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
 
 
-def side(name: str, file: Path, db: Path) -> dict[str, Any]:
-    """Run one side in a fresh process and return its time, counts and peak memory."""
+def cpu_seconds() -> float:
+    """CPU time of this process and of the worker processes it waited for (user and system)."""
+    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
+
+
+def workers_peak_mib() -> float:
+    """The largest maximum resident size among the worker processes this process waited for, in MiB."""
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
+
+
+def side(name: str, file: Path, db: Path, jobs: int = 1) -> dict[str, Any]:
+    """Run one side in a fresh process and return its time, counts, CPU time and peak memory."""
     done = subprocess.run(
-        [sys.executable, __file__, "--side", name, "--file", str(file), "--db", str(db)],
+        [sys.executable, __file__, "--side", name, "--file", str(file), "--db", str(db), "--jobs", str(jobs)],
         check=True,
         capture_output=True,
         text=True,
@@ -211,10 +226,19 @@ def main() -> int:
     parser.add_argument("--side", choices=("custdata", "baseline"), help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="custdata's worker processes (import_customers(jobs=...); default 1)"
+    )
+    parser.add_argument(
+        "--export", type=Path, default=None, help="import this export (written by an earlier run) instead of a new one"
+    )
     args = parser.parse_args()
     if args.side is not None:
-        result = (run_custdata if args.side == "custdata" else run_baseline)(args.file, args.db)
-        print(json.dumps({**result, "peak_mib": peak_mib()}))
+        if args.side == "custdata":
+            result = run_custdata(args.file, args.db, args.jobs)
+        else:
+            result = run_baseline(args.file, args.db)
+        print(json.dumps({**result, "peak_mib": peak_mib(), "cpu": cpu_seconds(), "workers_mib": workers_peak_mib()}))
         return 0
     try:
         import pandas  # noqa: F401
@@ -226,18 +250,24 @@ def main() -> int:
         work = Path(folder)
         export, small = work / "customers_export.csv", work / "customers_small.csv"
         started = time.perf_counter()
-        write_export(export, args.rows)
+        if args.export is not None:
+            export = args.export
+            with open(export, encoding="utf-8") as handle:
+                args.rows = sum(1 for _ in handle) - 1
+        else:
+            write_export(export, args.rows)
         write_export(small, max(1, args.rows // 10))
         print(
-            f"wrote {args.rows:,} customers ({export.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s"
+            f"{'reused' if args.export is not None else 'wrote'} {args.rows:,} customers ({export.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s"
         )
-        ours = side("custdata", export, work / "custdata.db")
+        ours = side("custdata", export, work / "custdata.db", args.jobs)
         base = side("baseline", export, work / "baseline.db")
-        tenth = side("custdata", small, work / "custdata_small.db")
+        tenth = side("custdata", small, work / "custdata_small.db", args.jobs)
     for name, result in (("custdata", ours), ("baseline", base)):
         print(
             f"{name:<9} {result['seconds']:8.2f} s  {args.rows / result['seconds']:>9,.0f} rows/s  "
             f"stored {result['stored']:,}, rejected {result['rejected']:,}, peak memory {result['peak_mib']:.0f} MiB"
+            f" (each worker at most {result['workers_mib']:.0f} MiB), CPU {result['cpu'] / args.rows * 1e6:.0f} µs a row"
         )
     print(f"custdata on a tenth of the rows: peak memory {tenth['peak_mib']:.0f} MiB")
     if ours["stored"] != args.rows or base["stored"] != args.rows:
@@ -249,10 +279,11 @@ def main() -> int:
         "pandas read_csv + pydantic + executemany",
         base["seconds"],
         target=1.0,
-        size=f"{args.rows:,} rows",
+        size=f"{args.rows:,} rows, jobs={args.jobs}",
         note=(
-            f"peak memory: custdata {ours['peak_mib']:.0f} MiB ({tenth['peak_mib']:.0f} MiB on a tenth of the rows), "
-            f"baseline {base['peak_mib']:.0f} MiB"
+            f"peak memory: custdata {ours['peak_mib']:.0f} MiB ({tenth['peak_mib']:.0f} MiB on a tenth of the rows; "
+            f"each worker at most {ours['workers_mib']:.0f} MiB), baseline {base['peak_mib']:.0f} MiB; CPU a row: "
+            f"custdata {ours['cpu'] / args.rows * 1e6:.0f} µs, baseline {base['cpu'] / args.rows * 1e6:.0f} µs"
         ),
     )
     print(f"ratio {row['ratio']:.2f} (target <= 1.00: {verdict(row)})")

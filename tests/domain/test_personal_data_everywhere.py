@@ -283,7 +283,9 @@ UNMARKED: dict[str, tuple[str, ...]] = {
     "custdata.importing.importer._Changes": ("dropped", "repairs"),
     "custdata.importing.importer._CustomerRun": ("store", "options", "report", "rejects", "seen"),
     "custdata.importing.importer._Known": ("key", "customer_id", "email", "guest"),
-    "custdata.importing.importer._NewCustomer": ("line", "customer", "known", "changes", "columns"),
+    "custdata.importing.importer._NewCustomer": ("line", "customer", "known", "changes", "columns", "rows"),
+    "custdata.importing.importer._Batch": ("pending", "unreadable", "progress"),
+    "custdata.importing.importer._Head": ("id", "email", "is_guest", "metadata"),
     "custdata.importing.importer._NewOrder": ("line", "order", "changes", "columns"),
     "custdata.importing.importer._OrderRun": (
         "store",

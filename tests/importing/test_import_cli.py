@@ -112,3 +112,31 @@ def test_errors_are_messages_with_exit_codes(tmp_path: Path, args: tuple[str, ..
 def test_help(tmp_path: Path) -> None:
     result = run_cli("import", "--help", cwd=tmp_path)
     assert result.returncode == 0 and "rejects" in result.stdout and "--map" in result.stdout
+
+
+def test_customers_with_worker_processes_give_the_outcome_of_one(tmp_path: Path) -> None:
+    (tmp_path / "shopify_customers.csv").write_bytes((DATA / "shopify_customers.csv").read_bytes())
+    outcome = []
+    for jobs in ("1", "2"):
+        done = run_cli(
+            "import",
+            "customers",
+            "shopify_customers.csv",
+            "--store",
+            f"sqlite:///shop{jobs}.db",
+            "--jobs",
+            jobs,
+            "-q",
+            cwd=tmp_path,
+        )
+        outcome.append((done.returncode, done.stdout, (tmp_path / "shopify_customers.csv.rejects.csv").read_bytes()))
+    assert outcome[1] == outcome[0]
+    assert outcome[0][0] == 1 and "3 imported" in outcome[0][1]
+
+
+@pytest.mark.parametrize(("kind", "jobs"), [("orders", "2"), ("customers", "-1")])
+def test_jobs_is_for_customers_and_counts_processes(tmp_path: Path, kind: str, jobs: str) -> None:
+    name = "shopify_orders.json" if kind == "orders" else "shopify_customers.csv"
+    (tmp_path / name).write_bytes((DATA / name).read_bytes())
+    done = run_cli("import", kind, name, "--jobs", jobs, cwd=tmp_path)
+    assert done.returncode == 2 and "--jobs" in done.stderr

@@ -80,6 +80,16 @@ def register(sub: Any) -> None:
         ),
     )
     parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help=(
+            "customers: check records in N worker processes while this one writes them, in order, with the same "
+            "outcome (default 1; 0 for one per CPU core; worth it for large files on a machine with cores to spare)"
+        ),
+    )
+    parser.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bar and no table: one summary line (for scripts)"
     )
     parser.set_defaults(handler=run)
@@ -151,6 +161,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.kind}: {profile.title} ({format}{'' if args.format else ', detected'})")
     rejects_path: Path = args.rejects or file.with_name(file.name + ".rejects.csv")
     rejects_path.unlink(missing_ok=True)  # the rejects file belongs to the last run
+    if args.jobs != 1 and args.kind != "customers":
+        raise CliError("--jobs applies to customers; orders are imported in one process", ExitCode.USAGE)
+    if args.jobs < 0:
+        raise CliError("--jobs must be 0 (one per CPU core) or more", ExitCode.USAGE)
+    extra = {"jobs": args.jobs} if args.kind == "customers" else {}
     importer = import_customers if args.kind == "customers" else import_orders
     enabled = False if args.quiet else None
     with (
@@ -164,7 +179,13 @@ def run(args: argparse.Namespace) -> int:
             bar.update(args.kind, line, total)
 
         report = importer(
-            store, read_rows(file, read), shopify=shopify, options=options, rejects=rejects, progress=progress
+            store,
+            read_rows(file, read),
+            shopify=shopify,
+            options=options,
+            rejects=rejects,
+            progress=progress,
+            **extra,
         )
         bar.close()
     if not args.quiet:

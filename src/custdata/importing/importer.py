@@ -18,9 +18,16 @@ a registered customer's: records that share an address are kept apart (and count
 from __future__ import annotations
 
 import csv
+import multiprocessing
+import os
+import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
+from itertools import groupby
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -56,6 +63,7 @@ from custdata.importing.repair import Repair, recording
 from custdata.importing.sources import Row, SourceError
 from custdata.merge.service import resolve
 from custdata.storage.ports import Store, UnitOfWork, find_by_emails
+from custdata.storage.sql.repositories import PreparedCustomer, prepare_customer
 
 Progress = Callable[[int], None]
 
@@ -320,27 +328,157 @@ def import_customers(
     options: ImportOptions | None = None,
     rejects: Rejects | None = None,
     progress: Progress | None = None,
+    jobs: int = 1,
 ) -> ImportReport:
-    """Import customers from ``rows`` (CSV or JSON Lines records; Shopify's export columns with ``shopify``)."""
+    """Import customers from ``rows`` (CSV or JSON Lines records; Shopify's export columns with ``shopify``).
+
+    With ``jobs`` above 1, that many worker processes repair, convert and check the records while this process
+    does everything that touches the store, batch by batch in the input's order (the re-run skip, the email
+    look-ups, the writes, the rejects file and the report): the outcome is the same as with one process.
+    ``jobs=0`` starts one worker per CPU core."""
     options = options or ImportOptions(platform="shopify" if shopify else "import")
+    workers = _workers(jobs)
     run = _CustomerRun(store, options, report=ImportReport(), rejects=rejects)
     find_columns = _Columns(_profile(options, CUSTOMERS, shopify), options, run.report)
-    pending: list[tuple[int, dict[str, Any], dict[str, str]]] = []
+    batches = _customer_batches(rows, options.batch_size, run.report, find_columns)
+    if workers > 1:
+        _parallel(run, batches, workers, progress)
+        return run.report
+    for batch in batches:
+        run.apply(batch, None)
+        if progress is not None and batch.progress is not None:
+            progress(batch.progress)
+    return run.report
+
+
+def _workers(jobs: int) -> int:
+    """The number of processes ``jobs`` asks for (0: one per CPU core)."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 0:
+        raise ValidationError.single("jobs", "must be a whole number: 1 or more, or 0 for one per CPU core")
+    return jobs or os.cpu_count() or 1
+
+
+_Pending = tuple[int, dict[str, Any], dict[str, str]]
+
+
+@attrs.frozen
+class _Batch:
+    """The records of one unit of work, with the unreadable records read since the batch before (refused first,
+    as a one-process import refuses them before the batch is stored), and the line to report progress at after
+    it (full batches only)."""
+
+    pending: list[_Pending]
+    unreadable: list[Row]
+    progress: int | None
+
+
+def _customer_batches(rows: Iterable[Row], size: int, report: ImportReport, find_columns: _Columns) -> Iterator[_Batch]:
+    pending: list[_Pending] = []
+    unreadable: list[Row] = []
     for row in rows:
-        run.report.read += 1
+        report.read += 1
         if _row_problem(row) is not None:
-            _reject(rejects, run.report, row.line, _unreadable(row))
+            unreadable.append(row)
             continue
         columns = find_columns(row)
         pending.append((row.line, find_columns.values(row, columns), columns))
-        if len(pending) >= options.batch_size:
-            run.flush(pending)
-            pending = []
-            if progress is not None:
-                progress(row.line)
-    if pending:
-        run.flush(pending)
-    return run.report
+        if len(pending) >= size:
+            yield _Batch(pending, unreadable, row.line)
+            pending, unreadable = [], []
+    if pending or unreadable:
+        yield _Batch(pending, unreadable, None)
+
+
+#: What converting one record gives: the customer and what was changed to store it, or the problems (in the
+#: input's column names) that refuse it.
+_Outcome = tuple["Customer | _Head", "_Changes", PreparedCustomer | None] | list[tuple[str, str]]
+_Prepared = tuple[list["_Known | None"], list[_Outcome]]
+
+
+def _outcome(
+    values: Mapping[str, Any], columns: Mapping[str, str], context: CustomerFields, drop: bool, *, rows: bool = False
+) -> _Outcome:
+    """The record converted (with, given ``rows``, the rows a SQL store writes for it) or its problems."""
+    try:
+        customer, changes = _convert_customer(values, context, drop=drop)
+    except ValidationError as exc:
+        return list(_translate(exc.problems, columns))
+    except _UNWORKABLE as exc:
+        return _unworkable(exc)
+    if not rows:
+        return customer, changes, None
+    try:
+        written = prepare_customer(customer, constructed=True)  # customer_from_fields calls Customer(...)
+    except ValidationError:  # the store refuses it: adding it the usual way reports why
+        return customer, changes, None
+    return _Head.of(customer), changes, written
+
+
+def _prepared(platform: str, context: CustomerFields, drop: bool, rows: bool, pending: Sequence[_Pending]) -> _Prepared:
+    """A worker's part of a batch: how each record is recognised, and its conversion (nothing touches a store);
+    with ``rows``, each customer as the rows a SQL store writes, and only what the import needs of it beside."""
+    quick = [_quick(platform, values) for _, values, _ in pending]
+    return quick, [_outcome(values, columns, context, drop, rows=rows) for _, values, columns in pending]
+
+
+@attrs.frozen
+class _Head:
+    """What the importing process needs of a customer a worker converted and built the stored rows of (a whole
+    customer costs more to send between processes than to convert)."""
+
+    id: CustomerId
+    email: EmailAddress | None
+    is_guest: bool
+    metadata: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, customer: Customer) -> _Head:
+        source = customer.metadata.get(IMPORTED_FROM)
+        return cls(customer.id, customer.email, customer.is_guest, {} if source is None else {IMPORTED_FROM: source})
+
+
+def _watch_parent(parent: int) -> None:
+    """In a worker: end the process when the importing process is gone (killed, it cannot stop its workers)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="custdata-import-parent", daemon=True).start()
+
+
+def _parallel(run: _CustomerRun, batches: Iterator[_Batch], workers: int, progress: Progress | None) -> None:
+    """Batches converted by ``workers`` processes and applied here in order; at most two batches a worker are
+    in flight, so memory stays flat however long the input."""
+    options = run.options
+    context = CustomerFields(options.platform, options.now, options.currency, options.format)
+    drop = options.on_bad_field == "drop_field"
+    with run.store.unit_of_work() as uow:
+        rows = hasattr(uow.customers, "add_prepared")
+    pool = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_watch_parent, initargs=(os.getpid(),)
+    )
+    window: deque[tuple[_Batch, Future[_Prepared] | None]] = deque()
+
+    def apply_first() -> None:
+        batch, future = window.popleft()
+        run.apply(batch, None if future is None else future.result())
+        if progress is not None and batch.progress is not None:
+            progress(batch.progress)
+
+    try:
+        for batch in batches:
+            future = (
+                pool.submit(_prepared, options.platform, context, drop, rows, batch.pending) if batch.pending else None
+            )
+            window.append((batch, future))
+            if len(window) > 2 * workers:
+                apply_first()
+        while window:
+            apply_first()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 @attrs.frozen
@@ -371,6 +509,25 @@ def _live(customer: Customer) -> bool:
     return customer.merged_into is None and customer.redacted_at is None
 
 
+def _quick(platform: str, values: Mapping[str, Any]) -> _Known | None:
+    """How the record will be recognised, or None when it cannot be told without converting it."""
+    try:
+        reference = text(values.get("id"))
+        if reference is not None:
+            if looks_like_email(reference):
+                return None
+            customer_id = source_customer_id(platform, reference)
+            return _Known(f"id:{customer_id}", customer_id=customer_id)
+        raw = text(values.get("email"))
+        guest = bool(flag(values.get("is_guest")))
+        if raw is None:
+            return None
+        email = EmailAddress.parse(raw)
+    except ValidationError:
+        return None
+    return _Known(f"email:{'guest' if guest else 'registered'}:{email.canonical}", email=email, guest=guest)
+
+
 @attrs.define
 class _CustomerRun:
     """One customer import: each batch of records is checked against the store by reference first (so that a
@@ -382,55 +539,41 @@ class _CustomerRun:
     rejects: Rejects | None
     seen: dict[str, int] = attrs.Factory(dict)
 
-    def flush(self, pending: Sequence[tuple[int, dict[str, Any], dict[str, str]]]) -> None:
+    def apply(self, batch: _Batch, prepared: _Prepared | None) -> None:
+        """Refuse the batch's unreadable records, then add its records: ``prepared`` holds what workers made of
+        them; without it they are converted here (and records already stored are never converted)."""
+        for row in batch.unreadable:
+            _reject(self.rejects, self.report, row.line, _unreadable(row))
+        if batch.pending:
+            self.flush(batch.pending, prepared)
+
+    def flush(self, pending: Sequence[_Pending], prepared: _Prepared | None = None) -> None:
         options = self.options
         context = CustomerFields(options.platform, options.now, options.currency, options.format)
-        quick = [self._quick(values) for _, values, _ in pending]
+        platform = options.platform
+        quick = prepared[0] if prepared is not None else [_quick(platform, values) for _, values, _ in pending]
         with self.store.unit_of_work() as uow:
             stored = self._stored(uow, [q for q in quick if q is not None])
         batch: list[_NewCustomer] = []
-        drop = self.options.on_bad_field == "drop_field"
-        for (line, values, columns), known in zip(pending, quick, strict=True):
+        drop = options.on_bad_field == "drop_field"
+        for index, ((line, values, columns), known) in enumerate(zip(pending, quick, strict=True)):
             if known is not None and known.key in stored:
                 if self._first(known.key, line, columns):
                     self.report.skipped += 1
                 continue
-            try:
-                customer, changes = _convert_customer(values, context, drop=drop)
-            except ValidationError as exc:
-                _reject(self.rejects, self.report, line, _translate(exc.problems, columns))
+            outcome = prepared[1][index] if prepared is not None else _outcome(values, columns, context, drop)
+            if isinstance(outcome, list):
+                _reject(self.rejects, self.report, line, outcome)
                 continue
-            except _UNWORKABLE as exc:
-                _reject(self.rejects, self.report, line, _unworkable(exc))
-                continue
+            customer, changes, rows = outcome
             known = known or self._of(customer)
             if self._first(known.key, line, columns):
-                batch.append(_NewCustomer(line, customer, known, changes, columns))
+                batch.append(_NewCustomer(line, customer, known, changes, columns, rows))
         if batch:
-            add = partial(
-                _add_customers, self.store, report=self.report, rejects=self.rejects, platform=self.options.platform
-            )
+            add = partial(_add_customers, self.store, report=self.report, rejects=self.rejects, platform=platform)
             _store_each(batch, add, self)
 
-    def _quick(self, values: Mapping[str, Any]) -> _Known | None:
-        """How the record will be recognised, or None when it cannot be told without converting it."""
-        try:
-            reference = text(values.get("id"))
-            if reference is not None:
-                if looks_like_email(reference):
-                    return None
-                customer_id = source_customer_id(self.options.platform, reference)
-                return _Known(f"id:{customer_id}", customer_id=customer_id)
-            raw = text(values.get("email"))
-            guest = bool(flag(values.get("is_guest")))
-            if raw is None:
-                return None
-            email = EmailAddress.parse(raw)
-        except ValidationError:
-            return None
-        return _Known(f"email:{'guest' if guest else 'registered'}:{email.canonical}", email=email, guest=guest)
-
-    def _of(self, customer: Customer) -> _Known:
+    def _of(self, customer: Customer | _Head) -> _Known:
         if IMPORTED_FROM not in customer.metadata or customer.email is None:
             return _Known(f"id:{customer.id}", customer_id=customer.id)
         kind = "guest" if customer.is_guest else "registered"
@@ -506,10 +649,13 @@ def _profile(options: ImportOptions, kind: str, shopify: bool) -> Profile:
 @attrs.frozen
 class _NewCustomer:
     line: int
-    customer: Customer
+    #: the customer, or (when a worker built its rows) what the import needs of it
+    customer: Customer | _Head
     known: _Known
     changes: _Changes
     columns: Mapping[str, str]
+    #: the rows a SQL store writes for the customer, when a worker built them
+    rows: PreparedCustomer | None = None
 
 
 class _Run(Protocol):
@@ -562,7 +708,7 @@ def _add_customers(
                     same_email += 1
                 emails.add(canonical)
             new.append(item)
-        uow.customers.add_many([item.customer for item in new])
+        _write(uow, new)
         uow.commit()
     report.same_email += same_email
     report.imported += len(new)
@@ -570,6 +716,23 @@ def _add_customers(
     report.batches += 1
     for item in new:
         item.changes.report(report, rejects, item.line, item.columns)
+
+
+def _write(uow: UnitOfWork, new: Sequence[_NewCustomer]) -> None:
+    """Add the customers, in order: those a worker built the rows of by those rows, the others whole."""
+    add_prepared = getattr(uow.customers, "add_prepared", None)
+    for built, group in groupby(new, key=lambda item: item.rows is not None and add_prepared is not None):
+        items = list(group)
+        if built:
+            add_prepared([item.rows for item in items])  # type: ignore[misc]
+        else:
+            uow.customers.add_many([_whole(item.customer) for item in items])
+
+
+def _whole(customer: Customer | _Head) -> Customer:
+    if not isinstance(customer, Customer):  # a worker sends a whole customer whenever it built no rows
+        raise TypeError("a customer without its stored rows must come whole")
+    return customer
 
 
 # -- orders ----------------------------------------------------------------------------------------------------
