@@ -1,7 +1,8 @@
 """Duplicate detection on a data engine: the matcher's blocking, comparators and score run as SQL in DuckDB
 (the ``scale`` extra) or Spark (the ``spark`` extra), for stores too large for one Python process.
 
-``Matcher(engine="duckdb")`` and ``Matcher(engine="spark")`` give the same pairs as the Python engine (the
+``Matcher(engine="duckdb")`` (or ``Matcher(engine=DuckDBEngine(memory_limit="512MB"))``, see
+:class:`~custdata.matching.engines.duckdb_engine.DuckDBEngine`: 1 GB by default, spilling to a temporary folder) and ``Matcher(engine="spark")`` give the same pairs as the Python engine (the
 default): the same ids, levels, scores, decisions and reasons. Records are normalised once in Python, streamed in
 batches into the engine as tables (:mod:`custdata.matching.engines._columns`); the engine generates the
 candidate pairs from the same blocking keys, computes every field's level and the score in SQL
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from custdata.matching.blocking import BlockingStats
 from custdata.matching.engines import _sql
 from custdata.matching.engines._columns import Batch, batches, raise_problems, repeated_id_problems
+from custdata.matching.engines.duckdb_engine import DuckDBEngine, DuckDBSession
 from custdata.matching.normalise import _NO_NAME, _NO_STREET, NormalisedRecord
 
 if TYPE_CHECKING:
@@ -44,11 +46,11 @@ class Session(Protocol):
     def close(self) -> None: ...
 
 
-def open_session(engine: str) -> Session:
+def open_session(engine: str | DuckDBEngine) -> Session:
     """A fresh session of ``engine`` with the Python comparison functions registered."""
+    if isinstance(engine, DuckDBEngine):
+        return DuckDBSession(engine)
     if engine == "duckdb":
-        from custdata.matching.engines.duckdb_engine import DuckDBSession
-
         return DuckDBSession()
     if engine == "spark":
         from custdata.matching.engines.spark_engine import SparkSession
@@ -128,4 +130,4 @@ def _side(record_id: str, guest: bool | None) -> NormalisedRecord:
     return NormalisedRecord(str(record_id), _NO_NAME, _NO_NAME, (), (), _NO_STREET, "", "", "", None, guest)
 
 
-__all__ = ["ENGINES", "find_duplicates"]
+__all__ = ["ENGINES", "DuckDBEngine", "find_duplicates"]
