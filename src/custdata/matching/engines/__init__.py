@@ -43,6 +43,8 @@ class Session(Protocol):
 
     def rows(self, query: str) -> Iterator[tuple[Any, ...]]: ...
 
+    def drop(self, name: str) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -57,6 +59,18 @@ def open_session(engine: str | DuckDBEngine) -> Session:
 
         return SparkSession()
     raise ValueError(f"not an engine: {engine!r}")
+
+
+#: The tables no later statement reads once the table named is made: dropped there, so that the engine holds the
+#: records and the last one or two steps, never every step of the run at once.
+_SPENT: dict[str, tuple[str, ...]] = {
+    "email_typos": ("left_emails", "emails"),
+    "phone_typos": ("left_tails", "tails"),
+    "levels": ("candidates", "email_typos", "phone_typos"),
+    "crossed": ("levels",),
+    "weighed": ("crossed", "records"),
+    "named": ("weighed",),
+}
 
 
 def find_duplicates(matcher: Matcher, records: Iterable[object], *, blocking: bool = True) -> MatchResult:
@@ -86,8 +100,11 @@ def find_duplicates(matcher: Matcher, records: Iterable[object], *, blocking: bo
             ((blocks, oversized),) = list(session.rows(_sql.stats_sql(max_block_size=matcher.max_block_size)))
             stats = BlockingStats(int(blocks), int(oversized), int(compared))
         tables, household = matcher._tables, matcher._household
+        session.drop("keys")
         for name, table_query in [*_sql.typo_tables(session.dialect), *_sql.level_tables(session.dialect, tables)]:
             session.create(name, table_query)
+            for done in _SPENT.get(name, ()):
+                session.drop(done)
         query = _sql.scored_sql(session.dialect, tables, household, matcher.review - 1e-6)
         found = _finish(matcher, session.rows(query))
     finally:

@@ -38,9 +38,7 @@ def memory_bytes(limit: str) -> int:
     """``limit`` (such as ``"1GB"``, ``"512MiB"``) in bytes."""
     found = _SIZE.match(limit) if isinstance(limit, str) else None
     if found is None:
-        raise ValidationError.single(
-            "memory_limit", f"must be a size such as '1GB' or '512MiB', not {limit!r}"
-        )
+        raise ValidationError.single("memory_limit", f"must be a size such as '1GB' or '512MiB', not {limit!r}")
     return int(float(found.group(1)) * _BYTES[found.group(2).upper()])
 
 
@@ -102,8 +100,9 @@ class DuckDBSession:
             }
             if settings.threads is not None:
                 config["threads"] = settings.threads
-            # a database file (not ":memory:") so that the tables themselves can leave memory too
-            self._con = duckdb.connect(f"{self.folder}/match.duckdb", config=config)
+            # an in-memory database: its tables are buffers like any other, evicted to the spill folder when the
+            # limit is reached (a database file would write every table out and read it back, twice as slow)
+            self._con = duckdb.connect(":memory:", config=config)
             for name, function in _sql.PYTHON_FUNCTIONS.items():
                 returns = "DOUBLE" if name == "cd_jaro_winkler" else "BOOLEAN"
                 self._con.create_function(name, function, ["VARCHAR", "VARCHAR"], returns, side_effects=False)
@@ -135,6 +134,9 @@ class DuckDBSession:
                 yield from chunk
         finally:
             cursor.close()
+
+    def drop(self, name: str) -> None:
+        self._con.execute(f"DROP TABLE {name}")
 
     def setting(self, name: str) -> Any:
         """A DuckDB setting of this run (``current_setting``)."""
