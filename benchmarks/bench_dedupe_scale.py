@@ -194,7 +194,31 @@ def _splink_rows(records: Any) -> dict[str, list[Any]]:
 
     columns: dict[str, list[Any]] = {
         name: []
-        for name in ["id", "given", "given_first", "given_groups", "given_code", "given_key", "family", "family_tokens", "family_code", "birthday", "birthday_swapped", "email", "emails", "local", "tail", "tails", "street", "house", "house_key", "street5", "postal", "city", "place"]
+        for name in [
+            "id",
+            "given",
+            "given_first",
+            "given_groups",
+            "given_code",
+            "given_key",
+            "family",
+            "family_tokens",
+            "family_code",
+            "birthday",
+            "birthday_swapped",
+            "email",
+            "emails",
+            "local",
+            "tail",
+            "tails",
+            "street",
+            "house",
+            "house_key",
+            "street5",
+            "postal",
+            "city",
+            "place",
+        ]
     }
     for record in records:
         r = normalise(record)
@@ -329,7 +353,9 @@ def _splink_counts(con: Any, table: Any) -> dict[str, Any]:
         unique_id_column_name="id",
         record_sample_proportion=1.0,
     )
-    per_rule = {"+".join(rule): int(c["marginal_comparison_count"]) for rule, c in zip(SPLINK_BLOCKING, counted)}
+    per_rule = {
+        "+".join(rule): int(c["marginal_comparison_count"]) for rule, c in zip(SPLINK_BLOCKING, counted, strict=True)
+    }
     return {"per_rule": per_rule, "cumulative": int(counted[-1]["cumulative_comparison_count"])}
 
 

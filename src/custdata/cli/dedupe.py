@@ -143,9 +143,7 @@ def _groups(pairs: Iterable[tuple[str, str]]) -> list[list[str]]:
     return [sorted(g) for g in groups.values() if len(g) > 1]
 
 
-def _merge(
-    store: Any, groups: list[list[str]], *, different: Collection[tuple[str, str]] = ()
-) -> tuple[int, int, int]:
+def _merge(store: Any, groups: list[list[str]], *, different: Collection[tuple[str, str]] = ()) -> tuple[int, int, int]:
     """Merge each group of guests into its oldest customer (by creation time, then id, as read in the unit of work
     that merges the group), one unit of work per group. A group is skipped when
     any of its customers is a registered account, or was merged or erased meanwhile, as read in that unit of

@@ -160,8 +160,11 @@ def _customers(uow: UnitOfWork) -> Iterator[tuple[str, str | None, bool, tuple[s
     documents = customer_documents_of(uow)
     if documents is None:
         for c in walk(lambda cursor: uow.customers.search(limit=_PAGE, cursor=cursor)):
-            yield str(c.id), None if c.merged_into is None else str(c.merged_into), c.redacted_at is not None, (
-                not_same_marks(c)
+            yield (
+                str(c.id),
+                None if c.merged_into is None else str(c.merged_into),
+                c.redacted_at is not None,
+                (not_same_marks(c)),
             )
         return
     for doc in documents.customer_documents(page_size=_PAGE):

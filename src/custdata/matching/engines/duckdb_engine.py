@@ -31,7 +31,7 @@ _BYTES = {"B": 1, "KB": 10**3, "KIB": 2**10, "MB": 10**6, "MIB": 2**20, "GB": 10
 _BYTES |= {"TB": 10**12, "TIB": 2**40}
 
 #: The least memory a run is given: below it DuckDB cannot hold the pages of one join, spilling or not.
-MIN_MEMORY = 16 * 2**20
+MIN_MEMORY = 64 * 2**20
 
 
 def memory_bytes(limit: str) -> int:
@@ -44,7 +44,7 @@ def memory_bytes(limit: str) -> int:
 
 def _memory_limit(_: object, __: attrs.Attribute[str], value: str) -> None:
     if memory_bytes(value) < MIN_MEMORY:
-        raise ValidationError.single("memory_limit", f"must be at least 16MiB, not {value!r}")
+        raise ValidationError.single("memory_limit", f"must be at least 64MiB, not {value!r}")
 
 
 def _threads(_: object, __: attrs.Attribute[int | None], value: int | None) -> None:
@@ -94,7 +94,7 @@ class DuckDBSession:
         self.folder = tempfile.mkdtemp(prefix="custdata-duckdb-")
         try:
             config: dict[str, Any] = {
-                "memory_limit": f"{memory_bytes(settings.memory_limit) // 2**20}MiB",
+                "memory_limit": f"{memory_bytes(settings.memory_limit) // 2**10}KiB",
                 "temp_directory": f"{self.folder}/spill",
                 "preserve_insertion_order": False,
             }
