@@ -14,11 +14,14 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from required_extras import require
 
 from custdata import Address, Customer, EmailAddress, PhoneNumber, ValidationError
 from custdata.cli import main
 from custdata.matching import CustomerRecord, Decision, Matcher, generate_customers, store_records
+from custdata.matching.review import NOT_SAME_KEY, not_same_pairs
 from custdata.storage import open_store
 from custdata.storage.sql.repositories import SqlCustomerRepository
 
@@ -148,3 +151,54 @@ def test_memory_limit_is_for_duckdb_only_and_checked(shop: Path) -> None:
         assert said in err.getvalue()
     out = _cli("--engine", "duckdb", "--memory-limit", "64MB", "--json", "--store", str(shop))
     assert out == _cli("--json", "--store", str(shop))
+
+
+IDS = [f"cus_{n}" for n in range(6)]
+MARKS = st.one_of(
+    st.lists(st.one_of(st.sampled_from([*IDS, "", "cus_gone"]), st.integers(), st.none()), max_size=4),
+    st.text(max_size=4),
+    st.integers(),
+    st.none(),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=1),
+)
+
+
+@st.composite
+def marked_customers(draw: st.DrawFn) -> list[Customer]:
+    customers = []
+    for n, customer_id in enumerate(IDS):
+        private = {} if draw(st.booleans()) else {NOT_SAME_KEY: draw(MARKS)}
+        customer = Customer(customer_id, created_at=T0, given_name=f"Ana{n}", private_metadata=private)
+        fate = draw(st.sampled_from(["kept", "kept", "merged", "erased"]))
+        if fate == "merged":
+            customer = attrs.evolve(customer, merged_into=draw(st.sampled_from([i for i in IDS if i != customer_id])))
+        elif fate == "erased":
+            customer = attrs.evolve(customer, redacted_at=T0)
+        customers.append(customer)
+    return customers
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(customers=marked_customers())
+@example(
+    customers=[
+        Customer("cus_0", created_at=T0, private_metadata={NOT_SAME_KEY: ["", "cus_1", 3, "cus_2"]}),
+        Customer("cus_1", created_at=T0, private_metadata={NOT_SAME_KEY: "cus_0"}),
+        Customer("cus_2", created_at=T0, merged_into="cus_3"),
+        Customer("cus_3", created_at=T0),
+        Customer("cus_4", created_at=T0, redacted_at=T0, private_metadata={NOT_SAME_KEY: ["cus_3"]}),
+    ]
+)
+def test_not_same_marks_read_from_documents_equal_those_read_from_customers(
+    tmp_path: Path, customers: list[Customer]
+) -> None:
+    """The SQLite store's marks come from its stored documents, the memory store's from its customers: the same
+    pairs, whatever shape the marks have, through merge chains, with erased customers' marks left out."""
+    found = []
+    for url in ("memory://", f"sqlite:///{tmp_path}/marks{len(list(tmp_path.iterdir()))}.db"):
+        with open_store(url) as store:
+            with store.unit_of_work() as uow:
+                uow.customers.add_many(customers)
+                uow.commit()
+            found.append(not_same_pairs(store))
+    assert found[0] == found[1]
