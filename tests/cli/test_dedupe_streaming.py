@@ -149,7 +149,7 @@ def test_memory_limit_is_for_duckdb_only_and_checked(shop: Path) -> None:
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
             assert main(["dedupe", *args, "--store", str(shop)]) != 0
         assert said in err.getvalue()
-    out = _cli("--engine", "duckdb", "--memory-limit", "64MB", "--json", "--store", str(shop))
+    out = _cli("--engine", "duckdb", "--memory-limit", "128MB", "--json", "--store", str(shop))
     assert out == _cli("--json", "--store", str(shop))
 
 
