@@ -156,10 +156,10 @@ def test_memory_limit_is_for_duckdb_only_and_checked(shop: Path) -> None:
 IDS = [f"cus_{n}" for n in range(6)]
 MARKS = st.one_of(
     st.lists(st.one_of(st.sampled_from([*IDS, "", "cus_gone"]), st.integers(), st.none()), max_size=4),
-    st.text(max_size=4),
+    st.text(st.characters(exclude_characters="\x00"), max_size=4),
     st.integers(),
     st.none(),
-    st.dictionaries(st.text(max_size=2), st.integers(), max_size=1),
+    st.dictionaries(st.text(st.characters(exclude_characters="\x00"), max_size=2), st.integers(), max_size=1),
 )
 
 
