@@ -1,25 +1,39 @@
-"""Duplicate detection at scale: the Python and DuckDB engines against Splink on DuckDB, on synthetic customers.
+"""Duplicate detection at scale: the Python and DuckDB engines against Splink on DuckDB, on synthetic customers
+read from a shop's store.
 
-    python benchmarks/bench_dedupe_scale.py [--n 1000000] [--small 0] [--seed 11]
+    python benchmarks/bench_dedupe_scale.py [--n 1000000] [--small 0] [--seed 11] [--timeout 1800]
+        [--memory-limit 1GB]
 
-Data: ``generate_customers(n)`` (see ``bench_matching.py``), with the generator's known duplicate pairs as the
-truth. Each side runs in a process of its own, started fresh (so its peak memory is its own): it generates the
-records (deterministic for the seed), then matches them; the time is the wall time of matching only, from the
-records to the pairs, and the memory the peak resident set size of the whole process
-(``resource.getrusage``), records included. F1 is pairwise, counting every pair found (merge or review).
+Data: ``generate_customers(n, seed=seed)`` (see ``bench_matching.py``), imported once into a SQLite store with
+the library's bulk ``add_many`` (``to_customer`` of ``bench_matching.py``: fields a ``Customer`` refuses are left
+out), cached under the temporary folder by size and seed (``custdata-bench/dedupe-<n>-<seed>.db``, with the
+generator's known duplicate pairs beside it as the truth). Every side reads that file, as a shop matches what
+is in its store, each in a process of its own started fresh, so that its peak memory is its own.
+
+Measured: the wall time of matching, from opening the store to the pairs (reading the store and custdata's
+normalisation included), and the peak resident set size of the side's process (``resource.getrusage``). No side
+holds the records before it starts: they stream from the store. F1 is pairwise against the known pairs,
+counting every pair found (merge or review). ``compared`` is the number of pairs each side scored: custdata's
+candidate pairs, and for Splink the comparisons its blocking rules generate (Splink's own
+``count_comparisons_from_blocking_rule`` per rule, and the cumulative count after removing pairs an earlier rule
+found, counted outside the timed part). A side that runs longer than ``--timeout`` seconds is stopped and its row
+says so.
 
 Sides:
 
-- ``python``: ``Matcher().find_duplicates(records)``.
-- ``duckdb``: ``Matcher(engine="duckdb").find_duplicates(records)``, the same pairs.
-- ``splink``: Splink 4+ on DuckDB, with a model as close to custdata's as Splink can express, on the same
-  normalised fields: custdata's normalisation runs first (in the timed part, as it does for the engines), then
-  Splink's blocking, comparisons and prediction at custdata's review threshold. Levels: the same per field, with
-  custdata's m and u probabilities fixed (no training). Where Splink differs: each field's levels are tested in
-  order on one column (custdata's given/family swap and its household probabilities, which change a weight when
-  another field agrees, have no Splink equivalent); email and phone use the first address and number for typos
-  (any shared one for exact); Splink blocks on the first value of each key kind and compares every pair of a
-  block (custdata caps blocks at ``max_block_size`` and compares large ones by sorted neighbourhood).
+- ``python``: ``Matcher().find_duplicates(store_records(store))``, the path of ``custdata dedupe``.
+- ``duckdb``: ``Matcher(engine=DuckDBEngine(memory_limit=...)).find_duplicates(store_records(store))``, the
+  same pairs (``custdata dedupe --engine duckdb``); DuckDB holds at most ``--memory-limit`` and spills the rest.
+- ``splink``: Splink 4+ on DuckDB with DuckDB's defaults (a user's setup), with a model as close to custdata's as
+  Splink can express, on the same normalised fields: the store's records are normalised by custdata (in the
+  timed part, as for the engines) into Arrow batches handed to Splink, then Splink's blocking, comparisons and
+  prediction at custdata's review threshold. Levels: the same per field, with custdata's m and u probabilities
+  fixed (no training). Where Splink differs: each field's levels are tested in order on one column (custdata's
+  given/family swap and its household probabilities, which change a weight when another field agrees, have no
+  Splink equivalent); email and phone use the first address and number for typos (any shared one for exact).
+  Splink compares every pair of a block (custdata caps blocks at ``max_block_size`` and compares larger ones by
+  sorted neighbourhood), so its blocking rules are ones whose blocks stay small at this size: each pairs two
+  fields that together are rare (see ``SPLINK_BLOCKING``), as Splink's documentation advises.
 
 With ``--small`` set, the three sides also run at that size, and the time at ``n`` is projected to ten million
 records from the growth between the two sizes (a power law ``t = a * n**k`` through both points).
@@ -30,9 +44,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -159,17 +175,7 @@ def _splink_model() -> tuple[Any, float]:
             ],
         ),
     ]
-    blocking = [
-        block_on("email"),
-        block_on("local"),
-        block_on("tail"),
-        block_on("postal", "given_code"),
-        block_on("postal", "family_code"),
-        block_on("postal", "house"),
-        block_on("city", "street5", "house"),
-        block_on("given_key", "family_code"),
-        block_on("birthday", "family_code"),
-    ]
+    blocking = [block_on(*rule) for rule in SPLINK_BLOCKING]
     prior = 1e-4
     settings = SettingsCreator(
         link_type="dedupe_only",
@@ -188,7 +194,31 @@ def _splink_rows(records: Any) -> dict[str, list[Any]]:
 
     columns: dict[str, list[Any]] = {
         name: []
-        for name in ["id", "given", "given_first", "given_groups", "given_code", "given_key", "family", "family_tokens", "family_code", "birthday", "birthday_swapped", "email", "emails", "local", "tail", "tails", "street", "house", "street5", "postal", "city", "place"]
+        for name in [
+            "id",
+            "given",
+            "given_first",
+            "given_groups",
+            "given_code",
+            "given_key",
+            "family",
+            "family_tokens",
+            "family_code",
+            "birthday",
+            "birthday_swapped",
+            "email",
+            "emails",
+            "local",
+            "tail",
+            "tails",
+            "street",
+            "house",
+            "house_key",
+            "street5",
+            "postal",
+            "city",
+            "place",
+        ]
     }
     for record in records:
         r = normalise(record)
@@ -213,6 +243,7 @@ def _splink_rows(records: Any) -> dict[str, list[Any]]:
             "tails": tails,
             "street": r.street.name or None,
             "house": r.street.house,
+            "house_key": r.street.house or None,
             "street5": r.street.name[:5] or None,
             "postal": r.postal_code or None,
             "city": r.city or None,
@@ -223,49 +254,132 @@ def _splink_rows(records: Any) -> dict[str, list[Any]]:
     return columns
 
 
-def run_side(side: str, n: int, seed: int) -> dict[str, Any]:
-    """One side, in this process: generate, match, measure."""
-    from custdata.matching import Matcher, generate_customers
-    from custdata.matching.matcher import REVIEW
+SPLINK_BLOCKING: tuple[tuple[str, ...], ...] = (
+    ("email",),
+    ("tail",),
+    ("postal", "family_code"),
+    ("postal", "given_code"),
+    ("postal", "street", "house_key"),
+    ("birthday", "family_code"),
+    ("birthday", "given_key"),
+    ("city", "given_key", "family_code"),
+)
 
+
+def cached_store(n: int, seed: int) -> Path:
+    """The SQLite store of ``n`` synthetic customers for ``seed``, built once (the truth beside it)."""
+    from bench_matching import to_customer
+
+    from custdata.matching import generate_customers
+    from custdata.storage import open_store
+
+    folder = Path(tempfile.gettempdir()) / "custdata-bench"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"dedupe-{n}-{seed}.db"
+    truth = path.with_suffix(".truth.json")
+    if path.exists() and truth.exists():
+        return path
     data = generate_customers(n, seed=seed)
-    before = _peak_mib()
-    started = time.perf_counter()
-    if side in ("python", "duckdb"):
-        result = Matcher(engine=side).find_duplicates(data.records)
-        found = {pair.ids for pair in result.pairs}
-    else:
-        import duckdb
-        import pyarrow as pa
-        from splink import DuckDBAPI, Linker  # type: ignore[attr-defined]
+    building = path.with_suffix(".building")
+    building.unlink(missing_ok=True)
+    with open_store(f"sqlite:///{building}") as store:
+        for start in range(0, n, 50_000):
+            with store.unit_of_work() as uow:
+                uow.customers.add_many(to_customer(r)[0] for r in data.records[start : start + 50_000])
+                uow.commit()
+    truth.write_text(json.dumps(sorted(data.true_pairs)))
+    os.replace(building, path)
+    return path
 
-        settings, prior_weight = _splink_model()
-        table = pa.table(_splink_rows(data.records))
-        api = DuckDBAPI(duckdb.connect())
-        linker = Linker(api.register(table), settings, log_level=40)
-        predictions = linker.inference.predict(threshold_match_weight=REVIEW + prior_weight)
-        rows = predictions.as_duckdbpyrelation().select("id_l, id_r").fetchall()
-        found = {tuple(sorted((str(a), str(b)))) for a, b in rows}  # type: ignore[misc]
-    took = time.perf_counter() - started
+
+def run_side(side: str, path: Path, memory_limit: str) -> dict[str, Any]:
+    """One side, in this process: stream the store, match, measure."""
+    from custdata.matching import Matcher, store_records
+    from custdata.matching.engines import DuckDBEngine
+    from custdata.matching.matcher import REVIEW
+    from custdata.storage import open_store
+
+    truth = frozenset(tuple(p) for p in json.loads(path.with_suffix(".truth.json").read_text()))
+    before = _peak_mib()
+    extra: dict[str, Any] = {}
+    started = time.perf_counter()
+    with open_store(f"sqlite:///{path}") as store:
+        if side in ("python", "duckdb"):
+            engine = DuckDBEngine(memory_limit=memory_limit) if side == "duckdb" else "python"
+            result = Matcher(engine=engine).find_duplicates(store_records(store))
+            found = {pair.ids for pair in result.pairs}
+            n, compared = result.records, result.compared
+        else:
+            import duckdb
+            from splink import DuckDBAPI, Linker  # type: ignore[attr-defined]
+
+            settings, prior_weight = _splink_model()
+            table = _splink_table(store_records(store))
+            n = table.num_rows
+            con = duckdb.connect()
+            api = DuckDBAPI(con)
+            linker = Linker(api.register(table), settings, log_level=40)
+            predictions = linker.inference.predict(threshold_match_weight=REVIEW + prior_weight)
+            rows = predictions.as_duckdbpyrelation().select("id_l, id_r").fetchall()
+            found = {tuple(sorted((str(a), str(b)))) for a, b in rows}  # type: ignore[misc]
+            took = time.perf_counter() - started
+            extra = _splink_counts(con, table)
+            compared = extra["cumulative"]
+            extra["memory_limit"] = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]  # type: ignore[index]
+    if side != "splink":
+        took = time.perf_counter() - started
     return {
         "side": side,
         "n": n,
         "seconds": took,
         "peak_mib": _peak_mib(),
         "before_mib": before,
-        **_accuracy(found, data.true_pairs),  # type: ignore[arg-type]
+        "compared": compared,
+        **extra,
+        **_accuracy(found, truth),  # type: ignore[arg-type]
     }
 
 
-def isolated(side: str, n: int, seed: int) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, __file__, "--side", side, "--n", str(n), "--seed", str(seed)],
-        capture_output=True,
-        text=True,
-        check=False,
+def _splink_counts(con: Any, table: Any) -> dict[str, Any]:
+    """Splink's own exact count of the comparisons its blocking rules generate: each rule's new pairs (not found
+    by an earlier rule) and the total."""
+    from splink import DuckDBAPI, block_on
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+    counted = count_comparisons_from_blocking_rules(
+        DuckDBAPI(con).register(table),
+        blocking_rules=[block_on(*rule) for rule in SPLINK_BLOCKING],
+        link_type="dedupe_only",
+        unique_id_column_name="id",
+        record_sample_proportion=1.0,
     )
+    per_rule = {
+        "+".join(rule): int(c["marginal_comparison_count"]) for rule, c in zip(SPLINK_BLOCKING, counted, strict=True)
+    }
+    return {"per_rule": per_rule, "cumulative": int(counted[-1]["cumulative_comparison_count"])}
+
+
+def _splink_table(records: Any) -> Any:
+    """The normalised rows as one Arrow table, built from batches of 50,000."""
+    import itertools
+
+    import pyarrow as pa
+
+    batches = []
+    iterator = iter(records)
+    while chunk := list(itertools.islice(iterator, 50_000)):
+        batches.append(pa.RecordBatch.from_pydict(_splink_rows(chunk)))
+    return pa.Table.from_batches(batches)
+
+
+def isolated(side: str, path: Path, memory_limit: str, timeout: float) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--side", side, "--path", str(path), "--memory-limit", memory_limit]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"side": side, "timed_out": timeout}
     if done.returncode != 0:
-        raise SystemExit(f"{side} at {n} failed:\n{done.stderr[-3000:]}")
+        raise SystemExit(f"{side} on {path} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -274,55 +388,80 @@ def _projected(small: dict[str, Any], large: dict[str, Any], target: int) -> flo
     return large["seconds"] * (target / large["n"]) ** k
 
 
+def _row(side: str, n: int, row: dict[str, Any]) -> str:
+    if "timed_out" in row:
+        return f"{side:<8} {n:>10,} did not finish within {row['timed_out']:.0f} s (stopped)"
+    return (
+        f"{side:<8} {row['n']:>10,} {row['seconds']:>9.2f} {row['peak_mib']:>9.0f} {row['compared']:>12,}"
+        f" {row['precision']:>9.4f} {row['recall']:>7.4f} {row['f1']:>7.4f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1_000_000, help="customers (default 1,000,000)")
     parser.add_argument("--small", type=int, default=0, help="also run at this size, to project 10 million")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds a side may run (default 1800)")
+    parser.add_argument("--memory-limit", default="1GB", help="the DuckDB engine's memory limit (default 1GB)")
     parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)
+    parser.add_argument("--path", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.side:
-        print(json.dumps(run_side(args.side, args.n, args.seed)))
+        print(json.dumps(run_side(args.side, Path(args.path), args.memory_limit)))
         return
     sizes = [s for s in (args.small, args.n) if s]
     results: dict[tuple[str, int], dict[str, Any]] = {}
-    print(f"{'side':<8} {'records':>10} {'seconds':>9} {'peak MiB':>9} {'precision':>9} {'recall':>7} {'F1':>7}")
     for n in sizes:
+        started = time.perf_counter()
+        path = cached_store(n, args.seed)
+        print(f"store of {n:,} customers: {path} ({time.perf_counter() - started:.0f} s to build or find)", flush=True)
+        print(
+            f"{'side':<8} {'records':>10} {'seconds':>9} {'peak MiB':>9} {'compared':>12} {'precision':>9}"
+            f" {'recall':>7} {'F1':>7}"
+        )
         for side in SIDES:
-            row = results[side, n] = isolated(side, n, args.seed)
-            print(
-                f"{side:<8} {n:>10,} {row['seconds']:>9.2f} {row['peak_mib']:>9.0f} {row['precision']:>9.4f}"
-                f" {row['recall']:>7.4f} {row['f1']:>7.4f}",
-                flush=True,
-            )
+            row = results[side, n] = isolated(side, path, args.memory_limit, args.timeout)
+            print(_row(side, n, row), flush=True)
+            if side == "splink" and "per_rule" in row:
+                print(f"  Splink memory_limit {row['memory_limit']}; comparisons per rule: {row['per_rule']}")
     n = args.n
     duck, splink, python = results["duckdb", n], results["splink", n], results["python", n]
-    note = (
-        f"F1 duckdb {duck['f1']:.4f} vs Splink {splink['f1']:.4f}; peak memory duckdb {duck['peak_mib']:.0f} MiB"
-        f" (target <= 2048), Splink {splink['peak_mib']:.0f} MiB"
-    )
-    report_row(
-        "dedupe_scale",
-        "duckdb engine vs Splink on DuckDB",
-        duck["seconds"],
-        "Splink on DuckDB, equivalent model",
-        splink["seconds"],
-        target=1.0,
-        size=f"{n:,} customers",
-        note=note,
-    )
+    if "timed_out" in duck or "timed_out" in python:
+        return
+    if "timed_out" in splink:
+        print(f"Splink did not finish within {args.timeout:.0f} s at {n:,} customers")
+    else:
+        note = (
+            f"F1 duckdb {duck['f1']:.4f} vs Splink {splink['f1']:.4f}; peak memory duckdb {duck['peak_mib']:.0f} MiB"
+            f" (target <= 2048, memory_limit {args.memory_limit}), Splink {splink['peak_mib']:.0f} MiB; compared"
+            f" duckdb {duck['compared']:,}, Splink {splink['compared']:,}"
+        )
+        report_row(
+            "dedupe_scale",
+            "duckdb engine vs Splink on DuckDB",
+            duck["seconds"],
+            "Splink on DuckDB, equivalent model",
+            splink["seconds"],
+            target=1.0,
+            size=f"{n:,} customers from a SQLite store",
+            note=note,
+        )
     report_row(
         "dedupe_scale",
         "duckdb engine vs python engine",
         duck["seconds"],
         "the python engine",
         python["seconds"],
-        size=f"{n:,} customers",
+        size=f"{n:,} customers from a SQLite store",
         note=f"peak memory python {python['peak_mib']:.0f} MiB, duckdb {duck['peak_mib']:.0f} MiB",
     )
     if args.small:
         for side in SIDES:
-            ten = _projected(results[side, args.small], results[side, n], 10_000_000)
+            small, large = results[side, args.small], results[side, n]
+            if "timed_out" in small or "timed_out" in large:
+                continue
+            ten = _projected(small, large, 10_000_000)
             print(f"{side}: 10,000,000 customers projected at {ten:,.0f} s (from {args.small:,} and {n:,})")
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from custdata.cli._common import CliError, ExitCode, add_store_option, open_cli_store
-from custdata.storage import walk
 
 _DESCRIPTION = """\
 Compare the store's customers (names, emails, phones, addresses, birthdays; merged and erased customers left
@@ -44,36 +43,37 @@ def register(sub: Any) -> None:
         default="python",
         help="where to compare: python (default), duckdb (pip install 'custdata[scale]') or spark; same pairs",
     )
+    parser.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help="with --engine duckdb: the memory DuckDB may use, such as 512MB (default 1GB); the rest spills to a "
+        "temporary folder removed afterwards",
+    )
     _add_review_options(parser)
     parser.set_defaults(handler=_run_or_apply)
 
 
 def run(args: argparse.Namespace) -> int:
-    from custdata.matching import AUTO_MERGE, REVIEW, Decision, Matcher
-    from custdata.matching.records import CustomerRecord
+    from custdata.matching import AUTO_MERGE, REVIEW, Decision, Matcher, store_records
 
     matcher = Matcher(
         auto_merge=args.auto_merge if args.auto_merge is not None else AUTO_MERGE,
         review=args.review if args.review is not None else REVIEW,
         default_region=args.region.upper() if args.region else None,
-        engine=args.engine,
+        engine=_engine(args),
     )
     with open_cli_store(args) as store:
-        with store.unit_of_work() as uow:
-            customers = [
-                c
-                for c in walk(lambda cursor: uow.customers.search(limit=1000, cursor=cursor))
-                if c.merged_into is None and c.redacted_at is None
-            ]
         different = _not_same(store)
-        result = matcher.find_duplicates((CustomerRecord.from_customer(c) for c in customers), not_same=different)
+        # the store's customers stream into the matcher (merged and erased ones left out); only the customers of
+        # the pairs that are merged are read again, each group in the unit of work that merges it
+        result = matcher.find_duplicates(store_records(store), not_same=different)
         sure = result.with_decision(Decision.AUTO_MERGE)
         if args.json:
             for pair in result:
                 print(json.dumps(_pair_json(pair)))
         else:
             print(
-                f"{len(customers)} customers compared ({result.compared} pairs): {len(sure)} sure duplicates, "
+                f"{result.records} customers compared ({result.compared} pairs): {len(sure)} sure duplicates, "
                 f"{len(result.with_decision(Decision.REVIEW))} to review"
             )
             for pair in list(result)[: max(args.show, 0)]:
@@ -85,9 +85,8 @@ def run(args: argparse.Namespace) -> int:
         if args.review_file is not None:
             _write_review_file(store, result, args)
         if args.merge:
-            created = {c.id: c.created_at for c in customers}
             groups = _groups((p.left, p.right) for p in sure)
-            survivors, absorbed, skipped = _merge(store, groups, created, different=different)
+            survivors, absorbed, skipped = _merge(store, groups, different=different)
             print(f"merged {absorbed} customers into {survivors} survivors")
             if skipped:
                 print(
@@ -95,6 +94,18 @@ def run(args: argparse.Namespace) -> int:
                     "people, or changed meanwhile; review them"
                 )
     return int(ExitCode.OK)
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    """The engine to match on: ``--engine``, with ``--memory-limit`` for DuckDB."""
+    memory_limit = getattr(args, "memory_limit", None)
+    if memory_limit is None:
+        return args.engine
+    if args.engine != "duckdb":
+        raise CliError("--memory-limit applies to --engine duckdb only", ExitCode.USAGE)
+    from custdata.matching.engines import DuckDBEngine
+
+    return DuckDBEngine(memory_limit=memory_limit)
 
 
 def _pair_json(pair: Any) -> dict[str, Any]:
@@ -132,10 +143,9 @@ def _groups(pairs: Iterable[tuple[str, str]]) -> list[list[str]]:
     return [sorted(g) for g in groups.values() if len(g) > 1]
 
 
-def _merge(
-    store: Any, groups: list[list[str]], created: dict[Any, Any], *, different: Collection[tuple[str, str]] = ()
-) -> tuple[int, int, int]:
-    """Merge each group of guests into its oldest customer, one unit of work per group. A group is skipped when
+def _merge(store: Any, groups: list[list[str]], *, different: Collection[tuple[str, str]] = ()) -> tuple[int, int, int]:
+    """Merge each group of guests into its oldest customer (by creation time, then id, as read in the unit of work
+    that merges the group), one unit of work per group. A group is skipped when
     any of its customers is a registered account, or was merged or erased meanwhile, as read in that unit of
     work: only a person may merge an account. A group is skipped too when two of its customers were marked as
     different people (in ``different`` or on their records): sure pairs A~B and B~C never merge A with a C
@@ -144,13 +154,16 @@ def _merge(
 
     survivors = absorbed = skipped = 0
     for group in groups:
-        ordered = sorted(group, key=lambda i: (created[i], i))
         with store.unit_of_work() as uow:
-            current = uow.customers.get_many(ordered)
+            current = uow.customers.get_many(group)
             if any(
                 c is None or not c.is_guest or c.merged_into is not None or c.redacted_at is not None
-                for c in (current.get(i) for i in ordered)
-            ) or _holds_different(ordered, [current[i] for i in ordered], different):
+                for c in (current.get(i) for i in group)
+            ):
+                skipped += 1
+                continue
+            ordered = sorted(group, key=lambda i: (current[i].created_at, i))
+            if _holds_different(ordered, [current[i] for i in ordered], different):
                 skipped += 1
                 continue
             merge(uow, preview(uow, ordered[0], ordered[1:]))

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -31,6 +32,9 @@ from custdata.matching.model import (
 )
 from custdata.matching.normalise import NormalisedRecord, normalise
 from custdata.matching.records import to_record
+
+if TYPE_CHECKING:
+    from custdata.matching.engines import DuckDBEngine
 
 #: Default thresholds, in bits: a pair this far above chance is merged without a look / shown for review.
 AUTO_MERGE = 26.0
@@ -80,11 +84,11 @@ def _positive(_: object, attribute: attrs.Attribute[int], value: int) -> None:
         raise ValidationError.single(attribute.name, "must be an integer of at least 2")
 
 
-def _engine(_: object, __: attrs.Attribute[str], value: str) -> None:
-    from custdata.matching.engines import ENGINES
+def _engine(_: object, __: attrs.Attribute[Any], value: object) -> None:
+    from custdata.matching.engines import ENGINES, DuckDBEngine
 
-    if value not in ENGINES:
-        raise ValidationError.single("engine", f"must be one of {', '.join(ENGINES)}")
+    if not isinstance(value, DuckDBEngine) and (not isinstance(value, str) or value not in ENGINES):
+        raise ValidationError.single("engine", f"must be one of {', '.join(ENGINES)}, or a DuckDBEngine")
 
 
 @attrs.frozen
@@ -99,7 +103,8 @@ class Matcher:
     the account. Two guests, or records that do not say, are merged automatically from ``auto_merge`` up.
     ``default_region`` reads national phone numbers of records without a country. ``max_block_size`` and
     ``window`` bound the work per blocking key. ``engine`` runs :meth:`find_duplicates` in Python (the default),
-    ``"duckdb"`` or ``"spark"``, with the same pairs (see :mod:`custdata.matching.engines`).
+    ``"duckdb"`` or ``"spark"``, with the same pairs (see :mod:`custdata.matching.engines`); a
+    :class:`~custdata.matching.engines.DuckDBEngine` runs DuckDB with its own memory limit.
     """
 
     model: MatchModel = attrs.field(factory=MatchModel.default)
@@ -108,7 +113,7 @@ class Matcher:
     default_region: str | None = attrs.field(default=None, kw_only=True)
     max_block_size: int = attrs.field(default=50, validator=_positive, kw_only=True)
     window: int = attrs.field(default=8, validator=_positive, kw_only=True)
-    engine: str = attrs.field(default="python", validator=_engine, kw_only=True)
+    engine: str | DuckDBEngine = attrs.field(default="python", validator=_engine, kw_only=True)
     _tables: dict[str, dict[str, float]] = attrs.field(init=False, repr=False, eq=False)
     _household: dict[str, dict[str, float]] = attrs.field(init=False, repr=False, eq=False)
     _frequent: dict[str, dict[str, float]] = attrs.field(init=False, repr=False, eq=False)

@@ -152,20 +152,37 @@ def not_same_pairs(source: Store | UnitOfWork) -> frozenset[tuple[str, str]]:
     raise ValidationError.single("source", f"must be a store or a unit of work, not {type(source).__name__}")
 
 
-def _customers(uow: UnitOfWork) -> Iterator[Customer]:
-    return walk(lambda cursor: uow.customers.search(limit=_PAGE, cursor=cursor))
+def _customers(uow: UnitOfWork) -> Iterator[tuple[str, str | None, bool, tuple[str, ...]]]:
+    """Each customer's id, the customer it was merged into, whether it was erased, and its not-same marks: read
+    from the stored documents where the store hands them over (no customer is built), else page by page."""
+    from custdata.storage.aggregates import customer_documents_of
+
+    documents = customer_documents_of(uow)
+    if documents is None:
+        for c in walk(lambda cursor: uow.customers.search(limit=_PAGE, cursor=cursor)):
+            yield (
+                str(c.id),
+                None if c.merged_into is None else str(c.merged_into),
+                c.redacted_at is not None,
+                (not_same_marks(c)),
+            )
+        return
+    for doc in documents.customer_documents(page_size=_PAGE):
+        merged = doc.get("merged_into")
+        private = doc.get("private_metadata")
+        value = private.get(NOT_SAME_KEY) if isinstance(private, dict) else None
+        own = tuple(item for item in value if isinstance(item, str) and item) if isinstance(value, list) else ()
+        yield str(doc["id"]), None if merged is None else str(merged), doc.get("redacted_at") is not None, own
 
 
-def _not_same(customers: Iterable[Customer]) -> frozenset[tuple[str, str]]:
+def _not_same(customers: Iterable[tuple[str, str | None, bool, tuple[str, ...]]]) -> frozenset[tuple[str, str]]:
     merged_into: dict[str, str] = {}
     marks: dict[str, tuple[str, ...]] = {}
-    for customer in customers:
-        if customer.merged_into is not None:
-            merged_into[str(customer.id)] = str(customer.merged_into)
-        elif customer.redacted_at is None:
-            own = not_same_marks(customer)
-            if own:
-                marks[str(customer.id)] = own
+    for customer_id, into, erased, own in customers:
+        if into is not None:
+            merged_into[customer_id] = into
+        elif not erased and own:
+            marks[customer_id] = own
 
     def resolve(key: str) -> str:
         for _ in range(MAX_CHAIN):

@@ -2,7 +2,8 @@
 (the ``scale`` extra) or Spark (the ``spark`` extra), for stores too large for one Python process.
 
 ``Matcher(engine="duckdb")`` and ``Matcher(engine="spark")`` give the same pairs as the Python engine (the
-default): the same ids, levels, scores, decisions and reasons. Records are normalised once in Python, streamed in
+default): the same ids, levels, scores, decisions and reasons. ``Matcher(engine=DuckDBEngine(memory_limit="512MB"))``
+sets DuckDB's memory limit (1 GB by default; what does not fit spills to a temporary folder removed afterwards). Records are normalised once in Python, streamed in
 batches into the engine as tables (:mod:`custdata.matching.engines._columns`); the engine generates the
 candidate pairs from the same blocking keys, computes every field's level and the score in SQL
 (:mod:`custdata.matching.engines._sql`), and streams back only the pairs that reach the review threshold, whose
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from custdata.matching.blocking import BlockingStats
 from custdata.matching.engines import _sql
 from custdata.matching.engines._columns import Batch, batches, raise_problems, repeated_id_problems
+from custdata.matching.engines.duckdb_engine import DuckDBEngine, DuckDBSession
 from custdata.matching.normalise import _NO_NAME, _NO_STREET, NormalisedRecord
 
 if TYPE_CHECKING:
@@ -41,20 +43,34 @@ class Session(Protocol):
 
     def rows(self, query: str) -> Iterator[tuple[Any, ...]]: ...
 
+    def drop(self, name: str) -> None: ...
+
     def close(self) -> None: ...
 
 
-def open_session(engine: str) -> Session:
+def open_session(engine: str | DuckDBEngine) -> Session:
     """A fresh session of ``engine`` with the Python comparison functions registered."""
+    if isinstance(engine, DuckDBEngine):
+        return DuckDBSession(engine)
     if engine == "duckdb":
-        from custdata.matching.engines.duckdb_engine import DuckDBSession
-
         return DuckDBSession()
     if engine == "spark":
         from custdata.matching.engines.spark_engine import SparkSession
 
         return SparkSession()
     raise ValueError(f"not an engine: {engine!r}")
+
+
+#: The tables no later statement reads once the table named is made: dropped there, so that the engine holds the
+#: records and the last one or two steps, never every step of the run at once.
+_SPENT: dict[str, tuple[str, ...]] = {
+    "email_typos": ("left_emails", "emails"),
+    "phone_typos": ("left_tails", "tails"),
+    "levels": ("candidates", "email_typos", "phone_typos"),
+    "crossed": ("levels",),
+    "weighed": ("crossed", "records"),
+    "named": ("weighed",),
+}
 
 
 def find_duplicates(matcher: Matcher, records: Iterable[object], *, blocking: bool = True) -> MatchResult:
@@ -84,8 +100,11 @@ def find_duplicates(matcher: Matcher, records: Iterable[object], *, blocking: bo
             ((blocks, oversized),) = list(session.rows(_sql.stats_sql(max_block_size=matcher.max_block_size)))
             stats = BlockingStats(int(blocks), int(oversized), int(compared))
         tables, household = matcher._tables, matcher._household
+        session.drop("keys")
         for name, table_query in [*_sql.typo_tables(session.dialect), *_sql.level_tables(session.dialect, tables)]:
             session.create(name, table_query)
+            for done in _SPENT.get(name, ()):
+                session.drop(done)
         query = _sql.scored_sql(session.dialect, tables, household, matcher.review - 1e-6)
         found = _finish(matcher, session.rows(query))
     finally:
@@ -128,4 +147,4 @@ def _side(record_id: str, guest: bool | None) -> NormalisedRecord:
     return NormalisedRecord(str(record_id), _NO_NAME, _NO_NAME, (), (), _NO_STREET, "", "", "", None, guest)
 
 
-__all__ = ["ENGINES", "find_duplicates"]
+__all__ = ["ENGINES", "DuckDBEngine", "find_duplicates"]

@@ -186,13 +186,18 @@ def pairs_sql(*, blocking: bool, max_block_size: int, window: int) -> str:
     :func:`~custdata.matching.blocking.candidate_pairs` (or every pair without blocking). Blocks up to the size
     limit pair all their records; larger ones pair each record with its ``window`` nearest neighbours ranked
     by family name, given name, postal code and position, as the Python sort does (strings compare by code
-    point in both engines)."""
+    point in both engines). Every join is an equality on the key (and on the rank for large blocks), and no
+    block's pairs outnumber its records times the size limit or the window, so the work and the memory grow
+    with the records, never with the square of a block."""
     if not blocking:
         return "SELECT a.pos AS i, b.pos AS j FROM records a JOIN records b ON a.pos < b.pos"
     name_limit = max(2, max_block_size // 5)
     name_window = max(1, window // 2)
     limit = f"CASE WHEN substr(s.key, 1, 1) = 'n' THEN {name_limit} ELSE {max_block_size} END"
     reach = f"CASE WHEN substr(x.key, 1, 1) = 'n' THEN {name_window} ELSE {window} END"
+    # each record meets the next ``reach`` of its block by an equality on the rank, never by a range: a range
+    # join over one huge block (a common name, an empty-ish key) would pair every two of its records first
+    steps = ", ".join(f"({d})" for d in range(1, max(window, name_window) + 1))
     return f"""WITH sizes AS (
     SELECT key, count(*) AS n FROM keys GROUP BY key HAVING count(*) >= 2
 ), small AS (
@@ -203,9 +208,12 @@ def pairs_sql(*, blocking: bool, max_block_size: int, window: int) -> str:
     SELECT k.key, k.pos, row_number() OVER (PARTITION BY k.key ORDER BY r.f_full, r.g_full, r.postal, k.pos) AS rk
     FROM sizes s JOIN keys k ON k.key = s.key JOIN records r ON r.pos = k.pos
     WHERE s.n > {limit}
+), steps AS (
+    SELECT * FROM (VALUES {steps}) AS t(d)
 ), large AS (
     SELECT least(x.pos, y.pos) AS i, greatest(x.pos, y.pos) AS j
-    FROM ranked x JOIN ranked y ON y.key = x.key AND y.rk > x.rk AND y.rk <= x.rk + {reach}
+    FROM ranked x CROSS JOIN steps s JOIN ranked y ON y.key = x.key AND y.rk = x.rk + s.d
+    WHERE s.d <= {reach}
 )
 SELECT DISTINCT i, j FROM (SELECT i, j FROM small UNION ALL SELECT i, j FROM large) AS p"""
 

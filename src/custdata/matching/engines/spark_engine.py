@@ -87,6 +87,9 @@ class SparkSession:
         frame.createOrReplaceTempView(name)
         self._views.append(name)
 
+    def drop(self, name: str) -> None:
+        self._spark.catalog.dropTempView(name)
+
     def rows(self, query: str) -> Iterator[tuple[Any, ...]]:
         self._publish()
         for row in self._spark.sql(query).collect():  # only the pairs found, which the result holds anyway
