@@ -82,7 +82,7 @@ def test_a_failed_first_write_is_undone_alone_with_no_savepoint_of_its_own(
 
     async def recording(self: psycopg.AsyncCursor[object], query: object, *args: object, **kwargs: object) -> object:
         sent.append(query if isinstance(query, str) else repr(query))
-        return await execute(self, query, *args, **kwargs)  # type: ignore[arg-type]
+        return await execute(self, query, *args, **kwargs)  # type: ignore[call-overload]
 
     monkeypatch.setattr(psycopg.AsyncCursor, "execute", recording)
     first, second = make_customer(), make_customer()

@@ -129,7 +129,7 @@ def test_merging_reads_only_the_customers_it_merges_and_keeps_the_oldest(
     assert "merged" in out
     monkeypatch.undo()
     with open_store(f"sqlite:///{path}") as store, store.unit_of_work() as uow:
-        after = uow.customers.get_many(in_pairs)
+        after: dict[str, Customer] = {str(k): v for k, v in uow.customers.get_many(in_pairs).items()}
     for pair in sure:
         left, right = after[pair.left], after[pair.right]
         survivor = left.merged_into or right.merged_into
