@@ -128,14 +128,14 @@ def test_workers_give_the_same_store_report_and_rejects_file_as_one_process_on_s
     tmp_path: Path, on_bad_field: str
 ) -> None:
     export = _export(tmp_path / "customers.csv")
-    outcome = {}
+    outcome: dict[int, tuple[dict[str, Any], dict[str, Any], list[bytes], Any]] = {}
     for jobs in (1, 2):
         db = tmp_path / f"shop{jobs}.db"
         with open_store(f"sqlite:///{db}") as store:
-            first = _import(store, export, tmp_path / f"first{jobs}.csv", jobs, on_bad_field=on_bad_field)
-            again = _import(store, export, tmp_path / f"again{jobs}.csv", jobs, on_bad_field=on_bad_field)
+            made = _import(store, export, tmp_path / f"first{jobs}.csv", jobs, on_bad_field=on_bad_field)
+            rerun = _import(store, export, tmp_path / f"again{jobs}.csv", jobs, on_bad_field=on_bad_field)
         files = [(tmp_path / f"{run}{jobs}.csv").read_bytes() for run in ("first", "again")]
-        outcome[jobs] = (attrs.asdict(first), attrs.asdict(again), files, _tables(db))
+        outcome[jobs] = (attrs.asdict(made), attrs.asdict(rerun), files, _tables(db))
     assert outcome[2] == outcome[1]
     first, again, files, tables = outcome[1]
     # the fixture exercises what it means to: refusals, repeats, unreadable lines, repairs, and a re-run skip
@@ -220,10 +220,11 @@ def test_rows_built_elsewhere_are_the_rows_add_many_writes(
     tmp_path_factory: pytest.TempPathFactory, batch: list[Any]
 ) -> None:
     folder = tmp_path_factory.mktemp("rows")
-    for name, write in (
+    writes: tuple[tuple[str, Callable[[Any], object]], ...] = (
         ("many", lambda uow: uow.customers.add_many(batch)),
         ("prepared", lambda uow: uow.customers.add_prepared([prepare_customer(c) for c in batch])),
-    ):
+    )
+    for name, write in writes:
         with open_store(f"sqlite:///{folder / name}.db") as store, store.unit_of_work() as uow:
             write(uow)
             uow.commit()

@@ -582,7 +582,7 @@ class TrustMachine(RuleBasedStateMachine):
         result = Matcher().find_duplicates(CustomerRecord.from_customer(c) for c in live.values())
         pairs = [(p.left, p.right) for p in result.with_decision(Decision.AUTO_MERGE)]
         groups = _groups(pairs)
-        _merge(self.store, groups, {c.id: c.created_at for c in live.values()})
+        _merge(self.store, groups)
         after = self._customers(live)
         for cid, customer in after.items():
             if customer.merged_into is not None and live[cid].merged_into is None:

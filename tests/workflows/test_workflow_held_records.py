@@ -124,9 +124,9 @@ def place(
         uow.orders.add(placed)
         if held:
             assert held_customer is not None
-            steps = flows.handle(uow, events, customers=[held_customer], orders=[placed])  # type: ignore[arg-type]
+            steps = flows.handle(uow, events, customers=[held_customer], orders=[placed])
         else:
-            steps = flows.handle(uow, events)  # type: ignore[arg-type]
+            steps = flows.handle(uow, events)
         uow.commit()
     return steps, uow.reads
 
