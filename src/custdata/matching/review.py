@@ -42,7 +42,7 @@ from custdata.matching.matcher import Matcher, MatchResult
 from custdata.matching.model import FIELDS, CandidatePair, Decision
 from custdata.matching.records import CustomerRecord
 from custdata.merge import MAX_CHAIN, MergeRules, merge, preview
-from custdata.merge.rules import NOT_SAME_KEY, not_same_marks
+from custdata.merge.rules import NOT_SAME_KEY, marks_in, not_same_marks
 from custdata.storage.ports import Store, UnitOfWork, walk
 
 __all__ = [
@@ -160,19 +160,13 @@ def _customers(uow: UnitOfWork) -> Iterator[tuple[str, str | None, bool, tuple[s
     documents = customer_documents_of(uow)
     if documents is None:
         for c in walk(lambda cursor: uow.customers.search(limit=_PAGE, cursor=cursor)):
-            yield (
-                str(c.id),
-                None if c.merged_into is None else str(c.merged_into),
-                c.redacted_at is not None,
-                (not_same_marks(c)),
-            )
+            merged = None if c.merged_into is None else str(c.merged_into)
+            yield str(c.id), merged, c.redacted_at is not None, not_same_marks(c)
         return
     for doc in documents.customer_documents(page_size=_PAGE):
         merged = doc.get("merged_into")
-        private = doc.get("private_metadata")
-        value = private.get(NOT_SAME_KEY) if isinstance(private, dict) else None
-        own = tuple(item for item in value if isinstance(item, str) and item) if isinstance(value, list) else ()
-        yield str(doc["id"]), None if merged is None else str(merged), doc.get("redacted_at") is not None, own
+        erased = doc.get("redacted_at") is not None
+        yield str(doc["id"]), None if merged is None else str(merged), erased, marks_in(doc.get("private_metadata"))
 
 
 def _not_same(customers: Iterable[tuple[str, str | None, bool, tuple[str, ...]]]) -> frozenset[tuple[str, str]]:

@@ -318,7 +318,13 @@ class Combiner:
 def not_same_marks(customer: Customer) -> tuple[str, ...]:
     """The ids a person decided ``customer`` is not the same person as (:data:`NOT_SAME_KEY`); a value of any
     other shape under the key counts as no marks."""
-    value = customer.private_metadata.get(NOT_SAME_KEY)
+    return marks_in(customer.private_metadata)
+
+
+def marks_in(private_metadata: object) -> tuple[str, ...]:
+    """:func:`not_same_marks` read from a customer's ``private_metadata`` (a stored document's, say); anything but
+    a mapping counts as no marks."""
+    value = private_metadata.get(NOT_SAME_KEY) if isinstance(private_metadata, Mapping) else None
     if not isinstance(value, list):
         return ()
     return tuple(item for item in value if isinstance(item, str) and item)
