@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from shopify_columns import SHOPIFY_CUSTOMER_COLUMNS
 
 from custdata import ValidationError
 from custdata.analytics import StoreAnalytics, lifetime_totals
@@ -44,27 +45,7 @@ from custdata.storage import Store, open_store, walk
 NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
 
 #: The new user's file: Shopify's documented customer columns, without the Customer ID column.
-SHOPIFY_NEW_USER = [
-    "First Name",
-    "Last Name",
-    "Email",
-    "Accepts Email Marketing",
-    "Default Address Company",
-    "Default Address Address1",
-    "Default Address Address2",
-    "Default Address City",
-    "Default Address Province Code",
-    "Default Address Country Code",
-    "Default Address Zip",
-    "Default Address Phone",
-    "Phone",
-    "Accepts SMS Marketing",
-    "Total Spent",
-    "Total Orders",
-    "Note",
-    "Tax Exempt",
-    "Tags",
-]
+SHOPIFY_NEW_USER = list(SHOPIFY_CUSTOMER_COLUMNS)
 SHOPIFY_ROWS = [
     ["Ada", "Lovelace", "ada@example.ca", "yes", "", "1 King St W", "", "Toronto", "ON", "CA", "M5C1N7",
      "+1 416-555-0134", "", "no", "120.50", "3", "Prefers phone calls; allergic to wool", "yes", "vip"],

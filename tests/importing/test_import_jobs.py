@@ -15,6 +15,7 @@ import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from shopify_columns import SHOPIFY_CUSTOMER_COLUMNS
 
 from custdata import ValidationError, to_json
 from custdata.importing import ImportOptions, ImportReport, RejectsFile, import_customers, read_rows
@@ -24,28 +25,7 @@ from custdata.storage.sql.repositories import prepare_customer
 from custdata.testing.strategies import customers
 
 NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
-HEADER = [
-    "Customer ID",
-    "First Name",
-    "Last Name",
-    "Email",
-    "Accepts Email Marketing",
-    "Default Address Company",
-    "Default Address Address1",
-    "Default Address Address2",
-    "Default Address City",
-    "Default Address Province Code",
-    "Default Address Country Code",
-    "Default Address Zip",
-    "Default Address Phone",
-    "Phone",
-    "Accepts SMS Marketing",
-    "Total Spent",
-    "Total Orders",
-    "Note",
-    "Tax Exempt",
-    "Tags",
-]
+HEADER = ["Customer ID", *SHOPIFY_CUSTOMER_COLUMNS]
 PLACES = [
     ("DE", "", "Berlin", "10115", "+49 30 {n:07d}"),
     ("US", "CA", "San Francisco", "94103", "+1 415 555 {n4:04d}"),

@@ -190,6 +190,16 @@ class ImportOptions:
             raise ValidationError.single("on_bad_field", f"must be one of {', '.join(ON_BAD_FIELD)}")
 
 
+def _fields_context(options: ImportOptions) -> CustomerFields:
+    """What converting a customer record needs of ``options``."""
+    return CustomerFields(options.platform, options.now, options.currency, options.format)
+
+
+def _drops(options: ImportOptions) -> bool:
+    """True when a bad optional field is dropped instead of refusing its record."""
+    return options.on_bad_field == "drop_field"
+
+
 def _translate(problems: Iterable[Problem], columns: Mapping[str, str]) -> Iterator[tuple[str, str]]:
     """Problem paths in the input's own column names where the first part is a mapped field."""
     for problem in problems:
@@ -452,8 +462,7 @@ def _parallel(run: _CustomerRun, batches: Iterator[_Batch], workers: int, progre
     """Batches converted by ``workers`` processes and applied here in order; at most two batches a worker are
     in flight, so memory stays flat however long the input."""
     options = run.options
-    context = CustomerFields(options.platform, options.now, options.currency, options.format)
-    drop = options.on_bad_field == "drop_field"
+    context, drop = _fields_context(options), _drops(options)
     with run.store.unit_of_work() as uow:
         rows = hasattr(uow.customers, "add_prepared")
     pool = ProcessPoolExecutor(
@@ -549,13 +558,12 @@ class _CustomerRun:
 
     def flush(self, pending: Sequence[_Pending], prepared: _Prepared | None = None) -> None:
         options = self.options
-        context = CustomerFields(options.platform, options.now, options.currency, options.format)
+        context, drop = _fields_context(options), _drops(options)
         platform = options.platform
         quick = prepared[0] if prepared is not None else [_quick(platform, values) for _, values, _ in pending]
         with self.store.unit_of_work() as uow:
             stored = self._stored(uow, [q for q in quick if q is not None])
         batch: list[_NewCustomer] = []
-        drop = options.on_bad_field == "drop_field"
         for index, ((line, values, columns), known) in enumerate(zip(pending, quick, strict=True)):
             if known is not None and known.key in stored:
                 if self._first(known.key, line, columns):
@@ -886,7 +894,7 @@ class _OrderRun:
         with self.store.unit_of_work() as uow:
             stored = set(uow.orders.get_many([str(q) for q in quick if q is not None]))
         batch: list[_NewOrder] = []
-        drop = self.options.on_bad_field == "drop_field"
+        drop = _drops(self.options)
         for item, known in zip(pending, quick, strict=True):
             first_line = item.lines[0]
             self.records += 1
