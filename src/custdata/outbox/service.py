@@ -18,7 +18,7 @@ from custdata.domain.checks import Checker, trusting
 from custdata.notify import Message
 from custdata.storage.merges import resolve
 from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer
-from custdata.storage.outbox.ports import OutboxUnitOfWork
+from custdata.storage.outbox.ports import OutboxUnitOfWork, cancellable
 from custdata.storage.ports import DEFAULT_LIMIT, Page
 
 
@@ -134,18 +134,30 @@ def cancel(
 ) -> list[OutboxEntry]:
     """Drop the customer's pending messages (and timers) of ``topics`` for ``order_id`` (or of no order);
     their events become suppressed with ``reason``. Messages a dispatcher is sending right now stay."""
+    return cancel_with_timers(uow, customer_id=customer_id, topics=topics, reason=reason, now=now, order_id=order_id)[1]
+
+
+def cancel_with_timers(
+    uow: OutboxUnitOfWork,
+    *,
+    customer_id: str,
+    topics: Iterable[Topic],
+    reason: str,
+    now: datetime,
+    order_id: str | None = None,
+) -> tuple[list[Timer], list[OutboxEntry]]:
+    """:func:`cancel`, also giving the timers it cancelled (earliest first). What there is to cancel is read once
+    (:func:`~custdata.storage.outbox.ports.cancellable`), and nothing is written when nothing is pending."""
     wanted = list(topics)
-    uow.timers.cancel(customer_id=customer_id, topics=wanted, reason=reason, order_id=order_id)
-    cancelled = uow.outbox.cancel(customer_id=customer_id, topics=wanted, now=now, reason=reason, order_id=order_id)
+    timers, entries = cancellable(uow, customer_id=customer_id, topics=wanted, now=now, order_id=order_id)
+    if timers:
+        uow.timers.cancel(customer_id=customer_id, topics=wanted, reason=reason, order_id=order_id)
+    cancelled = []
+    if entries != 0:
+        cancelled = uow.outbox.cancel(customer_id=customer_id, topics=wanted, now=now, reason=reason, order_id=order_id)
     for entry in cancelled:
-        update_event(
-            uow,
-            entry.id,
-            status=CommunicationStatus.SUPPRESSED,
-            suppression_reason=reason,
-            now=now,
-        )
-    return cancelled
+        update_event(uow, entry.id, status=CommunicationStatus.SUPPRESSED, suppression_reason=reason, now=now)
+    return timers, cancelled
 
 
 def dead_letters(uow: OutboxUnitOfWork, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page[OutboxEntry]:

@@ -24,19 +24,18 @@ import attrs
 from custdata._clock import utc_now as _utc_now
 from custdata._errors import ConflictError, IntegrityError, NotFoundError, StoreError, ValidationError
 from custdata._telemetry import log_event, set_attributes, span
-from custdata.domain import ActivityEvent, Channel, CommunicationStatus, Customer, Order
+from custdata.domain import ActivityEvent, Channel, Customer, Order
 from custdata.domain.redaction import pseudonymise_order, scrub_activity
 from custdata.lifecycle.apply import apply
 from custdata.lifecycle.changes import Change, Place
 from custdata.lifecycle.events import OrderEvent, event_from_dict, event_to_dict
 from custdata.notify import Message
-from custdata.outbox.service import enqueue, suppress, update_event
+from custdata.outbox.service import cancel_with_timers, enqueue, suppress
 from custdata.serialization import from_dict, to_dict
 from custdata.storage.merges import resolve
 from custdata.storage.outbox.model import Timer, TimerState
 from custdata.storage.outbox.ports import (
     OutboxUnitOfWork,
-    cancellable,
     has_outbox,
     outbox_unit_of_work,
     reschedule,
@@ -173,18 +172,9 @@ class Workflows:
         if rule.cancels:
             reason = f"made obsolete by {getattr(trigger, 'name', 'activity')} ({rule.name})"
             order_id = order_of(trigger)
-            topics = list(rule.cancels)
-            # one read of what there is to cancel; no write when nothing is pending
-            timers, entries = cancellable(uow, customer_id=customer_id, topics=topics, now=now, order_id=order_id)
-            if timers:
-                uow.timers.cancel(customer_id=customer_id, topics=topics, reason=reason, order_id=order_id)
-            dropped = []
-            if entries != 0:
-                dropped = uow.outbox.cancel(
-                    customer_id=customer_id, topics=topics, now=now, reason=reason, order_id=order_id
-                )
-            for entry in dropped:
-                update_event(uow, entry.id, status=CommunicationStatus.SUPPRESSED, suppression_reason=reason, now=now)
+            timers, dropped = cancel_with_timers(
+                uow, customer_id=customer_id, topics=rule.cancels, reason=reason, now=now, order_id=order_id
+            )
             steps += [Step(rule.name, "cancelled", e.idempotency_key, reason, e.channel) for e in dropped]
             for timer in timers:
                 steps.append(Step(timer.rule, "cancelled", timer.key, reason))
