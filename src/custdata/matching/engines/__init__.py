@@ -2,8 +2,9 @@
 (the ``scale`` extra) or Spark (the ``spark`` extra), for stores too large for one Python process.
 
 ``Matcher(engine="duckdb")`` and ``Matcher(engine="spark")`` give the same pairs as the Python engine (the
-default): the same ids, levels, scores, decisions and reasons. ``Matcher(engine=DuckDBEngine(memory_limit="512MB"))``
-sets DuckDB's memory limit (1 GB by default; what does not fit spills to a temporary folder removed afterwards). Records are normalised once in Python, streamed in
+default): the same ids, levels, scores, decisions and reasons.
+``Matcher(engine=DuckDBEngine(memory_limit="512MB"))`` sets DuckDB's memory limit (1 GB by default; what does not
+fit spills to a temporary folder removed afterwards). Records are normalised once in Python, streamed in
 batches into the engine as tables (:mod:`custdata.matching.engines._columns`); the engine generates the
 candidate pairs from the same blocking keys, computes every field's level and the score in SQL
 (:mod:`custdata.matching.engines._sql`), and streams back only the pairs that reach the review threshold, whose

@@ -1,8 +1,8 @@
-"""The DuckDB engine: a DuckDB database in a temporary folder the engine owns, holding the normalised records and
-running the matcher's SQL (``pip install 'custdata[scale]'``).
+"""The DuckDB engine: an in-memory DuckDB database holding the normalised records and running the matcher's SQL
+(``pip install 'custdata[scale]'``).
 
 Memory is bounded: DuckDB is given ``memory_limit`` (1 GB unless told otherwise) and spills what does not fit to
-the same folder, which is removed when the run ends, however it ends. Insertion order is not preserved (no
+a temporary folder the engine owns, which is removed when the run ends, however it ends. Insertion order is not preserved (no
 result depends on it: every query orders what it needs), which lets DuckDB stream and spill more of its work.
 """
 
@@ -27,8 +27,10 @@ _FETCH = 10_000
 DEFAULT_MEMORY_LIMIT = "1GB"
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|KIB|MB|MIB|GB|GIB|TB|TIB)\s*$", re.IGNORECASE)
-_BYTES = {"B": 1, "KB": 10**3, "KIB": 2**10, "MB": 10**6, "MIB": 2**20, "GB": 10**9, "GIB": 2**30}
-_BYTES |= {"TB": 10**12, "TIB": 2**40}
+_BYTES = {
+    **{"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12},
+    **{"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40},
+}
 
 #: The least memory a run is given: below it DuckDB cannot hold the pages of one join, spilling or not.
 MIN_MEMORY = 64 * 2**20
