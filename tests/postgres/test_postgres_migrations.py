@@ -128,6 +128,7 @@ def test_components_migrate_their_own_tables_with_their_own_versions(new_store: 
             ("custdata", 2),
             ("custdata", 3),
             ("custdata", 4),
+            ("custdata", 5),
             ("custdata_outbox", 1),
             ("widgets", 1),
             ("widgets", 2),

@@ -90,7 +90,7 @@ def test_version_4_cuts_old_undone_merge_records_and_indexes_merged_records(open
     old.close()
     store = opener()
     with store.unit_of_work() as uow:
-        assert schema_version(uow.session, CORE.name) == CORE.latest == 4
+        assert schema_version(uow.session, CORE.name) == CORE.latest == 5
         (record,) = merges_of(uow, "cus_a")
         assert record.undone_at == done.undone_at
         assert [(c.id, c.created_at, c.is_guest) for c in record.before] == [

@@ -170,13 +170,13 @@ def test_an_older_schema_is_migrated_on_open_with_its_data(tmp_path: Path) -> No
     with SQLiteStore(path) as store:
         session = store._open_session()
         try:
-            assert schema_version(session, "custdata") == CORE.latest == 4
+            assert schema_version(session, "custdata") == CORE.latest == 5
             ledger = session.fetch_all(
                 "SELECT version, description FROM custdata_migrations WHERE schema_name = 'custdata' ORDER BY version"
             )
         finally:
             session.close()
-        assert [v for v, _ in ledger] == [1, 2, 3, 4]
+        assert [v for v, _ in ledger] == [1, 2, 3, 4, 5]
         with store.unit_of_work() as uow:
             assert uow.customers.count() == 1501
             assert uow.customers.find_by_email("old.timer@example.com") == [customers[-1]]
@@ -241,6 +241,7 @@ def test_stores_opening_a_new_file_at_once_migrate_it_once(tmp_path: Path) -> No
             ("custdata", 2),
             ("custdata", 3),
             ("custdata", 4),
+            ("custdata", 5),
             ("custdata_outbox", 1),
         ]
 

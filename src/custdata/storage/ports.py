@@ -207,6 +207,35 @@ class LocksEmails(Protocol):
         work ends (commit or rollback)."""
 
 
+@runtime_checkable
+class KeepsSuppressions(Protocol):
+    """A customer repository that keeps a suppression list (the built-in stores' do): digests of the email
+    addresses of erased customers, so that a later import does not bring an erased person back. The digests are
+    made by :mod:`custdata.privacy.suppression` with a key the store does not hold; the store keeps only the
+    digests and when each was added. Nothing else in the store reads them, and a retention sweep leaves them."""
+
+    def suppress(self, digests: Iterable[str]) -> int:
+        """Add these digests (64 lower-case hex digits each) to the list; returns how many were new."""
+
+    def suppressed(self, digests: Iterable[str]) -> set[str]:
+        """The digests given that are on the list."""
+
+
+def suppression_digests(digests: Iterable[str]) -> list[str]:
+    """``digests`` as a list, each checked: 64 lower-case hex digits (a SHA-256 digest), else a
+    :class:`~custdata.ValidationError` at ``digests[i]``."""
+    if isinstance(digests, str | bytes):
+        raise ValidationError.single("digests", "must be a collection of digests, not a single string")
+    found = list(digests)
+    for i, digest in enumerate(found):
+        if not isinstance(digest, str) or len(digest) != 64 or not _HEX.issuperset(digest):
+            raise ValidationError.single(f"digests[{i}]", "must be 64 lower-case hex digits (a SHA-256 digest)")
+    return found
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
 def lock_email(customers: CustomerRepository, email: str | EmailAddress) -> None:
     """:meth:`LocksEmails.lock_email` on ``customers``; nothing for a repository without it (a store with one
     writer at a time needs none: its first write waits for the other writer's commit)."""

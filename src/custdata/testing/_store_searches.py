@@ -3,6 +3,7 @@ searches, pagination and awkward values (the rest are in :mod:`custdata.testing.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,7 +30,7 @@ from custdata.domain import (
     PhoneNumber,
 )
 from custdata.domain.checks import trusting
-from custdata.storage.ports import CustomerQuery, Page, Store, UnitOfWork, find_by_emails, walk
+from custdata.storage.ports import CustomerQuery, KeepsSuppressions, Page, Store, UnitOfWork, find_by_emails, walk
 from custdata.storage.records import name_key
 from custdata.testing.store_builders import (
     HOSTILE,
@@ -187,6 +188,31 @@ class StoreContractBase:
                 assert raised.value.problems[0].path == "emails[1]", "the problem must name the address at fault"
                 with pytest.raises(ValidationError):
                     find_by_emails(uow.customers, "box0@example.com")
+
+    def test_a_suppression_list_keeps_digests_once_and_only_when_committed(self) -> None:
+        """On a store whose customer repository keeps a suppression list (:class:`custdata.storage.KeepsSuppressions`):
+        digests added are found in the same unit of work, kept by a commit, gone after a rollback, and counted once;
+        anything but 64 lower-case hex digits is a ValidationError naming it. Skipped for a store without one."""
+        first, second, third = (hashlib.sha256(text).hexdigest() for text in (b"1", b"2", b"3"))
+        with self.opened() as store:
+            with store.unit_of_work() as uow:
+                if not isinstance(uow.customers, KeepsSuppressions):
+                    pytest.skip("this store keeps no suppression list")
+                assert uow.customers.suppress([first, second, first]) == 2, "two new digests, one given twice"
+                assert uow.customers.suppressed([first, third]) == {first}, "the unit of work sees its own additions"
+                uow.commit()
+            with store.unit_of_work() as uow:
+                assert uow.customers.suppress([second, third]) == 1, "a digest on the list is not new"
+                assert uow.customers.suppressed([first, second, third]) == {first, second, third}
+                uow.rollback()
+                assert uow.customers.suppressed([first, second, third]) == {first, second}, "rolled back"
+                for bad in (first.upper(), first[:-1], "g" * 64, 7):
+                    with pytest.raises(ValidationError) as raised:
+                        uow.customers.suppressed([first, bad])  # type: ignore[list-item]
+                    assert raised.value.problems[0].path == "digests[1]", "the problem must name the digest at fault"
+                with pytest.raises(ValidationError):
+                    uow.customers.suppress(first)
+                assert uow.customers.suppressed([]) == set()
 
     def test_find_by_phone_uses_e164(self) -> None:
         """find_by_phone() matches the E.164 form of the primary and other phones, however the number is written."""

@@ -33,6 +33,7 @@ class _Committed:
         self.children: dict[str, dict[str, set[str]]] = {t.name: {} for t in TABLES}
         self.sorted: dict[str, list[str] | None] = {t.name: None for t in TABLES}
         self.unique: dict[tuple[str, tuple[Any, ...]], set[str]] = {}
+        self.suppressions: set[str] = set()
 
     def sorted_ids(self, table: str) -> list[str]:
         ids = self.sorted[table]

@@ -15,7 +15,7 @@ from custdata._errors import (
 )
 from custdata.domain import ActivityEvent, CommunicationEvent, Customer, EmailAddress, ExternalRef, Order, PhoneNumber
 from custdata.storage.memory.data import UNIQUE_NAMES, Record, unique_values
-from custdata.storage.ports import DEFAULT_LIMIT, CustomerQuery, Page, check_limit
+from custdata.storage.ports import DEFAULT_LIMIT, CustomerQuery, Page, check_limit, suppression_digests
 from custdata.storage.records import (
     ACTIVITY,
     COMMUNICATIONS,
@@ -240,6 +240,12 @@ class MemoryCustomerRepository(MemoryRepository[Customer, Any]):
 
     def find_by_phone(self, phone: str | PhoneNumber, *, region: str | None = None) -> list[Customer]:
         return self._by_key("phone", phone_term(phone, region))
+
+    def suppress(self, digests: Iterable[str]) -> int:
+        return self._uow.suppress(suppression_digests(digests))
+
+    def suppressed(self, digests: Iterable[str]) -> set[str]:
+        return self._uow.suppressed(suppression_digests(digests))
 
     def _query(self, query: CustomerQuery | None) -> tuple[set[str] | None, Callable[[Record], bool]] | None:
         """Candidate ids (None for all) and a predicate for ``query``; None when nothing can match."""

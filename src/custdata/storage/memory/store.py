@@ -76,6 +76,7 @@ class MemoryUnitOfWork:
         self._store = store
         self._pending: dict[str, dict[str, Record | None]] = {t.name: {} for t in TABLES}
         self._pending_unique: dict[tuple[str, tuple[Any, ...]], set[str]] = {}
+        self._pending_suppressions: set[str] = set()
         self._state = "new"
         self._writing = False
         self.customers = MemoryCustomerRepository(self)
@@ -126,6 +127,7 @@ class MemoryUnitOfWork:
                 for changes in self._pending.values():
                     changes.clear()
                 self._pending_unique.clear()
+                self._pending_suppressions.clear()
                 self._outbox_writes.clear()
                 self._writing = False
                 self._store._writer.release()
@@ -137,6 +139,7 @@ class MemoryUnitOfWork:
             for table, changes in self._pending.items():
                 for key, record in changes.items():
                     data.put(table, key, record)
+            data.suppressions.update(self._pending_suppressions)
             self._outbox_writes.apply(self._store._outbox)
 
     def begin_write(self) -> None:
@@ -191,6 +194,22 @@ class MemoryUnitOfWork:
             ids = set(self._store._data.keys.get(item, ()))
         ids.update(k for k, r in self._pending["customers"].items() if r is not None and item in r.keys)
         return {k for k in ids if (r := self.record("customers", k)) is not None and item in r.keys}
+
+    def suppress(self, digests: list[str]) -> int:
+        """Add the digests to the pending suppression list; how many were on neither list."""
+        self.begin_write()
+        new = set(digests) - self._pending_suppressions
+        with self._store._state:
+            new -= self._store._data.suppressions
+        self._pending_suppressions.update(new)
+        return len(new)
+
+    def suppressed(self, digests: list[str]) -> set[str]:
+        """The digests on the suppression list, committed or pending."""
+        self.check_active()
+        with self._store._state:
+            found = {d for d in digests if d in self._store._data.suppressions}
+        return found | (set(digests) & self._pending_suppressions)
 
     def children(self, table: str, customer_id: str) -> set[str]:
         with self._store._state:

@@ -25,7 +25,7 @@ from custdata.domain import (
     OrderId,
     PhoneNumber,
 )
-from custdata.storage.ports import DEFAULT_LIMIT, CustomerQuery, Page, check_limit
+from custdata.storage.ports import DEFAULT_LIMIT, CustomerQuery, Page, check_limit, suppression_digests
 from custdata.storage.records import (
     ACTIVITY,
     COMMUNICATIONS,
@@ -336,6 +336,24 @@ class SqlCustomerRepository(SqlRepository[Customer, CustomerId]):
             )
             for row, customer in zip(rows, self._load(rows, 1), strict=True):
                 found[row[0]].append(customer)
+        return found
+
+    def suppress(self, digests: Iterable[str]) -> int:
+        checked = set(suppression_digests(digests))
+        new = sorted(checked - self.suppressed(checked))
+        if new:
+            sql = "INSERT INTO suppressions (digest) VALUES (?) ON CONFLICT (digest) DO NOTHING"
+            self._session().execute_many(self._sql(sql), [(digest,) for digest in new])
+        return len(new)
+
+    def suppressed(self, digests: Iterable[str]) -> set[str]:
+        wanted = sorted(set(suppression_digests(digests)))
+        session = self._session()
+        found: set[str] = set()
+        for chunk in _chunks(wanted, session.dialect.max_params):
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT digest FROM suppressions WHERE digest IN ({marks})"
+            found.update(row[0] for row in session.fetch_all(self._sql(sql), chunk))
         return found
 
     def lock_email(self, email: str | EmailAddress) -> None:

@@ -273,5 +273,10 @@ CORE = Schema(
             "search key for merged records; undone merge records keep no snapshots of the customers",
             (reindex_customers, strip_undone_merges),
         ),
+        Migration(
+            5,
+            "suppression list: digests of the email addresses of erased customers",
+            ("CREATE TABLE suppressions (digest {key} PRIMARY KEY){without_rowid}",),
+        ),
     ),
 )
