@@ -73,6 +73,7 @@ from custdata.privacy.consent import redact_ledger
 from custdata.storage.merges import follow_merges, resolve
 from custdata.storage.outbox.ports import has_outbox
 from custdata.storage.ports import CustomerQuery, Store, UnitOfWork, walk
+from custdata.storage.suppression import check_key, keeping, suppress_emails
 
 log = logging.getLogger("custdata.privacy")
 _REASON = "the customer's personal data was erased"
@@ -89,7 +90,8 @@ class ErasureReport:
     messages among them). ``customer_missing`` is True when no customer has the id any more (deleted by a
     retention sweep, say) and only what the outbox still kept under it was erased. ``rekeyed`` lists the new ids
     of the records whose ids were derived from an email address and were replaced (``customer_id`` is then the
-    new id of the customer).
+    new id of the customer). ``suppressed`` counts the addresses added to the suppression list (with
+    ``suppression_key``).
     """
 
     customer_id: CustomerId = attrs.field(metadata=IDENTIFIER)
@@ -104,6 +106,7 @@ class ErasureReport:
     timers: int = attrs.field(default=0, metadata=NOT_PERSONAL)
     customer_missing: bool = attrs.field(default=False, metadata=NOT_PERSONAL)
     rekeyed: tuple[CustomerId, ...] = attrs.field(default=(), metadata=IDENTIFIER)
+    suppressed: int = attrs.field(default=0, metadata=NOT_PERSONAL)
 
     @property
     def changed(self) -> bool:
@@ -117,6 +120,7 @@ class ErasureReport:
             or self.outbox_entries
             or self.timers
             or self.rekeyed
+            or self.suppressed
         )
 
 
@@ -128,8 +132,14 @@ def erase_customer(
     keep_order_metadata: Collection[str] = (),
     keep_activity_properties: Collection[str] = (),
     clock: Clock = utc_now,
+    suppression_key: bytes | None = None,
 ) -> ErasureReport:
     """Erase one customer's personal data (see the module docstring) and report what changed.
+
+    With ``suppression_key``, the digests of every email address the erased records had go on the store's
+    suppression list first, in the same unit of work, so that imports given the same key do not bring the person
+    back (see :mod:`custdata.storage.suppression`; a store without a suppression list is a ValidationError, before
+    anything is written). Give the key on the first erasure: a run again finds no addresses left to add.
 
     An id that no customer has any more, but under which the store's outbox still keeps entries or timers (a
     customer deleted by a retention sweep before it cleaned the outbox), has those erased: the report says
@@ -141,8 +151,11 @@ def erase_customer(
     order_keys = _keys(check, "keep_order_metadata", keep_order_metadata)
     activity_keys = _keys(check, "keep_activity_properties", keep_activity_properties)
     check.done()
+    key = None if suppression_key is None else check_key(suppression_key)
     now = read(clock)
     with store.unit_of_work() as uow:
+        if key is not None:
+            keeping(uow.customers)
         try:
             customer = resolve(uow, customer_id)
         except NotFoundError:
@@ -193,6 +206,9 @@ def erase_customer(
                 entry_ids=event_ids,
             )
             records.reread_events()  # cancelling a message records it on its event
+        suppressed = 0
+        if key is not None:
+            suppressed = suppress_emails(uow.customers, key, [email for t in targets for email in t.emails])
         for target in targets:
             if redact_customer(target, at=now):
                 uow.customers.update(target)
@@ -215,6 +231,7 @@ def erase_customer(
         outbox.entries,
         outbox.timers,
         rekeyed=tuple(rekeyed.values()),
+        suppressed=suppressed,
     )
     log_event(
         log,
@@ -228,6 +245,7 @@ def erase_customer(
         cancelled_messages=outbox.cancelled,
         timers=outbox.timers,
         rekeyed=len(rekeyed),
+        suppressed=suppressed,
     )
     return report
 

@@ -220,6 +220,9 @@ class KeepsSuppressions(Protocol):
     def suppressed(self, digests: Iterable[str]) -> set[str]:
         """The digests given that are on the list."""
 
+    def unsuppress(self, digests: Iterable[str]) -> int:
+        """Take these digests off the list; returns how many were on it."""
+
 
 def suppression_digests(digests: Iterable[str]) -> list[str]:
     """``digests`` as a list, each checked: 64 lower-case hex digits (a SHA-256 digest), else a

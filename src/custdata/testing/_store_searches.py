@@ -196,23 +196,28 @@ class StoreContractBase:
         first, second, third = (hashlib.sha256(text).hexdigest() for text in (b"1", b"2", b"3"))
         with self.opened() as store:
             with store.unit_of_work() as uow:
-                if not isinstance(uow.customers, KeepsSuppressions):
-                    pytest.skip("this store keeps no suppression list")
-                assert uow.customers.suppress([first, second, first]) == 2, "two new digests, one given twice"
-                assert uow.customers.suppressed([first, third]) == {first}, "the unit of work sees its own additions"
+                assert _kept(uow).suppress([first, second, first]) == 2, "two new digests, one given twice"
+                assert _kept(uow).suppressed([first, third]) == {first}, "the unit of work sees its own additions"
                 uow.commit()
             with store.unit_of_work() as uow:
-                assert uow.customers.suppress([second, third]) == 1, "a digest on the list is not new"
-                assert uow.customers.suppressed([first, second, third]) == {first, second, third}
+                assert _kept(uow).suppress([second, third]) == 1, "a digest on the list is not new"
+                assert _kept(uow).suppressed([first, second, third]) == {first, second, third}
                 uow.rollback()
-                assert uow.customers.suppressed([first, second, third]) == {first, second}, "rolled back"
+                assert _kept(uow).suppressed([first, second, third]) == {first, second}, "rolled back"
+                assert _kept(uow).unsuppress([first, third]) == 1, "only digests on the list are taken off"
+                assert _kept(uow).suppressed([first, second]) == {second}, "taken off in this unit of work"
+                assert _kept(uow).suppress([first]) == 1, "a digest taken off can go on again"
+                assert _kept(uow).unsuppress([second]) == 1
+                uow.commit()
+            with store.unit_of_work() as uow:
+                assert _kept(uow).suppressed([first, second, third]) == {first}, "the changes kept by the commit"
                 for bad in (first.upper(), first[:-1], "g" * 64, 7):
                     with pytest.raises(ValidationError) as raised:
-                        uow.customers.suppressed([first, bad])  # type: ignore[list-item]
+                        _kept(uow).suppressed([first, bad])  # type: ignore[list-item]
                     assert raised.value.problems[0].path == "digests[1]", "the problem must name the digest at fault"
                 with pytest.raises(ValidationError):
-                    uow.customers.suppress(first)
-                assert uow.customers.suppressed([]) == set()
+                    _kept(uow).suppress(first)
+                assert _kept(uow).suppressed([]) == set()
 
     def test_find_by_phone_uses_e164(self) -> None:
         """find_by_phone() matches the E.164 form of the primary and other phones, however the number is written."""
@@ -609,3 +614,11 @@ class StoreContractBase:
 
 def _search_items(customers: Any, query: CustomerQuery) -> tuple[Any, ...]:
     return customers.search(query).items  # type: ignore[no-any-return]
+
+
+def _kept(uow: UnitOfWork) -> KeepsSuppressions:
+    """The unit of work's customer repository if it keeps a suppression list; the test is skipped otherwise."""
+    customers = uow.customers
+    if not isinstance(customers, KeepsSuppressions):
+        pytest.skip("this store keeps no suppression list")
+    return customers

@@ -247,6 +247,9 @@ class MemoryCustomerRepository(MemoryRepository[Customer, Any]):
     def suppressed(self, digests: Iterable[str]) -> set[str]:
         return self._uow.suppressed(suppression_digests(digests))
 
+    def unsuppress(self, digests: Iterable[str]) -> int:
+        return self._uow.unsuppress(suppression_digests(digests))
+
     def _query(self, query: CustomerQuery | None) -> tuple[set[str] | None, Callable[[Record], bool]] | None:
         """Candidate ids (None for all) and a predicate for ``query``; None when nothing can match."""
         if query is None:

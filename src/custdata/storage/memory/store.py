@@ -77,6 +77,7 @@ class MemoryUnitOfWork:
         self._pending: dict[str, dict[str, Record | None]] = {t.name: {} for t in TABLES}
         self._pending_unique: dict[tuple[str, tuple[Any, ...]], set[str]] = {}
         self._pending_suppressions: set[str] = set()
+        self._pending_unsuppressions: set[str] = set()
         self._state = "new"
         self._writing = False
         self.customers = MemoryCustomerRepository(self)
@@ -128,6 +129,7 @@ class MemoryUnitOfWork:
                     changes.clear()
                 self._pending_unique.clear()
                 self._pending_suppressions.clear()
+                self._pending_unsuppressions.clear()
                 self._outbox_writes.clear()
                 self._writing = False
                 self._store._writer.release()
@@ -139,6 +141,7 @@ class MemoryUnitOfWork:
             for table, changes in self._pending.items():
                 for key, record in changes.items():
                     data.put(table, key, record)
+            data.suppressions.difference_update(self._pending_unsuppressions)
             data.suppressions.update(self._pending_suppressions)
             self._outbox_writes.apply(self._store._outbox)
 
@@ -196,20 +199,27 @@ class MemoryUnitOfWork:
         return {k for k in ids if (r := self.record("customers", k)) is not None and item in r.keys}
 
     def suppress(self, digests: list[str]) -> int:
-        """Add the digests to the pending suppression list; how many were on neither list."""
+        """Add the digests to the pending suppression list; how many were not on the list in this view."""
         self.begin_write()
-        new = set(digests) - self._pending_suppressions
-        with self._store._state:
-            new -= self._store._data.suppressions
-        self._pending_suppressions.update(new)
+        new = set(digests) - self.suppressed(digests)
+        self._pending_unsuppressions -= new
+        self._pending_suppressions |= new
         return len(new)
 
+    def unsuppress(self, digests: list[str]) -> int:
+        """Take the digests off the list in this view; how many were on it."""
+        self.begin_write()
+        found = self.suppressed(digests)
+        self._pending_suppressions -= found
+        self._pending_unsuppressions |= found
+        return len(found)
+
     def suppressed(self, digests: list[str]) -> set[str]:
-        """The digests on the suppression list, committed or pending."""
+        """The digests on the suppression list in this view: committed and not taken off, or added."""
         self.check_active()
         with self._store._state:
             found = {d for d in digests if d in self._store._data.suppressions}
-        return found | (set(digests) & self._pending_suppressions)
+        return (found - self._pending_unsuppressions) | (set(digests) & self._pending_suppressions)
 
     def children(self, table: str, customer_id: str) -> set[str]:
         with self._store._state:

@@ -356,6 +356,12 @@ class SqlCustomerRepository(SqlRepository[Customer, CustomerId]):
             found.update(row[0] for row in session.fetch_all(self._sql(sql), chunk))
         return found
 
+    def unsuppress(self, digests: Iterable[str]) -> int:
+        found = sorted(self.suppressed(set(suppression_digests(digests))))
+        if found:
+            self._session().execute_many(self._sql("DELETE FROM suppressions WHERE digest = ?"), [(d,) for d in found])
+        return len(found)
+
     def lock_email(self, email: str | EmailAddress) -> None:
         """On PostgreSQL, a transaction-level advisory lock on the address's canonical form (waiting for the unit
         of work that holds it to end); nothing on SQLite, whose first write waits for the other writer's commit."""
