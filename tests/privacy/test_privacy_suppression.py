@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from no_list_store import NoListStore
 from privacy_builders import T0, customer
 
 from custdata import EmailAddress, ValidationError
@@ -20,53 +21,6 @@ from custdata.storage.suppression import email_digest, suppressed_emails, unsupp
 
 KEY = b"k" * 32
 ADDRESSES = ("adelheid.quenstedt@example.org", "a.q@work.example.org", "ada.guest@example.net")
-
-
-class _Customers:
-    """A customer repository without a suppression list: everything but ``suppress`` and its kin."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        if name in ("suppress", "suppressed", "unsuppress"):
-            raise AttributeError(name)
-        return getattr(self._inner, name)
-
-
-class _Work:
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-        self.customers = _Customers(inner.customers)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def __enter__(self) -> _Work:
-        self._inner.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._inner.__exit__(*exc)
-
-
-class _NoListStore:
-    """A store whose customer repository keeps no suppression list (a custom store's, say)."""
-
-    def __init__(self, inner: Store) -> None:
-        self._inner = inner
-
-    def unit_of_work(self) -> _Work:
-        return _Work(self._inner.unit_of_work())
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def __enter__(self) -> Any:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._inner.close()
 
 
 def _person(store: Store) -> None:
@@ -124,7 +78,7 @@ def test_a_bad_key_is_refused_before_anything_is_erased(key: Any, message: str, 
 
 
 def test_a_store_without_a_suppression_list_is_refused_before_anything_is_erased(tmp_path: Path) -> None:
-    with _NoListStore(SQLiteStore(tmp_path / "shop.db")) as store:
+    with NoListStore(SQLiteStore(tmp_path / "shop.db")) as store:
         _person(store)
         with pytest.raises(ValidationError) as raised:
             erase_customer(store, "cus_ada", suppression_key=KEY)

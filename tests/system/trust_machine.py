@@ -35,7 +35,7 @@ from custdata import Address, Channel, ConsentPurpose, Customer, EmailAddress, M
 from custdata import merge as merging
 from custdata.customer360 import customer_360
 from custdata.domain import Shipment
-from custdata.importing import import_customers, import_orders, read_rows
+from custdata.importing import ImportOptions, import_customers, import_orders, read_rows
 from custdata.lifecycle import Deliver, Pack, Pay, Ship
 from custdata.notify import RecordingNotifier
 from custdata.outbox import Dispatcher, OutboxState
@@ -56,6 +56,9 @@ from custdata.workflows import Shop, Workflows
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 # Names and streets unlike each other (so only impostors look like someone else) and unlike anything else stored.
+#: The suppression key every erasure and the imports of erased people's rows are given.
+SUPPRESSION_KEY = b"the shop's suppression key, 16+ bytes"
+
 _GIVEN = [
     "Quirinus",
     "Evangelina",
@@ -273,6 +276,7 @@ class TrustMachine(RuleBasedStateMachine):
         self.records: dict[str, Record] = {}
         self.orders: dict[str, tuple[str, Any]] = {}  # order id -> ("person", n) or ("email", canonical)
         self.merges: list[str] = []
+        self.suppressed: set[str] = set()  # the canonical addresses of live records that an erasure erased
         self.notifier = RecordingNotifier()
         self.checked = 0  # messages sent and checked so far
         self.tokens = VerificationTokens(b"a test secret of thirty-two bytes")
@@ -393,18 +397,7 @@ class TrustMachine(RuleBasedStateMachine):
         created at the row's date (far in the future when ``future``)."""
         person = self._person()
         self._tick()
-        fields = {
-            "email": person.email,
-            "given_name": person.given,
-            "family_name": person.family,
-            "phone": person.phone,
-            "street_address_1": person.street,
-            "city": "Berlin",
-            "postal_code": "10115",
-            "country_code": "DE",
-            "accepts_marketing": "yes",
-            "created_at": "2199-01-01T00:00:00Z" if future else self.now.isoformat(),
-        }
+        fields = self._export_row(person, "2199-01-01T00:00:00Z" if future else self.now.isoformat())
         if with_id:
             fields = {"id": f"src{person.n}", **fields}
         before = set(self.records)
@@ -417,6 +410,40 @@ class TrustMachine(RuleBasedStateMachine):
             found = [c for c in uow.customers.find_by_email(person.email) if str(c.id) not in before]
         assert len(found) == 1, f"the imported row of {person.tag} was stored {len(found)} times"
         self.records[str(found[0].id)] = Record(person.n, set(person.values()))
+
+    def _export_row(self, person: Person, created_at: str) -> dict[str, str]:
+        """The person's row in a shop's customer export: contact points, address, marketing accepted."""
+        return {
+            "email": person.email,
+            "given_name": person.given,
+            "family_name": person.family,
+            "phone": person.phone,
+            "street_address_1": person.street,
+            "city": "Berlin",
+            "postal_code": "10115",
+            "country_code": "DE",
+            "accepts_marketing": "yes",
+            "created_at": created_at,
+        }
+
+    def _erased_addresses(self) -> list[Person]:
+        return [p for p in self.people if EmailAddress.parse(p.email).canonical in self.suppressed]
+
+    @precondition(lambda self: self.suppressed)
+    @rule(pick=st.integers(0, 1000))
+    def import_erased_again(self, pick: int) -> None:
+        """The shop's export read again after an erasure, with the suppression key the erasures were given: the
+        row of a person whose address an erased record held adds no record."""
+        person = self._pick(self._erased_addresses(), pick)
+        self._tick()
+        rows = read_rows(self._csv("customers.csv", [self._export_row(person, self.now.isoformat())]), "csv")
+        with self.store.unit_of_work() as uow:
+            before = {str(c.id) for c in uow.customers.find_by_email(person.email)}
+        report = import_customers(self.store, rows, options=ImportOptions(suppression_key=SUPPRESSION_KEY))
+        with self.store.unit_of_work() as uow:
+            after = {str(c.id) for c in uow.customers.find_by_email(person.email)}
+        assert report.imported == 0 and after == before, f"the erased person {person.tag} was imported back"
+        assert report.suppressed + report.skipped == 1, report
 
     @precondition(lambda self: any(not p.erased for p in self.people))
     @rule(pick=st.integers(0, 1000))
@@ -653,8 +680,11 @@ class TrustMachine(RuleBasedStateMachine):
     def erase(self, pick: int) -> None:
         person = self._pick([p for p in self.people if not p.erased], pick)
         ids = [c for c, r in self.records.items() if r.owner == person.n]
+        for customer in self._customers(ids).values():
+            if customer.merged_into is None and customer.redacted_at is None:
+                self.suppressed.update(e.canonical for e in customer.emails)
         for cid in ids:
-            erase_customer(self.store, cid, clock=lambda: self.now)
+            erase_customer(self.store, cid, clock=lambda: self.now, suppression_key=SUPPRESSION_KEY)
         self._settle_erased()
         if self.dump is not None:
             self._scan_dump()

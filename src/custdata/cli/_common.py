@@ -27,6 +27,9 @@ from custdata.storage import Store, open_store
 STORE_VARIABLE = "CUSTDATA_STORE"
 #: The store used when neither ``--store`` nor the environment names one: a SQLite file in the current folder.
 DEFAULT_STORE = "sqlite:///custdata.db"
+#: The environment variable holding the suppression key (see :mod:`custdata.storage.suppression`): ``erase`` puts
+#: the erased addresses on the store's suppression list under it, ``import`` skips the records whose address is there.
+SUPPRESSION_VARIABLE = "CUSTDATA_SUPPRESSION_KEY"
 
 
 class ExitCode(enum.IntEnum):
@@ -212,3 +215,16 @@ def progress_bar(enabled: bool | None = None, *, unit: str = "") -> Iterator[Pro
         yield bar
     finally:
         bar.close()
+
+
+def suppression_key() -> bytes | None:
+    """The suppression key from the environment (its UTF-8 bytes), None when it is not set."""
+    from custdata.storage.suppression import MIN_KEY_BYTES
+
+    value = os.environ.get(SUPPRESSION_VARIABLE, "")
+    if not value:
+        return None
+    key = value.encode("utf-8", "surrogateescape")
+    if len(key) < MIN_KEY_BYTES:
+        raise CliError(f"{SUPPRESSION_VARIABLE} must be at least {MIN_KEY_BYTES} bytes long", ExitCode.USAGE)
+    return key

@@ -6,9 +6,16 @@ import argparse
 import sys
 from typing import Any
 
-from custdata.cli._common import CliError, ExitCode, add_store_option, open_cli_store
+from custdata.cli._common import (
+    SUPPRESSION_VARIABLE,
+    CliError,
+    ExitCode,
+    add_store_option,
+    open_cli_store,
+    suppression_key,
+)
 
-_DESCRIPTION = """\
+_DESCRIPTION = f"""\
 Erase customers' personal data: names, contact points, addresses, preferences and metadata go, orders keep
 their amounts, dates and products (for the accounts) but lose addresses and tracking, messages and activity
 are scrubbed, pending messages are cancelled, and the store's files are purged of the old values. This cannot
@@ -16,6 +23,9 @@ be undone: confirm with --yes (or answer the question when run in a terminal). R
 An id no customer has any more (deleted by a retention sweep, say) under which the outbox still keeps messages or
 timers has those erased. A customer whose id was derived from its email address (by earlier versions) gets a new
 random id, printed, so that the address no longer leads to the record.
+
+With a suppression key in the environment variable {SUPPRESSION_VARIABLE}, the erased addresses go on the store's
+suppression list (as digests under the key), and `custdata import` with the same key skips records that have them.
 """
 
 
@@ -34,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from custdata.privacy.erasure import erase_customer
 
     ids: list[str] = list(dict.fromkeys(args.customer_ids))
+    key = suppression_key()
     if not args.yes:
         if not sys.stdin.isatty():
             raise CliError("erasing cannot be undone: add --yes to confirm", ExitCode.USAGE)
@@ -52,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             )
         for index, customer_id in enumerate(ids):
             last = index == len(ids) - 1
-            report = erase_customer(store, customer_id, purge=last and not args.no_purge)
+            report = erase_customer(store, customer_id, purge=last and not args.no_purge, suppression_key=key)
             print(_describe(customer_id, report))
     return int(ExitCode.OK)
 
@@ -75,7 +86,9 @@ def _describe(customer_id: str, report: Any) -> str:
     renamed = ""
     if report.rekeyed:
         renamed = f"; its id was derived from an email address, it is now {report.customer_id}"
+    suppressed = f"; {report.suppressed} address(es) put on the suppression list" if report.suppressed else ""
     return (
         f"erased {customer_id}: {len(report.customers)} customer record(s), {report.orders} orders, "
-        f"{report.communications} messages, {report.activity} activity events changed; {outbox}{renamed}{purged}"
+        f"{report.communications} messages, {report.activity} activity events changed; {outbox}{renamed}"
+        f"{suppressed}{purged}"
     )

@@ -6,9 +6,17 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from custdata.cli._common import CliError, ExitCode, add_store_option, open_cli_store, progress_bar
+from custdata.cli._common import (
+    SUPPRESSION_VARIABLE,
+    CliError,
+    ExitCode,
+    add_store_option,
+    open_cli_store,
+    progress_bar,
+    suppression_key,
+)
 
-_DESCRIPTION = """\
+_DESCRIPTION = f"""\
 Import customers or orders. Every record is checked; refused ones are listed in a rejects file (line, field,
 reason; next to the input unless --rejects says otherwise) and the rest are added in batches, each one
 transaction. Records get ids derived from their reference in the source system (its id column); customers without
@@ -33,6 +41,10 @@ UTF-8, a value over 128 KiB, JSON nested too deeply) is refused alone and the im
 spreadsheet mangled (a leading apostrophe, a phone number in scientific notation, a postal code that lost its
 leading zeros) are repaired. Dropped fields and repairs are listed in the rejects file too (its outcome column
 says rejected, dropped or repaired). The store is created if it does not exist.
+
+With a suppression key in the environment variable {SUPPRESSION_VARIABLE} (the one `custdata erase` used),
+customers whose address is on the store's suppression list (erased on request) are not imported; each is listed in
+the rejects file with the outcome suppressed.
 """
 
 
@@ -154,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
         format=format,
         currency=currency,
         on_bad_field=args.on_bad_field.replace("-", "_"),
+        suppression_key=suppression_key() if args.kind == "customers" else None,
     )
     shopify = profile.reader == "shopify-json"
     read = profile.reader
@@ -203,6 +216,8 @@ def run(args: argparse.Namespace) -> int:
         summary += f", {sum(report.repairs.values())} values repaired"
     if report.customers_added:
         summary += f"; {report.customers_added} customers added with their orders"
+    if report.suppressed:
+        summary += f"; {report.suppressed} not imported: erased on request (on the suppression list)"
     if report.same_email:
         summary += (
             f"; {report.same_email} added beside a customer record with the same email address (kept apart: "
@@ -214,6 +229,8 @@ def run(args: argparse.Namespace) -> int:
         return int(ExitCode.REJECTED_ROWS)
     if report.fields_dropped or report.repairs:
         print(f"Dropped fields and repaired values are listed in {rejects_path}.")
+    if report.suppressed:
+        print(f"The records not imported for being on the suppression list are listed in {rejects_path}.")
     return int(ExitCode.OK)
 
 
@@ -237,6 +254,8 @@ def summary_table(report: Any) -> str:
     ]
     if report.customers_added:
         rows.append(("customers added with orders", report.customers_added))
+    if report.suppressed:
+        rows.append(("erased on request, not imported", report.suppressed))
     rows += [(f"repaired: {_REPAIRS.get(kind, kind)}", count) for kind, count in sorted(report.repairs.items())]
     width = max(len(name) for name, _ in rows)
     digits = max(len(f"{count:,}") for _, count in rows)

@@ -64,6 +64,7 @@ from custdata.importing.sources import Row, SourceError
 from custdata.merge.service import resolve
 from custdata.storage.ports import Store, UnitOfWork, find_by_emails
 from custdata.storage.sql.repositories import PreparedCustomer, prepare_customer
+from custdata.storage.suppression import check_key, keeping, suppressed_emails
 
 Progress = Callable[[int], None]
 
@@ -90,7 +91,8 @@ class ImportReport:
     (a guest, or a customer from elsewhere) has the same email address: they are kept apart, never merged by the
     import; ``fields_dropped``, the bad optional fields left out of stored records (with
     ``on_bad_field="drop_field"``); ``repairs``, how many values of stored records were repaired, by kind
-    (:data:`custdata.importing.repair.REPAIR_KINDS`)."""
+    (:data:`custdata.importing.repair.REPAIR_KINDS`); ``suppressed``, the records not imported because their
+    address is on the suppression list (erased on request)."""
 
     read: int = 0
     imported: int = 0
@@ -99,6 +101,8 @@ class ImportReport:
     customers_added: int = 0
     batches: int = 0
     same_email: int = 0
+    #: records not imported because their address is on the suppression list (with a suppression key)
+    suppressed: int = 0
     #: what was made of each column, by name (mapped, kept in metadata, ignored); None before the first record
     columns: ColumnReport | None = None
     fields_dropped: int = 0
@@ -176,6 +180,9 @@ class ImportOptions:
     #: the currency of amounts the input does not give one for (historic totals)
     currency: str | None = None
     on_bad_field: str = "reject_row"
+    #: the key of the store's suppression list (see :mod:`custdata.storage.suppression`): customers whose address
+    #: is on it (erased on request) are not imported
+    suppression_key: bytes | None = attrs.field(default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
         try:
@@ -188,6 +195,8 @@ class ImportOptions:
             currency_exponent(self.currency)  # a ValidationError at "currency" when it is no ISO 4217 code
         if self.on_bad_field not in ON_BAD_FIELD:
             raise ValidationError.single("on_bad_field", f"must be one of {', '.join(ON_BAD_FIELD)}")
+        if self.suppression_key is not None:
+            check_key(self.suppression_key)
 
 
 def _fields_context(options: ImportOptions) -> CustomerFields:
@@ -345,9 +354,16 @@ def import_customers(
     With ``jobs`` above 1, that many worker processes repair, convert and check the records while this process
     does everything that touches the store, batch by batch in the input's order (the re-run skip, the email
     look-ups, the writes, the rejects file and the report): the outcome is the same as with one process.
-    ``jobs=0`` starts one worker per CPU core."""
+    ``jobs=0`` starts one worker per CPU core.
+
+    With ``options.suppression_key``, a record whose address is on the store's suppression list is not imported
+    (``report.suppressed``; a line in the rejects file); a store without a suppression list is a ValidationError
+    before anything is read."""
     options = options or ImportOptions(platform="shopify" if shopify else "import")
     workers = _workers(jobs)
+    if options.suppression_key is not None:
+        with store.unit_of_work() as uow:
+            keeping(uow.customers)
     run = _CustomerRun(store, options, report=ImportReport(), rejects=rejects)
     find_columns = _Columns(_profile(options, CUSTOMERS, shopify), options, run.report)
     batches = _customer_batches(rows, options.batch_size, run.report, find_columns)
@@ -578,7 +594,14 @@ class _CustomerRun:
             if self._first(known.key, line, columns):
                 batch.append(_NewCustomer(line, customer, known, changes, columns, rows))
         if batch:
-            add = partial(_add_customers, self.store, report=self.report, rejects=self.rejects, platform=platform)
+            add = partial(
+                _add_customers,
+                self.store,
+                report=self.report,
+                rejects=self.rejects,
+                platform=platform,
+                key=options.suppression_key,
+            )
             _store_each(batch, add, self)
 
     def _of(self, customer: Customer | _Head) -> _Known:
@@ -689,19 +712,26 @@ def _store_each(batch: Sequence[Any], add: Callable[[Sequence[Any]], None], run:
 
 
 def _add_customers(
-    store: Store, batch: Sequence[_NewCustomer], *, report: ImportReport, rejects: Rejects | None, platform: str
+    store: Store,
+    batch: Sequence[_NewCustomer],
+    *,
+    report: ImportReport,
+    rejects: Rejects | None,
+    platform: str,
+    key: bytes | None,
 ) -> None:
-    """Add the batch's customers in one unit of work, skipping those stored meanwhile, and count the ones whose
-    email address another record (stored, or earlier in the batch) has too."""
+    """Add the batch's customers in one unit of work, skipping those stored meanwhile and (with a suppression
+    ``key``) those whose address is on the suppression list, and count the ones whose email address another record
+    (stored, or earlier in the batch) has too."""
     same_email = 0
     with store.unit_of_work() as uow:
         existing = uow.customers.get_many([item.customer.id for item in batch])
         # every address of the batch in one look-up: nothing is written before add_many below
-        stored = find_by_emails(
-            uow.customers,
-            [c.email for c in (item.customer for item in batch) if c.email is not None and c.id not in existing],
-        )
+        addresses = [c.email for c in (item.customer for item in batch) if c.email is not None and c.id not in existing]
+        stored = find_by_emails(uow.customers, addresses)
+        erased = set() if key is None else suppressed_emails(uow.customers, key, addresses)
         new: list[_NewCustomer] = []
+        suppressed: list[_NewCustomer] = []
         emails: set[str] = set()
         for item in batch:
             customer, known = item.customer, item.known
@@ -709,6 +739,9 @@ def _add_customers(
                 continue
             holders = [] if customer.email is None else stored.get(customer.email.canonical, [])
             if known.email is not None and any(_imported_by_email(c, platform, known) for c in holders):
+                continue
+            if customer.email is not None and customer.email.canonical in erased:
+                suppressed.append(item)
                 continue
             if customer.email is not None:
                 canonical = customer.email.canonical
@@ -720,10 +753,16 @@ def _add_customers(
         uow.commit()
     report.same_email += same_email
     report.imported += len(new)
-    report.skipped += len(batch) - len(new)
+    report.suppressed += len(suppressed)
+    report.skipped += len(batch) - len(new) - len(suppressed)
     report.batches += 1
+    for item in suppressed:
+        _note(rejects, item.line, item.columns.get("email", "email"), _SUPPRESSED, "suppressed")
     for item in new:
         item.changes.report(report, rejects, item.line, item.columns)
+
+
+_SUPPRESSED = "the address is on the suppression list: its customer was erased on request"
 
 
 def _write(uow: UnitOfWork, new: Sequence[_NewCustomer]) -> None:
