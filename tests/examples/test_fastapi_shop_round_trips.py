@@ -1,9 +1,9 @@
 """How many times the example service waits on PostgreSQL per request (one registration and one order) and per
-round of its dispatcher that finds nothing to send, counted at
-psycopg's async connection (each statement outside a pipeline is one wait; a pipeline, whatever it holds, is one).
+round of its dispatcher that finds nothing to send, counted at psycopg's async connection (each statement outside
+a pipeline is one wait; a pipeline, whatever it holds, is one).
 
-The bounds are what the service reaches; a change that adds a round trip to either request fails here. Only the
-request's own statements are counted (the dispatcher and the timer sweep run in tasks of their own)."""
+The bounds are what the service reaches; a change that adds a round trip to any of them fails here. A request's
+count holds its own statements only (the dispatcher and the timer sweep run in tasks of their own)."""
 
 from __future__ import annotations
 
