@@ -1,8 +1,9 @@
-"""How many times the example service waits on PostgreSQL per request: one registration and one order, counted at
-psycopg's async connection (each statement outside a pipeline is one wait; a pipeline, whatever it holds, is one).
+"""How many times the example service waits on PostgreSQL per request (one registration and one order) and per
+round of its dispatcher that finds nothing to send, counted at psycopg's async connection (each statement outside
+a pipeline is one wait; a pipeline, whatever it holds, is one).
 
-The bounds are what the service reaches; a change that adds a round trip to either request fails here. Only the
-request's own statements are counted (the dispatcher and the timer sweep run in tasks of their own)."""
+The bounds are what the service reaches; a change that adds a round trip to any of them fails here. A request's
+count holds its own statements only (the dispatcher and the timer sweep run in tasks of their own)."""
 
 from __future__ import annotations
 
@@ -148,3 +149,31 @@ async def sent(notifier: AsyncRecordingNotifier, key_part: str) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"no message with {key_part!r} was sent")
+
+
+#: Round trips of one round of the service's dispatcher that finds nothing to send: the lease (with BEGIN), its
+#: COMMIT, and the look at what waits (the pending entries and timers in one statement, the dead letters).
+IDLE_ROUND = 4
+
+
+def test_an_idle_round_of_the_dispatcher_waits_on_postgresql_no_more_than_pinned(pg_url: str, counted: None) -> None:
+    from custdata.aio import AsyncDispatcher, open_async_store
+
+    url = f"{pg_url}{'&' if '?' in pg_url else '?'}schema=t_{uuid.uuid4().hex[:16]}"
+
+    async def main() -> list[list[str]]:
+        store = await open_async_store(url)
+        try:
+            dispatcher = AsyncDispatcher(store, AsyncRecordingNotifier())
+            rounds = []
+            for _ in range(3):  # the first round warms the pool and psycopg's caches
+                with counting() as log:
+                    report = await dispatcher.run_once()
+                assert report.leased == 0
+                rounds.append(log)
+            return rounds
+        finally:
+            await store.close()
+
+    for log in asyncio.run(main())[1:]:
+        assert 0 < len(log) <= IDLE_ROUND, log

@@ -180,8 +180,11 @@ def reschedule(timers: TimerRepository, timer: Timer) -> bool:
 
     A repository with its own ``reschedule`` (:class:`ReschedulesTimers`) does it in one step; any other is asked
     with ``get`` and ``schedule(timer, replace=True)``."""
-    if isinstance(timers, ReschedulesTimers):
-        return timers.reschedule(timer)
+    # what isinstance(timers, ReschedulesTimers) asks (a ``reschedule`` that is not None), without the cost of a
+    # check against a runtime protocol on every event
+    own = getattr(timers, "reschedule", None)
+    if own is not None:
+        return bool(own(timer))
     known = timers.get(timer.key)
     if known is not None and known.due_at >= timer.due_at:
         return False
@@ -209,8 +212,12 @@ def cancellable(
     asked for the customer's pending timers."""
     wanted = set(topics)
     timers = uow.timers
-    if isinstance(timers, FindsCancellable):
-        return timers.cancellable(customer_id=customer_id, topics=wanted, now=now, order_id=order_id)
+    own = getattr(timers, "cancellable", None)  # isinstance(timers, FindsCancellable), as in reschedule()
+    if own is not None:
+        found_by_store: tuple[list[Timer], int] = own(
+            customer_id=customer_id, topics=wanted, now=now, order_id=order_id
+        )
+        return found_by_store
     found = [
         t
         for t in timers.pending(customer_id)

@@ -332,33 +332,29 @@ class SqlOutboxRepository:
         return int(row[0]) if row else 0
 
     def pending_summary(self, now: datetime) -> PendingSummary:
-        """The pending entries and timers at ``now`` (see :mod:`custdata.storage.outbox.status`): one pass over the
-        pending rows (the ``outbox_ready`` index) and one over the pending timers."""
+        """The pending entries and timers at ``now`` (see :mod:`custdata.storage.outbox.status`) in one statement:
+        one pass over the pending rows (the ``outbox_ready`` index) and one over the pending timers."""
         at = micros(_args.moment("now", now))
-        session = self._session()
         free = "(lease_us IS NULL OR lease_us <= ?)"
-        row = session.fetch_one(
+        row = self._session().fetch_one(
             self._sql(
-                "SELECT "
-                f"sum(CASE WHEN {free} AND available_us <= ? THEN 1 ELSE 0 END), "
-                f"sum(CASE WHEN {free} AND available_us > ? AND attempts = 0 THEN 1 ELSE 0 END), "
-                f"sum(CASE WHEN {free} AND available_us > ? AND attempts > 0 THEN 1 ELSE 0 END), "
-                "sum(CASE WHEN lease_us > ? THEN 1 ELSE 0 END), "
-                f"min(CASE WHEN {free} AND available_us <= ? THEN available_us END), "
-                f"min(CASE WHEN {free} AND available_us > ? THEN available_us END) "
-                "FROM outbox WHERE state = 'pending'"
+                "SELECT o.due, o.scheduled, o.retrying, o.leased, o.oldest, o.upcoming, t.waiting, t.due, t.next "
+                "FROM (SELECT "
+                f"sum(CASE WHEN {free} AND available_us <= ? THEN 1 ELSE 0 END) AS due, "
+                f"sum(CASE WHEN {free} AND available_us > ? AND attempts = 0 THEN 1 ELSE 0 END) AS scheduled, "
+                f"sum(CASE WHEN {free} AND available_us > ? AND attempts > 0 THEN 1 ELSE 0 END) AS retrying, "
+                "sum(CASE WHEN lease_us > ? THEN 1 ELSE 0 END) AS leased, "
+                f"min(CASE WHEN {free} AND available_us <= ? THEN available_us END) AS oldest, "
+                f"min(CASE WHEN {free} AND available_us > ? THEN available_us END) AS upcoming "
+                "FROM outbox WHERE state = 'pending') AS o CROSS JOIN (SELECT count(*) AS waiting, "
+                "sum(CASE WHEN due_us <= ? THEN 1 ELSE 0 END) AS due, min(due_us) AS next "
+                "FROM timers WHERE state = 'pending') AS t"
             ),
-            (at, at, at, at, at, at, at, at, at, at, at),
+            (at,) * 12,
         )
-        timers = session.fetch_one(
-            self._sql(
-                "SELECT count(*), sum(CASE WHEN due_us <= ? THEN 1 ELSE 0 END), min(due_us) "
-                "FROM timers WHERE state = 'pending'"
-            ),
-            (at,),
+        due, scheduled, retrying, leased, oldest, upcoming, waiting, timers_due, next_timer = (
+            row if row else (None,) * 9
         )
-        due, scheduled, retrying, leased, oldest, upcoming = row if row else (None,) * 6
-        waiting, timers_due, next_timer = timers if timers else (None,) * 3
         return PendingSummary(
             due=int(due or 0),
             scheduled=int(scheduled or 0),
