@@ -5,6 +5,7 @@ library and from the command line."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -17,10 +18,19 @@ from no_list_store import NoListStore
 from shopify_columns import SHOPIFY_CUSTOMER_COLUMNS
 
 from custdata import EmailAddress, ValidationError
-from custdata.importing import ImportOptions, ImportReport, RejectsList, import_customers, read_rows
+from custdata.importing import (
+    ImportOptions,
+    ImportReport,
+    RejectsList,
+    import_customers,
+    import_orders,
+    order_id_for,
+    read_rows,
+)
 from custdata.merge import merge, preview
 from custdata.privacy import erase_customer
 from custdata.storage import Store, open_store
+from custdata.storage.suppression import suppress_emails
 
 NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
 KEY = b"a suppression key from the secret manager"
@@ -169,3 +179,66 @@ def test_the_digest_is_of_the_canonical_address() -> None:
 
     assert email_digest(KEY, "Zofia.W@Example.net") == email_digest(KEY, EmailAddress.parse("zofia.w@example.net"))
     assert email_digest(KEY, "zofia.w@example.net") != email_digest(b"k" * 16, "zofia.w@example.net")
+
+
+ORDER_COLUMNS = ["order_id", "customer_id", "customer_email", "currency", "placed_at", "sku", "quantity", "unit_price"]
+
+
+def _guest_orders(path: Path, orders: list[tuple[str, str]]) -> Path:
+    """Flat order rows of guest checkouts: order id and the address typed at checkout."""
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(ORDER_COLUMNS)
+        for order_id, email in orders:
+            writer.writerow([order_id, "", email, "EUR", "2025-06-01T10:00:00Z", "SKU-1", "1", "19.99"])
+    return path
+
+
+def test_an_order_export_brings_no_erased_guest_back(store: Store, tmp_path: Path) -> None:
+    """The customers came first and one was erased; the shop's order history is imported afterwards: the erased
+    person's guest orders would make a guest record with the address, so they are left out; the others come in."""
+    _import(store, _export(tmp_path / "customers_export.csv", PEOPLE))
+    erase_customer(store, _id_of(store, PEOPLE[0][2]), suppression_key=KEY, purge=False)
+    orders = _guest_orders(tmp_path / "orders.csv", [("o1", PEOPLE[0][2].upper()), ("o2", "new.buyer@example.org")])
+    options = ImportOptions(now=NOW, suppression_key=KEY)
+    rejects = RejectsList()
+    report = import_orders(store, read_rows(orders, "csv"), options=options, rejects=rejects)
+    assert (report.imported, report.customers_added, report.suppressed, report.rejected) == (1, 1, 1, 0)
+    assert _holders(store, PEOPLE[0][2]) == []
+    assert [(line, outcome) for line, _, _, outcome in rejects.notes] == [(2, "suppressed")]
+    with store.unit_of_work() as uow:
+        assert uow.orders.get_many([order_id_for("import", "o1")]) == {}
+    again = import_orders(store, read_rows(orders, "csv"), options=options)
+    assert (again.imported, again.skipped, again.suppressed) == (0, 1, 1), "still left out, and still said"
+    assert import_orders(store, read_rows(orders, "csv"), options=ImportOptions(now=NOW)).customers_added == 1, (
+        "without the key the import cannot know"
+    )
+
+
+def test_a_shopify_order_whose_new_customer_is_on_the_list_adds_nobody(store: Store, tmp_path: Path) -> None:
+    """A Shopify order brings its customer along: one whose address is on the list is not added, nor its order
+    (the order of an erased customer the store still has a record of comes in pseudonymised, as before)."""
+
+    def shopify_order(order_id: int, customer_id: int, email: str) -> dict[str, object]:
+        return {
+            "id": order_id,
+            "name": f"#{order_id}",
+            "email": email,
+            "created_at": "2025-06-01T10:00:00Z",
+            "currency": "EUR",
+            "total_price": "19.99",
+            "subtotal_price": "19.99",
+            "line_items": [{"id": order_id * 10, "sku": "SKU-1", "title": "Mug", "quantity": 1, "price": "19.99"}],
+            "customer": {"id": customer_id, "email": email, "first_name": "Ines", "last_name": "Quarantotto"},
+        }
+
+    with store.unit_of_work() as uow:  # erased from a store this one was copied from, say
+        assert suppress_emails(uow.customers, KEY, [PEOPLE[0][2]]) == 1
+        uow.commit()
+    path = tmp_path / "orders.json"
+    orders = [shopify_order(9001, 501, PEOPLE[0][2]), shopify_order(9002, 502, PEOPLE[1][2])]
+    path.write_text(json.dumps({"orders": orders}), encoding="utf-8")
+    options = ImportOptions(platform="shopify", now=NOW, suppression_key=KEY)
+    report = import_orders(store, read_rows(path, "shopify-json"), shopify=True, options=options)
+    assert (report.imported, report.customers_added, report.suppressed, report.rejected) == (1, 1, 1, 0), report
+    assert _holders(store, PEOPLE[0][2]) == [] and len(_holders(store, PEOPLE[1][2])) == 1

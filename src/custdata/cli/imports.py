@@ -43,8 +43,8 @@ leading zeros) are repaired. Dropped fields and repairs are listed in the reject
 says rejected, dropped or repaired). The store is created if it does not exist.
 
 With a suppression key in the environment variable {SUPPRESSION_VARIABLE} (the one `custdata erase` used),
-customers whose address is on the store's suppression list (erased on request) are not imported; each is listed in
-the rejects file with the outcome suppressed.
+customers whose address is on the store's suppression list (erased on request) are not imported, nor the orders
+that would add such a customer; each is listed in the rejects file with the outcome suppressed.
 """
 
 
@@ -166,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         format=format,
         currency=currency,
         on_bad_field=args.on_bad_field.replace("-", "_"),
-        suppression_key=suppression_key() if args.kind == "customers" else None,
+        suppression_key=suppression_key(),
     )
     shopify = profile.reader == "shopify-json"
     read = profile.reader

@@ -361,9 +361,7 @@ def import_customers(
     before anything is read."""
     options = options or ImportOptions(platform="shopify" if shopify else "import")
     workers = _workers(jobs)
-    if options.suppression_key is not None:
-        with store.unit_of_work() as uow:
-            keeping(uow.customers)
+    _check_suppression(store, options)
     run = _CustomerRun(store, options, report=ImportReport(), rejects=rejects)
     find_columns = _Columns(_profile(options, CUSTOMERS, shopify), options, run.report)
     batches = _customer_batches(rows, options.batch_size, run.report, find_columns)
@@ -375,6 +373,13 @@ def import_customers(
         if progress is not None and batch.progress is not None:
             progress(batch.progress)
     return run.report
+
+
+def _check_suppression(store: Store, options: ImportOptions) -> None:
+    """With a suppression key, a ValidationError at ``suppression_key`` unless the store keeps a suppression list."""
+    if options.suppression_key is not None:
+        with store.unit_of_work() as uow:
+            keeping(uow.customers)
 
 
 def _workers(jobs: int) -> int:
@@ -796,8 +801,12 @@ def import_orders(
 ) -> ImportReport:
     """Import orders: Shopify's order JSON with ``shopify``, else flat rows (one per order line, the rows of
     an order one after another). Orders of customers the store does not have are refused, except that a
-    Shopify order's own customer is added with it."""
+    Shopify order's own customer is added with it. With ``options.suppression_key``, an order that would add a
+    customer (a guest record, a Shopify order's customer) whose address is on the store's suppression list is not
+    imported (``report.suppressed``; a line in the rejects file); a store without a suppression list is a
+    ValidationError before anything is read."""
     options = options or ImportOptions(platform="shopify" if shopify else "import")
+    _check_suppression(store, options)
     run = _OrderRun(store, options, ImportReport(), rejects, "id" if shopify else "order_id", shopify)
     pending: list[_PendingOrder] = []
     for item in _orders(rows, shopify, options, run.report, rejects):
@@ -956,7 +965,14 @@ class _OrderRun:
             if self._first(str(converted.order.id), first_line, item.columns):
                 batch.append(_NewOrder(first_line, converted, changes, item.columns))
         if batch:
-            _store_each(batch, partial(_add_orders, self.store, report=self.report, rejects=self.rejects), self)
+            add = partial(
+                _add_orders,
+                self.store,
+                report=self.report,
+                rejects=self.rejects,
+                key=self.options.suppression_key,
+            )
+            _store_each(batch, add, self)
 
     def _first(self, order_id: str, line: int, columns: Mapping[str, str]) -> bool:
         first, first_line = self.seen.setdefault(order_id, (self.records, line))
@@ -1054,9 +1070,12 @@ def _grouped(
         yield current
 
 
-def _add_orders(store: Store, batch: Sequence[_NewOrder], *, report: ImportReport, rejects: Rejects | None) -> None:
+def _add_orders(
+    store: Store, batch: Sequence[_NewOrder], *, report: ImportReport, rejects: Rejects | None, key: bytes | None
+) -> None:
     """Add the batch's orders (and the customers that came with them) in one unit of work; counts and notes
-    are reported once it is committed."""
+    are reported once it is committed. With a suppression ``key``, an order that would add a customer whose
+    address is on the suppression list is not imported."""
     with store.unit_of_work() as uow:
         existing = uow.orders.get_many([str(item.order.order.id) for item in batch])
         fresh = [
@@ -1069,29 +1088,52 @@ def _add_orders(store: Store, batch: Sequence[_NewOrder], *, report: ImportRepor
             )
         ]
         refused: list[tuple[int, list[tuple[str, str]]]] = []
-        added_customers, orders = _resolve(uow, [(item.line, item.order) for item in fresh], refused)
+        suppressed: list[int] = []
+        erased = _erased_addresses(uow, key, [item.order for item in fresh])
+        added_customers, orders = _resolve(
+            uow, [(item.line, item.order) for item in fresh], refused, erased, suppressed
+        )
         uow.customers.add_many(added_customers)
         uow.orders.add_many(orders)
         uow.commit()
     report.skipped += len(batch) - len(fresh)
+    report.suppressed += len(suppressed)
     for line, problems in refused:
         _reject(rejects, report, line, problems)
+    columns = {item.line: item.columns for item in fresh}
+    for line in suppressed:
+        field = columns[line].get("customer_email", columns[line].get("email", "email"))
+        _note(rejects, line, field, _SUPPRESSED, "suppressed")
     report.customers_added += len(added_customers)
     report.imported += len(orders)
     report.batches += 1
-    refused_lines = {line for line, _ in refused}
+    refused_lines = {line for line, _ in refused} | set(suppressed)
     for item in fresh:
         if item.line not in refused_lines:
             item.changes.report(report, rejects, item.line, item.columns)
 
 
+def _erased_addresses(uow: UnitOfWork, key: bytes | None, orders: Sequence[ImportedOrder]) -> set[str]:
+    """The canonical addresses, among those of the customers that came with ``orders``, on the suppression list."""
+    if key is None:
+        return set()
+    addresses = [o.new_customer.email for o in orders if o.new_customer is not None and o.new_customer.email]
+    return suppressed_emails(uow.customers, key, addresses)
+
+
 def _resolve(
-    uow: UnitOfWork, items: Sequence[tuple[int, ImportedOrder]], refused: list[tuple[int, list[tuple[str, str]]]]
+    uow: UnitOfWork,
+    items: Sequence[tuple[int, ImportedOrder]],
+    refused: list[tuple[int, list[tuple[str, str]]]],
+    on_list: set[str],
+    suppressed: list[int],
 ) -> tuple[list[Customer], list[Any]]:
     """Check each order's customer is stored, adding the customers that came with orders when missing.
 
     A guest's order goes to a stored guest record with its email address when there is one, else to the guest
-    record that came with it (one per address in the batch); never to a registered customer."""
+    record that came with it (one per address in the batch); never to a registered customer. An order whose
+    customer would be added with an address in ``on_list`` (the suppression list's) is left out, its line added to
+    ``suppressed``."""
     stored = uow.customers.get_many({str(item.order.customer_id) for _, item in items if item.guest_email is None})
     known = set(stored)
     erased = {cid for cid, customer in stored.items() if _erased(uow, customer)}
@@ -1107,6 +1149,9 @@ def _resolve(
         if item.guest_email is not None and item.new_customer is not None:
             canonical = item.guest_email.canonical
             guest_id = guests.get(canonical) or _stored_guest(holders.get(canonical, []), item.guest_email)
+            if guest_id is None and canonical in on_list:
+                suppressed.append(line)
+                continue
             if guest_id is None:
                 guest_id = item.new_customer.id
                 new[guest_id] = item.new_customer
@@ -1119,6 +1164,10 @@ def _resolve(
             if item.new_customer is None:
                 reason = "no such customer in the store; import the customers first"
                 refused.append((line, [("customer_id", reason)]))
+                continue
+            email = item.new_customer.email
+            if email is not None and email.canonical in on_list:
+                suppressed.append(line)
                 continue
             new[customer_id] = item.new_customer
         # an erased customer stays erased: the order joins the books without the personal data it carries
