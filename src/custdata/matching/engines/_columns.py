@@ -10,14 +10,27 @@ Only plain values leave Python: the comparison itself is the engine's.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from typing import Any
 
 import attrs
 
 from custdata._errors import Problem, ValidationError
 from custdata.matching.blocking import blocking_keys
-from custdata.matching.normalise import NameKeys, NormalisedRecord, normalise
+from custdata.matching.normalise import (
+    NameKeys,
+    NormalisedRecord,
+    name_keys,
+    normalise_birthday,
+    normalise_country,
+    normalise_email,
+    normalise_postal_code,
+    street_keys,
+)
+from custdata.matching.phones import normalise_phone
 from custdata.matching.records import to_record
+from custdata.matching.sources import RecordFields as Fields
+from custdata.matching.sources import StoreRecords, record_fields
 
 #: Records normalised per batch handed to the engine.
 BATCH = 20_000
@@ -128,6 +141,139 @@ def add(batch: Batch, position: int, record: NormalisedRecord, *, keys: bool = T
     batch.size += 1
 
 
+#: Distinct values whose normalised form is kept per run (names, streets, postal codes, birthdays repeat).
+_CACHE = 1 << 17
+
+
+class _Name:
+    """The columns of one normalised name, computed once per distinct text."""
+
+    __slots__ = ("code", "first", "full", "groups", "keys", "ntok", "rest", "tokens")
+
+    def __init__(self, keys: NameKeys) -> None:
+        self.keys = keys
+        self.full, self.first, self.code = keys.full, keys.first, keys.code
+        self.groups = sorted(keys.groups)
+        self.tokens = list(keys.tokens)
+        self.ntok = len(keys.tokens)
+        self.rest = "".join(keys.tokens[1:])
+
+
+class _Normaliser:
+    """The per-value normalisations of :func:`~custdata.matching.normalise.normalise`, each a pure function of
+    its arguments, memoised for one run: at scale most names, streets, postal codes and birthdays repeat."""
+
+    def __init__(self) -> None:
+        self.name = lru_cache(maxsize=_CACHE)(lambda text: _Name(name_keys(text)))
+        self.city = lru_cache(maxsize=_CACHE)(lambda text: name_keys(text).full)
+        self.street = lru_cache(maxsize=_CACHE)(street_keys)
+        self.postal = lru_cache(maxsize=_CACHE)(normalise_postal_code)
+        self.birthday = lru_cache(maxsize=_CACHE)(normalise_birthday)
+
+
+def add_fields(batch: Batch, position: int, fields: Fields, region: str | None, cache: _Normaliser, keys: bool) -> None:
+    """Append one record (at ``position``), given by its plain values, to ``batch``: the same columns as
+    :func:`add` of :func:`~custdata.matching.normalise.normalise` of the record (a test holds them equal)."""
+    record_id, given_text, family_text, email_texts, phone_texts, street_text, postal_text, city_text, *rest = fields
+    country_text, birthday_text, guest = rest
+    country = normalise_country(country_text)
+    phone_region = country or region
+    emails: list[str] = []
+    for text in email_texts:
+        value = normalise_email(text)
+        if value and value not in emails:
+            emails.append(value)
+    phones: list[str] = []
+    for text in phone_texts:
+        value = normalise_phone(text, phone_region)
+        if value and value not in phones:
+            phones.append(value)
+    given, family = cache.name(given_text), cache.name(family_text)
+    street = cache.street(street_text)
+    postal = cache.postal(postal_text, country) or ""
+    city = cache.city(city_text)
+    birthday = cache.birthday(birthday_text, country)
+    rows = batch.columns["records"]
+    rows["pos"].append(position)
+    rows["id"].append(record_id)
+    rows["guest"].append(guest)
+    for side, name in (("g", given), ("f", family)):
+        rows[f"{side}_full"].append(name.full)
+        rows[f"{side}_first"].append(name.first)
+        rows[f"{side}_code"].append(name.code)
+        rows[f"{side}_groups"].append(name.groups)
+        rows[f"{side}_tokens"].append(name.tokens)
+        rows[f"{side}_ntok"].append(name.ntok)
+        rows[f"{side}_rest"].append(name.rest)
+    rows["emails"].append(emails)
+    rows["phones"].append(phones)
+    tails = sorted({number[-8:] for number in phones}) if phones else []
+    rows["tails"].append(tails)
+    rows["s_name"].append(street.name)
+    rows["s_house"].append(street.house)
+    rows["postal"].append(postal)
+    rows["city"].append(city)
+    rows["country"].append(country or "")
+    if birthday is None:
+        rows["b_digits"].append(None)
+        rows["b_year"].append(None)
+        rows["b_month"].append(None)
+        rows["b_day"].append(None)
+    else:
+        rows["b_digits"].append(birthday.digits)
+        rows["b_year"].append(birthday.year)
+        rows["b_month"].append(birthday.month)
+        rows["b_day"].append(birthday.day)
+    if emails:
+        side = batch.columns["emails"]
+        for address in emails:
+            local, _, domain = address.rpartition("@")
+            side["pos"].append(position)
+            side["local"].append(local)
+            side["domain"].append(domain)
+            side["digits"].append("".join(sorted({c for c in local if c.isdigit()})))
+    if tails:
+        side = batch.columns["tails"]
+        for tail in tails:
+            side["pos"].append(position)
+            side["tail"].append(tail)
+    if keys:
+        record = NormalisedRecord(
+            record_id,
+            given.keys,
+            family.keys,
+            tuple(emails),
+            tuple(phones),
+            street,
+            postal,
+            city,
+            country or "",
+            birthday,
+            guest,
+        )
+        key_columns = batch.columns["keys"]
+        for key in sorted(blocking_keys(record)):
+            key_columns["key"].append(key)
+            key_columns["pos"].append(position)
+    batch.size += 1
+
+
+def _fields(records: Iterable[object], problems: list[tuple[int, Problem]]) -> Iterator[tuple[int, Fields]]:
+    """The plain values of each good record with its position; the problems of bad ones go to ``problems``."""
+    if isinstance(records, StoreRecords):
+        # a store's own documents, read without building a record for each (the same values: a test holds them
+        # equal)
+        yield from enumerate(records.fields())
+        return
+    for position, item in enumerate(records):
+        try:
+            record = to_record(item, position)
+        except ValidationError as exc:
+            problems.extend((position, problem) for problem in exc.problems)
+            continue
+        yield position, record_fields(record)
+
+
 def batches(
     records: Iterable[object], region: str | None, *, keys: bool = True, size: int = BATCH
 ) -> Iterator[Batch | list[tuple[int, Problem]]]:
@@ -136,13 +282,9 @@ def batches(
     holds the ids; see :func:`repeated_id_problems`), so the good rows are loaded even after a bad one."""
     batch = Batch()
     problems: list[tuple[int, Problem]] = []
-    for position, item in enumerate(records):
-        try:
-            record = to_record(item, position)
-        except ValidationError as exc:
-            problems.extend((position, problem) for problem in exc.problems)
-            continue
-        add(batch, position, normalise(record, region), keys=keys)
+    cache = _Normaliser()
+    for position, fields in _fields(records, problems):
+        add_fields(batch, position, fields, region, cache, keys)
         if batch.size >= size:
             yield batch
             batch = Batch()
