@@ -382,6 +382,8 @@ def _outcome(read: Any) -> Any:
         return list(read())
     except ValidationError as exc:
         return exc.problems
+    except (TypeError, KeyError, IndexError, AttributeError) as exc:  # a document no store writes
+        return type(exc), str(exc)
 
 
 @settings(deadline=None)

@@ -145,18 +145,29 @@ def add(batch: Batch, position: int, record: NormalisedRecord, *, keys: bool = T
 _CACHE = 1 << 17
 
 
-class _Name:
-    """The columns of one normalised name, computed once per distinct text."""
+def _name_columns(keys: NameKeys) -> tuple[Any, ...]:
+    """The columns of one normalised name: full, first, code, groups, tokens, token count, the tokens after the
+    first."""
+    return (
+        keys.full,
+        keys.first,
+        keys.code,
+        sorted(keys.groups),
+        list(keys.tokens),
+        len(keys.tokens),
+        "".join(keys.tokens[1:]),
+    )
 
-    __slots__ = ("code", "first", "full", "groups", "keys", "ntok", "rest", "tokens")
 
-    def __init__(self, keys: NameKeys) -> None:
-        self.keys = keys
-        self.full, self.first, self.code = keys.full, keys.first, keys.code
-        self.groups = sorted(keys.groups)
-        self.tokens = list(keys.tokens)
-        self.ntok = len(keys.tokens)
-        self.rest = "".join(keys.tokens[1:])
+def _birthday_columns(text: str | None, country: str | None) -> tuple[Any, ...]:
+    birthday = normalise_birthday(text, country)
+    return (
+        (None, None, None, None) if birthday is None else (birthday.digits, birthday.year, birthday.month, birthday.day)
+    )
+
+
+def _name_id(given: NameKeys) -> list[str]:
+    return [f"#{group}" for group in given.groups] or [given.code]
 
 
 class _Normaliser:
@@ -164,19 +175,45 @@ class _Normaliser:
     its arguments, memoised for one run: at scale most names, streets, postal codes and birthdays repeat."""
 
     def __init__(self) -> None:
-        self.name = lru_cache(maxsize=_CACHE)(lambda text: _Name(name_keys(text)))
-        self.city = lru_cache(maxsize=_CACHE)(lambda text: name_keys(text).full)
-        self.street = lru_cache(maxsize=_CACHE)(street_keys)
-        self.postal = lru_cache(maxsize=_CACHE)(normalise_postal_code)
-        self.birthday = lru_cache(maxsize=_CACHE)(normalise_birthday)
+        cached = lru_cache(maxsize=_CACHE)
+        self.name = cached(lambda text: (name_keys(text), _name_columns(name_keys(text))))
+        self.city = cached(lambda text: name_keys(text).full)
+        self.street = cached(street_keys)
+        self.postal = cached(normalise_postal_code)
+        self.birthday = cached(_birthday_columns)
+        self.name_ids = cached(_name_id)
 
 
-def add_fields(batch: Batch, position: int, fields: Fields, region: str | None, cache: _Normaliser, keys: bool) -> None:
-    """Append one record (at ``position``), given by its plain values, to ``batch``: the same columns as
-    :func:`add` of :func:`~custdata.matching.normalise.normalise` of the record (a test holds them equal)."""
+class _Rows:
+    """The rows of a batch being built, one tuple per row and table, turned into columns at the end."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[Any, ...]] = []
+        self.keys: list[tuple[str, int]] = []
+        self.emails: list[tuple[int, str, str, str]] = []
+        self.tails: list[tuple[int, str]] = []
+
+    def batch(self) -> Batch:
+        columns = {}
+        for table, rows in (
+            ("records", self.records),
+            ("keys", self.keys),
+            ("emails", self.emails),
+            ("tails", self.tails),
+        ):
+            names = [name for name, _ in TABLES[table]]
+            values = [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in names]
+            columns[table] = dict(zip(names, values, strict=True))
+        return Batch(columns, len(self.records))
+
+
+def add_fields(rows: _Rows, position: int, fields: Fields, region: str | None, cache: _Normaliser, keys: bool) -> None:
+    """Append one record (at ``position``), given by its plain values, to ``rows``: the same columns as
+    :func:`add` of :func:`~custdata.matching.normalise.normalise` of the record, and the same blocking keys (a
+    test holds them equal)."""
     record_id, given_text, family_text, email_texts, phone_texts, street_text, postal_text, city_text, *rest = fields
     country_text, birthday_text, guest = rest
-    country = normalise_country(country_text)
+    country = normalise_country(country_text) or ""
     phone_region = country or region
     emails: list[str] = []
     for text in email_texts:
@@ -188,74 +225,65 @@ def add_fields(batch: Batch, position: int, fields: Fields, region: str | None, 
         value = normalise_phone(text, phone_region)
         if value and value not in phones:
             phones.append(value)
-    given, family = cache.name(given_text), cache.name(family_text)
-    street = cache.street(street_text)
-    postal = cache.postal(postal_text, country) or ""
+    given, given_columns = cache.name(given_text)
+    family, family_columns = cache.name(family_text)
+    street_name, house = cache.street(street_text)
+    postal = cache.postal(postal_text, country or None) or ""
     city = cache.city(city_text)
-    birthday = cache.birthday(birthday_text, country)
-    rows = batch.columns["records"]
-    rows["pos"].append(position)
-    rows["id"].append(record_id)
-    rows["guest"].append(guest)
-    for side, name in (("g", given), ("f", family)):
-        rows[f"{side}_full"].append(name.full)
-        rows[f"{side}_first"].append(name.first)
-        rows[f"{side}_code"].append(name.code)
-        rows[f"{side}_groups"].append(name.groups)
-        rows[f"{side}_tokens"].append(name.tokens)
-        rows[f"{side}_ntok"].append(name.ntok)
-        rows[f"{side}_rest"].append(name.rest)
-    rows["emails"].append(emails)
-    rows["phones"].append(phones)
+    birthday = cache.birthday(birthday_text, country or None)
     tails = sorted({number[-8:] for number in phones}) if phones else []
-    rows["tails"].append(tails)
-    rows["s_name"].append(street.name)
-    rows["s_house"].append(street.house)
-    rows["postal"].append(postal)
-    rows["city"].append(city)
-    rows["country"].append(country or "")
-    if birthday is None:
-        rows["b_digits"].append(None)
-        rows["b_year"].append(None)
-        rows["b_month"].append(None)
-        rows["b_day"].append(None)
-    else:
-        rows["b_digits"].append(birthday.digits)
-        rows["b_year"].append(birthday.year)
-        rows["b_month"].append(birthday.month)
-        rows["b_day"].append(birthday.day)
-    if emails:
-        side = batch.columns["emails"]
-        for address in emails:
-            local, _, domain = address.rpartition("@")
-            side["pos"].append(position)
-            side["local"].append(local)
-            side["domain"].append(domain)
-            side["digits"].append("".join(sorted({c for c in local if c.isdigit()})))
-    if tails:
-        side = batch.columns["tails"]
-        for tail in tails:
-            side["pos"].append(position)
-            side["tail"].append(tail)
-    if keys:
-        record = NormalisedRecord(
+    rows.records.append(
+        (
+            position,
             record_id,
-            given.keys,
-            family.keys,
-            tuple(emails),
-            tuple(phones),
-            street,
+            guest,
+            *given_columns,
+            *family_columns,
+            emails,
+            phones,
+            tails,
+            street_name,
+            house,
             postal,
             city,
-            country or "",
-            birthday,
-            guest,
+            country,
+            *birthday,
         )
-        key_columns = batch.columns["keys"]
-        for key in sorted(blocking_keys(record)):
-            key_columns["key"].append(key)
-            key_columns["pos"].append(position)
-    batch.size += 1
+    )
+    found: set[str] = set()
+    for address in emails:
+        local, _, domain = address.rpartition("@")
+        # the typo rule refuses a changed digit: two mailboxes differ in a digit unless they hold the same ones
+        rows.emails.append((position, local, domain, "".join(sorted({c for c in local if c.isdigit()}))))
+        found.add("e" + address)
+        if len(local) >= 6:
+            found.add("l" + local)
+    for tail in tails:
+        rows.tails.append((position, tail))
+    if not keys:
+        return
+    # the keys of blocking.blocking_keys, from the values at hand
+    for number in phones:
+        if len(number) >= 8:
+            found.add("p" + number[-8:])
+    given_code, family_code = given.code, family.code
+    codes = [code for code in (given_code, family_code) if code]
+    if postal:
+        for code in codes:
+            found.add(f"a{postal}|{code}")
+        if house:
+            found.add(f"h{postal}|{house}")
+    if street_name and city:
+        found.add(f"c{city}|{street_name[:5]}|{house}")
+    if given_code and family_code:
+        for name in cache.name_ids(given):
+            found.add("n" + (f"{name}|{family_code}" if name <= family_code else f"{family_code}|{name}"))
+    digits = birthday[0]
+    if digits is not None:
+        for code in codes:
+            found.add(f"b{digits}|{code}")
+        found.add(f"d{digits}")
+    rows.keys.extend((key, position) for key in sorted(found))
 
 
 def _fields(records: Iterable[object], problems: list[tuple[int, Problem]]) -> Iterator[tuple[int, Fields]]:
@@ -280,16 +308,16 @@ def batches(
     """Normalise ``records`` as :meth:`Matcher.normalise` does, yielding batches of columns, and at the end the
     problems of bad rows (position and problem) if there were any. Repeated ids are the engine's to find (it
     holds the ids; see :func:`repeated_id_problems`), so the good rows are loaded even after a bad one."""
-    batch = Batch()
+    rows = _Rows()
     problems: list[tuple[int, Problem]] = []
     cache = _Normaliser()
     for position, fields in _fields(records, problems):
-        add_fields(batch, position, fields, region, cache, keys)
-        if batch.size >= size:
-            yield batch
-            batch = Batch()
-    if batch.size:
-        yield batch
+        add_fields(rows, position, fields, region, cache, keys)
+        if len(rows.records) >= size:
+            yield rows.batch()
+            rows = _Rows()
+    if rows.records:
+        yield rows.batch()
     if problems:
         yield problems
 
