@@ -9,8 +9,11 @@ Only plain values leave Python: the comparison itself is the engine's.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import attrs
@@ -202,7 +205,7 @@ class _Rows:
             ("tails", self.tails),
         ):
             names = [name for name, _ in TABLES[table]]
-            values = [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in names]
+            values = [list(map(itemgetter(index), rows)) for index in range(len(names))]
             columns[table] = dict(zip(names, values, strict=True))
         return Batch(columns, len(self.records))
 
@@ -308,18 +311,37 @@ def batches(
     """Normalise ``records`` as :meth:`Matcher.normalise` does, yielding batches of columns, and at the end the
     problems of bad rows (position and problem) if there were any. Repeated ids are the engine's to find (it
     holds the ids; see :func:`repeated_id_problems`), so the good rows are loaded even after a bad one."""
-    rows = _Rows()
     problems: list[tuple[int, Problem]] = []
     cache = _Normaliser()
-    for position, fields in _fields(records, problems):
-        add_fields(rows, position, fields, region, cache, keys)
-        if len(rows.records) >= size:
-            yield rows.batch()
-            rows = _Rows()
-    if rows.records:
-        yield rows.batch()
+    values = _fields(records, problems)
+    while True:
+        rows = _Rows()
+        with _collector_paused():
+            # a batch makes only acyclic objects (tuples, lists and strings of its rows), hundreds of thousands of
+            # them: the cycle collector would scan every live object again and again while they pile up, a third of
+            # the time of the batch
+            for position, fields in values:
+                add_fields(rows, position, fields, region, cache, keys)
+                if len(rows.records) >= size:
+                    break
+            batch = rows.batch() if rows.records else None
+        if batch is None:
+            break
+        yield batch
     if problems:
         yield problems
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused for the block (the garbage it leaves has no cycles), as it was after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def repeated_id_problems(repeats: Iterable[tuple[int, int]]) -> list[tuple[int, Problem]]:
