@@ -145,7 +145,7 @@ def add(batch: Batch, position: int, record: NormalisedRecord, *, keys: bool = T
 
 
 #: Distinct values whose normalised form is kept per run (names, streets, postal codes, birthdays repeat).
-_CACHE = 1 << 17
+_CACHE = 1 << 16
 
 
 def _name_columns(keys: NameKeys) -> tuple[Any, ...]:
