@@ -123,8 +123,8 @@ def _fields(uow: UnitOfWork, page_size: int, include_merged: bool) -> Iterator[R
 def _plainly_valid(fields: RecordFields) -> bool:
     """Whether :class:`CustomerRecord` accepts these values (else building one names the problem)."""
     record_id, emails, phones = fields[0], fields[3], fields[4]
-    for value in (*emails, *phones):
-        if type(value) is not str or len(value) > MAX_FIELD_LENGTH or "\x00" in value:
+    for item in (*emails, *phones):
+        if type(item) is not str or len(item) > MAX_FIELD_LENGTH or "\x00" in item:
             return False
     for value in (record_id, fields[1], fields[2], *fields[5:10]):
         if value is not None and (type(value) is not str or len(value) > MAX_FIELD_LENGTH or "\x00" in value):
