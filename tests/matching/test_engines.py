@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from required_extras import require
 
 from custdata import ValidationError
-from custdata.matching import CustomerRecord, Matcher, MatchResult, generate_customers
-from custdata.matching.engines import _sql
+from custdata.matching import CustomerRecord, Matcher, MatchResult, generate_customers, normalise, sources
+from custdata.matching.engines import _columns, _sql
+from custdata.storage.aggregates import CustomerDocuments
 
 GIVEN = ["John", "Jon", "Johnny", "Bill", "William", "José", "Jose", "Jürgen", "Juergen", "Anne", "Ann", "J.", "J"]
 GIVEN += ["Zoë", "Łukasz", "李", "Martha", "Marhta", "Dr. Ana", "n/a", "Smith", "Jo Ann", "ß"]
@@ -257,3 +258,168 @@ def test_spark_finds_the_same_pairs_on_edge_cases(
     options = {"max_block_size": block, "window": 2, "review": -40.0}
     expected = Matcher(**options).find_duplicates(records, blocking=blocking)  # type: ignore[arg-type]
     assert_same(expected, _matcher(spark_engine, **options).find_duplicates(records, blocking=blocking))
+
+
+# The columns an engine is given are those of the reference: every record normalised by normalise() and added
+# one by one (_columns.add). The engines build them another way (memoised per value, straight from a record's
+# plain values or a store's documents), so these tests hold the two equal on generated records, on junk, and on
+# stored documents with values a record refuses.
+
+
+def _reference(records: list[object], region: str | None, size: int) -> list[Any]:
+    """The batches as the reference builds them: normalise each record, then add it."""
+    out: list[Any] = []
+    batch = _columns.Batch()
+    problems = []
+    for position, item in enumerate(records):
+        try:
+            record = _columns.to_record(item, position)
+        except ValidationError as exc:
+            problems.extend((position, problem) for problem in exc.problems)
+            continue
+        _columns.add(batch, position, normalise(record, region))
+        if batch.size >= size:
+            out.append(batch)
+            batch = _columns.Batch()
+    if batch.size:
+        out.append(batch)
+    if problems:
+        out.append(problems)
+    return out
+
+
+def _junk(values: list[str]) -> st.SearchStrategy[str | None]:
+    return st.one_of(st.none(), st.sampled_from(values), st.text(max_size=14).filter(lambda t: "\x00" not in t))
+
+
+@st.composite
+def rows(draw: st.DrawFn) -> list[object]:
+    """Records, and row mappings with junk anywhere (some of them bad rows)."""
+    out: list[object] = list(draw(record_sets()))
+    for index in range(draw(st.integers(0, 8))):
+        row: dict[str, object] = {
+            "id": draw(st.one_of(st.just(f"m{index}"), st.just(""), st.integers(0, 5))),
+            "first_name": draw(_junk(GIVEN)),
+            "last_name": draw(_junk(FAMILY)),
+            "email": draw(_junk(EMAILS)),
+            "phone": draw(_junk(PHONES)),
+            "street": draw(_junk(STREETS)),
+            "zip": draw(_junk(POSTAL)),
+            "city": draw(_junk(CITIES)),
+            "country": draw(_junk(COUNTRIES)),
+            "birthday": draw(_junk(BIRTHDAYS)),
+            "other_emails": draw(st.lists(_junk(EMAILS).filter(bool), max_size=2)),
+            "other_phones": draw(st.lists(_junk(PHONES).filter(bool), max_size=2)),
+            "is_guest": draw(st.sampled_from([None, True, False, "maybe"])),
+        }
+        out.insert(draw(st.integers(0, len(out))), row)
+    return out
+
+
+@settings(deadline=None)
+@given(records=rows(), region=st.sampled_from([None, "US", "DE"]), size=st.sampled_from([1, 3, 1000]))
+def test_the_engine_columns_are_those_of_the_normalised_records(
+    records: list[object], region: str | None, size: int
+) -> None:
+    expected = _reference(records, region, size)
+    got = list(_columns.batches(records, region, size=size))
+    assert [b if isinstance(b, list) else (b.size, b.columns) for b in got] == [
+        b if isinstance(b, list) else (b.size, b.columns) for b in expected
+    ]
+
+
+_TEXT = st.one_of(
+    st.none(),
+    st.text(max_size=6),
+    st.sampled_from(["", " ", "a\x00b", "x" * 513, "x" * 512, "Jane", "jane@example.com", "+4930123456"]),
+    st.integers(0, 3),
+)
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> dict[str, Any]:
+    """Stored documents as plain data, with values a record refuses (too long, NUL, not text) anywhere."""
+    addresses = [
+        {
+            name: draw(_TEXT)
+            for name in ("street_address_1", "street_address_2", "postal_code", "city", "country_code", "first_name")
+        }
+        for _ in range(draw(st.integers(0, 2)))
+    ]
+    doc: dict[str, Any] = {
+        "id": draw(st.one_of(st.sampled_from(["cus_1", " ", "x" * 513]), st.integers(1, 9))),
+        "given_name": draw(_TEXT),
+        "family_name": draw(_TEXT),
+        "email": draw(_TEXT),
+        "other_emails": draw(st.lists(_TEXT, max_size=2)),
+        "phone": draw(st.one_of(st.none(), st.builds(lambda e: {"e164": e}, _TEXT))),
+        "other_phones": draw(st.lists(st.builds(lambda e: {"e164": e}, _TEXT), max_size=2)),
+        "addresses": addresses,
+        "birthday": draw(_TEXT),
+        "is_guest": draw(st.sampled_from([None, True, False, 1, "yes"])),
+    }
+    if addresses:
+        doc["default_shipping_address"] = draw(st.one_of(st.none(), st.integers(0, len(addresses) - 1)))
+        doc["default_billing_address"] = draw(st.one_of(st.none(), st.integers(0, len(addresses) - 1)))
+    return doc
+
+
+class _Documents(CustomerDocuments):
+    def __init__(self, docs: list[dict[str, Any]]) -> None:
+        self.docs = docs
+
+    def customer_documents(self, *, page_size: int = 1000) -> Iterator[dict[str, Any]]:
+        return iter(self.docs)
+
+
+class _UnitOfWork:
+    def __init__(self, docs: list[dict[str, Any]]) -> None:
+        self.aggregates = _Documents(docs)
+
+
+def _outcome(read: Any) -> Any:
+    try:
+        return list(read())
+    except ValidationError as exc:
+        return exc.problems
+    except (TypeError, KeyError, IndexError, AttributeError) as exc:  # a document no store writes
+        return type(exc), str(exc)
+
+
+@settings(deadline=None)
+@given(docs=st.lists(documents(), max_size=4))
+def test_the_values_read_from_documents_are_those_of_the_records(docs: list[dict[str, Any]]) -> None:
+    """Reading a store's documents for an engine gives each record's values, or the error reading the record
+    raises."""
+    uow = _UnitOfWork(docs)
+    expected = _outcome(lambda: (sources.record_fields(r) for r in sources._records(uow, 1000, False)))  # type: ignore[arg-type]
+    assert _outcome(lambda: sources._fields(uow, 1000, False)) == expected  # type: ignore[arg-type]
+
+
+def test_a_record_refused_in_a_document_is_an_error_naming_the_field() -> None:
+    uow = _UnitOfWork([{"id": "cus_1", "given_name": "x" * 513}])
+    try:
+        list(sources._fields(uow, 1000, False))  # type: ignore[arg-type]
+    except ValidationError as exc:
+        assert [p.path for p in exc.problems] == ["given_name"]
+    else:
+        raise AssertionError("a name longer than a record takes was read")
+
+
+def test_records_being_read_are_not_read_again_as_values() -> None:
+    from custdata.storage import open_store
+
+    with open_store("memory://") as store:
+        records = sources.store_records(store)
+        assert list(records) == []
+        try:
+            records.fields()  # type: ignore[attr-defined]
+        except RuntimeError:
+            pass
+        else:
+            raise AssertionError("the values were read after the records")
+
+
+def test_a_record_without_an_email_or_phone_has_no_values_for_them() -> None:
+    record = CustomerRecord("r1", other_emails=("a@example.com",), other_phones=("+4930123456",))
+    assert sources.record_fields(record)[3:5] == (("a@example.com",), ("+4930123456",))

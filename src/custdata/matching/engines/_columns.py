@@ -9,15 +9,31 @@ Only plain values leave Python: the comparison itself is the engine's.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import attrs
 
 from custdata._errors import Problem, ValidationError
 from custdata.matching.blocking import blocking_keys
-from custdata.matching.normalise import NameKeys, NormalisedRecord, normalise
+from custdata.matching.normalise import (
+    NameKeys,
+    NormalisedRecord,
+    name_keys,
+    normalise_birthday,
+    normalise_country,
+    normalise_email,
+    normalise_postal_code,
+    street_keys,
+)
+from custdata.matching.phones import normalise_phone
 from custdata.matching.records import to_record
+from custdata.matching.sources import RecordFields as Fields
+from custdata.matching.sources import StoreRecords, record_fields
 
 #: Records normalised per batch handed to the engine.
 BATCH = 20_000
@@ -128,28 +144,204 @@ def add(batch: Batch, position: int, record: NormalisedRecord, *, keys: bool = T
     batch.size += 1
 
 
-def batches(
-    records: Iterable[object], region: str | None, *, keys: bool = True, size: int = BATCH
-) -> Iterator[Batch | list[tuple[int, Problem]]]:
-    """Normalise ``records`` as :meth:`Matcher.normalise` does, yielding batches of columns, and at the end the
-    problems of bad rows (position and problem) if there were any. Repeated ids are the engine's to find (it
-    holds the ids; see :func:`repeated_id_problems`), so the good rows are loaded even after a bad one."""
-    batch = Batch()
-    problems: list[tuple[int, Problem]] = []
+#: Distinct values whose normalised form is kept per run (names, streets, postal codes, birthdays repeat).
+_CACHE = 1 << 16
+
+
+def _name_columns(keys: NameKeys) -> tuple[Any, ...]:
+    """The columns of one normalised name: full, first, code, groups, tokens, token count, the tokens after the
+    first."""
+    return (
+        keys.full,
+        keys.first,
+        keys.code,
+        sorted(keys.groups),
+        list(keys.tokens),
+        len(keys.tokens),
+        "".join(keys.tokens[1:]),
+    )
+
+
+def _birthday_columns(text: str | None, country: str | None) -> tuple[Any, ...]:
+    birthday = normalise_birthday(text, country)
+    return (
+        (None, None, None, None) if birthday is None else (birthday.digits, birthday.year, birthday.month, birthday.day)
+    )
+
+
+def _name_id(given: NameKeys) -> list[str]:
+    return [f"#{group}" for group in given.groups] or [given.code]
+
+
+class _Normaliser:
+    """The per-value normalisations of :func:`~custdata.matching.normalise.normalise`, each a pure function of
+    its arguments, memoised for one run: at scale most names, streets, postal codes and birthdays repeat."""
+
+    def __init__(self) -> None:
+        cached = lru_cache(maxsize=_CACHE)
+        self.name = cached(lambda text: (name_keys(text), _name_columns(name_keys(text))))
+        self.city = cached(lambda text: name_keys(text).full)
+        self.street = cached(street_keys)
+        self.postal = cached(normalise_postal_code)
+        self.birthday = cached(_birthday_columns)
+        self.name_ids = cached(_name_id)
+
+
+class _Rows:
+    """The rows of a batch being built, one tuple per row and table, turned into columns at the end."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[Any, ...]] = []
+        self.keys: list[tuple[str, int]] = []
+        self.emails: list[tuple[int, str, str, str]] = []
+        self.tails: list[tuple[int, str]] = []
+
+    def batch(self) -> Batch:
+        columns = {}
+        for table, rows in (
+            ("records", self.records),
+            ("keys", self.keys),
+            ("emails", self.emails),
+            ("tails", self.tails),
+        ):
+            names = [name for name, _ in TABLES[table]]
+            values = [list(map(itemgetter(index), rows)) for index in range(len(names))]
+            columns[table] = dict(zip(names, values, strict=True))
+        return Batch(columns, len(self.records))
+
+
+def add_fields(rows: _Rows, position: int, fields: Fields, region: str | None, cache: _Normaliser, keys: bool) -> None:
+    """Append one record (at ``position``), given by its plain values, to ``rows``: the same columns as
+    :func:`add` of :func:`~custdata.matching.normalise.normalise` of the record, and the same blocking keys (a
+    test holds them equal)."""
+    record_id, given_text, family_text, email_texts, phone_texts, street_text, postal_text, city_text, *rest = fields
+    country_text, birthday_text, guest = rest
+    country = normalise_country(country_text) or ""
+    phone_region = country or region
+    emails: list[str] = []
+    for text in email_texts:
+        value = normalise_email(text)
+        if value and value not in emails:
+            emails.append(value)
+    phones: list[str] = []
+    for text in phone_texts:
+        value = normalise_phone(text, phone_region)
+        if value and value not in phones:
+            phones.append(value)
+    given, given_columns = cache.name(given_text)
+    family, family_columns = cache.name(family_text)
+    street_name, house = cache.street(street_text)
+    postal = cache.postal(postal_text, country or None) or ""
+    city = cache.city(city_text)
+    birthday = cache.birthday(birthday_text, country or None)
+    tails = sorted({number[-8:] for number in phones}) if phones else []
+    rows.records.append(
+        (
+            position,
+            record_id,
+            guest,
+            *given_columns,
+            *family_columns,
+            emails,
+            phones,
+            tails,
+            street_name,
+            house,
+            postal,
+            city,
+            country,
+            *birthday,
+        )
+    )
+    found: set[str] = set()
+    for address in emails:
+        local, _, domain = address.rpartition("@")
+        # the typo rule refuses a changed digit: two mailboxes differ in a digit unless they hold the same ones
+        rows.emails.append((position, local, domain, "".join(sorted({c for c in local if c.isdigit()}))))
+        found.add("e" + address)
+        if len(local) >= 6:
+            found.add("l" + local)
+    for tail in tails:
+        rows.tails.append((position, tail))
+    if not keys:
+        return
+    # the keys of blocking.blocking_keys, from the values at hand
+    for number in phones:
+        if len(number) >= 8:
+            found.add("p" + number[-8:])
+    given_code, family_code = given.code, family.code
+    codes = [code for code in (given_code, family_code) if code]
+    if postal:
+        for code in codes:
+            found.add(f"a{postal}|{code}")
+        if house:
+            found.add(f"h{postal}|{house}")
+    if street_name and city:
+        found.add(f"c{city}|{street_name[:5]}|{house}")
+    if given_code and family_code:
+        for name in cache.name_ids(given):
+            found.add("n" + (f"{name}|{family_code}" if name <= family_code else f"{family_code}|{name}"))
+    digits = birthday[0]
+    if digits is not None:
+        for code in codes:
+            found.add(f"b{digits}|{code}")
+        found.add(f"d{digits}")
+    rows.keys.extend((key, position) for key in sorted(found))
+
+
+def _fields(records: Iterable[object], problems: list[tuple[int, Problem]]) -> Iterator[tuple[int, Fields]]:
+    """The plain values of each good record with its position; the problems of bad ones go to ``problems``."""
+    if isinstance(records, StoreRecords):
+        # a store's own documents, read without building a record for each (the same values: a test holds them
+        # equal)
+        yield from enumerate(records.fields())
+        return
     for position, item in enumerate(records):
         try:
             record = to_record(item, position)
         except ValidationError as exc:
             problems.extend((position, problem) for problem in exc.problems)
             continue
-        add(batch, position, normalise(record, region), keys=keys)
-        if batch.size >= size:
-            yield batch
-            batch = Batch()
-    if batch.size:
+        yield position, record_fields(record)
+
+
+def batches(
+    records: Iterable[object], region: str | None, *, keys: bool = True, size: int = BATCH
+) -> Iterator[Batch | list[tuple[int, Problem]]]:
+    """Normalise ``records`` as :meth:`Matcher.normalise` does, yielding batches of columns, and at the end the
+    problems of bad rows (position and problem) if there were any. Repeated ids are the engine's to find (it
+    holds the ids; see :func:`repeated_id_problems`), so the good rows are loaded even after a bad one."""
+    problems: list[tuple[int, Problem]] = []
+    cache = _Normaliser()
+    values = _fields(records, problems)
+    while True:
+        rows = _Rows()
+        with _collector_paused():
+            # a batch makes only acyclic objects (tuples, lists and strings of its rows), hundreds of thousands of
+            # them: the cycle collector would scan every live object again and again while they pile up, a third of
+            # the time of the batch
+            for position, fields in values:
+                add_fields(rows, position, fields, region, cache, keys)
+                if len(rows.records) >= size:
+                    break
+            batch = rows.batch() if rows.records else None
+        if batch is None:
+            break
         yield batch
     if problems:
         yield problems
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused for the block (the garbage it leaves has no cycles), as it was after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def repeated_id_problems(repeats: Iterable[tuple[int, int]]) -> list[tuple[int, Problem]]:
