@@ -209,3 +209,58 @@ def test_rows_built_elsewhere_are_the_rows_add_many_writes(
             write(uow)
             uow.commit()
     assert _tables(folder / "prepared.db") == _tables(folder / "many.db")
+
+
+#: Values of one customer record as a worker receives them: with an id or known by email alone (guest or
+#: registered), values a spreadsheet mangled, bad fields, and junk.
+_record_values = st.fixed_dictionaries(
+    {
+        "id": st.one_of(st.none(), st.integers(1, 10**12).map(str), st.just("jo@example.com")),
+        "email": st.one_of(st.none(), st.emails(), st.sampled_from(["Jo@Example.COM", "not an email", " a@b.de "])),
+        "is_guest": st.sampled_from([None, "yes", "no", "maybe"]),
+        "given_name": st.one_of(st.none(), st.text(max_size=8)),
+        "phone": st.sampled_from([None, "+49 30 1234567", "4.15555E+10", "12", "+1 415 555 0123"]),
+        "street_address_1": st.sampled_from([None, "1 Main St"]),
+        "city": st.sampled_from([None, "Berlin"]),
+        "postal_code": st.sampled_from([None, "10115", "1011", "2134"]),
+        "country_code": st.sampled_from([None, "DE", "US", "XX"]),
+        "accepts_marketing": st.sampled_from([None, "yes", "no", "sometimes"]),
+        "orders_count": st.sampled_from([None, "3", "-1", "1e3"]),
+    }
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    records=st.lists(_record_values, min_size=1, max_size=6),
+    drop=st.booleans(),
+    rows=st.booleans(),
+)
+def test_what_a_worker_sends_back_is_rebuilt_to_what_it_made(
+    records: list[dict[str, Any]], drop: bool, rows: bool
+) -> None:
+    from custdata.importing.importer import _outcome, _prepared, _quick, _unflat
+
+    context = CustomerFields("shopify", NOW, "EUR", "shopify-csv")
+    pending = [(n + 2, values, {name: name for name in values}) for n, values in enumerate(records)]
+    known, outcomes = _unflat(_prepared("shopify", context, drop, rows, pending))
+    assert known == [_quick("shopify", values) for _, values, _ in pending]
+    expected = [_outcome(values, columns, context, drop, rows=rows) for _, values, columns in pending]
+    assert [_comparable(o) for o in outcomes] == [_comparable(o) for o in expected]
+
+
+def _comparable(outcome: Any) -> Any:
+    """An outcome with the ids a record known by email gets at random, and the emails' types, made comparable."""
+    if isinstance(outcome, list):
+        return outcome
+    customer, changes, written = outcome
+    email = None if customer.email is None else (type(customer.email), customer.email.value, customer.email.canonical)
+    random_id = customer.metadata.get("imported_from") is not None
+    head = (
+        type(customer.id),
+        None if random_id else str(customer.id),
+        email,
+        customer.is_guest,
+        dict(customer.metadata) if written is not None else None,
+    )
+    return head, changes, None if written is None or random_id else written

@@ -234,6 +234,18 @@ def _regions(parsed: phonenumbers.PhoneNumber) -> list[str]:
     return list(phonenumbers.region_codes_for_country_code(parsed.country_code or 0))
 
 
+@lru_cache(maxsize=512)
+def _first_region(country_code: int, region: str) -> bool:
+    """True when phonenumbers' ``region_code_for_number`` tries ``region`` first among the regions of
+    ``country_code`` and picks it by validity alone (no leading digits): a number valid for ``region`` then
+    belongs to it, without trying the other regions (the United States for +1, the United Kingdom for +44)."""
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())
+    if not regions or regions[0] != region:
+        return False
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region, None)
+    return len(regions) == 1 or (metadata is not None and metadata.leading_digits is None)
+
+
 def _parse_number(text: str, region: str | None, path: str, *, strict: bool) -> tuple[Any, str | None]:
     """The parsed number and its region (None for numbers of no single region, such as +800)."""
     if len(text) > 64:
@@ -253,6 +265,14 @@ def _parse_number(text: str, region: str | None, path: str, *, strict: bool) -> 
             phonenumbers.NumberParseException.TOO_LONG: "is too long",
         }.get(exc.error_type, "is not a phone number")
         raise ValidationError.single(path, reason, ErrorCode.INVALID_PHONE) from None
+    if (
+        strict
+        and region is not None
+        and _first_region(parsed.country_code or 0, region)
+        and phonenumbers.is_valid_number_for_region(parsed, region)
+    ):
+        # region_code_for_number would try ``region`` first and, the number being valid there, answer it
+        return parsed, region
     region = phonenumbers.region_code_for_number(parsed)
     if strict and region is not None and phonenumbers.is_valid_number_for_region(parsed, region):
         return parsed, region  # a valid number is a possible one: no length check needed

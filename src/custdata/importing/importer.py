@@ -35,6 +35,7 @@ import attrs
 
 from custdata._errors import IntegrityError, NotFoundError, Problem, ValidationError
 from custdata.domain import Customer, CustomerId, EmailAddress, ExternalRef
+from custdata.domain.checks import trusting
 from custdata.domain.money import currency_exponent
 from custdata.domain.redaction import pseudonymise_order
 from custdata.importing.convert import (
@@ -270,6 +271,9 @@ class _Changes:
             _note(rejects, line, columns.get(repair.field, repair.field), repair.note, "repaired")
 
 
+_NO_CHANGES = _Changes()
+
+
 #: Customer fields a record may be stored without (``drop_field``); each problem's field -> the fields to leave
 #: out (every part of the address together: an address missing a part is no address).
 _ADDRESS_PARTS = (
@@ -445,11 +449,65 @@ def _outcome(
     return _Head.of(customer), changes, written
 
 
-def _prepared(platform: str, context: CustomerFields, drop: bool, rows: bool, pending: Sequence[_Pending]) -> _Prepared:
+def _prepared(platform: str, context: CustomerFields, drop: bool, rows: bool, pending: Sequence[_Pending]) -> _Sent:
     """A worker's part of a batch: how each record is recognised, and its conversion (nothing touches a store);
-    with ``rows``, each customer as the rows a SQL store writes, and only what the import needs of it beside."""
+    with ``rows``, each customer as the rows a SQL store writes, and only what the import needs of it beside.
+    What is sent back is made of plain values (:func:`_flat`), which cost a fraction to send between processes
+    of what the import's own objects cost; the importing process rebuilds them (:func:`_unflat`)."""
     quick = [_quick(platform, values) for _, values, _ in pending]
-    return quick, [_outcome(values, columns, context, drop, rows=rows) for _, values, columns in pending]
+    outcomes = [_outcome(values, columns, context, drop, rows=rows) for _, values, columns in pending]
+    return [None if k is None else _flat_known(k) for k in quick], [_flat(outcome) for outcome in outcomes]
+
+
+#: How a worker sends a record's recognition: key, customer id, email address (its normalised form), guest.
+_FlatKnown = tuple[str, str | None, str | None, bool]
+#: How a worker sends a customer it built the stored rows of: id, email address (normalised), guest, the
+#: ``imported_from`` metadata, the changes (None when nothing was changed) and the rows.
+_FlatHead = tuple[str, str | None, bool, Any, "_Changes | None", PreparedCustomer]
+_Sent = tuple[list[_FlatKnown | None], list["_FlatHead | _Outcome"]]
+
+
+def _flat_known(known: _Known) -> _FlatKnown:
+    email = None if known.email is None else known.email.value
+    return known.key, None if known.customer_id is None else str(known.customer_id), email, known.guest
+
+
+def _flat(outcome: _Outcome) -> _FlatHead | _Outcome:
+    """``outcome`` as plain values when it is a customer with its rows; else as it is (problems, or a whole
+    customer)."""
+    if isinstance(outcome, list):
+        return outcome
+    head, changes, written = outcome
+    if not isinstance(head, _Head) or written is None:
+        return outcome
+    email = None if head.email is None else head.email.value
+    kept = changes if changes.dropped or changes.repairs else None
+    return str(head.id), email, head.is_guest, head.metadata.get(IMPORTED_FROM), kept, written
+
+
+def _unflat(sent: _Sent) -> _Prepared:
+    """What a worker sent, as the import's own objects again. The values come from objects the worker built
+    and checked, so they are not checked a second time."""
+    flat_known, flat_outcomes = sent
+    with trusting():
+        known = [
+            None if k is None else _Known(k[0], None if k[1] is None else CustomerId(k[1]), _email(k[2]), k[3])
+            for k in flat_known
+        ]
+        outcomes: list[_Outcome] = []
+        for item in flat_outcomes:
+            if isinstance(item, list) or len(item) != 6:
+                outcomes.append(item)
+                continue
+            ident, email, guest, source, changes, written = item
+            metadata = {} if source is None else {IMPORTED_FROM: source}
+            head = _Head(CustomerId(ident), _email(email), guest, metadata)
+            outcomes.append((head, changes or _NO_CHANGES, written))
+    return known, outcomes
+
+
+def _email(value: str | None) -> EmailAddress | None:
+    return None if value is None else EmailAddress(value)
 
 
 @attrs.frozen
@@ -489,11 +547,11 @@ def _parallel(run: _CustomerRun, batches: Iterator[_Batch], workers: int, progre
     pool = ProcessPoolExecutor(
         workers, mp_context=multiprocessing.get_context("spawn"), initializer=_watch_parent, initargs=(os.getpid(),)
     )
-    window: deque[tuple[_Batch, Future[_Prepared] | None]] = deque()
+    window: deque[tuple[_Batch, Future[_Sent] | None]] = deque()
 
     def apply_first() -> None:
         batch, future = window.popleft()
-        run.apply(batch, None if future is None else future.result())
+        run.apply(batch, None if future is None else _unflat(future.result()))
         if progress is not None and batch.progress is not None:
             progress(batch.progress)
 
