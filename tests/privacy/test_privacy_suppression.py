@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from no_list_store import NoListStore
 from privacy_builders import T0, customer
 
 from custdata import EmailAddress, ValidationError
 from custdata.merge import merge, preview
 from custdata.privacy import erase_customer
-from custdata.storage import Store
+from custdata.storage import KeepsSuppressions, Store, open_store
 from custdata.storage.sqlite import SQLiteStore
 from custdata.storage.suppression import email_digest, suppressed_emails, unsuppress_emails
 
@@ -101,3 +103,33 @@ def test_the_store_holds_digests_under_the_key_and_not_the_addresses(tmp_path: P
         digest = hmac.new(KEY, b"custdata suppression list\x00" + canonical.encode(), sha256).hexdigest()
         assert digest == email_digest(KEY, address)
         assert digest.encode() in data
+
+
+@given(st.one_of(st.binary(max_size=40), st.text(max_size=40), st.integers(), st.none(), st.lists(st.integers())))
+@settings(max_examples=60, deadline=None)
+def test_any_key_is_taken_or_refused_with_its_field(key: Any) -> None:
+    from custdata.storage.suppression import MIN_KEY_BYTES, check_key
+
+    if isinstance(key, bytes) and len(key) >= MIN_KEY_BYTES:
+        assert check_key(key) is key
+        return
+    with pytest.raises(ValidationError) as raised:
+        check_key(key)
+    assert raised.value.problems[0].path == "suppression_key"
+
+
+@given(st.lists(st.one_of(st.text(alphabet="0123456789abcdefABCDEFg -", min_size=60, max_size=66), st.text())))
+@settings(max_examples=60, deadline=None)
+def test_any_digest_is_kept_or_refused_with_its_index_and_nothing_is_written(digests: list[str]) -> None:
+    with open_store("memory://") as store, store.unit_of_work() as uow:
+        customers = uow.customers
+        assert isinstance(customers, KeepsSuppressions)
+        good = [len(d) == 64 and set(d) <= set("0123456789abcdef") for d in digests]
+        if all(good):
+            assert customers.suppress(digests) == len(set(digests))
+            assert customers.suppressed(digests) == set(digests)
+            return
+        with pytest.raises(ValidationError) as raised:
+            customers.suppress(digests)
+        assert raised.value.problems[0].path == f"digests[{good.index(False)}]"
+        assert customers.suppressed([d for d, ok in zip(digests, good, strict=True) if ok]) == set()
