@@ -7,8 +7,9 @@ list, and :func:`custdata.importing.import_customers` skips a record whose addre
 digest is on the list.
 
 A digest is HMAC-SHA-256 under the key of the address's canonical form. The key stays out of the store (like the
-shop secret: from the environment or a secret manager); without it a digest tells nothing about an address, not
-even whether one was ever erased, and nothing can be worked back from the list. The same key must be given to
+shop secret: from the environment or a secret manager); without it nobody can tell which address a digest stands
+for, nor whether a given address is on the list (only how many digests it holds), and nothing can be worked back
+from it. The same key must be given to
 erasure and to every import: digests made under another key match nothing.
 """
 
