@@ -3,14 +3,13 @@
 Erasure removes a customer's addresses, so nothing in the store links the person to them any more; a shop export
 read again afterwards would then add the person anew. With a *suppression key*,
 :func:`custdata.privacy.erase_customer` adds a digest of each address the person had to the store's suppression
-list, and :func:`custdata.importing.import_customers` skips a record whose address no live customer has and whose
-digest is on the list.
+list; :func:`custdata.importing.import_customers` then skips a record whose address is on the list, and
+:func:`custdata.importing.import_orders` an order that would add a customer with such an address.
 
 A digest is HMAC-SHA-256 under the key of the address's canonical form. The key stays out of the store (like the
 shop secret: from the environment or a secret manager); without it nobody can tell which address a digest stands
 for, nor whether a given address is on the list (only how many digests it holds), and nothing can be worked back
-from it. The same key must be given to
-erasure and to every import: digests made under another key match nothing.
+from it. The same key must be given to erasure and to every import: digests made under another key match nothing.
 """
 
 from __future__ import annotations
