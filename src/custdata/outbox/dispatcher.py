@@ -55,7 +55,7 @@ from custdata.outbox.service import update_event
 from custdata.storage.merges import resolve
 from custdata.storage.outbox.model import OutboxEntry, OutboxState
 from custdata.storage.outbox.ports import OutboxUnitOfWork, outbox_unit_of_work
-from custdata.storage.outbox.status import OutboxStatus, pending_summary, read_status
+from custdata.storage.outbox.status import OutboxStatus, pending_summary_and_dead, read_status
 from custdata.storage.ports import Store
 from custdata.storage.records import LATEST_MOMENT
 
@@ -217,7 +217,7 @@ class DispatchRules:
         """Fill in what waits in the outbox of ``uow`` now (read only); logged as ``outbox.waiting`` when the
         picture changed since the last look, and something waits without anything due."""
         now = self._clock()
-        summary = pending_summary(uow, now)
+        summary, dead = pending_summary_and_dead(uow, now)
         report.waiting = summary.scheduled + summary.retrying + summary.leased
         report.waiting_by_reason = {
             "scheduled": summary.scheduled,
@@ -225,7 +225,7 @@ class DispatchRules:
             "leased": summary.leased,
         }
         report.next_due_at = summary.next_due_at
-        report.dead_letters = uow.outbox.count(OutboxState.DEAD)
+        report.dead_letters = dead
         report.observed_at = now
         picture = (report.waiting, report.next_due_at, report.dead_letters)
         if picture != self._last_waiting and summary.due == 0 and (report.waiting or report.dead_letters):

@@ -121,12 +121,19 @@ class PostgresSession:
         safe = [_safe_params(sql, row) for row in rows]
         self._write(lambda cur: cur.executemany(sql, safe))
 
-    def _write(self, run: Callable[[psycopg.Cursor[Any]], object]) -> int:
+    def execute_returning(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        safe = _safe_params(sql, params)
+        rows: list[tuple[Any, ...]] = []
+        self._write(lambda cur: cur.execute(sql, safe), rows)
+        return rows
+
+    def _write(self, run: Callable[[psycopg.Cursor[Any]], object], rows: list[tuple[Any, ...]] | None = None) -> int:
         """Run a write in the unit of work's transaction (opening it if needed), inside a savepoint.
 
         The statements go in one pipeline: one round trip for SAVEPOINT, the write and RELEASE. The write that
         opens the transaction needs no savepoint: nothing was written before it, so undoing it alone is rolling
-        the transaction back (BEGIN and the write, one round trip).
+        the transaction back (BEGIN and the write, one round trip). With ``rows``, the rows the write returns
+        (its ``RETURNING`` clause) are added to it.
         """
         conn = self._usable()
         cur = conn.cursor()
@@ -141,6 +148,8 @@ class PostgresSession:
                 run(cur)
                 if not opening:
                     conn.execute("RELEASE SAVEPOINT custdata_write")
+            if rows is not None:
+                rows += cur.fetchall()
             return cur.rowcount  # known only once the pipeline has synced
         except BaseException as exc:
             self._undo_write(conn, opening)

@@ -129,6 +129,13 @@ class SQLiteSession:
         except _DRIVER_ERRORS as exc:
             raise translate(exc) from exc
 
+    def execute_returning(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        conn = self._begin()
+        try:
+            return conn.execute(sql, params).fetchall()
+        except _DRIVER_ERRORS as exc:
+            raise translate(exc) from exc
+
     def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
         conn = self._begin()
         try:

@@ -8,7 +8,9 @@ Tables (created by :data:`SCHEMA`, the ``custdata_outbox`` schema, which the SQL
 - ``timers``: one row per key; the triggering event as a document.
 
 Leasing is one ``UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING``: atomic under SQLite's write lock,
-and with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so that concurrent dispatchers take different rows.
+and with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so that concurrent dispatchers take different rows. It runs in
+the unit of work's write transaction (committed with it) and returns the leased rows itself, so a lease is one
+round trip and the commit.
 """
 
 from __future__ import annotations
@@ -217,17 +219,19 @@ class SqlOutboxRepository:
         session = self._session()
         skip = " FOR UPDATE SKIP LOCKED" if session.dialect.name == "postgresql" else ""
         token = os.urandom(12).hex()
-        count = session.execute(
-            self._sql(
-                "UPDATE outbox SET lease_owner = ?, lease_us = ?, lease_token = ?, attempts = attempts + 1, "
-                "updated_us = ? WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND available_us <= ? "
-                f"AND (lease_us IS NULL OR lease_us <= ?) ORDER BY available_us, id LIMIT ?{skip})"
-            ),
-            (who, until, token, at, at, at, size),
+        update = (
+            "UPDATE outbox SET lease_owner = ?, lease_us = ?, lease_token = ?, attempts = attempts + 1, "
+            "updated_us = ? WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND available_us <= ? "
+            f"AND (lease_us IS NULL OR lease_us <= ?) ORDER BY available_us, id LIMIT ?{skip})"
         )
-        if count == 0:
+        params = (who, until, token, at, at, at, size)
+        returning = getattr(session, "execute_returning", None)
+        if returning is not None:  # the write and the read of what it leased in one statement
+            found = _load_entries(returning(self._sql(f"{update} RETURNING {_COLUMNS}, {{message_out}}"), params))
+        elif session.execute(self._sql(update), params) == 0:
             return []
-        found = self._rows("WHERE state = 'pending' AND lease_token = ?", [token])
+        else:
+            found = self._rows("WHERE state = 'pending' AND lease_token = ?", [token])
         return sorted(found, key=lambda e: (e.available_at, str(e.id)))
 
     def settle(
@@ -334,12 +338,21 @@ class SqlOutboxRepository:
     def pending_summary(self, now: datetime) -> PendingSummary:
         """The pending entries and timers at ``now`` (see :mod:`custdata.storage.outbox.status`) in one statement:
         one pass over the pending rows (the ``outbox_ready`` index) and one over the pending timers."""
+        return self._summary(now, dead=False)[0]
+
+    def pending_summary_and_dead(self, now: datetime) -> tuple[PendingSummary, int]:
+        """:meth:`pending_summary` and the number of dead entries, in the same one statement (a dispatcher's
+        look at what waits)."""
+        return self._summary(now, dead=True)
+
+    def _summary(self, now: datetime, *, dead: bool) -> tuple[PendingSummary, int]:
         at = micros(_args.moment("now", now))
         free = "(lease_us IS NULL OR lease_us <= ?)"
+        dead_count = ", (SELECT count(*) FROM outbox WHERE state = 'dead') AS dead" if dead else ""
         row = self._session().fetch_one(
             self._sql(
-                "SELECT o.due, o.scheduled, o.retrying, o.leased, o.oldest, o.upcoming, t.waiting, t.due, t.next "
-                "FROM (SELECT "
+                f"SELECT o.due, o.scheduled, o.retrying, o.leased, o.oldest, o.upcoming, t.waiting, t.due, t.next"
+                f"{dead_count} FROM (SELECT "
                 f"sum(CASE WHEN {free} AND available_us <= ? THEN 1 ELSE 0 END) AS due, "
                 f"sum(CASE WHEN {free} AND available_us > ? AND attempts = 0 THEN 1 ELSE 0 END) AS scheduled, "
                 f"sum(CASE WHEN {free} AND available_us > ? AND attempts > 0 THEN 1 ELSE 0 END) AS retrying, "
@@ -352,10 +365,9 @@ class SqlOutboxRepository:
             ),
             (at,) * 12,
         )
-        due, scheduled, retrying, leased, oldest, upcoming, waiting, timers_due, next_timer = (
-            row if row else (None,) * 9
-        )
-        return PendingSummary(
+        values = tuple(row) if row else (None,) * 10
+        due, scheduled, retrying, leased, oldest, upcoming, waiting, timers_due, next_timer = values[:9]
+        summary = PendingSummary(
             due=int(due or 0),
             scheduled=int(scheduled or 0),
             retrying=int(retrying or 0),
@@ -366,6 +378,7 @@ class SqlOutboxRepository:
             timers_due=int(timers_due or 0),
             next_timer_at=_time(None if next_timer is None else int(next_timer)),
         )
+        return summary, int(values[9] or 0) if dead else 0
 
     def count_recent(self, customer_id: str, *, since: datetime, topics: Iterable[Topic]) -> int:
         customer = _args.text("customer_id", customer_id, 128)
