@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -177,3 +178,58 @@ def test_an_idle_round_of_the_dispatcher_waits_on_postgresql_no_more_than_pinned
 
     for log in asyncio.run(main())[1:]:
         assert 0 < len(log) <= IDLE_ROUND, log
+
+
+#: Round trips of one round of the service's dispatcher that sends one mail: the lease (with BEGIN, returning the
+#: leased entry), its COMMIT; the entry and its customer read again; the settle (with BEGIN), the read of the
+#: mail's event and its update, COMMIT; the look at what waits (the pending entries, timers and dead letters in
+#: one statement).
+ROUND_WITH_ONE_MAIL = 9
+
+
+def test_a_round_that_sends_one_mail_waits_on_postgresql_no_more_than_pinned(pg_url: str, counted: None) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from custdata import Customer, Topic
+    from custdata.aio import AsyncDispatcher, open_async_store
+    from custdata.notify import Message
+    from custdata.outbox.service import enqueue
+
+    url = f"{pg_url}{'&' if '?' in pg_url else '?'}schema=t_{uuid.uuid4().hex[:16]}"
+    start = datetime.now(UTC) - timedelta(minutes=1)
+
+    def queue(uow: Any, key: str) -> None:
+        if key == "mail-0":
+            uow.customers.add(Customer(id="cus_1", created_at=start))
+        mail = Message(
+            idempotency_key=key,
+            channel="email",
+            topic=Topic.ORDER_CONFIRMATION,
+            recipient="jane@example.com",
+            subject="Your order",
+            text="Thank you",
+            order_id="ord_1",
+        )
+        assert enqueue(uow, mail, customer_id="cus_1", now=start) is not None
+        uow.commit()
+
+    async def main() -> list[list[str]]:
+        store = await open_async_store(url)
+        notifier = AsyncRecordingNotifier()
+        try:
+            dispatcher = AsyncDispatcher(store, notifier)
+            rounds = []
+            for i in range(3):  # the first round warms the pool and psycopg's caches
+                async with store.unit_of_work() as uow:
+                    await uow.run_sync(functools.partial(queue, key=f"mail-{i}"))
+                with counting() as log:
+                    report = await dispatcher.run_once()
+                assert (report.leased, report.sent) == (1, 1)
+                rounds.append(log)
+            assert len(notifier.messages) == 3
+            return rounds
+        finally:
+            await store.close()
+
+    for log in asyncio.run(main())[1:]:
+        assert 0 < len(log) <= ROUND_WITH_ONE_MAIL, log
