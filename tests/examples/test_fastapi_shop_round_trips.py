@@ -153,8 +153,8 @@ async def sent(notifier: AsyncRecordingNotifier, key_part: str) -> None:
 
 
 #: Round trips of one round of the service's dispatcher that finds nothing to send: the lease (with BEGIN), its
-#: COMMIT, and the look at what waits (the pending entries and timers in one statement, the dead letters).
-IDLE_ROUND = 4
+#: COMMIT, and the look at what waits (the pending entries, timers and dead letters in one statement).
+IDLE_ROUND = 3
 
 
 def test_an_idle_round_of_the_dispatcher_waits_on_postgresql_no_more_than_pinned(pg_url: str, counted: None) -> None:
@@ -181,10 +181,10 @@ def test_an_idle_round_of_the_dispatcher_waits_on_postgresql_no_more_than_pinned
 
 
 #: Round trips of one round of the service's dispatcher that sends one mail: the lease (with BEGIN, returning the
-#: leased entry), its COMMIT; the entry and its customer read again; the settle (with BEGIN), the read of the
-#: mail's event and its update, COMMIT; the look at what waits (the pending entries, timers and dead letters in
-#: one statement).
-ROUND_WITH_ONE_MAIL = 9
+#: leased entry), its COMMIT; the entry, its customer and its event read again in one statement; the settle (with
+#: BEGIN), the event's update, COMMIT; the look at what waits (the pending entries, timers and dead letters in one
+#: statement).
+ROUND_WITH_ONE_MAIL = 7
 
 
 def test_a_round_that_sends_one_mail_waits_on_postgresql_no_more_than_pinned(pg_url: str, counted: None) -> None:

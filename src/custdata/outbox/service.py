@@ -296,16 +296,30 @@ def _scrub_event(uow: OutboxUnitOfWork, event_id: str, *, now: datetime, suppres
         return
 
 
-def update_event(uow: OutboxUnitOfWork, event_id: str, *, now: datetime, **changes: Any) -> bool:
+def update_event(
+    uow: OutboxUnitOfWork,
+    event_id: str,
+    *,
+    now: datetime,
+    read: CommunicationEvent | None = None,
+    **changes: Any,
+) -> bool:
     """Apply ``changes`` to the communication event ``event_id``, re-reading it when someone changed it
-    concurrently; False when the event is gone (erased with its customer, say)."""
+    concurrently; False when the event is gone (erased with its customer, say).
+
+    ``read`` is the event as read a moment ago (it is changed in place): the first attempt starts from it instead
+    of reading the event again; its version tells whether someone changed the event since, and then it is read
+    again as usual."""
     if "suppression_reason" not in changes and changes.get("status") != CommunicationStatus.SUPPRESSED:
         changes = {**changes, "suppression_reason": None}
     for attempt in range(3):
-        try:
-            event = uow.communications.get(event_id)
-        except NotFoundError:
-            return False
+        if attempt == 0 and read is not None and str(read.id) == str(event_id):
+            event = read
+        else:
+            try:
+                event = uow.communications.get(event_id)
+            except NotFoundError:
+                return False
         for name, value in changes.items():  # a fresh copy from the store; the repository validates it on update
             setattr(event, name, value)
         event.updated_at = max(event.updated_at, now)
@@ -315,5 +329,7 @@ def update_event(uow: OutboxUnitOfWork, event_id: str, *, now: datetime, **chang
             if attempt == 2:
                 raise
             continue
+        except NotFoundError:  # gone since it was read
+            return False
         return True
     return False

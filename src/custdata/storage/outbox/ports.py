@@ -38,8 +38,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Protocol, TypeGuard, runtime_checkable
 
-from custdata._errors import OutboxMissingError
-from custdata.domain import Topic
+from custdata._errors import NotFoundError, OutboxMissingError
+from custdata.domain import CommunicationEvent, Customer, Topic
 from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
 from custdata.storage.ports import DEFAULT_LIMIT, Page, Store, UnitOfWork
 
@@ -227,6 +227,43 @@ def cancellable(
 
 
 @runtime_checkable
+class ReadsBeforeSending(Protocol):
+    """An outbox repository that reads an entry with its customer and its communication event in one step (the
+    SQL stores' take one statement)."""
+
+    def with_customer_and_event(self, entry_id: str) -> tuple[OutboxEntry, Customer | None, CommunicationEvent | None]:
+        """:func:`read_before_sending`, done by the repository itself."""
+
+
+def read_before_sending(
+    uow: OutboxUnitOfWork, entry_id: str
+) -> tuple[OutboxEntry, Customer | None, CommunicationEvent | None]:
+    """The entry ``entry_id`` as it is now, the customer filed under its ``customer_id`` (None when there is none;
+    a merged customer's own record, its ``merged_into`` not followed) and the entry's communication event (None when
+    there is none): what a dispatcher reads just before a send. :class:`~custdata.NotFoundError` for an unknown
+    entry.
+
+    An outbox with its own ``with_customer_and_event`` (:class:`ReadsBeforeSending`) reads the three at once; any
+    other is asked with ``outbox.get``, ``customers.get`` and ``communications.get``."""
+    own = getattr(uow.outbox, "with_customer_and_event", None)  # isinstance(..., ReadsBeforeSending), as above
+    if own is not None:
+        found: tuple[OutboxEntry, Customer | None, CommunicationEvent | None] = own(entry_id)
+        return found
+    entry = uow.outbox.get(entry_id)
+    customer: Customer | None
+    event: CommunicationEvent | None
+    try:
+        customer = uow.customers.get(str(entry.customer_id))
+    except NotFoundError:
+        customer = None
+    try:
+        event = uow.communications.get(str(entry.id))
+    except NotFoundError:
+        event = None
+    return entry, customer, event
+
+
+@runtime_checkable
 class OutboxUnitOfWork(UnitOfWork, Protocol):
     """A unit of work that also has the outbox and the timers (see the module docstring)."""
 
@@ -269,10 +306,12 @@ __all__ = [
     "OutboxStore",
     "FindsCancellable",
     "OutboxUnitOfWork",
+    "ReadsBeforeSending",
     "ReschedulesTimers",
     "TimerRepository",
     "cancellable",
     "has_outbox",
     "outbox_unit_of_work",
+    "read_before_sending",
     "reschedule",
 ]

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import cattrs
 
 from custdata._errors import IntegrityError, NotFoundError, OperationalError, ValidationError
-from custdata.domain import Channel, Topic
+from custdata.domain import Channel, CommunicationEvent, Customer, Topic
 from custdata.domain.checks import trusting
 from custdata.notify import Message
 from custdata.serialization import make_converter
@@ -33,7 +33,16 @@ from custdata.storage.outbox import _args
 from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
 from custdata.storage.outbox.status import PendingSummary
 from custdata.storage.ports import DEFAULT_LIMIT, Page, check_limit
-from custdata.storage.records import EPOCH, decode_cursor, encode_cursor, micros, storable
+from custdata.storage.records import (
+    COMMUNICATIONS,
+    CUSTOMERS,
+    EPOCH,
+    decode_cursor,
+    encode_cursor,
+    load_documents,
+    micros,
+    storable,
+)
 from custdata.storage.sql.schema import Migration, Schema
 
 if TYPE_CHECKING:
@@ -202,6 +211,31 @@ class SqlOutboxRepository:
         if not found:
             raise NotFoundError("outbox entry", key)
         return found[0]
+
+    def with_customer_and_event(self, entry_id: str) -> tuple[OutboxEntry, Customer | None, CommunicationEvent | None]:
+        """:func:`custdata.storage.outbox.ports.read_before_sending` in one statement: the entry joined with the
+        customer filed under its ``customer_id`` and with its communication event (which has the entry's id)."""
+        key = _args.text("entry_id", entry_id)
+        rows: list[tuple[Any, ...]] = []
+        if storable(key):
+            out = dict(self._session().dialect.tokens)["doc_out"]
+            columns = ", ".join(f"o.{c.strip()}" for c in _COLUMNS.split(","))
+            rows = self._session().fetch_all(
+                self._sql(
+                    f"SELECT {columns}, {out.replace('doc', 'o.message')}, {out.replace('doc', 'c.doc')}, "
+                    f"{out.replace('doc', 'e.doc')} FROM outbox o "
+                    f"LEFT JOIN {CUSTOMERS.name} c ON c.id = o.customer_id "
+                    f"LEFT JOIN {COMMUNICATIONS.name} e ON e.id = o.id WHERE o.id = ?"
+                ),
+                [key],
+            )
+        if not rows:
+            raise NotFoundError("outbox entry", key)
+        row = rows[0]
+        entry = _load_entries([row[:17]])[0]
+        customer = None if row[17] is None else load_documents(Customer, [row[17]])[0]
+        event = None if row[18] is None else load_documents(CommunicationEvent, [row[18]])[0]
+        return entry, customer, event
 
     def find(self, idempotency_key: str) -> OutboxEntry | None:
         if not isinstance(idempotency_key, str):
