@@ -3,7 +3,9 @@ the port's plain operations, on the memory store, a SQLite file and PostgreSQL:
 
 - ``cancellable`` (what a cancel of some topics would take: the pending timers and how many outbox entries) against
   ``timers.pending`` filtered the way ``timers.cancel`` filters, and the entries ``outbox.cancel`` returns;
-- ``reschedule`` (a timer moved forward only) against ``get`` and ``schedule(replace=True)``.
+- ``reschedule`` (a timer moved forward only) against ``get`` and ``schedule(replace=True)``;
+- ``read_before_sending`` (an entry with its customer and its event, read by a dispatcher before a send) against
+  ``outbox.get``, ``customers.get`` and ``communications.get``.
 """
 
 from __future__ import annotations
@@ -19,15 +21,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from custdata.domain import Channel, Topic
+from custdata._errors import NotFoundError
+from custdata.domain import Channel, Customer, Topic
 from custdata.notify import Message
+from custdata.outbox.service import enqueue, update_event
 from custdata.storage import open_store
+from custdata.storage.memory import MemoryStore
 from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
 from custdata.storage.outbox.ports import (
     FindsCancellable,
+    ReadsBeforeSending,
     ReschedulesTimers,
     cancellable,
     outbox_unit_of_work,
+    read_before_sending,
     reschedule,
 )
 from custdata.storage.ports import Store
@@ -195,3 +202,70 @@ def test_reschedule_moves_a_timer_forward_only_as_get_and_replace_do(store: Stor
     assert fast == slow
     assert stored["fast"] == stored["slow"]
     assert reschedules == (not isinstance(store, type(open_store("memory://"))))
+
+
+def reference_read(uow: Any, entry_id: str) -> tuple[Any, ...]:
+    entry = uow.outbox.get(entry_id)
+    try:
+        customer = uow.customers.get(str(entry.customer_id))
+    except NotFoundError:
+        customer = None
+    try:
+        event = uow.communications.get(str(entry.id))
+    except NotFoundError:
+        event = None
+    return entry, customer, event
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    specs=st.lists(
+        st.tuples(
+            st.sampled_from(["none", "plain", "changed", "merged"]),  # the customer filed under the entry's id
+            st.sampled_from(["kept", "updated", "deleted"]),  # the entry's event
+            st.sampled_from(["pending", "leased", "settled", "forgotten"]),  # the entry
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_read_before_sending_is_the_entry_its_customer_and_its_event_as_get_reads_them(
+    store: Store, specs: list[Any]
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    ids = []
+    with outbox_unit_of_work(store) as uow:
+        for i, (customer_kind, event_kind, entry_kind) in enumerate(specs):
+            customer_id = f"cus_{run}{i}"
+            uow.customers.add(Customer(id=customer_id, created_at=T0, given_name="Ada"))
+            if customer_kind == "changed":
+                changed = uow.customers.get(customer_id)
+                changed.family_name = "Lovelace"
+                uow.customers.update(changed)
+            if customer_kind == "merged":
+                uow.customers.add(Customer(id=f"cus_{run}{i}s", created_at=T0))
+                merged = uow.customers.get(customer_id)
+                merged.merged_into = f"cus_{run}{i}s"
+                uow.customers.update(merged)
+            entry = enqueue(uow, message(f"{run}:read:{i}", Topic.ORDER_PACKED), customer_id=customer_id, now=T0)
+            assert entry is not None
+            ids.append(str(entry.id))
+            if customer_kind == "none":  # the entry moved to an id no customer has
+                assert uow.outbox.reassign(customer_id, f"cus_{run}{i}gone", now=T0) == 1
+            if event_kind == "updated":
+                assert update_event(uow, str(entry.id), now=T0 + timedelta(minutes=1), error="first try failed")
+            elif event_kind == "deleted":
+                uow.communications.delete(str(entry.id))
+            if entry_kind != "pending":
+                uow.outbox.lease(f"{run}:{i}", now=T0, limit=100, duration=timedelta(hours=1))
+            if entry_kind == "settled":
+                assert uow.outbox.settle(str(entry.id), f"{run}:{i}", state=OutboxState.SENT, now=T0, provider_id="p")
+            elif entry_kind == "forgotten":
+                uow.outbox.forget(str(entry.id), now=T0, reason="erased")
+        uow.commit()
+    with outbox_unit_of_work(store) as uow:
+        for entry_id in ids:
+            assert read_before_sending(uow, entry_id) == reference_read(uow, entry_id)
+        with pytest.raises(NotFoundError):
+            read_before_sending(uow, f"com_{run}unknown")
+        assert isinstance(uow.outbox, ReadsBeforeSending) == (not isinstance(store, MemoryStore))
