@@ -269,3 +269,52 @@ def test_read_before_sending_is_the_entry_its_customer_and_its_event_as_get_read
         with pytest.raises(NotFoundError):
             read_before_sending(uow, f"com_{run}unknown")
         assert isinstance(uow.outbox, ReadsBeforeSending) == (not isinstance(store, MemoryStore))
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(available=st.lists(st.integers(-3, 3), min_size=1, max_size=8), hours=st.integers(0, 2))
+def test_a_lease_returning_its_rows_leases_what_an_update_and_a_read_lease(
+    store: Store, available: list[int], hours: int
+) -> None:
+    """The SQL stores lease with one ``UPDATE ... RETURNING``; a session without ``execute_returning`` (one written
+    before it) leases with the update and a read of the leased rows: the same entries, stored the same way."""
+    if isinstance(store, MemoryStore):
+        return
+    run = uuid.uuid4().hex[:8]
+    shapes: dict[str, list[Any]] = {}
+    for side in ("returning", "plain"):
+        customer = f"cus_{run}{side}"
+        with outbox_unit_of_work(store) as uow:
+            for i, hours_ahead in enumerate(available):
+                uow.outbox.add(
+                    OutboxEntry(
+                        id=f"com_{run}{side[0]}{i:04d}",
+                        idempotency_key=f"{run}:{side}:{i}",
+                        customer_id=customer,
+                        topic=Topic.ORDER_PACKED,
+                        channel=Channel.EMAIL,
+                        created_at=T0 - timedelta(hours=5),
+                        available_at=T0 + timedelta(hours=hours_ahead),
+                        message=message(f"{run}:{side}:{i}", Topic.ORDER_PACKED),
+                    )
+                )
+            uow.commit()
+        with outbox_unit_of_work(store) as uow:
+            if side == "plain":  # hide the method, as a session written without it has none
+                uow._active().execute_returning = None  # type: ignore[attr-defined]
+            now = T0 + timedelta(hours=hours)
+            # earlier examples' entries are leased for good or cancelled, so only this example's are ready
+            leased = uow.outbox.lease(f"{run}:{side}", now=now, limit=100, duration=timedelta(days=30))
+            uow.commit()
+        assert [str(e.customer_id) for e in leased] == [customer] * len(leased)
+        assert [(e.available_at, str(e.id)) for e in leased] == sorted((e.available_at, str(e.id)) for e in leased)
+        with outbox_unit_of_work(store) as uow:
+            assert [e for e in uow.outbox.for_customer(customer) if e.lease_owner] == sorted(
+                leased, key=lambda e: str(e.id)
+            )
+            # what was not leased must not be ready in a later example
+            uow.outbox.cancel(customer_id=customer, topics=[Topic.ORDER_PACKED], now=T0, reason="example over")
+            uow.commit()
+        shapes[side] = [(e.available_at, e.attempts, e.lease_expires_at, e.message) for e in leased]
+    assert len(shapes["returning"]) == sum(1 for a in available if a <= hours)
+    assert [s[:3] for s in shapes["returning"]] == [s[:3] for s in shapes["plain"]]
