@@ -181,10 +181,10 @@ def test_an_idle_round_of_the_dispatcher_waits_on_postgresql_no_more_than_pinned
 
 
 #: Round trips of one round of the service's dispatcher that sends one mail: the lease (with BEGIN, returning the
-#: leased entry), its COMMIT; the entry, its customer and its event read again in one statement; the settle (with
-#: BEGIN), the event's update, COMMIT; the look at what waits (the pending entries, timers and dead letters in one
+#: leased entry), its COMMIT; the entry, its customer and its event read again in one statement; the settle and the
+#: event's update (with BEGIN), COMMIT; the look at what waits (the pending entries, timers and dead letters in one
 #: statement).
-ROUND_WITH_ONE_MAIL = 7
+ROUND_WITH_ONE_MAIL = 6
 
 
 def test_a_round_that_sends_one_mail_waits_on_postgresql_no_more_than_pinned(pg_url: str, counted: None) -> None:

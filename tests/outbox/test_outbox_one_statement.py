@@ -5,7 +5,9 @@ the port's plain operations, on the memory store, a SQLite file and PostgreSQL:
   ``timers.pending`` filtered the way ``timers.cancel`` filters, and the entries ``outbox.cancel`` returns;
 - ``reschedule`` (a timer moved forward only) against ``get`` and ``schedule(replace=True)``;
 - ``read_before_sending`` (an entry with its customer and its event, read by a dispatcher before a send) against
-  ``outbox.get``, ``customers.get`` and ``communications.get``.
+  ``outbox.get``, ``customers.get`` and ``communications.get``;
+- ``settle_with_event`` (a send's result and its event written at once) against ``settle`` and ``update``;
+- a lease that returns its rows against the update and the read it replaces.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from custdata._errors import NotFoundError
-from custdata.domain import Channel, Customer, Topic
+from custdata._errors import ConflictError, IntegrityError, NotFoundError
+from custdata.domain import Channel, CommunicationStatus, Customer, Topic
 from custdata.notify import Message
-from custdata.outbox.service import enqueue, update_event
+from custdata.outbox.service import change_event, enqueue, update_event
 from custdata.storage import open_store
 from custdata.storage.memory import MemoryStore
 from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
@@ -36,6 +38,7 @@ from custdata.storage.outbox.ports import (
     outbox_unit_of_work,
     read_before_sending,
     reschedule,
+    settle_with_event,
 )
 from custdata.storage.ports import Store
 from custdata.storage.sqlite import SQLiteStore
@@ -318,3 +321,101 @@ def test_a_lease_returning_its_rows_leases_what_an_update_and_a_read_lease(
         shapes[side] = [(e.available_at, e.attempts, e.lease_expires_at, e.message) for e in leased]
     assert len(shapes["returning"]) == sum(1 for a in available if a <= hours)
     assert [s[:3] for s in shapes["returning"]] == [s[:3] for s in shapes["plain"]]
+
+
+def reference_settle_with_event(uow: Any, entry_id: str, owner: str, event: Any, **options: Any) -> tuple[bool, bool]:
+    if not uow.outbox.settle(entry_id, owner, **options):
+        return False, False
+    try:
+        uow.communications.update(event)
+    except (ConflictError, NotFoundError):
+        return True, False
+    return True, True
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    holder=st.sampled_from(["us", "another", "nobody"]),
+    meanwhile=st.sampled_from(["nothing", "changed", "deleted"]),
+    state=st.sampled_from([OutboxState.SENT, OutboxState.FAILED, OutboxState.SKIPPED, OutboxState.PENDING]),
+)
+def test_settle_with_event_writes_what_settle_and_update_write(
+    store: Store, holder: str, meanwhile: str, state: OutboxState
+) -> None:
+    """The SQL stores settle an entry and write its event in one round trip; the same answers and the same stored
+    entry and event as ``settle`` and then ``communications.update``, on twin entries."""
+    run = uuid.uuid4().hex[:8]
+    stored: dict[str, Any] = {}
+    answers: dict[str, Any] = {}
+    for side in ("fast", "slow"):
+        customer = f"cus_{run}{side}"
+        with outbox_unit_of_work(store) as uow:
+            uow.customers.add(Customer(id=customer, created_at=T0))
+            entry = enqueue(uow, message(f"{run}:{side}", Topic.ORDER_PACKED), customer_id=customer, now=T0)
+            assert entry is not None
+            if holder != "nobody":
+                who = f"{run}:{side}" if holder == "us" else f"{run}:{side}:other"
+                leased = uow.outbox.lease(who, now=T0 + timedelta(days=400), limit=1000, duration=timedelta(days=1))
+                assert entry.id in {e.id for e in leased}
+            uow.commit()
+        entry_id = str(entry.id)
+        with outbox_unit_of_work(store) as uow:
+            event = uow.communications.get(entry_id)
+        if meanwhile != "nothing":
+            with outbox_unit_of_work(store) as uow:
+                if meanwhile == "changed":
+                    assert update_event(uow, entry_id, now=T0, metadata={"n": 1})
+                else:
+                    uow.communications.delete(entry_id)
+                uow.commit()
+        change_event(event, now=T0 + timedelta(days=400), status=CommunicationStatus.SENT, provider_id="p-1")
+        options = {"state": state, "now": T0 + timedelta(days=400), "provider_id": "p-1", "error": "e", "reason": "r"}
+        with outbox_unit_of_work(store) as uow:
+            if side == "fast":
+                answer = settle_with_event(uow, entry_id, f"{run}:{side}", event=event, **options)
+            else:
+                answer = reference_settle_with_event(uow, entry_id, f"{run}:{side}", event, **options)
+            answers[side] = (answer, event.version)
+            uow.commit()  # even after a settle that did not happen: nothing of it may then be written
+        with outbox_unit_of_work(store) as uow:
+            kept = uow.outbox.get(entry_id)
+            events = uow.communications.get_many([entry_id])
+        stored[side] = (
+            kept.state,
+            kept.provider_id,
+            kept.last_error,
+            kept.lease_owner is not None,
+            [(v.status, v.provider_id, v.sent_at, v.updated_at, v.version, v.metadata) for v in events.values()],
+        )
+    assert answers["fast"] == answers["slow"]
+    assert stored["fast"] == stored["slow"]
+    assert answers["fast"][0] == (holder == "us", holder == "us" and meanwhile == "nothing")
+
+
+@pytest.mark.parametrize("first_write", [True, False])
+def test_a_session_runs_several_statements_all_or_none(store: Store, first_write: bool) -> None:
+    """``execute_each`` of the SQL sessions: when one statement fails, the others of the call are undone, the unit
+    of work's earlier writes stay, and it goes on."""
+    if isinstance(store, MemoryStore):
+        return
+    run = uuid.uuid4().hex[:8]
+    finish = "UPDATE timers SET state = 'fired' WHERE key = ?"
+    with outbox_unit_of_work(store) as uow:
+        uow.timers.schedule(timer(f"{run}:a", Topic.REVIEW_REQUEST, f"cus_{run}", T0, {}))
+        uow.commit()
+    with outbox_unit_of_work(store) as uow:
+        session = uow._active()  # type: ignore[attr-defined]
+        if first_write:  # an earlier write of the unit of work, which must stay
+            uow.timers.schedule(timer(f"{run}:b", Topic.REVIEW_REQUEST, f"cus_{run}", T0, {}))
+        duplicate = session.dialect.render(
+            "INSERT INTO timers (key, rule, topic, customer_id, state, due_us, created_us, trigger) "
+            "VALUES (?, 'r', 'review_request', 'c', 'pending', 0, 0, {doc_in})"
+        )
+        with pytest.raises(IntegrityError):
+            session.execute_each([(session.dialect.render(finish), (f"{run}:a",)), (duplicate, (f"{run}:a", "{}"))])
+        assert session.execute_each([(session.dialect.render(finish), (f"{run}:zzz",))]) == [0]
+        uow.commit()
+    with outbox_unit_of_work(store) as uow:
+        kept = uow.timers.get(f"{run}:a")
+        assert kept is not None and kept.state == TimerState.PENDING
+        assert (uow.timers.get(f"{run}:b") is not None) == first_write

@@ -40,6 +40,7 @@ import random
 import socket
 import threading
 from datetime import datetime, timedelta
+from typing import Any
 
 import attrs
 
@@ -51,10 +52,15 @@ from custdata.domain.checks import Checker
 from custdata.domain.personal import LINKED, NOT_PERSONAL, PERSONAL
 from custdata.notify import Notifier, SendResult
 from custdata.notify.result import Outcome, scrub
-from custdata.outbox.service import update_event
+from custdata.outbox.service import change_event, update_event
 from custdata.storage.merges import resolve
 from custdata.storage.outbox.model import OutboxEntry, OutboxState
-from custdata.storage.outbox.ports import OutboxUnitOfWork, outbox_unit_of_work, read_before_sending
+from custdata.storage.outbox.ports import (
+    OutboxUnitOfWork,
+    outbox_unit_of_work,
+    read_before_sending,
+    settle_with_event,
+)
 from custdata.storage.outbox.status import OutboxStatus, pending_summary_and_dead, read_status
 from custdata.storage.ports import Store
 from custdata.storage.records import LATEST_MOMENT
@@ -328,25 +334,31 @@ class DispatchRules:
     ) -> None:
         """Settle ``entry`` as decided, update its communication event and commit, counting it in ``report``; a
         lease lost in between is counted as lost and nothing is written. ``event`` is the communication event as
-        :meth:`recheck` read it (changed in place; read again when someone changed it since)."""
+        :meth:`recheck` read it: changed and written with the settle at once (it is read again when someone changed
+        it since)."""
         state = settlement.state
-        settled = uow.outbox.settle(
-            str(entry.id),
-            self.owner,
-            state=state,
-            now=settlement.now,
-            available_at=settlement.available_at,
-            provider_id=settlement.provider_id,
-            error=settlement.error,
-            reason=settlement.reason,
-        )
+        changes = _event_changes(state, settlement.provider_id, settlement.error, settlement.reason, settlement.now)
+        options: dict[str, Any] = {
+            "state": state,
+            "now": settlement.now,
+            "available_at": settlement.available_at,
+            "provider_id": settlement.provider_id,
+            "error": settlement.error,
+            "reason": settlement.reason,
+        }
+        written = False
+        if event is not None:
+            change_event(event, now=settlement.now, **changes)
+            settled, written = settle_with_event(uow, str(entry.id), self.owner, event=event, **options)
+        else:
+            settled = uow.outbox.settle(str(entry.id), self.owner, **options)
         if not settled:
+            uow.rollback()
             report.lost += 1
             log_event(_log, "outbox.lost", entry=entry.id, owner=self.owner, when="before recording")
             return
-        _update_event(
-            uow, entry, settlement.now, state, settlement.provider_id, settlement.error, settlement.reason, event
-        )
+        if not written:
+            update_event(uow, entry.id, now=settlement.now, **changes)
         uow.commit()
         setattr(report, _COUNTERS[state], getattr(report, _COUNTERS[state]) + 1)
         # the error is a provider's reply (scrubbed of the address, but it may still say something of the person):
@@ -529,37 +541,18 @@ def _withheld(entry: OutboxEntry, customer: Customer | None) -> str | None:
     return None
 
 
-def _update_event(
-    uow: OutboxUnitOfWork,
-    entry: OutboxEntry,
-    now: datetime,
-    state: OutboxState,
-    provider_id: str | None,
-    error: str | None,
-    reason: str | None,
-    read: CommunicationEvent | None = None,
-) -> None:
-    """Bring the entry's communication event in line with how its send ended (starting from ``read``, the event as
-    read before the send, when given)."""
+def _event_changes(
+    state: OutboxState, provider_id: str | None, error: str | None, reason: str | None, now: datetime
+) -> dict[str, Any]:
+    """What the entry's communication event says once its send ended so."""
     if state == OutboxState.SENT:
-        update_event(
-            uow,
-            entry.id,
-            now=now,
-            read=read,
-            status=CommunicationStatus.SENT,
-            provider_id=provider_id,
-            sent_at=now,
-            error=None,
-        )
-    elif state == OutboxState.SKIPPED:
+        return {"status": CommunicationStatus.SENT, "provider_id": provider_id, "sent_at": now, "error": None}
+    if state == OutboxState.SKIPPED:
         why = f"not sent: {reason or 'skipped by the notifier'}"[:512]
-        update_event(uow, entry.id, now=now, read=read, status=CommunicationStatus.SUPPRESSED, suppression_reason=why)
-    elif state in (OutboxState.FAILED, OutboxState.DEAD):
-        error = (error or "")[:4000] or None
-        update_event(uow, entry.id, now=now, read=read, status=CommunicationStatus.FAILED, error=error)
-    else:
-        update_event(uow, entry.id, now=now, read=read, error=(error or "")[:4000] or None)
+        return {"status": CommunicationStatus.SUPPRESSED, "suppression_reason": why}
+    if state in (OutboxState.FAILED, OutboxState.DEAD):
+        return {"status": CommunicationStatus.FAILED, "error": (error or "")[:4000] or None}
+    return {"error": (error or "")[:4000] or None}
 
 
 _EVENTS = {

@@ -296,33 +296,15 @@ def _scrub_event(uow: OutboxUnitOfWork, event_id: str, *, now: datetime, suppres
         return
 
 
-def update_event(
-    uow: OutboxUnitOfWork,
-    event_id: str,
-    *,
-    now: datetime,
-    read: CommunicationEvent | None = None,
-    **changes: Any,
-) -> bool:
+def update_event(uow: OutboxUnitOfWork, event_id: str, *, now: datetime, **changes: Any) -> bool:
     """Apply ``changes`` to the communication event ``event_id``, re-reading it when someone changed it
-    concurrently; False when the event is gone (erased with its customer, say).
-
-    ``read`` is the event as read a moment ago (it is changed in place): the first attempt starts from it instead
-    of reading the event again; its version tells whether someone changed the event since, and then it is read
-    again as usual."""
-    if "suppression_reason" not in changes and changes.get("status") != CommunicationStatus.SUPPRESSED:
-        changes = {**changes, "suppression_reason": None}
+    concurrently; False when the event is gone (erased with its customer, say)."""
     for attempt in range(3):
-        if attempt == 0 and read is not None and str(read.id) == str(event_id):
-            event = read
-        else:
-            try:
-                event = uow.communications.get(event_id)
-            except NotFoundError:
-                return False
-        for name, value in changes.items():  # a fresh copy from the store; the repository validates it on update
-            setattr(event, name, value)
-        event.updated_at = max(event.updated_at, now)
+        try:
+            event = uow.communications.get(event_id)
+        except NotFoundError:
+            return False
+        change_event(event, now=now, **changes)  # a fresh copy from the store; the repository validates it on update
         try:
             uow.communications.update(event)
         except ConflictError:
@@ -333,3 +315,13 @@ def update_event(
             return False
         return True
     return False
+
+
+def change_event(event: CommunicationEvent, *, now: datetime, **changes: Any) -> None:
+    """Apply ``changes`` to ``event`` in place as :func:`update_event` does (a suppression reason goes unless the
+    event is suppressed; ``updated_at`` moves to ``now`` unless it is later already)."""
+    if "suppression_reason" not in changes and changes.get("status") != CommunicationStatus.SUPPRESSED:
+        changes = {**changes, "suppression_reason": None}
+    for name, value in changes.items():
+        setattr(event, name, value)
+    event.updated_at = max(event.updated_at, now)

@@ -30,7 +30,7 @@ import threading
 import time
 import weakref
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -126,6 +126,24 @@ class PostgresSession:
         rows: list[tuple[Any, ...]] = []
         self._write(lambda cur: cur.execute(sql, safe), rows)
         return rows
+
+    def execute_each(self, statements: Sequence[tuple[str, Params]]) -> list[int]:
+        safe = [(sql, _safe_params(sql, params)) for sql, params in statements]
+        cursors: list[psycopg.Cursor[Any]] = []
+
+        def run(_: psycopg.Cursor[Any]) -> None:
+            conn = self.connection
+            for sql, params in safe:
+                cursor = conn.cursor()
+                cursors.append(cursor)
+                cursor.execute(sql, params)
+
+        try:
+            self._write(run)
+            return [cursor.rowcount for cursor in cursors]
+        finally:
+            for cursor in cursors:
+                cursor.close()
 
     def _write(self, run: Callable[[psycopg.Cursor[Any]], object], rows: list[tuple[Any, ...]] | None = None) -> int:
         """Run a write in the unit of work's transaction (opening it if needed), inside a savepoint.

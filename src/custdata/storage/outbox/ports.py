@@ -36,9 +36,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Protocol, TypeGuard, runtime_checkable
+from typing import Any, Protocol, TypeGuard, runtime_checkable
 
-from custdata._errors import NotFoundError, OutboxMissingError
+from custdata._errors import ConflictError, NotFoundError, OutboxMissingError
 from custdata.domain import CommunicationEvent, Customer, Topic
 from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
 from custdata.storage.ports import DEFAULT_LIMIT, Page, Store, UnitOfWork
@@ -263,6 +263,45 @@ def read_before_sending(
     return entry, customer, event
 
 
+def settle_with_event(
+    uow: OutboxUnitOfWork,
+    entry_id: str,
+    owner: str,
+    *,
+    state: OutboxState,
+    now: datetime,
+    event: CommunicationEvent,
+    available_at: datetime | None = None,
+    provider_id: str | None = None,
+    error: str | None = None,
+    reason: str | None = None,
+) -> tuple[bool, bool]:
+    """``outbox.settle`` the entry and, when it was settled, write ``event`` (its communication event, read
+    earlier and changed) with ``communications.update``, unless someone changed the stored event since it was read:
+    whether the entry was settled, and whether the event was written (its version is then one up). When the entry
+    was not settled, commit nothing of this unit of work: roll it back.
+
+    An outbox with its own ``settle_with_event`` (the SQL stores') sends both writes to the database at once; any
+    other is asked with ``settle`` and ``update``."""
+    own = getattr(uow.outbox, "settle_with_event", None)
+    options: dict[str, Any] = {
+        "available_at": available_at,
+        "provider_id": provider_id,
+        "error": error,
+        "reason": reason,
+    }
+    if own is not None:
+        found: tuple[bool, bool] = own(entry_id, owner, state=state, now=now, event=event, **options)
+        return found
+    if not uow.outbox.settle(entry_id, owner, state=state, now=now, **options):
+        return False, False
+    try:
+        uow.communications.update(event)
+    except (ConflictError, NotFoundError):
+        return True, False
+    return True, True
+
+
 @runtime_checkable
 class OutboxUnitOfWork(UnitOfWork, Protocol):
     """A unit of work that also has the outbox and the timers (see the module docstring)."""
@@ -314,4 +353,5 @@ __all__ = [
     "outbox_unit_of_work",
     "read_before_sending",
     "reschedule",
+    "settle_with_event",
 ]

@@ -37,13 +37,16 @@ from custdata.storage.records import (
     COMMUNICATIONS,
     CUSTOMERS,
     EPOCH,
+    check_entity,
     decode_cursor,
+    document,
     encode_cursor,
     load_documents,
     micros,
     storable,
 )
 from custdata.storage.sql.schema import Migration, Schema
+from custdata.storage.sql.tables import update_sql
 
 if TYPE_CHECKING:
     from custdata.storage.sql.session import SqlSession
@@ -280,6 +283,59 @@ class SqlOutboxRepository:
         error: str | None = None,
         reason: str | None = None,
     ) -> bool:
+        sql, params = self._settling(entry_id, owner, state, now, available_at, provider_id, error, reason)
+        return self._session().execute(sql, params) == 1
+
+    def settle_with_event(
+        self,
+        entry_id: str,
+        owner: str,
+        *,
+        state: OutboxState,
+        now: datetime,
+        event: CommunicationEvent,
+        available_at: datetime | None = None,
+        provider_id: str | None = None,
+        error: str | None = None,
+        reason: str | None = None,
+    ) -> tuple[bool, bool]:
+        """:func:`custdata.storage.outbox.ports.settle_with_event` in one round trip: the settle and the event's
+        update go to the database together; the update writes only when the settle did and the stored event still
+        has ``event``'s version (its version then goes up by one)."""
+        settling = self._settling(entry_id, owner, state, now, available_at, provider_id, error, reason)
+        checked = check_entity(event, CommunicationEvent, "event")
+        checked.validate()
+        old = int(checked.version)
+        key = str(checked.id)
+        update = self._sql(
+            f"{update_sql(COMMUNICATIONS)} AND EXISTS (SELECT 1 FROM outbox WHERE id = ? AND state = ? "
+            "AND updated_us = ? AND lease_token IS NULL)"
+        )
+        row = (old + 1, *COMMUNICATIONS.values(checked), document(checked, old + 1), key, old)
+        params = (*row, settling[1][6], settling[1][0], settling[1][5])
+        session = self._session()
+        each = getattr(session, "execute_each", None)
+        if each is not None:
+            settled, written = each([settling, (update, params)])
+        else:
+            settled = session.execute(*settling)
+            written = session.execute(update, params) if settled == 1 else 0
+        if written == 1:
+            checked.version = old + 1
+        return settled == 1, settled == 1 and written == 1
+
+    def _settling(
+        self,
+        entry_id: str,
+        owner: str,
+        state: OutboxState,
+        now: datetime,
+        available_at: datetime | None,
+        provider_id: str | None,
+        error: str | None,
+        reason: str | None,
+    ) -> tuple[str, tuple[Any, ...]]:
+        """The settle's statement and its parameters: the new state first, the time sixth, the entry's id seventh."""
         key = _args.text("entry_id", entry_id)
         who = _args.text("owner", owner, 128)
         chosen = _args.settle_state(state)
@@ -287,24 +343,22 @@ class SqlOutboxRepository:
         when = None if available_at is None else micros(_args.moment("available_at", available_at))
         if chosen == OutboxState.PENDING and when is None:
             when = at
-        count = self._session().execute(
-            self._sql(
-                "UPDATE outbox SET state = ?, available_us = COALESCE(?, available_us), provider_id = ?, "
-                "last_error = ?, reason = ?, lease_owner = NULL, lease_us = NULL, lease_token = NULL, updated_us = ? "
-                "WHERE id = ? AND lease_owner = ? AND state = 'pending'"
-            ),
-            (
-                chosen.value,
-                when,
-                _args.optional_text("provider_id", provider_id, 1024),
-                _args.optional_text("error", error, 4000),
-                _args.optional_text("reason", reason, 512),
-                at,
-                key,
-                who,
-            ),
+        sql = self._sql(
+            "UPDATE outbox SET state = ?, available_us = COALESCE(?, available_us), provider_id = ?, "
+            "last_error = ?, reason = ?, lease_owner = NULL, lease_us = NULL, lease_token = NULL, updated_us = ? "
+            "WHERE id = ? AND lease_owner = ? AND state = 'pending'"
         )
-        return count == 1
+        params = (
+            chosen.value,
+            when,
+            _args.optional_text("provider_id", provider_id, 1024),
+            _args.optional_text("error", error, 4000),
+            _args.optional_text("reason", reason, 512),
+            at,
+            key,
+            who,
+        )
+        return sql, params
 
     def cancel(
         self, *, customer_id: str, topics: Iterable[Topic], now: datetime, reason: str, order_id: str | None = None

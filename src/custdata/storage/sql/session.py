@@ -44,6 +44,11 @@ class SqlSession(Protocol):
         write transaction, never committed on its own) and return its rows: one round trip for the write and
         the read of what it wrote. Optional: a session without it is asked with ``execute`` and a query."""
 
+    def execute_each(self, statements: Sequence[tuple[str, Params]]) -> list[int]:
+        """Run several writing statements in order as :meth:`execute` runs one, all or none of them (a failing one
+        undoes the others), in one round trip where the driver allows; the row count of each. Optional: a
+        session without it is asked with ``execute``, one statement at a time."""
+
     def commit(self) -> None:
         """Commit the write transaction, if any."""
 
