@@ -28,12 +28,12 @@ from custdata.aio import AsyncRecordingNotifier  # noqa: E402
 from custdata.notify import WebhookNotifier  # noqa: E402
 
 #: Round trips of one registration: the address's lock (with BEGIN), the customer, its search keys, the look-up
-#: of the address, the sign-in mail's outbox entry and its event, COMMIT.
-REGISTRATION = 7
+#: of the address, the sign-in mail's outbox entry and its event (together), COMMIT.
+REGISTRATION = 6
 #: Round trips of one order: the customer, the order (with BEGIN), what the order makes obsolete (pending cart
-#: reminders, in the timers and the outbox at once), the confirmation's outbox entry and its event, the
+#: reminders, in the timers and the outbox at once), the confirmation's outbox entry and its event (together), the
 #: re-engagement timer (moved forward in one statement), COMMIT.
-ORDER = 7
+ORDER = 6
 
 _COUNTING: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("round_trips", default=None)
 _IN_PIPELINE: contextvars.ContextVar[bool] = contextvars.ContextVar("in_pipeline", default=False)

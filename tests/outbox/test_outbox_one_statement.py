@@ -7,6 +7,7 @@ the port's plain operations, on the memory store, a SQLite file and PostgreSQL:
 - ``read_before_sending`` (an entry with its customer and its event, read by a dispatcher before a send) against
   ``outbox.get``, ``customers.get`` and ``communications.get``;
 - ``settle_with_event`` (a send's result and its event written at once) against ``settle`` and ``update``;
+- ``add_with_event`` (an entry and its event added at once) against the two ``add``;
 - a lease that returns its rows against the update and the read it replaces.
 """
 
@@ -34,6 +35,7 @@ from custdata.storage.outbox.ports import (
     FindsCancellable,
     ReadsBeforeSending,
     ReschedulesTimers,
+    add_with_event,
     cancellable,
     outbox_unit_of_work,
     read_before_sending,
@@ -419,3 +421,84 @@ def test_a_session_runs_several_statements_all_or_none(store: Store, first_write
         kept = uow.timers.get(f"{run}:a")
         assert kept is not None and kept.state == TimerState.PENDING
         assert (uow.timers.get(f"{run}:b") is not None) == first_write
+
+
+def reference_add_with_event(uow: Any, entry: OutboxEntry, event: Any) -> bool:
+    if not uow.outbox.add(entry):
+        return False
+    uow.communications.add(event)
+    return True
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=st.sampled_from(["new", "key taken", "key taken, event gone", "id taken", "no customer"]))
+def test_add_with_event_writes_what_two_adds_write(store: Store, case: str) -> None:
+    """The SQL stores add an entry and its event in one round trip (``enqueue`` does): the same answer, the same
+    error and the same stored rows as ``outbox.add`` and then ``communications.add``, on twin entries."""
+    run = uuid.uuid4().hex[:8]
+    seen: dict[str, Any] = {}
+    for side in ("fast", "slow"):
+        customer = f"cus_{run}{side}"
+        key = f"{run}:{side}"
+        with outbox_unit_of_work(store) as uow:
+            if case != "no customer":
+                uow.customers.add(Customer(id=customer, created_at=T0))
+            if case.startswith("key taken") or case == "id taken":
+                first = enqueue(uow, message(key, Topic.ORDER_PACKED), customer_id=customer, now=T0)
+                assert first is not None
+                if case == "key taken, event gone":
+                    uow.communications.delete(str(first.id))
+            uow.commit()
+        twin = enqueue_parts(customer, key if case.startswith("key taken") else f"{key}:2")
+        if case == "id taken":
+            twin = tuple(attrs.evolve(part, id=first.id) for part in twin)  # type: ignore[assignment]
+        answer: Any
+        with outbox_unit_of_work(store) as uow:
+            act = add_with_event if side == "fast" else reference_add_with_event
+            try:
+                answer = act(uow, *twin)
+            except IntegrityError:
+                answer = "IntegrityError"
+                uow.rollback()
+            else:
+                uow.commit()
+        with outbox_unit_of_work(store) as uow:
+            entries = uow.outbox.for_customer(customer)
+            events = uow.communications.get_many([str(e.id) for e in entries] + [str(twin[0].id)])
+            seen[side] = (
+                answer,
+                [(e.state, e.created_at, e.message is not None) for e in entries],
+                sorted((ev.status, ev.created_at, ev.subject) for ev in events.values()),
+            )
+    assert seen["fast"] == seen["slow"]
+    expected = {"new": True, "key taken": False, "key taken, event gone": False}.get(case, "IntegrityError")
+    assert seen["fast"][0] == expected
+
+
+def enqueue_parts(customer: str, key: str) -> tuple[OutboxEntry, Any]:
+    """An entry and its event as ``enqueue`` builds them, an hour after the first."""
+    from custdata.domain import CommunicationEvent, CommunicationId
+
+    mail = message(key, Topic.ORDER_PACKED)
+    now = T0 + timedelta(hours=1)
+    entry = OutboxEntry(
+        id=CommunicationId.new(),
+        idempotency_key=key,
+        customer_id=customer,
+        topic=mail.topic,
+        channel=mail.channel,
+        created_at=now,
+        available_at=now,
+        message=mail,
+    )
+    event = CommunicationEvent(
+        id=entry.id,
+        customer_id=customer,
+        channel=mail.channel,
+        topic=mail.topic,
+        created_at=now,
+        idempotency_key=key,
+        subject=mail.subject,
+        body=mail.text,
+    )
+    return entry, event

@@ -18,7 +18,7 @@ from custdata.domain.checks import Checker, trusting
 from custdata.notify import Message
 from custdata.storage.merges import resolve
 from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer
-from custdata.storage.outbox.ports import OutboxUnitOfWork, cancellable
+from custdata.storage.outbox.ports import OutboxUnitOfWork, add_with_event, cancellable
 from custdata.storage.ports import DEFAULT_LIMIT, Page
 
 
@@ -56,8 +56,6 @@ def enqueue(
             available_at=now if available_at is None else max(now, available_at),
             message=message,
         )
-    if not uow.outbox.add(entry):
-        return None
     with trusting():  # built from the checked message; the repository validates it before writing
         event = CommunicationEvent(
             id=entry.id,
@@ -72,7 +70,8 @@ def enqueue(
             body=message.text,
             metadata=dict(metadata or {}),
         )
-    uow.communications.add(event)
+    if not add_with_event(uow, entry, event):
+        return None
     return entry
 
 

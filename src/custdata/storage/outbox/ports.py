@@ -263,6 +263,21 @@ def read_before_sending(
     return entry, customer, event
 
 
+def add_with_event(uow: OutboxUnitOfWork, entry: OutboxEntry, event: CommunicationEvent) -> bool:
+    """``outbox.add`` the entry and, when it was added, ``communications.add`` its event (which has the entry's
+    id); False, and nothing written, when the entry's idempotency key is taken.
+
+    An outbox with its own ``add_with_event`` (the SQL stores') sends both inserts to the database at once; any
+    other is asked with ``add`` and ``add``."""
+    own = getattr(uow.outbox, "add_with_event", None)
+    if own is not None:
+        return bool(own(entry, event))
+    if not uow.outbox.add(entry):
+        return False
+    uow.communications.add(event)
+    return True
+
+
 def settle_with_event(
     uow: OutboxUnitOfWork,
     entry_id: str,
@@ -346,6 +361,7 @@ __all__ = [
     "FindsCancellable",
     "OutboxUnitOfWork",
     "ReadsBeforeSending",
+    "add_with_event",
     "ReschedulesTimers",
     "TimerRepository",
     "cancellable",

@@ -46,7 +46,7 @@ from custdata.storage.records import (
     storable,
 )
 from custdata.storage.sql.schema import Migration, Schema
-from custdata.storage.sql.tables import update_sql
+from custdata.storage.sql.tables import insert_sql, update_sql
 
 if TYPE_CHECKING:
     from custdata.storage.sql.session import SqlSession
@@ -166,6 +166,35 @@ def _load_entries(rows: list[tuple[Any, ...]]) -> list[OutboxEntry]:
     return out
 
 
+def _entry_row(e: OutboxEntry) -> tuple[Any, ...]:
+    return (
+        str(e.id),
+        e.idempotency_key,
+        str(e.customer_id),
+        None if e.order_id is None else str(e.order_id),
+        e.topic.value,
+        e.channel.value,
+        e.state.value,
+        micros(e.created_at),
+        micros(e.available_at),
+        micros(e.updated_at),
+        e.attempts,
+        e.lease_owner,
+        None if e.lease_expires_at is None else micros(e.lease_expires_at),
+        e.last_error,
+        e.reason,
+        e.provider_id,
+        _message_doc(e.message),
+    )
+
+
+def _event_row(event: CommunicationEvent, version: int | None = None) -> tuple[Any, ...]:
+    """The row of the communications table for ``event`` (with ``version`` instead of its own when given), as the
+    communications repository writes it."""
+    version = int(event.version) if version is None else version
+    return (str(event.id), version, *COMMUNICATIONS.values(event), document(event, version))
+
+
 class SqlOutboxRepository:
     """The outbox of an SQL unit of work (see :class:`custdata.outbox.OutboxRepository`)."""
 
@@ -182,30 +211,42 @@ class SqlOutboxRepository:
 
     def add(self, entry: OutboxEntry) -> bool:
         e = _args.entry(entry)
-        row = (
-            str(e.id),
-            e.idempotency_key,
-            str(e.customer_id),
-            None if e.order_id is None else str(e.order_id),
-            e.topic.value,
-            e.channel.value,
-            e.state.value,
-            micros(e.created_at),
-            micros(e.available_at),
-            micros(e.updated_at),
-            e.attempts,
-            e.lease_owner,
-            None if e.lease_expires_at is None else micros(e.lease_expires_at),
-            e.last_error,
-            e.reason,
-            e.provider_id,
-            _message_doc(e.message),
-        )
+        row = _entry_row(e)
         session = self._session()
         if session.execute(self._sql(_INSERT), row) == 1:
             return True
         if self.find(e.idempotency_key) is None:
             raise IntegrityError("an outbox entry with this id already exists")
+        return False
+
+    def add_with_event(self, entry: OutboxEntry, event: CommunicationEvent) -> bool:
+        """:func:`custdata.storage.outbox.ports.add_with_event` in one round trip: both inserts go to the database
+        together, all or none. A taken idempotency key fails the event's insert as well (the events' keys are
+        unique too), or, when no event holds the key any more, the event is taken out again."""
+        e = _args.entry(entry)
+        checked = check_entity(event, CommunicationEvent, "event")
+        checked.validate()
+        if str(checked.id) != str(e.id):
+            raise ValidationError.single("event", "must have the entry's id")
+        session = self._session()
+        each = getattr(session, "execute_each", None)
+        if each is None:
+            if not self.add(e):
+                return False
+            session.execute(self._sql(insert_sql(COMMUNICATIONS)), _event_row(checked))
+            return True
+        try:
+            added, _ = each(
+                [(self._sql(_INSERT), _entry_row(e)), (self._sql(insert_sql(COMMUNICATIONS)), _event_row(checked))]
+            )
+        except IntegrityError:
+            if self.find(e.idempotency_key) is None:
+                raise
+            return False
+        if added == 1:
+            return True
+        # the key is taken by an entry whose event is gone: the event just written goes again
+        session.execute(self._sql(f"DELETE FROM {COMMUNICATIONS.name} WHERE id = ?"), (str(checked.id),))
         return False
 
     def get(self, entry_id: str) -> OutboxEntry:
@@ -311,7 +352,7 @@ class SqlOutboxRepository:
             f"{update_sql(COMMUNICATIONS)} AND EXISTS (SELECT 1 FROM outbox WHERE id = ? AND state = ? "
             "AND updated_us = ? AND lease_token IS NULL)"
         )
-        row = (old + 1, *COMMUNICATIONS.values(checked), document(checked, old + 1), key, old)
+        row = (*_event_row(checked, old + 1)[1:], key, old)
         params = (*row, settling[1][6], settling[1][0], settling[1][5])
         session = self._session()
         each = getattr(session, "execute_each", None)
