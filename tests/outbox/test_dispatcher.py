@@ -421,3 +421,43 @@ def test_a_merged_customers_waiting_messages_answer_to_the_survivor(store: Store
     entry_state, event = state(store, "m2")
     assert entry_state == OutboxState.SKIPPED
     assert event.suppression_reason == "not sent: no marketing consent on email any more (consent unsubscribed)"
+
+
+@pytest.mark.parametrize("meanwhile", ["changed", "deleted"])
+def test_an_event_changed_or_deleted_while_its_message_is_sent_is_recorded_over_what_it_is_now(
+    store: Store, meanwhile: str
+) -> None:
+    """The dispatcher reads the event before the send and records from that read: a change made to the event
+    during the send is kept (the event is read again), a deleted event is not written back."""
+    put(store, message("k1"))
+
+    class Meddling(RecordingNotifier):
+        def send(self, message: Message) -> SendResult:
+            with store.unit_of_work() as uow:
+                assert isinstance(uow, OutboxUnitOfWork)
+                entry = uow.outbox.find(message.idempotency_key)
+                assert entry is not None
+                if meanwhile == "changed":
+                    event = uow.communications.get(str(entry.id))
+                    event.metadata = {"campaign": "spring"}
+                    uow.communications.update(event)
+                else:
+                    uow.communications.delete(str(entry.id))
+                uow.commit()
+            return super().send(message)
+
+    notifier = Meddling()
+    report = Dispatcher(store, notifier, clock=Clock()).drain()
+    assert (report.leased, report.sent) == (1, 1)
+    with store.unit_of_work() as uow:
+        assert isinstance(uow, OutboxUnitOfWork)
+        entry = uow.outbox.find("k1")
+        assert entry is not None and entry.state == OutboxState.SENT
+        events = uow.communications.get_many([str(entry.id)])
+    if meanwhile == "deleted":
+        assert events == {}
+    else:
+        event = events[entry.id]
+        assert event.status == CommunicationStatus.SENT
+        assert event.metadata == {"campaign": "spring"}
+        assert event.provider_id == RecordingNotifier.provider_id(notifier.get("k1"))

@@ -3,7 +3,12 @@ the port's plain operations, on the memory store, a SQLite file and PostgreSQL:
 
 - ``cancellable`` (what a cancel of some topics would take: the pending timers and how many outbox entries) against
   ``timers.pending`` filtered the way ``timers.cancel`` filters, and the entries ``outbox.cancel`` returns;
-- ``reschedule`` (a timer moved forward only) against ``get`` and ``schedule(replace=True)``.
+- ``reschedule`` (a timer moved forward only) against ``get`` and ``schedule(replace=True)``;
+- ``read_before_sending`` (an entry with its customer and its event, read by a dispatcher before a send) against
+  ``outbox.get``, ``customers.get`` and ``communications.get``;
+- ``settle_with_event`` (a send's result and its event written at once) against ``settle`` and ``update``;
+- ``add_with_event`` (an entry and its event added at once) against the two ``add``;
+- a lease that returns its rows against the update and the read it replaces.
 """
 
 from __future__ import annotations
@@ -19,16 +24,23 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from custdata.domain import Channel, Topic
+from custdata._errors import ConflictError, IntegrityError, NotFoundError
+from custdata.domain import Channel, CommunicationStatus, Customer, Topic
 from custdata.notify import Message
+from custdata.outbox.service import change_event, enqueue, update_event
 from custdata.storage import open_store
+from custdata.storage.memory import MemoryStore
 from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
 from custdata.storage.outbox.ports import (
     FindsCancellable,
+    ReadsBeforeSending,
     ReschedulesTimers,
+    add_with_event,
     cancellable,
     outbox_unit_of_work,
+    read_before_sending,
     reschedule,
+    settle_with_event,
 )
 from custdata.storage.ports import Store
 from custdata.storage.sqlite import SQLiteStore
@@ -195,3 +207,298 @@ def test_reschedule_moves_a_timer_forward_only_as_get_and_replace_do(store: Stor
     assert fast == slow
     assert stored["fast"] == stored["slow"]
     assert reschedules == (not isinstance(store, type(open_store("memory://"))))
+
+
+def reference_read(uow: Any, entry_id: str) -> tuple[Any, ...]:
+    entry = uow.outbox.get(entry_id)
+    try:
+        customer = uow.customers.get(str(entry.customer_id))
+    except NotFoundError:
+        customer = None
+    try:
+        event = uow.communications.get(str(entry.id))
+    except NotFoundError:
+        event = None
+    return entry, customer, event
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    specs=st.lists(
+        st.tuples(
+            st.sampled_from(["none", "plain", "changed", "merged"]),  # the customer filed under the entry's id
+            st.sampled_from(["kept", "updated", "deleted"]),  # the entry's event
+            st.sampled_from(["pending", "leased", "settled", "forgotten"]),  # the entry
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_read_before_sending_is_the_entry_its_customer_and_its_event_as_get_reads_them(
+    store: Store, specs: list[Any]
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    ids = []
+    with outbox_unit_of_work(store) as uow:
+        for i, (customer_kind, event_kind, entry_kind) in enumerate(specs):
+            customer_id = f"cus_{run}{i}"
+            uow.customers.add(Customer(id=customer_id, created_at=T0, given_name="Ada"))
+            if customer_kind == "changed":
+                changed = uow.customers.get(customer_id)
+                changed.family_name = "Lovelace"
+                uow.customers.update(changed)
+            if customer_kind == "merged":
+                uow.customers.add(Customer(id=f"cus_{run}{i}s", created_at=T0))
+                merged = uow.customers.get(customer_id)
+                merged.merged_into = f"cus_{run}{i}s"
+                uow.customers.update(merged)
+            entry = enqueue(uow, message(f"{run}:read:{i}", Topic.ORDER_PACKED), customer_id=customer_id, now=T0)
+            assert entry is not None
+            ids.append(str(entry.id))
+            if customer_kind == "none":  # the entry moved to an id no customer has
+                assert uow.outbox.reassign(customer_id, f"cus_{run}{i}gone", now=T0) == 1
+            if event_kind == "updated":
+                assert update_event(uow, str(entry.id), now=T0 + timedelta(minutes=1), error="first try failed")
+            elif event_kind == "deleted":
+                uow.communications.delete(str(entry.id))
+            if entry_kind != "pending":
+                uow.outbox.lease(f"{run}:{i}", now=T0, limit=100, duration=timedelta(hours=1))
+            if entry_kind == "settled":
+                assert uow.outbox.settle(str(entry.id), f"{run}:{i}", state=OutboxState.SENT, now=T0, provider_id="p")
+            elif entry_kind == "forgotten":
+                uow.outbox.forget(str(entry.id), now=T0, reason="erased")
+        uow.commit()
+    with outbox_unit_of_work(store) as uow:
+        for entry_id in ids:
+            assert read_before_sending(uow, entry_id) == reference_read(uow, entry_id)
+        with pytest.raises(NotFoundError):
+            read_before_sending(uow, f"com_{run}unknown")
+        assert isinstance(uow.outbox, ReadsBeforeSending) == (not isinstance(store, MemoryStore))
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(available=st.lists(st.integers(-3, 3), min_size=1, max_size=8), hours=st.integers(0, 2))
+def test_a_lease_returning_its_rows_leases_what_an_update_and_a_read_lease(
+    store: Store, available: list[int], hours: int
+) -> None:
+    """The SQL stores lease with one ``UPDATE ... RETURNING``; a session without ``execute_returning`` (one written
+    before it) leases with the update and a read of the leased rows: the same entries, stored the same way."""
+    if isinstance(store, MemoryStore):
+        return
+    run = uuid.uuid4().hex[:8]
+    shapes: dict[str, list[Any]] = {}
+    for side in ("returning", "plain"):
+        customer = f"cus_{run}{side}"
+        with outbox_unit_of_work(store) as uow:
+            for i, hours_ahead in enumerate(available):
+                uow.outbox.add(
+                    OutboxEntry(
+                        id=f"com_{run}{side[0]}{i:04d}",
+                        idempotency_key=f"{run}:{side}:{i}",
+                        customer_id=customer,
+                        topic=Topic.ORDER_PACKED,
+                        channel=Channel.EMAIL,
+                        created_at=T0 - timedelta(hours=5),
+                        available_at=T0 + timedelta(hours=hours_ahead),
+                        message=message(f"{run}:{side}:{i}", Topic.ORDER_PACKED),
+                    )
+                )
+            uow.commit()
+        with outbox_unit_of_work(store) as uow:
+            if side == "plain":  # hide the method, as a session written without it has none
+                uow._active().execute_returning = None  # type: ignore[attr-defined]
+            now = T0 + timedelta(hours=hours)
+            # earlier examples' entries are leased for good or cancelled, so only this example's are ready
+            leased = uow.outbox.lease(f"{run}:{side}", now=now, limit=100, duration=timedelta(days=30))
+            uow.commit()
+        assert [str(e.customer_id) for e in leased] == [customer] * len(leased)
+        assert [(e.available_at, str(e.id)) for e in leased] == sorted((e.available_at, str(e.id)) for e in leased)
+        with outbox_unit_of_work(store) as uow:
+            assert [e for e in uow.outbox.for_customer(customer) if e.lease_owner] == sorted(
+                leased, key=lambda e: str(e.id)
+            )
+            # what was not leased must not be ready in a later example
+            uow.outbox.cancel(customer_id=customer, topics=[Topic.ORDER_PACKED], now=T0, reason="example over")
+            uow.commit()
+        shapes[side] = [(e.available_at, e.attempts, e.lease_expires_at, e.message) for e in leased]
+    assert len(shapes["returning"]) == sum(1 for a in available if a <= hours)
+    assert [s[:3] for s in shapes["returning"]] == [s[:3] for s in shapes["plain"]]
+
+
+def reference_settle_with_event(uow: Any, entry_id: str, owner: str, event: Any, **options: Any) -> tuple[bool, bool]:
+    if not uow.outbox.settle(entry_id, owner, **options):
+        return False, False
+    try:
+        uow.communications.update(event)
+    except (ConflictError, NotFoundError):
+        return True, False
+    return True, True
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    holder=st.sampled_from(["us", "another", "nobody"]),
+    meanwhile=st.sampled_from(["nothing", "changed", "deleted"]),
+    state=st.sampled_from([OutboxState.SENT, OutboxState.FAILED, OutboxState.SKIPPED, OutboxState.PENDING]),
+)
+def test_settle_with_event_writes_what_settle_and_update_write(
+    store: Store, holder: str, meanwhile: str, state: OutboxState
+) -> None:
+    """The SQL stores settle an entry and write its event in one round trip; the same answers and the same stored
+    entry and event as ``settle`` and then ``communications.update``, on twin entries."""
+    run = uuid.uuid4().hex[:8]
+    stored: dict[str, Any] = {}
+    answers: dict[str, Any] = {}
+    for side in ("fast", "slow"):
+        customer = f"cus_{run}{side}"
+        with outbox_unit_of_work(store) as uow:
+            uow.customers.add(Customer(id=customer, created_at=T0))
+            entry = enqueue(uow, message(f"{run}:{side}", Topic.ORDER_PACKED), customer_id=customer, now=T0)
+            assert entry is not None
+            if holder != "nobody":
+                who = f"{run}:{side}" if holder == "us" else f"{run}:{side}:other"
+                leased = uow.outbox.lease(who, now=T0 + timedelta(days=400), limit=1000, duration=timedelta(days=1))
+                assert entry.id in {e.id for e in leased}
+            uow.commit()
+        entry_id = str(entry.id)
+        with outbox_unit_of_work(store) as uow:
+            event = uow.communications.get(entry_id)
+        if meanwhile != "nothing":
+            with outbox_unit_of_work(store) as uow:
+                if meanwhile == "changed":
+                    assert update_event(uow, entry_id, now=T0, metadata={"n": 1})
+                else:
+                    uow.communications.delete(entry_id)
+                uow.commit()
+        change_event(event, now=T0 + timedelta(days=400), status=CommunicationStatus.SENT, provider_id="p-1")
+        options = {"state": state, "now": T0 + timedelta(days=400), "provider_id": "p-1", "error": "e", "reason": "r"}
+        with outbox_unit_of_work(store) as uow:
+            if side == "fast":
+                answer = settle_with_event(uow, entry_id, f"{run}:{side}", event=event, **options)
+            else:
+                answer = reference_settle_with_event(uow, entry_id, f"{run}:{side}", event, **options)
+            answers[side] = (answer, event.version)
+            uow.commit()  # even after a settle that did not happen: nothing of it may then be written
+        with outbox_unit_of_work(store) as uow:
+            kept = uow.outbox.get(entry_id)
+            events = uow.communications.get_many([entry_id])
+        stored[side] = (
+            kept.state,
+            kept.provider_id,
+            kept.last_error,
+            kept.lease_owner is not None,
+            [(v.status, v.provider_id, v.sent_at, v.updated_at, v.version, v.metadata) for v in events.values()],
+        )
+    assert answers["fast"] == answers["slow"]
+    assert stored["fast"] == stored["slow"]
+    assert answers["fast"][0] == (holder == "us", holder == "us" and meanwhile == "nothing")
+
+
+@pytest.mark.parametrize("first_write", [True, False])
+def test_a_session_runs_several_statements_all_or_none(store: Store, first_write: bool) -> None:
+    """``execute_each`` of the SQL sessions: when one statement fails, the others of the call are undone, the unit
+    of work's earlier writes stay, and it goes on."""
+    if isinstance(store, MemoryStore):
+        return
+    run = uuid.uuid4().hex[:8]
+    finish = "UPDATE timers SET state = 'fired' WHERE key = ?"
+    with outbox_unit_of_work(store) as uow:
+        uow.timers.schedule(timer(f"{run}:a", Topic.REVIEW_REQUEST, f"cus_{run}", T0, {}))
+        uow.commit()
+    with outbox_unit_of_work(store) as uow:
+        session = uow._active()  # type: ignore[attr-defined]
+        if first_write:  # an earlier write of the unit of work, which must stay
+            uow.timers.schedule(timer(f"{run}:b", Topic.REVIEW_REQUEST, f"cus_{run}", T0, {}))
+        duplicate = session.dialect.render(
+            "INSERT INTO timers (key, rule, topic, customer_id, state, due_us, created_us, trigger) "
+            "VALUES (?, 'r', 'review_request', 'c', 'pending', 0, 0, {doc_in})"
+        )
+        with pytest.raises(IntegrityError):
+            session.execute_each([(session.dialect.render(finish), (f"{run}:a",)), (duplicate, (f"{run}:a", "{}"))])
+        assert session.execute_each([(session.dialect.render(finish), (f"{run}:zzz",))]) == [0]
+        uow.commit()
+    with outbox_unit_of_work(store) as uow:
+        kept = uow.timers.get(f"{run}:a")
+        assert kept is not None and kept.state == TimerState.PENDING
+        assert (uow.timers.get(f"{run}:b") is not None) == first_write
+
+
+def reference_add_with_event(uow: Any, entry: OutboxEntry, event: Any) -> bool:
+    if not uow.outbox.add(entry):
+        return False
+    uow.communications.add(event)
+    return True
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=st.sampled_from(["new", "key taken", "key taken, event gone", "id taken", "no customer"]))
+def test_add_with_event_writes_what_two_adds_write(store: Store, case: str) -> None:
+    """The SQL stores add an entry and its event in one round trip (``enqueue`` does): the same answer, the same
+    error and the same stored rows as ``outbox.add`` and then ``communications.add``, on twin entries."""
+    run = uuid.uuid4().hex[:8]
+    seen: dict[str, Any] = {}
+    for side in ("fast", "slow"):
+        customer = f"cus_{run}{side}"
+        key = f"{run}:{side}"
+        with outbox_unit_of_work(store) as uow:
+            if case != "no customer":
+                uow.customers.add(Customer(id=customer, created_at=T0))
+            if case.startswith("key taken") or case == "id taken":
+                first = enqueue(uow, message(key, Topic.ORDER_PACKED), customer_id=customer, now=T0)
+                assert first is not None
+                if case == "key taken, event gone":
+                    uow.communications.delete(str(first.id))
+            uow.commit()
+        twin = enqueue_parts(customer, key if case.startswith("key taken") else f"{key}:2")
+        if case == "id taken":
+            twin = tuple(attrs.evolve(part, id=first.id) for part in twin)  # type: ignore[assignment]
+        answer: Any
+        with outbox_unit_of_work(store) as uow:
+            act = add_with_event if side == "fast" else reference_add_with_event
+            try:
+                answer = act(uow, *twin)
+            except IntegrityError:
+                answer = "IntegrityError"
+                uow.rollback()
+            else:
+                uow.commit()
+        with outbox_unit_of_work(store) as uow:
+            entries = uow.outbox.for_customer(customer)
+            events = uow.communications.get_many([str(e.id) for e in entries] + [str(twin[0].id)])
+            seen[side] = (
+                answer,
+                [(e.state, e.created_at, e.message is not None) for e in entries],
+                sorted((ev.status, ev.created_at, ev.subject) for ev in events.values()),
+            )
+    assert seen["fast"] == seen["slow"]
+    expected = {"new": True, "key taken": False, "key taken, event gone": False}.get(case, "IntegrityError")
+    assert seen["fast"][0] == expected
+
+
+def enqueue_parts(customer: str, key: str) -> tuple[OutboxEntry, Any]:
+    """An entry and its event as ``enqueue`` builds them, an hour after the first."""
+    from custdata.domain import CommunicationEvent, CommunicationId
+
+    mail = message(key, Topic.ORDER_PACKED)
+    now = T0 + timedelta(hours=1)
+    entry = OutboxEntry(
+        id=CommunicationId.new(),
+        idempotency_key=key,
+        customer_id=customer,
+        topic=mail.topic,
+        channel=mail.channel,
+        created_at=now,
+        available_at=now,
+        message=mail,
+    )
+    event = CommunicationEvent(
+        id=entry.id,
+        customer_id=customer,
+        channel=mail.channel,
+        topic=mail.topic,
+        created_at=now,
+        idempotency_key=key,
+        subject=mail.subject,
+        body=mail.text,
+    )
+    return entry, event

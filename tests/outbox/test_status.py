@@ -24,7 +24,13 @@ from custdata.outbox.dispatcher import DrainReport
 from custdata.outbox.ports import OutboxUnitOfWork
 from custdata.storage import Store, open_store
 from custdata.storage.outbox.model import OutboxEntry, Timer
-from custdata.storage.outbox.status import PendingSummaryQuery, read_status, summarise, summarise_pending
+from custdata.storage.outbox.status import (
+    PendingAndDeadQuery,
+    PendingSummaryQuery,
+    read_status,
+    summarise,
+    summarise_pending,
+)
 from custdata.storage.sqlite import SQLiteStore
 
 T0 = datetime(2024, 3, 1, 12, tzinfo=UTC)
@@ -141,8 +147,11 @@ def test_the_store_answers_as_the_reference_does(
         assert isinstance(uow.outbox, PendingSummaryQuery)
         assert uow.outbox.pending_summary(now) == expected
         assert summarise_pending(uow, now) == expected  # the answer for a store without the query
+        assert isinstance(uow.outbox, PendingAndDeadQuery)
+        summary_and_dead = uow.outbox.pending_summary_and_dead(now)
         status = read_status(uow, now)
     counts = {state.value: sum(1 for e in seen["entries"] if e.state == state) for state in OutboxState}
+    assert summary_and_dead == (expected, counts["dead"])
     assert status.counts == counts
     assert status.dead_letters == counts["dead"]
     assert status.waiting == expected.scheduled + expected.retrying + expected.leased

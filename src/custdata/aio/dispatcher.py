@@ -90,7 +90,7 @@ class AsyncDispatcher(DispatchRules):
                     break
                 with span("outbox.send", entry=entry.id, topic=entry.topic.value, channel=entry.channel.value) as sp:
                     async with self.store.unit_of_work() as uow:
-                        current, customer = await uow.run_sync(functools.partial(self.reread, entry=entry))
+                        current, customer, event = await uow.run_sync(functools.partial(self.recheck, entry=entry))
                     if current is None:  # cancelled or erased since the lease (the customer's data was erased, say)
                         self.lost(entry, report)
                         set_attributes(sp, outcome="lost")
@@ -103,7 +103,9 @@ class AsyncDispatcher(DispatchRules):
                         except Exception as exc:  # noqa: BLE001 - a notifier bug must not stop the dispatcher
                             result = self.raised(exc)
                         settlement = self.after_send(current, result)
-                    record = functools.partial(self.record, entry=current, settlement=settlement, report=report)
+                    record = functools.partial(
+                        self.record, entry=current, settlement=settlement, report=report, event=event
+                    )
                     async with self.store.unit_of_work() as uow:
                         await uow.run_sync(record)
                     set_attributes(sp, outcome=settlement.state.value, attempts=current.attempts)

@@ -40,22 +40,28 @@ import random
 import socket
 import threading
 from datetime import datetime, timedelta
+from typing import Any
 
 import attrs
 
 from custdata._clock import Clock, utc_now
 from custdata._errors import IntegrityError, NotFoundError, OperationalError
 from custdata._telemetry import log_event, set_attributes, span
-from custdata.domain import CommunicationStatus, ConsentPurpose, ConsentState, Customer
+from custdata.domain import CommunicationEvent, CommunicationStatus, ConsentPurpose, ConsentState, Customer
 from custdata.domain.checks import Checker
 from custdata.domain.personal import LINKED, NOT_PERSONAL, PERSONAL
 from custdata.notify import Notifier, SendResult
 from custdata.notify.result import Outcome, scrub
-from custdata.outbox.service import update_event
+from custdata.outbox.service import change_event, update_event
 from custdata.storage.merges import resolve
 from custdata.storage.outbox.model import OutboxEntry, OutboxState
-from custdata.storage.outbox.ports import OutboxUnitOfWork, outbox_unit_of_work
-from custdata.storage.outbox.status import OutboxStatus, pending_summary, read_status
+from custdata.storage.outbox.ports import (
+    OutboxUnitOfWork,
+    outbox_unit_of_work,
+    read_before_sending,
+    settle_with_event,
+)
+from custdata.storage.outbox.status import OutboxStatus, pending_summary_and_dead, read_status
 from custdata.storage.ports import Store
 from custdata.storage.records import LATEST_MOMENT
 
@@ -217,7 +223,7 @@ class DispatchRules:
         """Fill in what waits in the outbox of ``uow`` now (read only); logged as ``outbox.waiting`` when the
         picture changed since the last look, and something waits without anything due."""
         now = self._clock()
-        summary = pending_summary(uow, now)
+        summary, dead = pending_summary_and_dead(uow, now)
         report.waiting = summary.scheduled + summary.retrying + summary.leased
         report.waiting_by_reason = {
             "scheduled": summary.scheduled,
@@ -225,7 +231,7 @@ class DispatchRules:
             "leased": summary.leased,
         }
         report.next_due_at = summary.next_due_at
-        report.dead_letters = uow.outbox.count(OutboxState.DEAD)
+        report.dead_letters = dead
         report.observed_at = now
         picture = (report.waiting, report.next_due_at, report.dead_letters)
         if picture != self._last_waiting and summary.due == 0 and (report.waiting or report.dead_letters):
@@ -257,17 +263,21 @@ class DispatchRules:
     def reread(self, uow: OutboxUnitOfWork, entry: OutboxEntry) -> tuple[OutboxEntry | None, Customer | None]:
         """The entry and its customer as they are now, just before sending: None for the entry when it is no longer
         a pending one this dispatcher holds (erasure cancels leased entries and drops their message)."""
-        try:
-            current = uow.outbox.get(str(entry.id))
-        except NotFoundError:
-            return None, None
-        if current.state != OutboxState.PENDING or current.lease_owner != self.owner:
-            return None, None
-        try:
-            customer: Customer | None = _current(uow, uow.customers.get(str(current.customer_id)))
-        except NotFoundError:
-            customer = None
+        current, customer, _ = self.recheck(uow, entry)
         return current, customer
+
+    def recheck(
+        self, uow: OutboxUnitOfWork, entry: OutboxEntry
+    ) -> tuple[OutboxEntry | None, Customer | None, CommunicationEvent | None]:
+        """:meth:`reread`, and the entry's communication event as it is now (for :meth:`record` to start from):
+        the three in one statement on the SQL stores."""
+        try:
+            current, customer, event = read_before_sending(uow, str(entry.id))
+        except NotFoundError:
+            return None, None, None
+        if current.state != OutboxState.PENDING or current.lease_owner != self.owner:
+            return None, None, None
+        return current, None if customer is None else _current(uow, customer), event
 
     def lost(self, entry: OutboxEntry, report: DrainReport) -> None:
         """Count an entry that was cancelled or erased since the lease (not sent, not settled)."""
@@ -314,25 +324,41 @@ class DispatchRules:
         wait = self.retry.delay(entry.attempts, self._rng, result.retry_after)
         return Settlement(state=OutboxState.PENDING, now=now, error=described, available_at=_later(now, wait))
 
-    def record(self, uow: OutboxUnitOfWork, entry: OutboxEntry, settlement: Settlement, report: DrainReport) -> None:
+    def record(
+        self,
+        uow: OutboxUnitOfWork,
+        entry: OutboxEntry,
+        settlement: Settlement,
+        report: DrainReport,
+        event: CommunicationEvent | None = None,
+    ) -> None:
         """Settle ``entry`` as decided, update its communication event and commit, counting it in ``report``; a
-        lease lost in between is counted as lost and nothing is written."""
+        lease lost in between is counted as lost and nothing is written. ``event`` is the communication event as
+        :meth:`recheck` read it: changed and written with the settle at once (it is read again when someone changed
+        it since)."""
         state = settlement.state
-        settled = uow.outbox.settle(
-            str(entry.id),
-            self.owner,
-            state=state,
-            now=settlement.now,
-            available_at=settlement.available_at,
-            provider_id=settlement.provider_id,
-            error=settlement.error,
-            reason=settlement.reason,
-        )
+        changes = _event_changes(state, settlement.provider_id, settlement.error, settlement.reason, settlement.now)
+        options: dict[str, Any] = {
+            "state": state,
+            "now": settlement.now,
+            "available_at": settlement.available_at,
+            "provider_id": settlement.provider_id,
+            "error": settlement.error,
+            "reason": settlement.reason,
+        }
+        written = False
+        if event is not None:
+            change_event(event, now=settlement.now, **changes)
+            settled, written = settle_with_event(uow, str(entry.id), self.owner, event=event, **options)
+        else:
+            settled = uow.outbox.settle(str(entry.id), self.owner, **options)
         if not settled:
+            uow.rollback()
             report.lost += 1
             log_event(_log, "outbox.lost", entry=entry.id, owner=self.owner, when="before recording")
             return
-        _update_event(uow, entry, settlement.now, state, settlement.provider_id, settlement.error, settlement.reason)
+        if not written:
+            update_event(uow, entry.id, now=settlement.now, **changes)
         uow.commit()
         setattr(report, _COUNTERS[state], getattr(report, _COUNTERS[state]) + 1)
         # the error is a provider's reply (scrubbed of the address, but it may still say something of the person):
@@ -401,7 +427,7 @@ class Dispatcher(DispatchRules):
                     break
                 with span("outbox.send", entry=entry.id, topic=entry.topic.value, channel=entry.channel.value) as sp:
                     with self._uow() as uow:
-                        current, customer = self.reread(uow, entry)
+                        current, customer, event = self.recheck(uow, entry)
                     if current is None:  # cancelled or erased since the lease (the customer's data was erased, say)
                         self.lost(entry, report)
                         set_attributes(sp, outcome="lost")
@@ -415,7 +441,7 @@ class Dispatcher(DispatchRules):
                             result = self.raised(exc)
                         settlement = self.after_send(current, result)
                     with self._uow() as uow:
-                        self.record(uow, current, settlement, report)
+                        self.record(uow, current, settlement, report, event)
                     set_attributes(sp, outcome=settlement.state.value, attempts=current.attempts)
             if self.needs_look(report):
                 with self._uow() as uow:
@@ -515,27 +541,18 @@ def _withheld(entry: OutboxEntry, customer: Customer | None) -> str | None:
     return None
 
 
-def _update_event(
-    uow: OutboxUnitOfWork,
-    entry: OutboxEntry,
-    now: datetime,
-    state: OutboxState,
-    provider_id: str | None,
-    error: str | None,
-    reason: str | None,
-) -> None:
-    """Bring the entry's communication event in line with how its send ended."""
+def _event_changes(
+    state: OutboxState, provider_id: str | None, error: str | None, reason: str | None, now: datetime
+) -> dict[str, Any]:
+    """What the entry's communication event says once its send ended so."""
     if state == OutboxState.SENT:
-        update_event(
-            uow, entry.id, now=now, status=CommunicationStatus.SENT, provider_id=provider_id, sent_at=now, error=None
-        )
-    elif state == OutboxState.SKIPPED:
+        return {"status": CommunicationStatus.SENT, "provider_id": provider_id, "sent_at": now, "error": None}
+    if state == OutboxState.SKIPPED:
         why = f"not sent: {reason or 'skipped by the notifier'}"[:512]
-        update_event(uow, entry.id, now=now, status=CommunicationStatus.SUPPRESSED, suppression_reason=why)
-    elif state in (OutboxState.FAILED, OutboxState.DEAD):
-        update_event(uow, entry.id, now=now, status=CommunicationStatus.FAILED, error=(error or "")[:4000] or None)
-    else:
-        update_event(uow, entry.id, now=now, error=(error or "")[:4000] or None)
+        return {"status": CommunicationStatus.SUPPRESSED, "suppression_reason": why}
+    if state in (OutboxState.FAILED, OutboxState.DEAD):
+        return {"status": CommunicationStatus.FAILED, "error": (error or "")[:4000] or None}
+    return {"error": (error or "")[:4000] or None}
 
 
 _EVENTS = {

@@ -18,7 +18,7 @@ from custdata.domain.checks import Checker, trusting
 from custdata.notify import Message
 from custdata.storage.merges import resolve
 from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer
-from custdata.storage.outbox.ports import OutboxUnitOfWork, cancellable
+from custdata.storage.outbox.ports import OutboxUnitOfWork, add_with_event, cancellable
 from custdata.storage.ports import DEFAULT_LIMIT, Page
 
 
@@ -56,8 +56,6 @@ def enqueue(
             available_at=now if available_at is None else max(now, available_at),
             message=message,
         )
-    if not uow.outbox.add(entry):
-        return None
     with trusting():  # built from the checked message; the repository validates it before writing
         event = CommunicationEvent(
             id=entry.id,
@@ -72,7 +70,8 @@ def enqueue(
             body=message.text,
             metadata=dict(metadata or {}),
         )
-    uow.communications.add(event)
+    if not add_with_event(uow, entry, event):
+        return None
     return entry
 
 
@@ -299,21 +298,29 @@ def _scrub_event(uow: OutboxUnitOfWork, event_id: str, *, now: datetime, suppres
 def update_event(uow: OutboxUnitOfWork, event_id: str, *, now: datetime, **changes: Any) -> bool:
     """Apply ``changes`` to the communication event ``event_id``, re-reading it when someone changed it
     concurrently; False when the event is gone (erased with its customer, say)."""
-    if "suppression_reason" not in changes and changes.get("status") != CommunicationStatus.SUPPRESSED:
-        changes = {**changes, "suppression_reason": None}
     for attempt in range(3):
         try:
             event = uow.communications.get(event_id)
         except NotFoundError:
             return False
-        for name, value in changes.items():  # a fresh copy from the store; the repository validates it on update
-            setattr(event, name, value)
-        event.updated_at = max(event.updated_at, now)
+        change_event(event, now=now, **changes)  # a fresh copy from the store; the repository validates it on update
         try:
             uow.communications.update(event)
         except ConflictError:
             if attempt == 2:
                 raise
             continue
+        except NotFoundError:  # gone since it was read
+            return False
         return True
     return False
+
+
+def change_event(event: CommunicationEvent, *, now: datetime, **changes: Any) -> None:
+    """Apply ``changes`` to ``event`` in place as :func:`update_event` does (a suppression reason goes unless the
+    event is suppressed; ``updated_at`` moves to ``now`` unless it is later already)."""
+    if "suppression_reason" not in changes and changes.get("status") != CommunicationStatus.SUPPRESSED:
+        changes = {**changes, "suppression_reason": None}
+    for name, value in changes.items():
+        setattr(event, name, value)
+    event.updated_at = max(event.updated_at, now)

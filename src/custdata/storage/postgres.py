@@ -30,7 +30,7 @@ import threading
 import time
 import weakref
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -121,12 +121,37 @@ class PostgresSession:
         safe = [_safe_params(sql, row) for row in rows]
         self._write(lambda cur: cur.executemany(sql, safe))
 
-    def _write(self, run: Callable[[psycopg.Cursor[Any]], object]) -> int:
+    def execute_returning(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        safe = _safe_params(sql, params)
+        rows: list[tuple[Any, ...]] = []
+        self._write(lambda cur: cur.execute(sql, safe), rows)
+        return rows
+
+    def execute_each(self, statements: Sequence[tuple[str, Params]]) -> list[int]:
+        safe = [(sql, _safe_params(sql, params)) for sql, params in statements]
+        cursors: list[psycopg.Cursor[Any]] = []
+
+        def run(_: psycopg.Cursor[Any]) -> None:
+            conn = self.connection
+            for sql, params in safe:
+                cursor = conn.cursor()
+                cursors.append(cursor)
+                cursor.execute(sql, params)
+
+        try:
+            self._write(run)
+            return [cursor.rowcount for cursor in cursors]
+        finally:
+            for cursor in cursors:
+                cursor.close()
+
+    def _write(self, run: Callable[[psycopg.Cursor[Any]], object], rows: list[tuple[Any, ...]] | None = None) -> int:
         """Run a write in the unit of work's transaction (opening it if needed), inside a savepoint.
 
         The statements go in one pipeline: one round trip for SAVEPOINT, the write and RELEASE. The write that
         opens the transaction needs no savepoint: nothing was written before it, so undoing it alone is rolling
-        the transaction back (BEGIN and the write, one round trip).
+        the transaction back (BEGIN and the write, one round trip). With ``rows``, the rows the write returns
+        (its ``RETURNING`` clause) are added to it.
         """
         conn = self._usable()
         cur = conn.cursor()
@@ -141,6 +166,8 @@ class PostgresSession:
                 run(cur)
                 if not opening:
                     conn.execute("RELEASE SAVEPOINT custdata_write")
+            if rows is not None:
+                rows += cur.fetchall()
             return cur.rowcount  # known only once the pipeline has synced
         except BaseException as exc:
             self._undo_write(conn, opening)

@@ -21,7 +21,7 @@ import sqlite3
 import tempfile
 import threading
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -128,6 +128,28 @@ class SQLiteSession:
             return conn.execute(sql, params).rowcount
         except _DRIVER_ERRORS as exc:
             raise translate(exc) from exc
+
+    def execute_returning(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        conn = self._begin()
+        try:
+            return conn.execute(sql, params).fetchall()
+        except _DRIVER_ERRORS as exc:
+            raise translate(exc) from exc
+
+    def execute_each(self, statements: Sequence[tuple[str, Params]]) -> list[int]:
+        conn = self._begin()
+        try:
+            conn.execute("SAVEPOINT custdata_each")
+        except _DRIVER_ERRORS as exc:
+            raise translate(exc) from exc
+        try:
+            counts = [conn.execute(sql, params).rowcount for sql, params in statements]
+        except _DRIVER_ERRORS as exc:
+            conn.execute("ROLLBACK TO SAVEPOINT custdata_each")
+            conn.execute("RELEASE SAVEPOINT custdata_each")
+            raise translate(exc) from exc
+        conn.execute("RELEASE SAVEPOINT custdata_each")
+        return counts
 
     def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
         conn = self._begin()

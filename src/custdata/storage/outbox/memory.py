@@ -286,6 +286,11 @@ class MemoryOutboxRepository:
         self._view.check_active()
         return summarise(self._view.pending(), self._view.timers(), at)
 
+    def pending_summary_and_dead(self, now: datetime) -> tuple[PendingSummary, int]:
+        """:meth:`pending_summary` and the number of dead entries."""
+        summary = self.pending_summary(now)
+        return summary, sum(1 for e in self._view.entries() if e.state == OutboxState.DEAD)
+
     def count_recent(self, customer_id: str, *, since: datetime, topics: Iterable[Topic]) -> int:
         customer = _args.text("customer_id", customer_id, 128)
         start = _args.moment("since", since)

@@ -36,10 +36,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Protocol, TypeGuard, runtime_checkable
+from typing import Any, Protocol, TypeGuard, runtime_checkable
 
-from custdata._errors import OutboxMissingError
-from custdata.domain import Topic
+from custdata._errors import ConflictError, NotFoundError, OutboxMissingError
+from custdata.domain import CommunicationEvent, Customer, Topic
 from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
 from custdata.storage.ports import DEFAULT_LIMIT, Page, Store, UnitOfWork
 
@@ -227,6 +227,97 @@ def cancellable(
 
 
 @runtime_checkable
+class ReadsBeforeSending(Protocol):
+    """An outbox repository that reads an entry with its customer and its communication event in one step (the
+    SQL stores' take one statement)."""
+
+    def with_customer_and_event(self, entry_id: str) -> tuple[OutboxEntry, Customer | None, CommunicationEvent | None]:
+        """:func:`read_before_sending`, done by the repository itself."""
+
+
+def read_before_sending(
+    uow: OutboxUnitOfWork, entry_id: str
+) -> tuple[OutboxEntry, Customer | None, CommunicationEvent | None]:
+    """The entry ``entry_id`` as it is now, the customer filed under its ``customer_id`` (None when there is none;
+    a merged customer's own record, its ``merged_into`` not followed) and the entry's communication event (None when
+    there is none): what a dispatcher reads just before a send. :class:`~custdata.NotFoundError` for an unknown
+    entry.
+
+    An outbox with its own ``with_customer_and_event`` (:class:`ReadsBeforeSending`) reads the three at once; any
+    other is asked with ``outbox.get``, ``customers.get`` and ``communications.get``."""
+    own = getattr(uow.outbox, "with_customer_and_event", None)  # isinstance(..., ReadsBeforeSending), as above
+    if own is not None:
+        found: tuple[OutboxEntry, Customer | None, CommunicationEvent | None] = own(entry_id)
+        return found
+    entry = uow.outbox.get(entry_id)
+    customer: Customer | None
+    event: CommunicationEvent | None
+    try:
+        customer = uow.customers.get(str(entry.customer_id))
+    except NotFoundError:
+        customer = None
+    try:
+        event = uow.communications.get(str(entry.id))
+    except NotFoundError:
+        event = None
+    return entry, customer, event
+
+
+def add_with_event(uow: OutboxUnitOfWork, entry: OutboxEntry, event: CommunicationEvent) -> bool:
+    """``outbox.add`` the entry and, when it was added, ``communications.add`` its event (which has the entry's
+    id); False, and nothing written, when the entry's idempotency key is taken.
+
+    An outbox with its own ``add_with_event`` (the SQL stores') sends both inserts to the database at once; any
+    other is asked with ``add`` and ``add``."""
+    own = getattr(uow.outbox, "add_with_event", None)
+    if own is not None:
+        return bool(own(entry, event))
+    if not uow.outbox.add(entry):
+        return False
+    uow.communications.add(event)
+    return True
+
+
+def settle_with_event(
+    uow: OutboxUnitOfWork,
+    entry_id: str,
+    owner: str,
+    *,
+    state: OutboxState,
+    now: datetime,
+    event: CommunicationEvent,
+    available_at: datetime | None = None,
+    provider_id: str | None = None,
+    error: str | None = None,
+    reason: str | None = None,
+) -> tuple[bool, bool]:
+    """``outbox.settle`` the entry and, when it was settled, write ``event`` (its communication event, read
+    earlier and changed) with ``communications.update``, unless someone changed the stored event since it was read:
+    whether the entry was settled, and whether the event was written (its version is then one up). When the entry
+    was not settled, commit nothing of this unit of work: roll it back.
+
+    An outbox with its own ``settle_with_event`` (the SQL stores') sends both writes to the database at once; any
+    other is asked with ``settle`` and ``update``."""
+    own = getattr(uow.outbox, "settle_with_event", None)
+    options: dict[str, Any] = {
+        "available_at": available_at,
+        "provider_id": provider_id,
+        "error": error,
+        "reason": reason,
+    }
+    if own is not None:
+        found: tuple[bool, bool] = own(entry_id, owner, state=state, now=now, event=event, **options)
+        return found
+    if not uow.outbox.settle(entry_id, owner, state=state, now=now, **options):
+        return False, False
+    try:
+        uow.communications.update(event)
+    except (ConflictError, NotFoundError):
+        return True, False
+    return True, True
+
+
+@runtime_checkable
 class OutboxUnitOfWork(UnitOfWork, Protocol):
     """A unit of work that also has the outbox and the timers (see the module docstring)."""
 
@@ -269,10 +360,14 @@ __all__ = [
     "OutboxStore",
     "FindsCancellable",
     "OutboxUnitOfWork",
+    "ReadsBeforeSending",
+    "add_with_event",
     "ReschedulesTimers",
     "TimerRepository",
     "cancellable",
     "has_outbox",
     "outbox_unit_of_work",
+    "read_before_sending",
     "reschedule",
+    "settle_with_event",
 ]

@@ -8,7 +8,9 @@ Tables (created by :data:`SCHEMA`, the ``custdata_outbox`` schema, which the SQL
 - ``timers``: one row per key; the triggering event as a document.
 
 Leasing is one ``UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING``: atomic under SQLite's write lock,
-and with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so that concurrent dispatchers take different rows.
+and with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so that concurrent dispatchers take different rows. It runs in
+the unit of work's write transaction (committed with it) and returns the leased rows itself, so a lease is one
+round trip and the commit.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import cattrs
 
 from custdata._errors import IntegrityError, NotFoundError, OperationalError, ValidationError
-from custdata.domain import Channel, Topic
+from custdata.domain import Channel, CommunicationEvent, Customer, Topic
 from custdata.domain.checks import trusting
 from custdata.notify import Message
 from custdata.serialization import make_converter
@@ -31,8 +33,20 @@ from custdata.storage.outbox import _args
 from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
 from custdata.storage.outbox.status import PendingSummary
 from custdata.storage.ports import DEFAULT_LIMIT, Page, check_limit
-from custdata.storage.records import EPOCH, decode_cursor, encode_cursor, micros, storable
+from custdata.storage.records import (
+    COMMUNICATIONS,
+    CUSTOMERS,
+    EPOCH,
+    check_entity,
+    decode_cursor,
+    document,
+    encode_cursor,
+    load_documents,
+    micros,
+    storable,
+)
 from custdata.storage.sql.schema import Migration, Schema
+from custdata.storage.sql.tables import insert_sql, update_sql
 
 if TYPE_CHECKING:
     from custdata.storage.sql.session import SqlSession
@@ -152,6 +166,35 @@ def _load_entries(rows: list[tuple[Any, ...]]) -> list[OutboxEntry]:
     return out
 
 
+def _entry_row(e: OutboxEntry) -> tuple[Any, ...]:
+    return (
+        str(e.id),
+        e.idempotency_key,
+        str(e.customer_id),
+        None if e.order_id is None else str(e.order_id),
+        e.topic.value,
+        e.channel.value,
+        e.state.value,
+        micros(e.created_at),
+        micros(e.available_at),
+        micros(e.updated_at),
+        e.attempts,
+        e.lease_owner,
+        None if e.lease_expires_at is None else micros(e.lease_expires_at),
+        e.last_error,
+        e.reason,
+        e.provider_id,
+        _message_doc(e.message),
+    )
+
+
+def _event_row(event: CommunicationEvent, version: int | None = None) -> tuple[Any, ...]:
+    """The row of the communications table for ``event`` (with ``version`` instead of its own when given), as the
+    communications repository writes it."""
+    version = int(event.version) if version is None else version
+    return (str(event.id), version, *COMMUNICATIONS.values(event), document(event, version))
+
+
 class SqlOutboxRepository:
     """The outbox of an SQL unit of work (see :class:`custdata.outbox.OutboxRepository`)."""
 
@@ -168,30 +211,42 @@ class SqlOutboxRepository:
 
     def add(self, entry: OutboxEntry) -> bool:
         e = _args.entry(entry)
-        row = (
-            str(e.id),
-            e.idempotency_key,
-            str(e.customer_id),
-            None if e.order_id is None else str(e.order_id),
-            e.topic.value,
-            e.channel.value,
-            e.state.value,
-            micros(e.created_at),
-            micros(e.available_at),
-            micros(e.updated_at),
-            e.attempts,
-            e.lease_owner,
-            None if e.lease_expires_at is None else micros(e.lease_expires_at),
-            e.last_error,
-            e.reason,
-            e.provider_id,
-            _message_doc(e.message),
-        )
+        row = _entry_row(e)
         session = self._session()
         if session.execute(self._sql(_INSERT), row) == 1:
             return True
         if self.find(e.idempotency_key) is None:
             raise IntegrityError("an outbox entry with this id already exists")
+        return False
+
+    def add_with_event(self, entry: OutboxEntry, event: CommunicationEvent) -> bool:
+        """:func:`custdata.storage.outbox.ports.add_with_event` in one round trip: both inserts go to the database
+        together, all or none. A taken idempotency key fails the event's insert as well (the events' keys are
+        unique too), or, when no event holds the key any more, the event is taken out again."""
+        e = _args.entry(entry)
+        checked = check_entity(event, CommunicationEvent, "event")
+        checked.validate()
+        if str(checked.id) != str(e.id):
+            raise ValidationError.single("event", "must have the entry's id")
+        session = self._session()
+        each = getattr(session, "execute_each", None)
+        if each is None:
+            if not self.add(e):
+                return False
+            session.execute(self._sql(insert_sql(COMMUNICATIONS)), _event_row(checked))
+            return True
+        try:
+            added, _ = each(
+                [(self._sql(_INSERT), _entry_row(e)), (self._sql(insert_sql(COMMUNICATIONS)), _event_row(checked))]
+            )
+        except IntegrityError:
+            if self.find(e.idempotency_key) is None:
+                raise
+            return False
+        if added == 1:
+            return True
+        # the key is taken by an entry whose event is gone: the event just written goes again
+        session.execute(self._sql(f"DELETE FROM {COMMUNICATIONS.name} WHERE id = ?"), (str(checked.id),))
         return False
 
     def get(self, entry_id: str) -> OutboxEntry:
@@ -200,6 +255,31 @@ class SqlOutboxRepository:
         if not found:
             raise NotFoundError("outbox entry", key)
         return found[0]
+
+    def with_customer_and_event(self, entry_id: str) -> tuple[OutboxEntry, Customer | None, CommunicationEvent | None]:
+        """:func:`custdata.storage.outbox.ports.read_before_sending` in one statement: the entry joined with the
+        customer filed under its ``customer_id`` and with its communication event (which has the entry's id)."""
+        key = _args.text("entry_id", entry_id)
+        rows: list[tuple[Any, ...]] = []
+        if storable(key):
+            out = dict(self._session().dialect.tokens)["doc_out"]
+            columns = ", ".join(f"o.{c.strip()}" for c in _COLUMNS.split(","))
+            rows = self._session().fetch_all(
+                self._sql(
+                    f"SELECT {columns}, {out.replace('doc', 'o.message')}, {out.replace('doc', 'c.doc')}, "
+                    f"{out.replace('doc', 'e.doc')} FROM outbox o "
+                    f"LEFT JOIN {CUSTOMERS.name} c ON c.id = o.customer_id "
+                    f"LEFT JOIN {COMMUNICATIONS.name} e ON e.id = o.id WHERE o.id = ?"
+                ),
+                [key],
+            )
+        if not rows:
+            raise NotFoundError("outbox entry", key)
+        row = rows[0]
+        entry = _load_entries([row[:17]])[0]
+        customer = None if row[17] is None else load_documents(Customer, [row[17]])[0]
+        event = None if row[18] is None else load_documents(CommunicationEvent, [row[18]])[0]
+        return entry, customer, event
 
     def find(self, idempotency_key: str) -> OutboxEntry | None:
         if not isinstance(idempotency_key, str):
@@ -217,17 +297,19 @@ class SqlOutboxRepository:
         session = self._session()
         skip = " FOR UPDATE SKIP LOCKED" if session.dialect.name == "postgresql" else ""
         token = os.urandom(12).hex()
-        count = session.execute(
-            self._sql(
-                "UPDATE outbox SET lease_owner = ?, lease_us = ?, lease_token = ?, attempts = attempts + 1, "
-                "updated_us = ? WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND available_us <= ? "
-                f"AND (lease_us IS NULL OR lease_us <= ?) ORDER BY available_us, id LIMIT ?{skip})"
-            ),
-            (who, until, token, at, at, at, size),
+        update = (
+            "UPDATE outbox SET lease_owner = ?, lease_us = ?, lease_token = ?, attempts = attempts + 1, "
+            "updated_us = ? WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND available_us <= ? "
+            f"AND (lease_us IS NULL OR lease_us <= ?) ORDER BY available_us, id LIMIT ?{skip})"
         )
-        if count == 0:
+        params = (who, until, token, at, at, at, size)
+        returning = getattr(session, "execute_returning", None)
+        if returning is not None:  # the write and the read of what it leased in one statement
+            found = _load_entries(returning(self._sql(f"{update} RETURNING {_COLUMNS}, {{message_out}}"), params))
+        elif session.execute(self._sql(update), params) == 0:
             return []
-        found = self._rows("WHERE state = 'pending' AND lease_token = ?", [token])
+        else:
+            found = self._rows("WHERE state = 'pending' AND lease_token = ?", [token])
         return sorted(found, key=lambda e: (e.available_at, str(e.id)))
 
     def settle(
@@ -242,6 +324,59 @@ class SqlOutboxRepository:
         error: str | None = None,
         reason: str | None = None,
     ) -> bool:
+        sql, params = self._settling(entry_id, owner, state, now, available_at, provider_id, error, reason)
+        return self._session().execute(sql, params) == 1
+
+    def settle_with_event(
+        self,
+        entry_id: str,
+        owner: str,
+        *,
+        state: OutboxState,
+        now: datetime,
+        event: CommunicationEvent,
+        available_at: datetime | None = None,
+        provider_id: str | None = None,
+        error: str | None = None,
+        reason: str | None = None,
+    ) -> tuple[bool, bool]:
+        """:func:`custdata.storage.outbox.ports.settle_with_event` in one round trip: the settle and the event's
+        update go to the database together; the update writes only when the settle did and the stored event still
+        has ``event``'s version (its version then goes up by one)."""
+        settling = self._settling(entry_id, owner, state, now, available_at, provider_id, error, reason)
+        checked = check_entity(event, CommunicationEvent, "event")
+        checked.validate()
+        old = int(checked.version)
+        key = str(checked.id)
+        update = self._sql(
+            f"{update_sql(COMMUNICATIONS)} AND EXISTS (SELECT 1 FROM outbox WHERE id = ? AND state = ? "
+            "AND updated_us = ? AND lease_token IS NULL)"
+        )
+        row = (*_event_row(checked, old + 1)[1:], key, old)
+        params = (*row, settling[1][6], settling[1][0], settling[1][5])
+        session = self._session()
+        each = getattr(session, "execute_each", None)
+        if each is not None:
+            settled, written = each([settling, (update, params)])
+        else:
+            settled = session.execute(*settling)
+            written = session.execute(update, params) if settled == 1 else 0
+        if written == 1:
+            checked.version = old + 1
+        return settled == 1, settled == 1 and written == 1
+
+    def _settling(
+        self,
+        entry_id: str,
+        owner: str,
+        state: OutboxState,
+        now: datetime,
+        available_at: datetime | None,
+        provider_id: str | None,
+        error: str | None,
+        reason: str | None,
+    ) -> tuple[str, tuple[Any, ...]]:
+        """The settle's statement and its parameters: the new state first, the time sixth, the entry's id seventh."""
         key = _args.text("entry_id", entry_id)
         who = _args.text("owner", owner, 128)
         chosen = _args.settle_state(state)
@@ -249,24 +384,22 @@ class SqlOutboxRepository:
         when = None if available_at is None else micros(_args.moment("available_at", available_at))
         if chosen == OutboxState.PENDING and when is None:
             when = at
-        count = self._session().execute(
-            self._sql(
-                "UPDATE outbox SET state = ?, available_us = COALESCE(?, available_us), provider_id = ?, "
-                "last_error = ?, reason = ?, lease_owner = NULL, lease_us = NULL, lease_token = NULL, updated_us = ? "
-                "WHERE id = ? AND lease_owner = ? AND state = 'pending'"
-            ),
-            (
-                chosen.value,
-                when,
-                _args.optional_text("provider_id", provider_id, 1024),
-                _args.optional_text("error", error, 4000),
-                _args.optional_text("reason", reason, 512),
-                at,
-                key,
-                who,
-            ),
+        sql = self._sql(
+            "UPDATE outbox SET state = ?, available_us = COALESCE(?, available_us), provider_id = ?, "
+            "last_error = ?, reason = ?, lease_owner = NULL, lease_us = NULL, lease_token = NULL, updated_us = ? "
+            "WHERE id = ? AND lease_owner = ? AND state = 'pending'"
         )
-        return count == 1
+        params = (
+            chosen.value,
+            when,
+            _args.optional_text("provider_id", provider_id, 1024),
+            _args.optional_text("error", error, 4000),
+            _args.optional_text("reason", reason, 512),
+            at,
+            key,
+            who,
+        )
+        return sql, params
 
     def cancel(
         self, *, customer_id: str, topics: Iterable[Topic], now: datetime, reason: str, order_id: str | None = None
@@ -334,12 +467,21 @@ class SqlOutboxRepository:
     def pending_summary(self, now: datetime) -> PendingSummary:
         """The pending entries and timers at ``now`` (see :mod:`custdata.storage.outbox.status`) in one statement:
         one pass over the pending rows (the ``outbox_ready`` index) and one over the pending timers."""
+        return self._summary(now, dead=False)[0]
+
+    def pending_summary_and_dead(self, now: datetime) -> tuple[PendingSummary, int]:
+        """:meth:`pending_summary` and the number of dead entries, in the same one statement (a dispatcher's
+        look at what waits)."""
+        return self._summary(now, dead=True)
+
+    def _summary(self, now: datetime, *, dead: bool) -> tuple[PendingSummary, int]:
         at = micros(_args.moment("now", now))
         free = "(lease_us IS NULL OR lease_us <= ?)"
+        dead_count = ", (SELECT count(*) FROM outbox WHERE state = 'dead') AS dead" if dead else ""
         row = self._session().fetch_one(
             self._sql(
-                "SELECT o.due, o.scheduled, o.retrying, o.leased, o.oldest, o.upcoming, t.waiting, t.due, t.next "
-                "FROM (SELECT "
+                f"SELECT o.due, o.scheduled, o.retrying, o.leased, o.oldest, o.upcoming, t.waiting, t.due, t.next"
+                f"{dead_count} FROM (SELECT "
                 f"sum(CASE WHEN {free} AND available_us <= ? THEN 1 ELSE 0 END) AS due, "
                 f"sum(CASE WHEN {free} AND available_us > ? AND attempts = 0 THEN 1 ELSE 0 END) AS scheduled, "
                 f"sum(CASE WHEN {free} AND available_us > ? AND attempts > 0 THEN 1 ELSE 0 END) AS retrying, "
@@ -352,10 +494,9 @@ class SqlOutboxRepository:
             ),
             (at,) * 12,
         )
-        due, scheduled, retrying, leased, oldest, upcoming, waiting, timers_due, next_timer = (
-            row if row else (None,) * 9
-        )
-        return PendingSummary(
+        values = tuple(row) if row else (None,) * 10
+        due, scheduled, retrying, leased, oldest, upcoming, waiting, timers_due, next_timer = values[:9]
+        summary = PendingSummary(
             due=int(due or 0),
             scheduled=int(scheduled or 0),
             retrying=int(retrying or 0),
@@ -366,6 +507,7 @@ class SqlOutboxRepository:
             timers_due=int(timers_due or 0),
             next_timer_at=_time(None if next_timer is None else int(next_timer)),
         )
+        return summary, int(values[9] or 0) if dead else 0
 
     def count_recent(self, customer_id: str, *, since: datetime, topics: Iterable[Topic]) -> int:
         customer = _args.text("customer_id", customer_id, 128)

@@ -13,9 +13,11 @@ Dead letters (``dead``) wait for someone to re-queue them; pending timers hold m
 they fall due (``Workflows.run_due`` fires them).
 
 A store answers through the optional port method ``outbox.pending_summary(now)`` (:class:`PendingSummaryQuery`),
-which the memory and SQL outboxes have: one query over the pending rows and one over the pending timers. A store
-of your own without it is answered by :func:`summarise_pending`, which pages through its pending entries and its
-timers: the reference the built-in queries are tested against.
+which the memory and SQL outboxes have: one query over the pending rows and one over the pending timers (and
+``outbox.pending_summary_and_dead(now)``, :class:`PendingAndDeadQuery`, which also counts the dead letters in
+the same query, for a dispatcher's look at what waits). A store of your own without them is answered by
+:func:`summarise_pending`, which pages through its pending entries and its timers: the reference the built-in
+queries are tested against.
 """
 
 from __future__ import annotations
@@ -179,6 +181,25 @@ def pending_summary(uow: OutboxUnitOfWork, now: datetime) -> PendingSummary:
     return summarise_pending(uow, now)
 
 
+@runtime_checkable
+class PendingAndDeadQuery(Protocol):
+    """The optional port method of an outbox repository that answers :func:`pending_summary_and_dead` in one
+    query (the memory and SQL outboxes have it)."""
+
+    def pending_summary_and_dead(self, now: datetime) -> tuple[PendingSummary, int]: ...
+
+
+def pending_summary_and_dead(uow: OutboxUnitOfWork, now: datetime) -> tuple[PendingSummary, int]:
+    """:func:`pending_summary` and the number of dead entries (the dispatcher's look at what waits): in one query
+    when the outbox has :class:`PendingAndDeadQuery`, else :func:`pending_summary` and ``count(DEAD)``."""
+    outbox = uow.outbox
+    own = getattr(outbox, "pending_summary_and_dead", None)  # isinstance(outbox, PendingAndDeadQuery), cheaper
+    if own is not None:
+        found: tuple[PendingSummary, int] = own(now)
+        return found
+    return pending_summary(uow, now), outbox.count(OutboxState.DEAD)
+
+
 def read_status(uow: OutboxUnitOfWork, now: datetime) -> OutboxStatus:
     """The :class:`OutboxStatus` of the outbox of ``uow`` at ``now`` (read only; nothing to commit)."""
     moment = check_moment("now", now)
@@ -199,9 +220,11 @@ __all__ = [
     "WAITING_REASONS",
     "OutboxStatus",
     "PendingSummary",
+    "PendingAndDeadQuery",
     "PendingSummaryQuery",
     "outbox_status",
     "pending_summary",
+    "pending_summary_and_dead",
     "read_status",
     "summarise",
     "summarise_pending",

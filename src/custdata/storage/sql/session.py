@@ -7,7 +7,7 @@ lost connections and the like, :class:`~custdata.ProgrammingError` for misuse, a
 :class:`~custdata.ValidationError` for values the database cannot hold), with messages free of personal data.
 
 Reads may run outside a transaction (each statement then sees the latest committed data). The first call to
-``execute`` or ``execute_many`` starts a write transaction holding the database's write lock until
+``execute``, ``execute_many`` or ``execute_returning`` starts a write transaction holding the database's write lock until
 ``commit`` or ``rollback``; a writer that cannot get the lock in time gets an OperationalError.
 """
 
@@ -38,6 +38,16 @@ class SqlSession(Protocol):
 
     def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
         """Run a writing statement once per row, in one round trip where the driver allows."""
+
+    def execute_returning(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        """Run a writing statement with a ``RETURNING`` clause as :meth:`execute` runs one (in the unit of work's
+        write transaction, never committed on its own) and return its rows: one round trip for the write and
+        the read of what it wrote. Optional: a session without it is asked with ``execute`` and a query."""
+
+    def execute_each(self, statements: Sequence[tuple[str, Params]]) -> list[int]:
+        """Run several writing statements in order as :meth:`execute` runs one, all or none of them (a failing one
+        undoes the others), in one round trip where the driver allows; the row count of each. Optional: a
+        session without it is asked with ``execute``, one statement at a time."""
 
     def commit(self) -> None:
         """Commit the write transaction, if any."""
