@@ -36,7 +36,8 @@ def reference(text: str, region: str | None) -> tuple[str, str | None] | str:
     found = phonenumbers.region_code_for_number(parsed)
     if found is None or not phonenumbers.is_valid_number_for_region(parsed, found):
         return "refused"
-    if wanted and wanted != found and wanted in phonenumbers.region_codes_for_country_code(parsed.country_code):
+    code = parsed.country_code
+    if wanted and wanted != found and code is not None and wanted in phonenumbers.region_codes_for_country_code(code):
         found = wanted
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), found
 
