@@ -15,9 +15,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from required_extras import require
 
-from custdata import ValidationError
+from custdata import Problem, ValidationError
 from custdata.matching import CustomerRecord, Matcher, MatchResult, generate_customers, normalise, sources
 from custdata.matching.engines import _columns, _sql
+from custdata.matching.records import to_record
 from custdata.storage.aggregates import CustomerDocuments
 
 GIVEN = ["John", "Jon", "Johnny", "Bill", "William", "José", "Jose", "Jürgen", "Juergen", "Anne", "Ann", "J.", "J"]
@@ -270,10 +271,10 @@ def _reference(records: list[object], region: str | None, size: int) -> list[Any
     """The batches as the reference builds them: normalise each record, then add it."""
     out: list[Any] = []
     batch = _columns.Batch()
-    problems = []
+    problems: list[tuple[int, Problem]] = []
     for position, item in enumerate(records):
         try:
-            record = _columns.to_record(item, position)
+            record = to_record(item, position)
         except ValidationError as exc:
             problems.extend((position, problem) for problem in exc.problems)
             continue

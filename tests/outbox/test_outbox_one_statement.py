@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from custdata._errors import ConflictError, IntegrityError, NotFoundError
-from custdata.domain import Channel, CommunicationStatus, Customer, Topic
+from custdata.domain import Channel, CommunicationStatus, Customer, CustomerId, Topic
 from custdata.notify import Message
 from custdata.outbox.service import change_event, enqueue, update_event
 from custdata.storage import open_store
@@ -250,7 +250,7 @@ def test_read_before_sending_is_the_entry_its_customer_and_its_event_as_get_read
             if customer_kind == "merged":
                 uow.customers.add(Customer(id=f"cus_{run}{i}s", created_at=T0))
                 merged = uow.customers.get(customer_id)
-                merged.merged_into = f"cus_{run}{i}s"
+                merged.merged_into = CustomerId(f"cus_{run}{i}s")
                 uow.customers.update(merged)
             entry = enqueue(uow, message(f"{run}:read:{i}", Topic.ORDER_PACKED), customer_id=customer_id, now=T0)
             assert entry is not None
@@ -371,7 +371,13 @@ def test_settle_with_event_writes_what_settle_and_update_write(
                     uow.communications.delete(entry_id)
                 uow.commit()
         change_event(event, now=T0 + timedelta(days=400), status=CommunicationStatus.SENT, provider_id="p-1")
-        options = {"state": state, "now": T0 + timedelta(days=400), "provider_id": "p-1", "error": "e", "reason": "r"}
+        options: dict[str, Any] = {
+            "state": state,
+            "now": T0 + timedelta(days=400),
+            "provider_id": "p-1",
+            "error": "e",
+            "reason": "r",
+        }
         with outbox_unit_of_work(store) as uow:
             if side == "fast":
                 answer = settle_with_event(uow, entry_id, f"{run}:{side}", event=event, **options)
@@ -451,6 +457,7 @@ def test_add_with_event_writes_what_two_adds_write(store: Store, case: str) -> N
             uow.commit()
         twin = enqueue_parts(customer, key if case.startswith("key taken") else f"{key}:2")
         if case == "id taken":
+            assert first is not None
             twin = tuple(attrs.evolve(part, id=first.id) for part in twin)  # type: ignore[assignment]
         answer: Any
         with outbox_unit_of_work(store) as uow:
