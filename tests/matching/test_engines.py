@@ -510,3 +510,25 @@ def test_an_error_in_the_worker_is_raised_in_the_run(duckdb_engine: str) -> None
             worker.submit([(0, sources.record_fields(CustomerRecord("a")))], None, True, arrow_batch).result()
     finally:
         worker.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    levels=st.tuples(*(st.sampled_from([*_sql.LEVELS[field], _sql.MISSING]) for field in _sql.FIELDS)),
+    swapped=st.booleans(),
+)
+def test_no_pair_scores_above_the_bound_that_lets_it_be_weighed(
+    duckdb_engine: str, levels: tuple[str, ...], swapped: bool
+) -> None:
+    import duckdb
+
+    from custdata.matching import engines
+
+    matcher = Matcher(review=-1000.0, auto_merge=1000.0)
+    (pair,) = engines._finish(matcher, [("a", "b", True, True, *levels, swapped)])
+    others = dict(zip(_sql.FIELDS[2:], levels[2:], strict=True))
+    row = ", ".join(f"'{level}' AS {field}" for field, level in others.items())
+    ((bound,),) = duckdb.sql(
+        f"SELECT {_sql._bound(matcher._tables, matcher._household)} FROM (SELECT {row}) AS l"
+    ).fetchall()
+    assert pair.score < bound + _sql._BOUND_MARGIN  # the score is rounded to four places, the bound is not

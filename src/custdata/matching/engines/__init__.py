@@ -107,11 +107,13 @@ def find_duplicates(matcher: Matcher, records: Iterable[object], *, blocking: bo
             stats = BlockingStats(int(blocks), int(oversized), int(compared))
         tables, household = matcher._tables, matcher._household
         session.drop("keys")
-        for name, table_query in [*_sql.typo_tables(session.dialect), *_sql.level_tables(session.dialect, tables)]:
+        floor = matcher.review - 1e-6
+        steps = [*_sql.typo_tables(session.dialect), *_sql.level_tables(session.dialect, tables, household, floor)]
+        for name, table_query in steps:
             session.create(name, table_query)
             for done in _SPENT.get(name, ()):
                 session.drop(done)
-        query = _sql.scored_sql(session.dialect, tables, household, matcher.review - 1e-6)
+        query = _sql.scored_sql(session.dialect, tables, household, floor)
         found = _finish(matcher, session.rows(query))
     finally:
         session.close()
