@@ -24,6 +24,10 @@ Sides:
 - ``python``: ``Matcher().find_duplicates(store_records(store))``, the path of ``custdata dedupe``.
 - ``duckdb``: ``Matcher(engine=DuckDBEngine(memory_limit=...)).find_duplicates(store_records(store))``, the
   same pairs (``custdata dedupe --engine duckdb``); DuckDB holds at most ``--memory-limit`` and spills the rest.
+  When a core is idle as it starts (the 1-minute load average at most the cores less one), the engine
+  normalises part of the batches in a second Python process while it reads and loads the others, so it may use
+  two processes where Splink's side uses one; the peak memory reported is the main process's. On a machine
+  whose cores are busy it uses one, as the rows of a busy run do (the load is printed with each row).
 - ``splink``: Splink 4+ on DuckDB with DuckDB's defaults (a user's setup), with a model as close to custdata's as
   Splink can express, on the same normalised fields: the store's records are normalised by custdata in the
   timed part by the very path the engines take (the store's documents read as plain values,
@@ -403,8 +407,9 @@ def main() -> None:
             f" {'recall':>7} {'F1':>7}"
         )
         for side in SIDES:
+            load = os.getloadavg()[0]
             row = results[side, n] = isolated(side, path, args.memory_limit, args.timeout)
-            print(_row(side, n, row), flush=True)
+            print(f"{_row(side, n, row)}  (load {load:.2f} to {os.getloadavg()[0]:.2f})", flush=True)
             if side == "splink" and "per_rule" in row:
                 print(f"  Splink memory_limit {row['memory_limit']}; comparisons per rule: {row['per_rule']}")
     n = args.n

@@ -482,6 +482,7 @@ def test_the_engine_finds_the_same_pairs_when_a_worker_prepares_batches(
     records = generate_customers(1500, seed=5).records
     expected = Matcher(default_region="US").find_duplicates(records)
     monkeypatch.setattr(_columns, "BATCH", 100)
+    monkeypatch.setattr(_columns, "idle_core", lambda: True)
     assert_same(expected, _matcher(duckdb_engine, default_region="US").find_duplicates(records))
     assert len(workers) == 1
     assert workers[0]._process.poll() is not None  # the worker is gone once the run ends
@@ -490,7 +491,7 @@ def test_the_engine_finds_the_same_pairs_when_a_worker_prepares_batches(
 def test_a_worker_is_stopped_when_the_run_stops_early(duckdb_engine: str, workers: list[Any]) -> None:
     from custdata.matching.engines._arrow import arrow_batch
 
-    running = _columns.prepared(generate_customers(200, seed=5).records, None, arrow_batch, size=10)
+    running = _columns.prepared(generate_customers(200, seed=5).records, None, arrow_batch, size=10, worker=True)
     next(running)
     assert workers and workers[0]._process.poll() is None
     running.close()
@@ -532,3 +533,16 @@ def test_no_pair_scores_above_the_bound_that_lets_it_be_weighed(
         f"SELECT {_sql._bound(matcher._tables, matcher._household)} FROM (SELECT {row}) AS l"
     ).fetchall()
     assert pair.score < bound + _sql._BOUND_MARGIN  # the score is rounded to four places, the bound is not
+
+
+def test_no_worker_is_started_when_every_core_is_busy(
+    duckdb_engine: str, monkeypatch: pytest.MonkeyPatch, workers: list[Any]
+) -> None:
+    from custdata.matching.engines._arrow import arrow_batch
+
+    monkeypatch.setattr(_columns.os, "getloadavg", lambda: (float(_columns.os.cpu_count() or 1), 0.0, 0.0))
+    records = generate_customers(200, seed=5).records
+    got = list(_columns.prepared(records, None, arrow_batch, size=10))
+    assert workers == [] and sum(size for size, _ in got) == 200
+    monkeypatch.setattr(_columns.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert _columns.idle_core() == ((_columns.os.cpu_count() or 1) > 1)

@@ -426,6 +426,17 @@ class _Worker:
             self._process.stdout.close()
 
 
+def idle_core() -> bool:
+    """Whether a core of this machine is idle: fewer runnable processes, over the last minute, than cores less
+    one (no load figure where the system gives none: then a core is taken as idle)."""
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return cores > 1
+    return load <= cores - 1
+
+
 #: Batches a worker process may hold at once (handed over and not yet returned).
 _AHEAD = 2
 
@@ -437,7 +448,7 @@ def prepared(
     *,
     keys: bool = True,
     size: int | None = None,
-    worker: bool = True,
+    worker: bool | None = None,
 ) -> Iterator[tuple[int, Any] | list[tuple[int, Problem]]]:
     """:func:`batches`, each batch passed through ``convert`` (a module-level function, such as the Arrow tables
     of an engine) and yielded with its record count, in any order (every row carries its position); ``size`` is
@@ -446,7 +457,9 @@ def prepared(
     With ``worker`` (and more than one batch of input on a machine of more than one core), a second process
     normalises and converts some of the batches while this one reads the records, does the rest and the engine
     loads them: each batch goes to the worker while it holds fewer than two, and is done here otherwise, so the
-    two share the work whatever their speed. The records are read here, in order, and bad ones are reported as
+    two share the work whatever their speed. ``worker=None`` starts one only when a core is idle
+    (:func:`idle_core`): on a machine whose cores are all busy the second process only adds the cost of handing
+    batches over. The records are read here, in order, and bad ones are reported as
     by :func:`batches`."""
     size = size or BATCH
     problems: list[tuple[int, Problem]] = []
@@ -454,6 +467,8 @@ def prepared(
     values = _fields(records, problems)
     pool: _Worker | None = None
     pending: deque[Future[tuple[int, Any]]] = deque()
+    if worker is None:
+        worker = idle_core()
     use_worker = worker and bool(sys.executable) and (os.cpu_count() or 1) > 1
     try:
         while chunk := list(islice(values, size)):
