@@ -517,15 +517,23 @@ def test_an_error_in_the_worker_is_raised_in_the_run(duckdb_engine: str) -> None
 @given(
     levels=st.tuples(*(st.sampled_from([*_sql.LEVELS[field], _sql.MISSING]) for field in _sql.FIELDS)),
     swapped=st.booleans(),
+    household=st.lists(st.tuples(st.floats(0.01, 0.99), st.floats(1e-4, 0.5)), min_size=8, max_size=8),
 )
 def test_no_pair_scores_above_the_bound_that_lets_it_be_weighed(
-    duckdb_engine: str, levels: tuple[str, ...], swapped: bool
+    duckdb_engine: str, levels: tuple[str, ...], swapped: bool, household: list[tuple[float, float]]
 ) -> None:
     import duckdb
 
     from custdata.matching import engines
+    from custdata.matching.model import HOUSEHOLD_FIELDS, Level, MatchModel
 
-    matcher = Matcher(review=-1000.0, auto_merge=1000.0)
+    # household probabilities drawn freely, so that a household weight may be the larger one
+    drawn = iter(household)
+    same_address = {
+        field: {level: Level(*next(drawn)) for level in list(_sql.LEVELS[field])[:4]} for field in HOUSEHOLD_FIELDS
+    }
+    model = MatchModel(MatchModel.default().probabilities, same_address=same_address)
+    matcher = Matcher(model, review=-1000.0, auto_merge=1000.0)
     (pair,) = engines._finish(matcher, [("a", "b", True, True, *levels, swapped)])
     others = dict(zip(_sql.FIELDS[2:], levels[2:], strict=True))
     row = ", ".join(f"'{level}' AS {field}" for field, level in others.items())
