@@ -24,10 +24,18 @@ Sides:
 - ``python``: ``Matcher().find_duplicates(store_records(store))``, the path of ``custdata dedupe``.
 - ``duckdb``: ``Matcher(engine=DuckDBEngine(memory_limit=...)).find_duplicates(store_records(store))``, the
   same pairs (``custdata dedupe --engine duckdb``); DuckDB holds at most ``--memory-limit`` and spills the rest.
+  When a core is idle as it starts (the 1-minute load average at most the cores less one), the engine
+  normalises part of the batches in a second Python process while it reads and loads the others, so it may use
+  two processes where Splink's side uses one; the peak memory reported is the main process's. On a machine
+  whose cores are busy it uses one, as the rows of a busy run do (the load is printed with each row).
 - ``splink``: Splink 4+ on DuckDB with DuckDB's defaults (a user's setup), with a model as close to custdata's as
-  Splink can express, on the same normalised fields: the store's records are normalised by custdata (in the
-  timed part, as for the engines) into Arrow batches handed to Splink, then Splink's blocking, comparisons and
-  prediction at custdata's review threshold. Levels: the same per field, with custdata's m and u probabilities
+  Splink can express, on the same normalised fields: the store's records are normalised by custdata in the
+  timed part by the very path the engines take (the store's documents read as plain values,
+  ``store_records(store).fields()``, normalised into column batches by ``engines._columns.batches``, without the
+  blocking keys Splink does not read), each batch's columns mapped to Splink's columns and handed to Splink as
+  one Arrow table, then Splink's blocking, comparisons and prediction at custdata's review threshold. Both sides
+  pay the same for reading and normalising, so the ratio measures what differs: custdata's candidate
+  generation, comparison SQL, scoring and explanations against Splink's blocking, comparisons and prediction. Levels: the same per field, with custdata's m and u probabilities
   fixed (no training). Where Splink differs: each field's levels are tested in order on one column (custdata's
   given/family swap and its household probabilities, which change a weight when another field agrees, have no
   Splink equivalent); email and phone use the first address and number for typos (any shared one for exact).
@@ -188,70 +196,46 @@ def _splink_model() -> tuple[Any, float]:
     return settings, math.log2(prior / (1 - prior))
 
 
-def _splink_rows(records: Any) -> dict[str, list[Any]]:
-    """custdata's normalisation, flattened into the columns the Splink model reads (NULL for a missing value)."""
-    from custdata.matching import normalise
+def _splink_columns(records: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """Splink's columns (NULL for a missing value) from the ``records`` columns of one of the engines' batches
+    (``engines._columns.batches``): custdata's normalisation, by the same path the engines take, mapped to the
+    columns the Splink model reads."""
 
-    columns: dict[str, list[Any]] = {
-        name: []
-        for name in [
-            "id",
-            "given",
-            "given_first",
-            "given_groups",
-            "given_code",
-            "given_key",
-            "family",
-            "family_tokens",
-            "family_code",
-            "birthday",
-            "birthday_swapped",
-            "email",
-            "emails",
-            "local",
-            "tail",
-            "tails",
-            "street",
-            "house",
-            "house_key",
-            "street5",
-            "postal",
-            "city",
-            "place",
-        ]
+    def nulled(values: list[Any]) -> list[Any]:
+        return [value or None for value in values]
+
+    groups, emails, tails, streets = records["g_groups"], records["emails"], records["tails"], records["s_name"]
+    years, months, days = records["b_year"], records["b_month"], records["b_day"]
+    return {
+        "id": records["id"],
+        "given": nulled(records["g_full"]),
+        "given_first": nulled(records["g_first"]),
+        "given_groups": groups,
+        "given_code": nulled(records["g_code"]),
+        "given_key": [
+            (f"#{min(group)}" if group else code) or None for group, code in zip(groups, records["g_code"], strict=True)
+        ],
+        "family": nulled(records["f_full"]),
+        "family_tokens": records["f_tokens"],
+        "family_code": nulled(records["f_code"]),
+        "birthday": records["b_digits"],
+        "birthday_swapped": [
+            None if year is None else f"{year:04d}{day:02d}{month:02d}"
+            for year, month, day in zip(years, months, days, strict=True)
+        ],
+        "email": [e[0] if e else None for e in emails],
+        "emails": emails,
+        "local": [(e[0].rpartition("@")[0] or None) if e else None for e in emails],
+        "tail": [t[0] if t else None for t in tails],
+        "tails": tails,
+        "street": nulled(streets),
+        "house": records["s_house"],
+        "house_key": nulled(records["s_house"]),
+        "street5": [name[:5] or None for name in streets],
+        "postal": nulled(records["postal"]),
+        "city": nulled(records["city"]),
+        "place": [(p or c) or None for p, c in zip(records["postal"], records["city"], strict=True)],
     }
-    for record in records:
-        r = normalise(record)
-        b = r.birthday
-        tails = sorted({p[-8:] for p in r.phones})
-        values = {
-            "id": r.id,
-            "given": r.given.full or None,
-            "given_first": r.given.first or None,
-            "given_groups": sorted(r.given.groups),
-            "given_code": r.given.code or None,
-            "given_key": (f"#{min(r.given.groups)}" if r.given.groups else r.given.code) or None,
-            "family": r.family.full or None,
-            "family_tokens": list(r.family.tokens),
-            "family_code": r.family.code or None,
-            "birthday": b.digits if b else None,
-            "birthday_swapped": f"{b.year:04d}{b.day:02d}{b.month:02d}" if b else None,
-            "email": r.emails[0] if r.emails else None,
-            "emails": list(r.emails),
-            "local": (r.emails[0].rpartition("@")[0] or None) if r.emails else None,
-            "tail": tails[0] if tails else None,
-            "tails": tails,
-            "street": r.street.name or None,
-            "house": r.street.house,
-            "house_key": r.street.house or None,
-            "street5": r.street.name[:5] or None,
-            "postal": r.postal_code or None,
-            "city": r.city or None,
-            "place": (r.postal_code or r.city) or None,
-        }
-        for name, value in values.items():
-            columns[name].append(value)
-    return columns
 
 
 SPLINK_BLOCKING: tuple[tuple[str, ...], ...] = (
@@ -360,16 +344,18 @@ def _splink_counts(con: Any, table: Any) -> dict[str, Any]:
 
 
 def _splink_table(records: Any) -> Any:
-    """The normalised rows as one Arrow table, built from batches of 50,000."""
-    import itertools
-
+    """The normalised rows as one Arrow table: the engines' batches (``engines._columns.batches``, without the
+    blocking keys Splink does not read), each mapped to Splink's columns."""
     import pyarrow as pa
 
-    batches = []
-    iterator = iter(records)
-    while chunk := list(itertools.islice(iterator, 50_000)):
-        batches.append(pa.RecordBatch.from_pydict(_splink_rows(chunk)))
-    return pa.Table.from_batches(batches)
+    from custdata.matching.engines._columns import Batch, batches
+
+    tables = []
+    for batch in batches(records, None, keys=False):
+        if not isinstance(batch, Batch):
+            raise SystemExit(f"bad rows in the store: {batch[:3]}")
+        tables.append(pa.RecordBatch.from_pydict(_splink_columns(batch.columns["records"])))
+    return pa.Table.from_batches(tables)
 
 
 def isolated(side: str, path: Path, memory_limit: str, timeout: float) -> dict[str, Any]:
@@ -421,8 +407,9 @@ def main() -> None:
             f" {'recall':>7} {'F1':>7}"
         )
         for side in SIDES:
+            load = os.getloadavg()[0]
             row = results[side, n] = isolated(side, path, args.memory_limit, args.timeout)
-            print(_row(side, n, row), flush=True)
+            print(f"{_row(side, n, row)}  (load {load:.2f} to {os.getloadavg()[0]:.2f})", flush=True)
             if side == "splink" and "per_rule" in row:
                 print(f"  Splink memory_limit {row['memory_limit']}; comparisons per rule: {row['per_rule']}")
     n = args.n

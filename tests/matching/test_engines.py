@@ -424,3 +424,137 @@ def test_records_being_read_are_not_read_again_as_values() -> None:
 def test_a_record_without_an_email_or_phone_has_no_values_for_them() -> None:
     record = CustomerRecord("r1", other_emails=("a@example.com",), other_phones=("+4930123456",))
     assert sources.record_fields(record)[3:5] == (("a@example.com",), ("+4930123456",))
+
+
+# -- preparing batches in a second process ------------------------------------------------------------------------
+
+
+def _rows_by_position(items: list[Any]) -> tuple[dict[str, list[Any]], list[Any]]:
+    """Every table's rows of prepared batches (Arrow tables or batches), ordered by position, and the problems."""
+    import pyarrow as pa
+
+    from custdata.matching.engines._arrow import arrow_batch
+
+    tables: dict[str, list[Any]] = {name: [] for name in _columns.TABLES}
+    problems: list[Any] = []
+    for item in items:
+        if isinstance(item, list):
+            problems.extend(item)
+            continue
+        converted = item[1] if isinstance(item, tuple) else arrow_batch(item)
+        for name, table in converted.items():
+            assert isinstance(table, pa.Table)
+            tables[name].extend(tuple(row.values()) for row in table.to_pylist())
+    return {name: sorted(rows, key=repr) for name, rows in tables.items()}, problems
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records=rows(), region=st.sampled_from([None, "US"]), size=st.sampled_from([1, 2, 5]))
+def test_batches_prepared_with_a_worker_process_hold_the_same_rows(
+    duckdb_engine: str, records: list[object], region: str | None, size: int
+) -> None:
+    from custdata.matching.engines._arrow import arrow_batch
+
+    serial = list(_columns.batches(records, region, size=size))
+    got = list(_columns.prepared(records, region, arrow_batch, size=size, worker=True))
+    assert _rows_by_position(got) == _rows_by_position(serial)
+    counted = [item[0] for item in got if isinstance(item, tuple)]
+    assert sum(counted) == sum(batch.size for batch in serial if isinstance(batch, _columns.Batch))
+
+
+@pytest.fixture
+def workers(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The worker processes started, recorded as they start."""
+    started: list[Any] = []
+    original = _columns._Worker
+
+    class Recorded(original):  # type: ignore[misc,valid-type]
+        def __init__(self) -> None:
+            super().__init__()
+            started.append(self)
+
+    monkeypatch.setattr(_columns, "_Worker", Recorded)
+    return started
+
+
+def test_the_engine_finds_the_same_pairs_when_a_worker_prepares_batches(
+    duckdb_engine: str, monkeypatch: pytest.MonkeyPatch, workers: list[Any]
+) -> None:
+    records = generate_customers(1500, seed=5).records
+    expected = Matcher(default_region="US").find_duplicates(records)
+    monkeypatch.setattr(_columns, "BATCH", 100)
+    monkeypatch.setattr(_columns, "idle_core", lambda: True)
+    assert_same(expected, _matcher(duckdb_engine, default_region="US").find_duplicates(records))
+    assert len(workers) == 1
+    assert workers[0]._process.poll() is not None  # the worker is gone once the run ends
+
+
+def test_a_worker_is_stopped_when_the_run_stops_early(duckdb_engine: str, workers: list[Any]) -> None:
+    from custdata.matching.engines._arrow import arrow_batch
+
+    running = _columns.prepared(generate_customers(200, seed=5).records, None, arrow_batch, size=10, worker=True)
+    next(running)
+    assert workers and workers[0]._process.poll() is None
+    running.close()
+    assert workers[0]._process.poll() is not None
+
+
+def test_an_error_in_the_worker_is_raised_in_the_run(duckdb_engine: str) -> None:
+    from custdata.matching.engines._arrow import arrow_batch
+
+    worker = _columns._Worker()
+    try:
+        with pytest.raises(ValueError):
+            worker.submit([(0, ("id",))], None, True, arrow_batch).result()  # not a record's fields
+        worker._process.kill()
+        worker._process.wait()
+        with pytest.raises(RuntimeError, match="stopped"):
+            worker.submit([(0, sources.record_fields(CustomerRecord("a")))], None, True, arrow_batch).result()
+    finally:
+        worker.close()
+
+
+@settings(max_examples=60, deadline=None)
+@example(  # a household's family name weighs more than the best one elsewhere
+    levels=("typo", "exact", "exact", "exact", "exact", "exact", "exact"), swapped=False, household=[(0.99, 1e-4)] * 8
+)
+@given(
+    levels=st.tuples(*(st.sampled_from([*_sql.LEVELS[field], _sql.MISSING]) for field in _sql.FIELDS)),
+    swapped=st.booleans(),
+    household=st.lists(st.tuples(st.floats(0.01, 0.99), st.floats(1e-4, 0.5)), min_size=8, max_size=8),
+)
+def test_no_pair_scores_above_the_bound_that_lets_it_be_weighed(
+    duckdb_engine: str, levels: tuple[str, ...], swapped: bool, household: list[tuple[float, float]]
+) -> None:
+    import duckdb
+
+    from custdata.matching import engines
+    from custdata.matching.model import HOUSEHOLD_FIELDS, Level, MatchModel
+
+    # household probabilities drawn freely, so that a household weight may be the larger one
+    drawn = iter(household)
+    same_address = {
+        field: {level: Level(*next(drawn)) for level in list(_sql.LEVELS[field])[:4]} for field in HOUSEHOLD_FIELDS
+    }
+    model = MatchModel(MatchModel.default().probabilities, same_address=same_address)
+    matcher = Matcher(model, review=-1000.0, auto_merge=1000.0)
+    (pair,) = engines._finish(matcher, [("a", "b", True, True, *levels, swapped)])
+    others = dict(zip(_sql.FIELDS[2:], levels[2:], strict=True))
+    row = ", ".join(f"'{level}' AS {field}" for field, level in others.items())
+    ((bound,),) = duckdb.sql(
+        f"SELECT {_sql._bound(matcher._tables, matcher._household)} FROM (SELECT {row}) AS l"
+    ).fetchall()
+    assert pair.score < bound + _sql._BOUND_MARGIN  # the score is rounded to four places, the bound is not
+
+
+def test_no_worker_is_started_when_every_core_is_busy(
+    duckdb_engine: str, monkeypatch: pytest.MonkeyPatch, workers: list[Any]
+) -> None:
+    from custdata.matching.engines._arrow import arrow_batch
+
+    monkeypatch.setattr(_columns.os, "getloadavg", lambda: (float(_columns.os.cpu_count() or 1), 0.0, 0.0))
+    records = generate_customers(200, seed=5).records
+    got = list(_columns.prepared(records, None, arrow_batch, size=10))
+    assert workers == [] and sum(size for size, _ in got) == 200
+    monkeypatch.setattr(_columns.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert _columns.idle_core() == ((_columns.os.cpu_count() or 1) > 1)

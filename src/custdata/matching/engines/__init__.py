@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from custdata.matching.blocking import BlockingStats
 from custdata.matching.engines import _sql
-from custdata.matching.engines._columns import Batch, batches, raise_problems, repeated_id_problems
+from custdata.matching.engines._arrow import arrow_batch
+from custdata.matching.engines._columns import Batch, prepared, raise_problems, repeated_id_problems
 from custdata.matching.engines.duckdb_engine import DuckDBEngine, DuckDBSession
 from custdata.matching.normalise import _NO_NAME, _NO_STREET, NormalisedRecord
 
@@ -39,6 +40,8 @@ class Session(Protocol):
     dialect: _sql.Dialect
 
     def load(self, batch: Batch) -> None: ...
+
+    def load_tables(self, tables: dict[str, Any]) -> None: ...
 
     def create(self, name: str, query: str) -> None: ...
 
@@ -82,10 +85,12 @@ def find_duplicates(matcher: Matcher, records: Iterable[object], *, blocking: bo
     try:
         count = 0
         problems = []
-        for item in batches(records, matcher.default_region.upper() if matcher.default_region else None):
-            if isinstance(item, Batch):
-                session.load(item)
-                count += item.size
+        region = matcher.default_region.upper() if matcher.default_region else None
+        for item in prepared(records, region, arrow_batch):
+            if isinstance(item, tuple):
+                size, tables = item
+                session.load_tables(tables)
+                count += size
             else:
                 problems = item
         session.load(Batch())  # an empty batch makes sure every table exists
@@ -102,11 +107,13 @@ def find_duplicates(matcher: Matcher, records: Iterable[object], *, blocking: bo
             stats = BlockingStats(int(blocks), int(oversized), int(compared))
         tables, household = matcher._tables, matcher._household
         session.drop("keys")
-        for name, table_query in [*_sql.typo_tables(session.dialect), *_sql.level_tables(session.dialect, tables)]:
+        floor = matcher.review - 1e-6
+        steps = [*_sql.typo_tables(session.dialect), *_sql.level_tables(session.dialect, tables, household, floor)]
+        for name, table_query in steps:
             session.create(name, table_query)
             for done in _SPENT.get(name, ()):
                 session.drop(done)
-        query = _sql.scored_sql(session.dialect, tables, household, matcher.review - 1e-6)
+        query = _sql.scored_sql(session.dialect, tables, household, floor)
         found = _finish(matcher, session.rows(query))
     finally:
         session.close()
@@ -116,30 +123,48 @@ def find_duplicates(matcher: Matcher, records: Iterable[object], *, blocking: bo
 
 def _finish(matcher: Matcher, rows: Iterable[tuple[Any, ...]]) -> list[CandidatePair]:
     """The pairs (with their explanations) from the levels the engine computed, scored exactly as
-    :meth:`Matcher._score` scores them: the engine's score only narrowed them down."""
+    :meth:`Matcher._score` scores them: the engine's score only narrowed them down.
+
+    A pair's score, decision, reason and evidence depend only on its levels, whether its names were swapped and
+    the guest flags of its two records (an engine runs no model with term-frequency adjustments), so each such
+    combination is scored and explained once, by :meth:`Matcher._pair`, and its pairs share that (immutable)
+    evidence."""
     from custdata.matching.matcher import _LOCALITY_AGREES, _STREET_AGREES, _TELLS_APART
+    from custdata.matching.model import CandidatePair
 
     tables, household, review = matcher._tables, matcher._household, matcher.review
+    explained: dict[tuple[Any, ...], CandidatePair | None] = {}
     found = []
     for left, right, left_guest, right_guest, *named, swapped in rows:
-        levels = tuple(str(level) for level in named)
-        given, family, birthday, email, phone, street, locality = levels
-        maybe_household = given not in _TELLS_APART
-        address = maybe_household and street in _STREET_AGREES and locality in _LOCALITY_AGREES
-        shared = address or (maybe_household and phone == "exact")
-        total = (
-            tables["given_name"][given]
-            + (household if shared else tables)["family_name"][family]
-            + tables["birthday"][birthday]
-            + tables["email"][email]
-            + (household if address else tables)["phone"][phone]
-            + tables["street"][street]
-            + tables["locality"][locality]
-        )
-        total = round(total, 4)
-        if total >= review:
-            a, b = _side(left, left_guest), _side(right, right_guest)
-            found.append(matcher._pair(a, b, levels, bool(swapped), total))  # type: ignore[arg-type]
+        key = (*named, bool(swapped), left_guest, right_guest)
+        if key in explained:
+            template = explained[key]
+        else:
+            levels = tuple(str(level) for level in named)
+            given, family, birthday, email, phone, street, locality = levels
+            maybe_household = given not in _TELLS_APART
+            address = maybe_household and street in _STREET_AGREES and locality in _LOCALITY_AGREES
+            shared = address or (maybe_household and phone == "exact")
+            total = (
+                tables["given_name"][given]
+                + (household if shared else tables)["family_name"][family]
+                + tables["birthday"][birthday]
+                + tables["email"][email]
+                + (household if address else tables)["phone"][phone]
+                + tables["street"][street]
+                + tables["locality"][locality]
+            )
+            total = round(total, 4)
+            template = None
+            if total >= review:
+                a, b = _side(left, left_guest), _side(right, right_guest)
+                template = matcher._pair(a, b, levels, bool(swapped), total)  # type: ignore[arg-type]
+            explained[key] = template
+        if template is not None:
+            first, second = (str(left), str(right)) if str(left) <= str(right) else (str(right), str(left))
+            found.append(
+                CandidatePair(first, second, template.score, template.decision, template.evidence, template.reason)
+            )
     return found
 
 

@@ -25,3 +25,10 @@ def arrow_tables(pa: Any, batch: Batch) -> dict[str, Any]:
         schema = pa.schema([(name, types[kind]) for name, kind in columns])
         tables[table] = pa.table({name: batch.columns[table][name] for name, _ in columns}, schema=schema)
     return tables
+
+
+def arrow_batch(batch: Batch) -> dict[str, Any]:
+    """:func:`arrow_tables` of ``batch`` (importing pyarrow itself: it runs in a worker process too)."""
+    import pyarrow
+
+    return arrow_tables(pyarrow, batch)

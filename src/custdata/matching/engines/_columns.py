@@ -10,9 +10,17 @@ Only plain values leave Python: the comparison itself is the engine's.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+import json
+import os
+import pickle
+import subprocess
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from functools import lru_cache
+from itertools import islice
 from operator import itemgetter
 from typing import Any
 
@@ -328,6 +336,155 @@ def batches(
         if batch is None:
             break
         yield batch
+    if problems:
+        yield problems
+
+
+def _rows_batch(
+    chunk: list[tuple[int, Fields]], region: str | None, cache: _Normaliser, keys: bool, convert: Callable[[Batch], Any]
+) -> tuple[int, Any]:
+    rows = _Rows()
+    with _collector_paused():
+        for position, fields in chunk:
+            add_fields(rows, position, fields, region, cache, keys)
+        batch = rows.batch()
+    return batch.size, convert(batch)
+
+
+#: The normalisation cache of a worker process (one per run: a worker serves one run).
+_worker_cache: _Normaliser | None = None
+
+
+def _in_worker(
+    chunk: list[tuple[int, Fields]], region: str | None, keys: bool, convert: Callable[[Batch], Any]
+) -> tuple[int, Any]:
+    global _worker_cache
+    if _worker_cache is None:
+        _worker_cache = _Normaliser()
+    return _rows_batch(chunk, region, _worker_cache, keys, convert)
+
+
+def serve() -> None:
+    """A worker process's loop: read a pickled job from standard input, write back its pickled result, until the
+    input ends. Standard output carries only results (anything printed goes to standard error)."""
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    source = sys.stdin.buffer
+    while True:
+        try:
+            job = pickle.load(source)
+        except EOFError:
+            break
+        try:
+            answer: tuple[bool, Any] = (True, _in_worker(*job))
+        except Exception as exc:  # noqa: BLE001 (handed back to the run, which raises it)
+            answer = (False, exc)
+        pickle.dump(answer, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+
+
+_BOOT = "import sys, json; sys.path[:0] = json.loads(sys.argv[1]); from {module} import serve; serve()"
+
+
+class _Worker:
+    """A second Python process that normalises and converts batches (:func:`serve`), one job at a time, each sent
+    and received by a thread of this process so that this one goes on working meanwhile. It is a fresh
+    interpreter, not a fork, and imports nothing of the program that runs the match."""
+
+    def __init__(self) -> None:
+        command = [sys.executable, "-c", _BOOT.format(module=__name__), json.dumps(sys.path)]
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="custdata-prepare")
+
+    def submit(self, *job: Any) -> Future[tuple[int, Any]]:
+        return self._io.submit(self._call, job)
+
+    def _call(self, job: tuple[Any, ...]) -> tuple[int, Any]:
+        stdin, stdout = self._process.stdin, self._process.stdout
+        assert stdin is not None and stdout is not None
+        try:
+            pickle.dump(job, stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            stdin.flush()
+            ok, value = pickle.load(stdout)
+        except (EOFError, OSError) as exc:
+            raise RuntimeError(f"the process preparing records stopped (exit code {self._process.poll()})") from exc
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self._io.shutdown(wait=True, cancel_futures=True)
+        if self._process.stdin is not None:
+            with suppress(OSError):  # a worker that died has closed its end
+                self._process.stdin.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+
+
+def idle_core() -> bool:
+    """Whether a core of this machine is idle: fewer runnable processes, over the last minute, than cores less
+    one (no load figure where the system gives none: then a core is taken as idle)."""
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return cores > 1
+    return load <= cores - 1
+
+
+#: Batches a worker process may hold at once (handed over and not yet returned).
+_AHEAD = 2
+
+
+def prepared(
+    records: Iterable[object],
+    region: str | None,
+    convert: Callable[[Batch], Any],
+    *,
+    keys: bool = True,
+    size: int | None = None,
+    worker: bool | None = None,
+) -> Iterator[tuple[int, Any] | list[tuple[int, Problem]]]:
+    """:func:`batches`, each batch passed through ``convert`` (a module-level function, such as the Arrow tables
+    of an engine) and yielded with its record count, in any order (every row carries its position); ``size`` is
+    :data:`BATCH` unless given.
+
+    With ``worker`` (and more than one batch of input on a machine of more than one core), a second process
+    normalises and converts some of the batches while this one reads the records, does the rest and the engine
+    loads them: each batch goes to the worker while it holds fewer than two, and is done here otherwise, so the
+    two share the work whatever their speed. ``worker=None`` starts one only when a core is idle
+    (:func:`idle_core`): on a machine whose cores are all busy the second process only adds the cost of handing
+    batches over. The records are read here, in order, and bad ones are reported as
+    by :func:`batches`."""
+    size = size or BATCH
+    problems: list[tuple[int, Problem]] = []
+    cache = _Normaliser()
+    values = _fields(records, problems)
+    pool: _Worker | None = None
+    pending: deque[Future[tuple[int, Any]]] = deque()
+    if worker is None:
+        worker = idle_core()
+    use_worker = worker and bool(sys.executable) and (os.cpu_count() or 1) > 1
+    try:
+        while chunk := list(islice(values, size)):
+            while pending and pending[0].done():
+                yield pending.popleft().result()
+            if pool is None and use_worker and len(chunk) == size:
+                pool = _Worker()
+            if pool is not None and len(pending) < _AHEAD:
+                pending.append(pool.submit(chunk, region, keys, convert))
+            else:
+                yield _rows_batch(chunk, region, cache, keys, convert)
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        if pool is not None:
+            pool.close()
     if problems:
         yield problems
 

@@ -233,12 +233,35 @@ _STREET_AGREES = "('exact', 'typo')"
 _LOCALITY_AGREES = "('exact', 'typo', 'city')"
 
 
-def level_tables(d: Dialect, tables: dict[str, dict[str, float]]) -> list[tuple[str, str]]:
+def _bound(tables: dict[str, dict[str, float]], household: dict[str, dict[str, float]]) -> str:
+    """The most a pair of the ``levels`` table can score, however its names are paired and whichever household
+    rule applies: the best name weights, and for each other field the larger of its two weights."""
+    best = max(tables["given_name"].values()) + max(*tables["family_name"].values(), *household["family_name"].values())
+    parts = [_double(best)]
+    for field in ("birthday", "email", "phone", "street", "locality"):
+        weights = {level: max(weight, household[field].get(level, weight)) for level, weight in tables[field].items()}
+        parts.append(_weight(weights, f"l.{field}"))
+    return " + ".join(parts)
+
+
+#: How far below the review threshold a pair's bound may be and the pair still be weighed exactly (the bound is
+#: summed in floating point in another order than the score).
+_BOUND_MARGIN = 1e-3
+
+
+def level_tables(
+    d: Dialect,
+    tables: dict[str, dict[str, float]],
+    household: dict[str, dict[str, float]] | None = None,
+    floor: float | None = None,
+) -> list[tuple[str, str]]:
     """Tables to create, in order, after :func:`typo_tables` and before :func:`scored_sql`: every field's level
     of every candidate pair (``levels``), then the name levels with given and family name crossed, for the pairs
     whose names did not agree (``crossed``), the weights of the three ways to pair the names (``weighed``) and
     the levels of the names paired the way that weighs most (``named``), as :meth:`Matcher._score` pairs them.
-    Creating each as a table keeps every query small for the planner."""
+    Creating each as a table keeps every query small for the planner. Given the ``household`` weights and the
+    ``floor`` of :func:`scored_sql`, a pair that cannot reach it however its names compare (most candidates)
+    leaves at ``crossed``: its names are never crossed nor weighed."""
     for field in FIELDS:
         assert set(tables[field]) == {*LEVELS[field], MISSING}
     g, f = tables["given_name"], tables["family_name"]
@@ -247,6 +270,9 @@ def level_tables(d: Dialect, tables: dict[str, dict[str, float]]) -> list[tuple[
         return f"{_weight(g, 'g' + choice)} + {_weight(f, 'f' + choice)}"
 
     swap = f"(l.g0 IN {_TRY_SWAP} OR l.f0 IN {_TRY_SWAP})"
+    kept = ""
+    if household is not None and floor is not None:
+        kept = f"\nWHERE {_bound(tables, household)} >= {_double(floor - _BOUND_MARGIN)}"
     return [
         (
             "levels",
@@ -269,7 +295,7 @@ FROM candidates c JOIN records a ON a.pos = c.i JOIN records b ON b.pos = c.j
     CASE WHEN {swap} THEN {_family(d, "b.g_", "a.f_")} END AS f1,
     CASE WHEN {swap} THEN {_given(d, "b.g_", "a.f_")} END AS g2,
     CASE WHEN {swap} THEN {_family(d, "a.g_", "b.f_")} END AS f2
-FROM levels l JOIN records a ON a.pos = l.i JOIN records b ON b.pos = l.j""",
+FROM levels l JOIN records a ON a.pos = l.i JOIN records b ON b.pos = l.j{kept}""",
         ),
         (
             "weighed",

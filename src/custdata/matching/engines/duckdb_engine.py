@@ -114,7 +114,11 @@ class DuckDBSession:
         self._created: set[str] = set()
 
     def load(self, batch: Batch) -> None:
-        for table, data in arrow_tables(self._pa, batch).items():
+        self.load_tables(arrow_tables(self._pa, batch))
+
+    def load_tables(self, tables: dict[str, Any]) -> None:
+        """Load one batch given as its Arrow tables (:func:`~custdata.matching.engines._arrow.arrow_batch`)."""
+        for table, data in tables.items():
             if table not in self._created:
                 self._con.from_arrow(data).create(table)
                 self._created.add(table)

@@ -65,7 +65,11 @@ class SparkSession:
         self._cached: list[Any] = []
 
     def load(self, batch: Batch) -> None:
-        for table, data in arrow_tables(self._pa, batch).items():
+        self.load_tables(arrow_tables(self._pa, batch))
+
+    def load_tables(self, tables: dict[str, Any]) -> None:
+        """Load one batch given as its Arrow tables (:func:`~custdata.matching.engines._arrow.arrow_batch`)."""
+        for table, data in tables.items():
             if data.num_rows or not self._parts[table]:
                 self._parts[table].append(data)
 
