@@ -5,10 +5,11 @@ one-letter typos, swapped names, tiny blocks that overflow)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Generator, Iterator
+from typing import Any, cast
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -18,6 +19,7 @@ from required_extras import require
 from custdata import Problem, ValidationError
 from custdata.matching import CustomerRecord, Matcher, MatchResult, generate_customers, normalise, sources
 from custdata.matching.engines import _columns, _sql
+from custdata.matching.model import FIELDS, LEVELS, MISSING
 from custdata.matching.records import to_record
 from custdata.storage.aggregates import CustomerDocuments
 
@@ -492,7 +494,10 @@ def test_the_engine_finds_the_same_pairs_when_a_worker_prepares_batches(
 def test_a_worker_is_stopped_when_the_run_stops_early(duckdb_engine: str, workers: list[Any]) -> None:
     from custdata.matching.engines._arrow import arrow_batch
 
-    running = _columns.prepared(generate_customers(200, seed=5).records, None, arrow_batch, size=10, worker=True)
+    running = cast(
+        Generator[Any, None, None],
+        _columns.prepared(generate_customers(200, seed=5).records, None, arrow_batch, size=10, worker=True),
+    )
     next(running)
     assert workers and workers[0]._process.poll() is None
     running.close()
@@ -519,7 +524,7 @@ def test_an_error_in_the_worker_is_raised_in_the_run(duckdb_engine: str) -> None
     levels=("typo", "exact", "exact", "exact", "exact", "exact", "exact"), swapped=False, household=[(0.99, 1e-4)] * 8
 )
 @given(
-    levels=st.tuples(*(st.sampled_from([*_sql.LEVELS[field], _sql.MISSING]) for field in _sql.FIELDS)),
+    levels=st.tuples(*(st.sampled_from([*LEVELS[field], MISSING]) for field in FIELDS)),
     swapped=st.booleans(),
     household=st.lists(st.tuples(st.floats(0.01, 0.99), st.floats(1e-4, 0.5)), min_size=8, max_size=8),
 )
@@ -534,16 +539,16 @@ def test_no_pair_scores_above_the_bound_that_lets_it_be_weighed(
     # household probabilities drawn freely, so that a household weight may be the larger one
     drawn = iter(household)
     same_address = {
-        field: {level: Level(*next(drawn)) for level in list(_sql.LEVELS[field])[:4]} for field in HOUSEHOLD_FIELDS
+        field: {level: Level(*next(drawn)) for level in list(LEVELS[field])[:4]} for field in HOUSEHOLD_FIELDS
     }
     model = MatchModel(MatchModel.default().probabilities, same_address=same_address)
     matcher = Matcher(model, review=-1000.0, auto_merge=1000.0)
     (pair,) = engines._finish(matcher, [("a", "b", True, True, *levels, swapped)])
-    others = dict(zip(_sql.FIELDS[2:], levels[2:], strict=True))
+    others = dict(zip(FIELDS[2:], levels[2:], strict=True))
     row = ", ".join(f"'{level}' AS {field}" for field, level in others.items())
-    ((bound,),) = duckdb.sql(
-        f"SELECT {_sql._bound(matcher._tables, matcher._household)} FROM (SELECT {row}) AS l"
-    ).fetchall()
+    relation = duckdb.sql(f"SELECT {_sql._bound(matcher._tables, matcher._household)} FROM (SELECT {row}) AS l")
+    assert relation is not None
+    ((bound,),) = relation.fetchall()
     assert pair.score < bound + _sql._BOUND_MARGIN  # the score is rounded to four places, the bound is not
 
 
@@ -552,9 +557,41 @@ def test_no_worker_is_started_when_every_core_is_busy(
 ) -> None:
     from custdata.matching.engines._arrow import arrow_batch
 
-    monkeypatch.setattr(_columns.os, "getloadavg", lambda: (float(_columns.os.cpu_count() or 1), 0.0, 0.0))
+    monkeypatch.setattr(os, "getloadavg", lambda: (float(os.cpu_count() or 1), 0.0, 0.0))
     records = generate_customers(200, seed=5).records
     got = list(_columns.prepared(records, None, arrow_batch, size=10))
-    assert workers == [] and sum(size for size, _ in got) == 200
-    monkeypatch.setattr(_columns.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
-    assert _columns.idle_core() == ((_columns.os.cpu_count() or 1) > 1)
+    assert workers == [] and sum(item[0] for item in got if isinstance(item, tuple)) == 200
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert _columns.idle_core() == ((os.cpu_count() or 1) > 1)
+
+
+@pytest.mark.parametrize(("setting", "busy", "expected"), [(True, True, 1), (False, False, 0), (None, True, 0)])
+def test_the_engine_setting_decides_the_second_process(
+    duckdb_engine: str,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: list[Any],
+    setting: bool | None,
+    busy: bool,
+    expected: int,
+) -> None:
+    """``DuckDBEngine(prepare_process=...)``: True starts the second process even with every core busy, False never
+    starts it, None decides by the load; the pairs are the same."""
+    from custdata.matching.engines.duckdb_engine import DuckDBEngine
+
+    load = float(os.cpu_count() or 1) if busy else 0.0
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, 0.0, 0.0))
+    monkeypatch.setattr(_columns, "BATCH", 50)
+    records = generate_customers(300, seed=7).records
+    expected_pairs = Matcher().find_duplicates(records)
+    found = Matcher(engine=DuckDBEngine(prepare_process=setting)).find_duplicates(records)
+    if (os.cpu_count() or 1) > 1:
+        assert len(workers) == expected
+    assert_same(expected_pairs, found)
+
+
+def test_a_prepare_process_setting_that_is_no_boolean_is_refused(duckdb_engine: str) -> None:
+    from custdata.matching.engines.duckdb_engine import DuckDBEngine
+
+    with pytest.raises(ValidationError) as raised:
+        DuckDBEngine(prepare_process="yes")  # type: ignore[arg-type]
+    assert raised.value.problems[0].path == "prepare_process"

@@ -86,7 +86,8 @@ def find_duplicates(matcher: Matcher, records: Iterable[object], *, blocking: bo
         count = 0
         problems = []
         region = matcher.default_region.upper() if matcher.default_region else None
-        for item in prepared(records, region, arrow_batch):
+        worker = getattr(matcher.engine, "prepare_process", None)
+        for item in prepared(records, region, arrow_batch, worker=worker):
             if isinstance(item, tuple):
                 size, tables = item
                 session.load_tables(tables)

@@ -49,6 +49,11 @@ def _memory_limit(_: object, __: attrs.Attribute[str], value: str) -> None:
         raise ValidationError.single("memory_limit", f"must be at least 64MiB, not {value!r}")
 
 
+def _prepare_process(_: object, __: attrs.Attribute[bool | None], value: bool | None) -> None:
+    if value is not None and not isinstance(value, bool):
+        raise ValidationError.single("prepare_process", "must be True, False, or None to decide by the machine's load")
+
+
 def _threads(_: object, __: attrs.Attribute[int | None], value: int | None) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise ValidationError.single("threads", "must be a positive integer, or None for one per core")
@@ -60,11 +65,15 @@ class DuckDBEngine:
 
     ``memory_limit`` bounds the memory DuckDB uses for the run (a size such as ``"1GB"`` or ``"512MiB"``; what does
     not fit spills to a temporary folder removed afterwards); ``threads`` is DuckDB's worker count (None: one per
-    core). ``Matcher(engine="duckdb")`` is ``DuckDBEngine()``.
+    core). ``prepare_process`` says whether a second Python process prepares part of the record batches while this
+    one reads and loads the rest (on a machine of more than one core): True always, False never, None (the default)
+    when a core is idle as the run starts (the load over the last minute). The pairs are the same either way.
+    ``Matcher(engine="duckdb")`` is ``DuckDBEngine()``.
     """
 
     memory_limit: str = attrs.field(default=DEFAULT_MEMORY_LIMIT, validator=_memory_limit)
     threads: int | None = attrs.field(default=None, validator=_threads)
+    prepare_process: bool | None = attrs.field(default=None, validator=_prepare_process)
 
     @property
     def name(self) -> str:
