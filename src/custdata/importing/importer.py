@@ -25,6 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from functools import partial
 from itertools import groupby
@@ -33,7 +34,7 @@ from typing import IO, Any, Protocol
 
 import attrs
 
-from custdata._errors import IntegrityError, NotFoundError, Problem, ValidationError
+from custdata._errors import IntegrityError, NotFoundError, OperationalError, Problem, ValidationError
 from custdata.domain import Customer, CustomerId, EmailAddress, ExternalRef
 from custdata.domain.checks import trusting
 from custdata.domain.money import currency_exponent
@@ -548,10 +549,13 @@ def _parallel(run: _CustomerRun, batches: Iterator[_Batch], workers: int, progre
         workers, mp_context=multiprocessing.get_context("spawn"), initializer=_watch_parent, initargs=(os.getpid(),)
     )
     window: deque[tuple[_Batch, Future[_Sent] | None]] = deque()
+    stored_through = 0
 
     def apply_first() -> None:
+        nonlocal stored_through
         batch, future = window.popleft()
         run.apply(batch, None if future is None else _unflat(future.result()))
+        stored_through = max([stored_through, *(line for line, _, _ in batch.pending), *_lines(batch.unreadable)])
         if progress is not None and batch.progress is not None:
             progress(batch.progress)
 
@@ -565,8 +569,37 @@ def _parallel(run: _CustomerRun, batches: Iterator[_Batch], workers: int, progre
                 apply_first()
         while window:
             apply_first()
+    except BrokenProcessPool:  # a worker died: what it was given is lost, the batches before it are stored
+        raise WorkerStoppedError(stored_through, run.report) from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _lines(rows: Sequence[Row]) -> Iterator[int]:
+    return (row.line for row in rows)
+
+
+class WorkerStoppedError(OperationalError):
+    """A worker process of an import with ``jobs`` stopped before it finished its part (killed, by the system's
+    out-of-memory killer say). The batches before it are stored whole, those after it not at all; running the same
+    import again finishes it (it skips what is stored). ``stored_through`` is the last line of the input the stored
+    batches cover (0 when none is stored) and ``report`` what the import did before it stopped."""
+
+    def __init__(self, stored_through: int, report: ImportReport) -> None:
+        self.stored_through, self.report = stored_through, report
+        stored = (
+            f"the input is imported up to line {stored_through} (whole batches: each record stored, or refused "
+            "in the rejects file) and nothing after it is stored"
+            if stored_through
+            else "no record is stored"
+        )
+        super().__init__(
+            f"a worker process stopped before it finished (killed, perhaps for want of memory): {stored}; "
+            "run the same import again to finish it (it skips the records already stored)"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.stored_through, self.report))
 
 
 @attrs.frozen
