@@ -862,14 +862,26 @@ _SUPPRESSED = "the address is on the suppression list: its customer was erased o
 
 
 def _write(uow: UnitOfWork, new: Sequence[_NewCustomer]) -> None:
-    """Add the customers, in order: those a worker built the rows of by those rows, the others whole."""
+    """Add the customers, in order: those a worker built the rows of by those rows, the others whole. A SQL store
+    is handed the rows of a whole customer too, built here from the customer as its constructor checked it (every
+    customer of an import comes from ``Customer(...)``), so the customer is checked once, not again by
+    ``add_many``; a customer the rows cannot be built of goes to ``add_many``, which says why."""
     add_prepared = getattr(uow.customers, "add_prepared", None)
     for built, group in groupby(new, key=lambda item: item.rows is not None and add_prepared is not None):
         items = list(group)
         if built:
             add_prepared([item.rows for item in items])  # type: ignore[misc]
-        else:
-            uow.customers.add_many([_whole(item.customer) for item in items])
+            continue
+        customers = [_whole(item.customer) for item in items]
+        if add_prepared is not None:
+            try:
+                rows = [prepare_customer(customer, constructed=True) for customer in customers]
+            except ValidationError:
+                pass
+            else:
+                add_prepared(rows)
+                continue
+        uow.customers.add_many(customers)
 
 
 def _whole(customer: Customer | _Head) -> Customer:
