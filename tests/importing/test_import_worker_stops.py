@@ -22,6 +22,8 @@ from custdata.storage import open_store
 
 ROWS = 3000
 BATCH = 100
+#: the command's batches: large enough that a worker sends one back in several writes to the pipe
+COMMAND_BATCH = 500
 
 
 def _export(path: Path, rows: int = ROWS) -> Path:
@@ -74,28 +76,35 @@ def test_a_worker_killed_midway_stops_the_import_with_what_is_stored_and_a_rerun
 
 
 def test_the_command_ends_with_the_store_exit_code_and_a_rerun_completes(tmp_path: Path) -> None:
+    """Even when a worker is killed while it sends a batch back."""
     rows = 20_000
     export = _export(tmp_path / "customers.csv", rows)
     store = tmp_path / "shop.db"
     command = [sys.executable, "-m", "custdata", "import", "customers", str(export), "--store", str(store)]
-    command += ["--jobs", "2", "--batch-size", str(BATCH)]
+    command += ["--jobs", "2", "--batch-size", str(COMMAND_BATCH)]
     env = {k: v for k, v in os.environ.items() if k != "CUSTDATA_STORE"}
     process = subprocess.Popen(
         command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
-        if store.exists() and _count(store) >= BATCH:
+        if store.exists() and _count(store) >= COMMAND_BATCH:
             break
         time.sleep(0.05)
     workers = _workers_of(process.pid)
     assert workers and process.poll() is None, "the import ended before a worker could be killed"
-    os.kill(workers[0], signal.SIGKILL)
+    # with the importing process held, the workers finish their batches and block sending them back through the
+    # full pipe: killed then, one leaves half a message in the pipe, which the pool alone would wait for forever
+    os.kill(process.pid, signal.SIGSTOP)
+    time.sleep(1.5)
+    for worker in workers:
+        os.kill(worker, signal.SIGKILL)
+    os.kill(process.pid, signal.SIGCONT)
     _out, err = process.communicate(timeout=60)
     assert process.returncode == ExitCode.STORE, err
     assert "a worker process stopped" in err and "run the same import again" in err
     stored = _count(store)
-    assert stored % BATCH == 0 and BATCH <= stored < rows
+    assert stored % COMMAND_BATCH == 0 and COMMAND_BATCH <= stored < rows
     again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
     assert again.returncode == ExitCode.REJECTED_ROWS, again.stderr  # the repeated id of the last line
     assert f"{rows - stored} imported, {stored} already in the store, 1 rejected" in again.stdout

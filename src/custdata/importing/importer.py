@@ -554,7 +554,7 @@ def _parallel(run: _CustomerRun, batches: Iterator[_Batch], workers: int, progre
     def apply_first() -> None:
         nonlocal stored_through
         batch, future = window.popleft()
-        run.apply(batch, None if future is None else _unflat(future.result()))
+        run.apply(batch, None if future is None else _unflat(_result(pool, future)))
         stored_through = max([stored_through, *(line for line, _, _ in batch.pending), *_lines(batch.unreadable)])
         if progress is not None and batch.progress is not None:
             progress(batch.progress)
@@ -570,9 +570,55 @@ def _parallel(run: _CustomerRun, batches: Iterator[_Batch], workers: int, progre
         while window:
             apply_first()
     except BrokenProcessPool:  # a worker died: what it was given is lost, the batches before it are stored
+        _unstick(pool)
         raise WorkerStoppedError(stored_through, run.report) from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+#: How often the importing process looks whether a worker died while it waits for a batch, and how long it then
+#: leaves the pool to say so itself, in seconds.
+_LOOK_EVERY, _GRACE = 1.0, 5.0
+
+
+def _result(pool: ProcessPoolExecutor, future: Future[_Sent]) -> _Sent:
+    """``future.result()``, or BrokenProcessPool when a worker process has died and the pool does not say so.
+
+    A worker killed while it sends a batch back leaves half a message in the pipe the pool reads results from:
+    the pool then waits for the rest of it for ever, and every batch with it. The importing process therefore
+    looks at the workers while it waits."""
+    while True:
+        try:
+            return future.result(timeout=_LOOK_EVERY)
+        except TimeoutError:
+            if not _a_worker_died(pool):
+                continue
+        try:
+            return future.result(timeout=_GRACE)
+        except TimeoutError:
+            raise BrokenProcessPool("a worker process stopped while it sent its results") from None
+
+
+def _workers_of(pool: ProcessPoolExecutor) -> list[multiprocessing.process.BaseProcess]:
+    processes = getattr(pool, "_processes", None)  # CPython's ProcessPoolExecutor keeps its workers by pid
+    return list(processes.values()) if isinstance(processes, dict) else []
+
+
+def _a_worker_died(pool: ProcessPoolExecutor) -> bool:
+    """True when a worker process of ``pool`` has ended (they end only when the pool shuts down)."""
+    return any(process.exitcode is not None for process in _workers_of(pool))
+
+
+def _unstick(pool: ProcessPoolExecutor) -> None:
+    """Let a broken pool shut down: stop the workers left, and close this process's end of the pipe the workers
+    send results by, so that a pool waiting for the rest of half a message reads the end of the pipe instead."""
+    for process in _workers_of(pool):
+        if process.exitcode is None:
+            process.kill()
+    queue = getattr(pool, "_result_queue", None)
+    writer = getattr(queue, "_writer", None)
+    if writer is not None and not writer.closed:
+        writer.close()
 
 
 def _lines(rows: Sequence[Row]) -> Iterator[int]:
