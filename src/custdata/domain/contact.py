@@ -246,9 +246,10 @@ def _read(text: str, wanted: str | None, strict: bool) -> tuple[str, str | None]
 _GROUPED_DIGITS = re.compile(r"\+?[0-9]+(?:[ .\-][0-9]+)*")
 _SEPARATORS = str.maketrans("", "", " .-")
 #: :func:`_read` of a number's digits (and its ``+``) alone, remembered: the answer depends on the digits, the
-#: region and ``strict`` alone, and an import meets a number again in a record's address, in a household, in a
-#: file exported twice. Refusals are not remembered (each raises afresh).
-_read_digits = lru_cache(maxsize=8192)(_read)
+#: region and ``strict`` alone, and a record often gives the same number twice (the customer's and the address's,
+#: as Shopify exports them), a household the same number for each of its members. Only the last few hundred numbers
+#: are kept, in this process's memory, never written anywhere. Refusals are not remembered (each raises afresh).
+_read_digits = lru_cache(maxsize=512)(_read)
 
 
 def _regions(parsed: phonenumbers.PhoneNumber) -> list[str]:
