@@ -267,6 +267,7 @@ UNMARKED: dict[str, tuple[str, ...]] = {
         "format",
         "currency",
         "on_bad_field",
+        "suppression_key",
     ),
     "custdata.importing.importer.ImportReport": (
         "read",
@@ -276,6 +277,7 @@ UNMARKED: dict[str, tuple[str, ...]] = {
         "customers_added",
         "batches",
         "same_email",
+        "suppressed",
         "columns",
         "fields_dropped",
         "repairs",
