@@ -11,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from custdata import ValidationError
-from custdata.domain.contact import PhoneNumber, _first_region
+from custdata.domain.contact import PhoneNumber, _first_region, _read
 
 REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
 #: phonenumbers' example numbers (every type) of each region, in international and national notation
@@ -98,3 +98,55 @@ def test_every_example_number_reads_the_same_in_its_region_and_the_first_of_its_
 def test_the_quick_path_is_taken_only_for_the_first_region_of_a_code() -> None:
     assert _first_region(1, "US") and _first_region(44, "GB") and _first_region(49, "DE")
     assert not _first_region(1, "CA") and not _first_region(44, "JE") and not _first_region(49, "US")
+
+
+# -- a number's digits read once: the answer for digits in groups is remembered by the digits alone --------------
+
+
+def _grouped(plus: bool, groups: list[str], separators: list[str]) -> str:
+    parts = [groups[0]]
+    for group, separator in zip(groups[1:], separators, strict=False):
+        parts += [separator, group]
+    return ("+" if plus else "") + "".join(parts)
+
+
+grouped = st.builds(
+    _grouped,
+    st.booleans(),
+    st.lists(st.text("0123456789", min_size=1, max_size=5), min_size=1, max_size=6),
+    st.lists(st.sampled_from([" ", "-", "."]), min_size=5, max_size=5),
+)
+grouped_examples = st.builds(
+    lambda text, separator: text.replace(" ", separator), st.sampled_from(EXAMPLES), st.sampled_from([" ", "-", "."])
+)
+
+
+def problems(text: str, region: str | None, strict: bool) -> tuple[str, str | None] | list[tuple[str, str]]:
+    """``PhoneNumber.parse``'s answer, its problems when it refuses."""
+    try:
+        number = PhoneNumber.parse(text, region=region, strict=strict)
+    except ValidationError as exc:
+        return [(p.path, p.message) for p in exc.problems]
+    return number.e164, number.region
+
+
+def detailed(text: str, region: str | None, strict: bool) -> tuple[str, str | None] | list[tuple[str, str]]:
+    """The same read step by step on the text as written, nothing remembered."""
+    try:
+        return _read(text, region.upper() if region else None, strict)
+    except ValidationError as exc:
+        return [(p.path, p.message) for p in exc.problems]
+
+
+@settings(max_examples=200)
+@given(text=st.one_of(grouped, grouped_examples), region=regions, strict=st.booleans())
+@example("+1 415-555.0123", "US", True)
+@example("030 1234567", "DE", True)
+@example("0049 30 1234567", "DE", True)
+@example("+44 20 7946 0123", "GB", False)
+def test_numbers_in_groups_read_as_phonenumbers_reads_them(text: str, region: str | None, strict: bool) -> None:
+    if strict:
+        assert quick(text, region) == reference(text, region)
+    first = problems(text, region, strict)
+    assert first == detailed(text, region, strict)
+    assert problems(text, region, strict) == first  # a second time, remembered: the same answer

@@ -134,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         ORDER_FIELDS,
         ImportOptions,
         RejectsFile,
+        WorkerStoppedError,
         count_lines,
         import_customers,
         import_orders,
@@ -191,15 +192,19 @@ def run(args: argparse.Namespace) -> int:
         def progress(line: int) -> None:
             bar.update(args.kind, line, total)
 
-        report = importer(
-            store,
-            read_rows(file, read),
-            shopify=shopify,
-            options=options,
-            rejects=rejects,
-            progress=progress,
-            **extra,
-        )
+        try:
+            report = importer(
+                store,
+                read_rows(file, read),
+                shopify=shopify,
+                options=options,
+                rejects=rejects,
+                progress=progress,
+                **extra,
+            )
+        except WorkerStoppedError as exc:
+            bar.close()
+            raise CliError(f"{args.kind}: {exc}", ExitCode.STORE) from exc
         bar.close()
     if not args.quiet:
         if report.columns is not None:

@@ -193,10 +193,11 @@ class PhoneNumber:
         if not isinstance(text, str):
             raise ValidationError.single("", f"must be a string, not {type(text).__name__}", ErrorCode.INVALID_TYPE)
         wanted = region.upper() if isinstance(region, str) else None
-        parsed, found = _parse_number(text, wanted, "", strict=strict)
-        e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-        if wanted and wanted != found and wanted in _regions(parsed):
-            found = wanted
+        digits = text.translate(_SEPARATORS) if len(text) <= 64 and _GROUPED_DIGITS.fullmatch(text) else ""
+        if len(digits) > 3 or (len(digits) == 3 and digits[0] != "+"):
+            e164, found = _read_digits(digits, wanted, strict)
+        else:
+            e164, found = _read(text, wanted, strict)
         number = object.__new__(cls)  # already checked: skip the constructor's second parse
         object.__setattr__(number, "e164", e164)
         object.__setattr__(number, "region", found)
@@ -228,6 +229,27 @@ class PhoneNumber:
 
     def __repr__(self) -> str:
         return f"PhoneNumber('{self.e164[:3]}***{self.e164[-2:]}', region={self.region!r})"
+
+
+def _read(text: str, wanted: str | None, strict: bool) -> tuple[str, str | None]:
+    """What :meth:`PhoneNumber.parse` answers for ``text`` read in the region ``wanted``: E.164 and region."""
+    parsed, found = _parse_number(text, wanted, "", strict=strict)
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if wanted and wanted != found and wanted in _regions(parsed):
+        found = wanted
+    return e164, found
+
+
+#: A number as people write it: groups of digits parted by one space, hyphen or dot, after an optional ``+``.
+#: With three digits or more, phonenumbers reads it as it reads the digits alone (the separators are punctuation
+#: to it; with two, spaced digits are no number to it, and joined ones are).
+_GROUPED_DIGITS = re.compile(r"\+?[0-9]+(?:[ .\-][0-9]+)*")
+_SEPARATORS = str.maketrans("", "", " .-")
+#: :func:`_read` of a number's digits (and its ``+``) alone, remembered: the answer depends on the digits, the
+#: region and ``strict`` alone, and a record often gives the same number twice (the customer's and the address's,
+#: as Shopify exports them), a household the same number for each of its members. Only the last few hundred numbers
+#: are kept, in this process's memory, never written anywhere. Refusals are not remembered (each raises afresh).
+_read_digits = lru_cache(maxsize=512)(_read)
 
 
 def _regions(parsed: phonenumbers.PhoneNumber) -> list[str]:

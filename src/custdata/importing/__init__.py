@@ -32,6 +32,7 @@ from custdata.importing.importer import (
     Rejects,
     RejectsFile,
     RejectsList,
+    WorkerStoppedError,
     import_customers,
     import_orders,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "RejectsList",
     "Row",
     "SourceError",
+    "WorkerStoppedError",
     "count_lines",
     "customer_from_fields",
     "customer_id_for",

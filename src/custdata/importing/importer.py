@@ -25,6 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from functools import partial
 from itertools import groupby
@@ -33,7 +34,7 @@ from typing import IO, Any, Protocol
 
 import attrs
 
-from custdata._errors import IntegrityError, NotFoundError, Problem, ValidationError
+from custdata._errors import IntegrityError, NotFoundError, OperationalError, Problem, ValidationError
 from custdata.domain import Customer, CustomerId, EmailAddress, ExternalRef
 from custdata.domain.checks import trusting
 from custdata.domain.money import currency_exponent
@@ -548,10 +549,13 @@ def _parallel(run: _CustomerRun, batches: Iterator[_Batch], workers: int, progre
         workers, mp_context=multiprocessing.get_context("spawn"), initializer=_watch_parent, initargs=(os.getpid(),)
     )
     window: deque[tuple[_Batch, Future[_Sent] | None]] = deque()
+    stored_through = 0
 
     def apply_first() -> None:
+        nonlocal stored_through
         batch, future = window.popleft()
-        run.apply(batch, None if future is None else _unflat(future.result()))
+        run.apply(batch, None if future is None else _unflat(_result(pool, future)))
+        stored_through = max([stored_through, *(line for line, _, _ in batch.pending), *_lines(batch.unreadable)])
         if progress is not None and batch.progress is not None:
             progress(batch.progress)
 
@@ -565,8 +569,83 @@ def _parallel(run: _CustomerRun, batches: Iterator[_Batch], workers: int, progre
                 apply_first()
         while window:
             apply_first()
+    except BrokenProcessPool:  # a worker died: what it was given is lost, the batches before it are stored
+        _unstick(pool)
+        raise WorkerStoppedError(stored_through, run.report) from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+#: How often the importing process looks whether a worker died while it waits for a batch, and how long it then
+#: leaves the pool to say so itself, in seconds.
+_LOOK_EVERY, _GRACE = 1.0, 5.0
+
+
+def _result(pool: ProcessPoolExecutor, future: Future[_Sent]) -> _Sent:
+    """``future.result()``, or BrokenProcessPool when a worker process has died and the pool does not say so.
+
+    A worker killed while it sends a batch back leaves half a message in the pipe the pool reads results from:
+    the pool then waits for the rest of it for ever, and every batch with it. The importing process therefore
+    looks at the workers while it waits."""
+    while True:
+        try:
+            return future.result(timeout=_LOOK_EVERY)
+        except TimeoutError:
+            if not _a_worker_died(pool):
+                continue
+        try:
+            return future.result(timeout=_GRACE)
+        except TimeoutError:
+            raise BrokenProcessPool("a worker process stopped while it sent its results") from None
+
+
+def _workers_of(pool: ProcessPoolExecutor) -> list[multiprocessing.process.BaseProcess]:
+    processes = getattr(pool, "_processes", None)  # CPython's ProcessPoolExecutor keeps its workers by pid
+    return list(processes.values()) if isinstance(processes, dict) else []
+
+
+def _a_worker_died(pool: ProcessPoolExecutor) -> bool:
+    """True when a worker process of ``pool`` has ended (they end only when the pool shuts down)."""
+    return any(process.exitcode is not None for process in _workers_of(pool))
+
+
+def _unstick(pool: ProcessPoolExecutor) -> None:
+    """Let a broken pool shut down: stop the workers left, and close this process's end of the pipe the workers
+    send results by, so that a pool waiting for the rest of half a message reads the end of the pipe instead."""
+    for process in _workers_of(pool):
+        if process.exitcode is None:
+            process.kill()
+    queue = getattr(pool, "_result_queue", None)
+    writer = getattr(queue, "_writer", None)
+    if writer is not None and not writer.closed:
+        writer.close()
+
+
+def _lines(rows: Sequence[Row]) -> Iterator[int]:
+    return (row.line for row in rows)
+
+
+class WorkerStoppedError(OperationalError):
+    """A worker process of an import with ``jobs`` stopped before it finished its part (killed, by the system's
+    out-of-memory killer say). The batches before it are stored whole, those after it not at all; running the same
+    import again finishes it (it skips what is stored). ``stored_through`` is the last line of the input the stored
+    batches cover (0 when none is stored) and ``report`` what the import did before it stopped."""
+
+    def __init__(self, stored_through: int, report: ImportReport) -> None:
+        self.stored_through, self.report = stored_through, report
+        stored = (
+            f"the input is imported up to line {stored_through} (whole batches: each record stored, or refused "
+            "in the rejects file) and nothing after it is stored"
+            if stored_through
+            else "no record is stored"
+        )
+        super().__init__(
+            f"a worker process stopped before it finished (killed, perhaps for want of memory): {stored}; "
+            "run the same import again to finish it (it skips the records already stored)"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.stored_through, self.report))
 
 
 @attrs.frozen
@@ -829,14 +908,26 @@ _SUPPRESSED = "the address is on the suppression list: its customer was erased o
 
 
 def _write(uow: UnitOfWork, new: Sequence[_NewCustomer]) -> None:
-    """Add the customers, in order: those a worker built the rows of by those rows, the others whole."""
+    """Add the customers, in order: those a worker built the rows of by those rows, the others whole. A SQL store
+    is handed the rows of a whole customer too, built here from the customer as its constructor checked it (every
+    customer of an import comes from ``Customer(...)``), so the customer is checked once, not again by
+    ``add_many``; a customer the rows cannot be built of goes to ``add_many``, which says why."""
     add_prepared = getattr(uow.customers, "add_prepared", None)
     for built, group in groupby(new, key=lambda item: item.rows is not None and add_prepared is not None):
         items = list(group)
         if built:
             add_prepared([item.rows for item in items])  # type: ignore[misc]
-        else:
-            uow.customers.add_many([_whole(item.customer) for item in items])
+            continue
+        customers = [_whole(item.customer) for item in items]
+        if add_prepared is not None:
+            try:
+                rows = [prepare_customer(customer, constructed=True) for customer in customers]
+            except ValidationError:
+                pass
+            else:
+                add_prepared(rows)
+                continue
+        uow.customers.add_many(customers)
 
 
 def _whole(customer: Customer | _Head) -> Customer:
