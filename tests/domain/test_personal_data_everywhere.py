@@ -315,7 +315,7 @@ UNMARKED: dict[str, tuple[str, ...]] = {
     "custdata.lifecycle.changes.Ship": ("shipment", "at"),
     "custdata.lifecycle.changes.UpdateReturn": ("return_id", "status", "at"),
     "custdata.matching.blocking.BlockingStats": ("blocks", "oversized_blocks", "pairs"),
-    "custdata.matching.engines.duckdb_engine.DuckDBEngine": ("memory_limit", "threads"),
+    "custdata.matching.engines.duckdb_engine.DuckDBEngine": ("memory_limit", "threads", "prepare_process"),
     "custdata.matching.evaluation.Accuracy": ("true_positives", "false_positives", "false_negatives"),
     "custdata.matching.matcher.MatchResult": ("pairs", "records", "compared", "blocking"),
     "custdata.matching.matcher.Matcher": (
