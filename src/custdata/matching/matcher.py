@@ -47,6 +47,28 @@ _LOCALITY_AGREES = frozenset(("exact", "typo", "city"))
 #: Given-name levels that tell two members of a household apart; with any other level (a typo, an initial,
 #: a missing name) a shared address or phone may be a household, so the household probabilities apply.
 _TELLS_APART = frozenset(("exact", "nickname"))
+
+
+def weigh(tables: Any, household: Any, levels: tuple[str, ...]) -> tuple[float, bool]:
+    """A pair's score from its levels (the weight tables of the model and of people sharing an address), before
+    term-frequency adjustments and rounding, and whether its family name counted as a household trait: the one
+    reckoning of the Python engine's :meth:`Matcher._score` and the other engines' scores."""
+    given, family, birthday, email, phone, street, locality = levels
+    maybe_household = given not in _TELLS_APART
+    address = maybe_household and street in _STREET_AGREES and locality in _LOCALITY_AGREES
+    shared = address or (maybe_household and phone == "exact")
+    total = (
+        tables["given_name"][given]
+        + (household if shared else tables)["family_name"][family]
+        + tables["birthday"][birthday]
+        + tables["email"][email]
+        + (household if address else tables)["phone"][phone]
+        + tables["street"][street]
+        + tables["locality"][locality]
+    )
+    return total, shared
+
+
 _TRY_SWAP = frozenset(("different", MISSING))
 _Levels = tuple[str, str, str, str, str, str, str]
 
@@ -255,20 +277,8 @@ class Matcher:
         phone = compare.phone(a.phones, b.phones)
         street = compare.street(a.street, b.street)
         locality = compare.locality(a, b)
-        maybe_household = given not in _TELLS_APART
-        address = maybe_household and street in _STREET_AGREES and locality in _LOCALITY_AGREES
-        shared = address or (maybe_household and phone == "exact")
-        household = self._household
-        total = (
-            given_table[given]
-            + (household if shared else tables)["family_name"][family]
-            + tables["birthday"][birthday]
-            + tables["email"][email]
-            + (household if address else tables)["phone"][phone]
-            + tables["street"][street]
-            + tables["locality"][locality]
-        )
         levels = (given, family, birthday, email, phone, street, locality)
+        total, shared = weigh(tables, self._household, levels)
         if self._frequent and not swapped:
             total += sum(self._frequency_adjustments(a, levels, shared))
         return levels, swapped, round(total, 4)

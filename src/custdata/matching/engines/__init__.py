@@ -130,7 +130,7 @@ def _finish(matcher: Matcher, rows: Iterable[tuple[Any, ...]]) -> list[Candidate
     the guest flags of its two records (an engine runs no model with term-frequency adjustments), so each such
     combination is scored and explained once, by :meth:`Matcher._pair`, and its pairs share that (immutable)
     evidence."""
-    from custdata.matching.matcher import _LOCALITY_AGREES, _STREET_AGREES, _TELLS_APART
+    from custdata.matching.matcher import weigh
     from custdata.matching.model import CandidatePair
 
     tables, household, review = matcher._tables, matcher._household, matcher.review
@@ -142,20 +142,7 @@ def _finish(matcher: Matcher, rows: Iterable[tuple[Any, ...]]) -> list[Candidate
             template = explained[key]
         else:
             levels = tuple(str(level) for level in named)
-            given, family, birthday, email, phone, street, locality = levels
-            maybe_household = given not in _TELLS_APART
-            address = maybe_household and street in _STREET_AGREES and locality in _LOCALITY_AGREES
-            shared = address or (maybe_household and phone == "exact")
-            total = (
-                tables["given_name"][given]
-                + (household if shared else tables)["family_name"][family]
-                + tables["birthday"][birthday]
-                + tables["email"][email]
-                + (household if address else tables)["phone"][phone]
-                + tables["street"][street]
-                + tables["locality"][locality]
-            )
-            total = round(total, 4)
+            total = round(weigh(tables, household, levels)[0], 4)
             template = None
             if total >= review:
                 a, b = _side(left, left_guest), _side(right, right_guest)
