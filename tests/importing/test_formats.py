@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -100,16 +100,6 @@ def write_csv(path: Path, header: list[str], rows: Iterable[list[str]] = ()) -> 
         writer.writerow(header)
         writer.writerows(rows)
     return path
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "postgres":
-        yield request.getfixturevalue("new_store")()
-        return
-    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'shop.db'}"
-    with open_store(url) as opened:
-        yield opened
 
 
 def customers_of(store: Store) -> list[Customer]:

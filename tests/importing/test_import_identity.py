@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,16 +32,6 @@ NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
 OPTIONS = ImportOptions(now=NOW)
 CUSTOMERS = ["email", "given_name", "family_name", "is_guest"]
 ORDERS = ["order_id", "customer_id", "customer_email", "currency", "placed_at", "sku", "quantity", "unit_price"]
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "postgres":
-        yield request.getfixturevalue("new_store")()
-        return
-    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'shop.db'}"
-    with open_store(url) as opened:
-        yield opened
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:

@@ -5,7 +5,6 @@ artefacts are repaired and reported."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,16 +29,6 @@ OPTIONS = ImportOptions(now=NOW)
 LENIENT = ImportOptions(now=NOW, on_bad_field="drop_field")
 SHOPIFY_LENIENT = ImportOptions(platform="shopify", now=NOW, on_bad_field="drop_field")
 HUGE = "y" * 200_000
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "postgres":
-        yield request.getfixturevalue("new_store")()
-        return
-    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'shop.db'}"
-    with open_store(url) as opened:
-        yield opened
 
 
 def ids(store: Store) -> set[str]:

@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,16 +38,6 @@ PEOPLE = [
     ("Bartholomew", "Oyelaran", "bart.oyelaran@example.com"),
     ("Zofia", "Wierzbicka", "Zofia.W@Example.net"),
 ]
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "postgres":
-        yield request.getfixturevalue("new_store")()
-        return
-    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'shop.db'}"
-    with open_store(url) as opened:
-        yield opened
 
 
 def _export(path: Path, people: list[tuple[str, str, str]]) -> Path:
