@@ -450,7 +450,7 @@ def _rows_by_position(items: list[Any]) -> tuple[dict[str, list[Any]], list[Any]
     return {name: sorted(rows, key=repr) for name, rows in tables.items()}, problems
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(records=rows(), region=st.sampled_from([None, "US"]), size=st.sampled_from([1, 2, 5]))
 def test_batches_prepared_with_a_worker_process_hold_the_same_rows(
     duckdb_engine: str, records: list[object], region: str | None, size: int
