@@ -319,7 +319,7 @@ def rows(draw: st.DrawFn) -> list[object]:
     return out
 
 
-@settings(deadline=None)
+@settings(deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(records=rows(), region=st.sampled_from([None, "US", "DE"]), size=st.sampled_from([1, 3, 1000]))
 def test_the_engine_columns_are_those_of_the_normalised_records(
     records: list[object], region: str | None, size: int
