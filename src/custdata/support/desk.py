@@ -275,7 +275,9 @@ class SupportDesk:
         check.done()
         conversation = self.conversation(uow, customer_id, conversation_id)
         customer = resolve(uow, customer_id)
-        order = None if conversation.order_id is None else uow.orders.get(conversation.order_id)
+        if customer.redacted_at is not None:
+            raise SupportError.single("customer_id", "names a customer whose personal data was erased")
+        order = _own_order(uow, customer, conversation.order_id)
         if subject is None:
             asked = next((m.subject for m in conversation.inbound if m.subject), None)
             subject = clean_line(f"Re: {asked}", 998) if asked else _SUBJECTS.get(conversation.language or "", "Re:")
@@ -394,6 +396,15 @@ def _linked_order(current: Conversation | None, orders: list[Order]) -> Order | 
     if current is None or current.order_id is None:
         return None
     return next((o for o in orders if o.id == current.order_id), None)
+
+
+def _own_order(uow: UnitOfWork, customer: Customer, order_id: str | None) -> Order | None:
+    """The order ``order_id`` when it is the customer's now, else None: a conversation may name an order that went
+    back to another customer since (a merge undone), and a reply never describes another customer's order."""
+    if order_id is None:
+        return None
+    found = uow.orders.get_many([order_id]).get(order_id)
+    return found if found is not None and found.customer_id == customer.id else None
 
 
 def _later(event: CommunicationEvent, at: datetime) -> datetime:

@@ -1,0 +1,107 @@
+"""Support conversations where they meet merges, undos and erasure: a reply written by a person describes only an
+order the customer holds now, and nobody writes to an erased customer through the desk."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from custdata.merge import merge, preview, undo
+from custdata.privacy import erase_customer
+from custdata.storage import Store, open_store
+from custdata.storage.outbox.ports import has_outbox
+from custdata.storage.sqlite import SQLiteStore
+from custdata.support import SupportDesk, SupportError
+
+SUPPORT = str(Path(__file__).resolve().parent.parent / "support")
+if SUPPORT not in sys.path:
+    sys.path.insert(0, SUPPORT)
+
+from support_builders import T0, customer, order  # noqa: E402
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "memory":
+        with open_store("memory://") as opened:
+            yield opened
+    elif request.param == "sqlite":
+        with SQLiteStore(tmp_path / "shop.db") as opened:
+            yield opened
+    else:
+        from custdata.storage.postgres import PostgresStore
+
+        url = request.getfixturevalue("pg_url")
+        with PostgresStore(url, schema=f"s_{uuid.uuid4().hex[:12]}", pool_max_size=4) as opened:
+            yield opened
+
+
+def receive(store: Store, customer_id: str, text: str, at: Any, **options: Any) -> Any:
+    with store.unit_of_work() as uow:
+        assert has_outbox(uow)
+        got = SupportDesk(auto_answer=False).receive(
+            uow, customer_id=customer_id, channel="email", text=text, received_at=at, **options
+        )
+        uow.commit()
+    return got
+
+
+def entries(store: Store, customer_id: str) -> list[Any]:
+    with store.unit_of_work() as uow:
+        assert has_outbox(uow)
+        return list(uow.outbox.for_customer(customer_id))
+
+
+def test_a_reply_never_describes_an_order_that_went_back_with_an_undone_merge(store: Store) -> None:
+    """A guest's order is merged into an account by mistake; the account holder asks about it (the conversation
+    links the order), the merge is undone. A person's reply to that conversation afterwards names no order of
+    the guest: not its id, not its shop number."""
+    with store.unit_of_work() as uow:
+        uow.customers.add(customer("cus_ada", "ada@example.org"))
+        uow.customers.add(customer("cus_gus", "gus@example.org", is_guest=True))
+        uow.orders.add(order("ord_gus", "cus_gus", number="7777"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        record = merge(uow, preview(uow, "cus_ada", ["cus_gus"]), at=T0 + timedelta(hours=1))
+        uow.commit()
+    asked = receive(store, "cus_ada", "Where is my order 7777?", T0 + timedelta(hours=2), message_key="k1")
+    assert asked.conversation.order_id == "ord_gus"  # while merged, the order was the account's
+    with store.unit_of_work() as uow:
+        undo(uow, record.id, at=T0 + timedelta(hours=3))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert has_outbox(uow)
+        reply_id = SupportDesk().reply(
+            uow,
+            customer_id="cus_ada",
+            conversation_id=asked.conversation.id,
+            text="We are looking into it.",
+            now=T0 + timedelta(hours=4),
+        )
+        uow.commit()
+    assert reply_id is not None
+    [entry] = [e for e in entries(store, "cus_ada") if e.id == reply_id]
+    assert entry.message.order_id is None
+    assert "7777" not in str(entry.message.metadata) and "ord_gus" not in str(entry.message.metadata)
+
+
+def test_a_reply_to_an_erased_customer_is_refused_and_writes_nothing(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        uow.customers.add(customer("cus_ada", "ada@example.org"))
+        uow.commit()
+    asked = receive(store, "cus_ada", "Is the tent waterproof?", T0, message_key="k1")
+    erase_customer(store, "cus_ada", clock=lambda: T0 + timedelta(days=1))
+    before = entries(store, "cus_ada")
+    with store.unit_of_work() as uow, pytest.raises(SupportError) as refused:
+        assert has_outbox(uow)
+        SupportDesk().reply(
+            uow, customer_id="cus_ada", conversation_id=asked.conversation.id, text="Yes", now=T0 + timedelta(days=2)
+        )
+    assert refused.value.problems[0].path == "customer_id"
+    assert entries(store, "cus_ada") == before
