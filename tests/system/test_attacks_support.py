@@ -3,15 +3,16 @@ order the customer holds now, and nobody writes to an erased customer through th
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from custdata import Customer, EmailAddress, ExternalRef, Money, Order, OrderLine, OrderStatus
 from custdata.merge import merge, preview, undo
 from custdata.privacy import erase_customer
 from custdata.storage import Store, open_store
@@ -19,11 +20,30 @@ from custdata.storage.outbox.ports import has_outbox
 from custdata.storage.sqlite import SQLiteStore
 from custdata.support import SupportDesk, SupportError
 
-SUPPORT = str(Path(__file__).resolve().parent.parent / "support")
-if SUPPORT not in sys.path:
-    sys.path.insert(0, SUPPORT)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
-from support_builders import T0, customer, order  # noqa: E402
+
+def customer(cid: str, email: str, *, is_guest: bool = False) -> Customer:
+    return Customer(
+        id=cid,
+        created_at=T0 - timedelta(days=100),
+        given_name="Ada",
+        email=EmailAddress.parse(email),
+        is_guest=is_guest,
+    )
+
+
+def order(oid: str, customer_id: str, *, number: str) -> Order:
+    line = OrderLine(id="l1", sku="TENT", product_name="Tent", quantity=1, unit_price=Money(Decimal("99"), "EUR"))
+    return Order(
+        id=oid,
+        customer_id=customer_id,
+        currency="EUR",
+        placed_at=T0 - timedelta(days=3),
+        lines=(line,),
+        status=OrderStatus.PAID,
+        external_ref=ExternalRef("shopify", number),
+    )
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgresql"])

@@ -27,6 +27,7 @@ from custdata.domain import (
     Customer,
     Direction,
     Order,
+    OrderId,
     Topic,
 )
 from custdata.domain.checks import Checker
@@ -398,7 +399,7 @@ def _linked_order(current: Conversation | None, orders: list[Order]) -> Order | 
     return next((o for o in orders if o.id == current.order_id), None)
 
 
-def _own_order(uow: UnitOfWork, customer: Customer, order_id: str | None) -> Order | None:
+def _own_order(uow: UnitOfWork, customer: Customer, order_id: OrderId | None) -> Order | None:
     """The order ``order_id`` when it is the customer's now, else None: a conversation may name an order that went
     back to another customer since (a merge undone), and a reply never describes another customer's order."""
     if order_id is None:
