@@ -51,6 +51,7 @@ from custdata.privacy import (
     sweep,
 )
 from custdata.storage import Store, walk
+from custdata.support import SupportDesk, SupportError
 from custdata.workflows import Shop, Workflows
 
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
@@ -282,6 +283,7 @@ class TrustMachine(RuleBasedStateMachine):
         self.tokens = VerificationTokens(b"a test secret of thirty-two bytes")
         self.flows = Workflows(shop=Shop(name="Shop", url="https://shop.example", secret=b"s" * 32))
         self.serial = 0
+        self.conversations: list[tuple[str, str]] = []  # (the customer id written under, the conversation id)
 
     def teardown(self) -> None:
         try:
@@ -642,6 +644,58 @@ class TrustMachine(RuleBasedStateMachine):
         record.proven.add(address)
         for absorbed in registration.absorbed_guests:
             record.absorb(self.records[str(absorbed)])
+
+    # -- support -------------------------------------------------------------------------------------------
+
+    @precondition(lambda self: bool(self.records))
+    @rule(pick=st.integers(0, 1000), about_order=st.booleans())
+    def write_to_support(self, pick: int, about_order: bool) -> None:
+        """The owner of a record writes to the shop with their name, street and phone in the text; a question
+        about an order is answered from its tracking when the desk is sure."""
+        live = self._live()
+        candidates = [c for c in self.records if c in live]
+        if not candidates:
+            return
+        cid = self._pick(candidates, pick)
+        person = self.people[self.records[cid].owner - 1]
+        question = "Where is my order?" if about_order else "Is the tent waterproof?"
+        self._tick()
+        with self.store.unit_of_work() as uow:
+            assert has_outbox(uow)
+            got = SupportDesk().receive(
+                uow,
+                customer_id=cid,
+                channel=Channel.EMAIL,
+                text=f"{person.given} {person.family} here, {person.street}, {person.phone}. {question}",
+                received_at=self.now,
+                message_key=self._next("mail"),
+            )
+            uow.commit()
+        self.records[cid].holds |= set(person.values())
+        self.conversations.append((cid, got.conversation.id))
+
+    @precondition(lambda self: bool(self.conversations))
+    @rule(pick=st.integers(0, 1000), solve=st.booleans())
+    def support_replies(self, pick: int, solve: bool) -> None:
+        """A person answers a conversation; the reply names no order but the customer's own."""
+        cid, conversation = self._pick(self.conversations, pick)
+        with self.store.unit_of_work() as uow:
+            assert has_outbox(uow)
+            try:
+                reply_id = SupportDesk().reply(
+                    uow, customer_id=cid, conversation_id=conversation, text="We are on it.", now=self.now, solve=solve
+                )
+            except (SupportError, custdata.NotFoundError):
+                return  # erased, deleted, or the conversation went back with an undone merge
+            if reply_id is not None:
+                message = uow.outbox.get(str(reply_id)).message
+                assert message is not None
+                if message.order_id is not None:
+                    holder = merging.resolve(uow, cid).id
+                    assert uow.orders.get(str(message.order_id)).customer_id == holder, (
+                        f"a reply to {cid} names order {message.order_id} of another customer"
+                    )
+            uow.commit()
 
     # -- consent --------------------------------------------------------------------------------------------
 
