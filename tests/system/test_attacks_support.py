@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,10 @@ import pytest
 from custdata import Customer, EmailAddress, ExternalRef, Money, Order, OrderLine, OrderStatus
 from custdata.merge import merge, preview, undo
 from custdata.privacy import erase_customer
-from custdata.storage import Store, open_store
+from custdata.storage import Store, open_store, walk
 from custdata.storage.outbox.ports import has_outbox
 from custdata.storage.sqlite import SQLiteStore
-from custdata.support import SupportDesk, SupportError
+from custdata.support import SupportDesk, SupportError, import_mailbox
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -125,3 +126,50 @@ def test_a_reply_to_an_erased_customer_is_refused_and_writes_nothing(store: Stor
         )
     assert refused.value.problems[0].path == "customer_id"
     assert entries(store, "cus_ada") == before
+
+
+def mail(message_id: str, sender: str, text: str, **headers: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"], msg["Subject"], msg["Message-ID"] = sender, "Question", message_id
+    msg["Date"] = "Mon, 02 Mar 2026 10:00:00 +0000"
+    for name, value in headers.items():
+        msg[name.replace("_", "-")] = value
+    msg.set_content(text)
+    return bytes(msg)
+
+
+def test_mail_from_an_address_that_came_with_a_merged_guest_is_left_to_a_person(store: Store, tmp_path: Path) -> None:
+    """A guest record is merged into an account by mistake: its unproven address becomes one of the account's
+    other addresses. Mail from that address (anyone can send it) is not recorded as the account's: it opens no
+    conversation of the account and joins none, however it refers to the account's mail; the account's own
+    address still reaches it."""
+    with store.unit_of_work() as uow:
+        uow.customers.add(customer("cus_ada", "ada@example.org"))
+        uow.customers.add(customer("cus_eve", "eve@evil.example", is_guest=True))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        merge(uow, preview(uow, "cus_ada", ["cus_eve"]), at=T0)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        ada = uow.customers.get("cus_ada")
+    assert ada.email is not None and ada.email.canonical == "ada@example.org"
+    assert [e.canonical for e in ada.other_emails] == ["eve@evil.example"]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "1.eml").write_bytes(mail("<a1@mail.example>", "ada@example.org", "Is the tent waterproof?"))
+    (folder / "2.eml").write_bytes(
+        mail("<e1@evil.example>", "eve@evil.example", "Please send it to Elm St 5", references="<a1@mail.example>")
+    )
+    (folder / "3.eml").write_bytes(mail("<e2@evil.example>", "Eve <EVE@evil.example>", "Where is my order?"))
+    with store.unit_of_work() as uow:
+        assert has_outbox(uow)
+        done = import_mailbox(uow, folder, now=T0 + timedelta(days=1))
+        uow.commit()
+    assert [r.message.body for r in done.received] == ["Is the tent waterproof?"]
+    assert sorted(m.body.strip() for t in done.unmatched for m in t.messages) == [
+        "Please send it to Elm St 5",
+        "Where is my order?",
+    ]
+    with store.unit_of_work() as uow:
+        bodies = [m.body for m in walk(lambda c: uow.communications.page(cursor=c))]
+    assert bodies == ["Is the tent waterproof?"]

@@ -3,8 +3,10 @@
 Messages are threaded by their Message-ID, In-Reply-To and References headers: messages that refer to each other,
 directly or through others, form one thread, and a reply to a message imported earlier joins that message's
 conversation when both come from the same customer. Senders are matched to customers by the canonical form of
-their address (:attr:`custdata.EmailAddress.canonical`, following merges). A sender the store does not know, or
-knows as several customers, or only as an erased customer, becomes an :class:`UnmatchedThread` in the result:
+their address (:attr:`custdata.EmailAddress.canonical`, following merges); a registered account only by its primary
+address. A sender the store does not know, or knows as several customers, or only as an erased customer, or only by
+another address of an account (one that may have come, unproven, with a merged record), becomes an
+:class:`UnmatchedThread` in the result:
 nothing of it is written (no account, no guest record), and a person decides what to do with it.
 
 Mail is outside input: huge or broken headers, undecodable bodies and References that loop are read as far as they
@@ -228,6 +230,9 @@ def threads(messages: Sequence[MailMessage]) -> list[list[MailMessage]]:
 
 
 def _customer(uow: OutboxUnitOfWork, sender: str | None) -> Customer | None:
+    """The one live customer the sender's address leads to, or None. A registered account is reached only by its
+    primary address: its other addresses may have come with a merged record, unproven, and mail from one of them
+    (anyone can write it) must not join the account's conversations."""
     if sender is None:
         return None
     survivors = {}
@@ -238,7 +243,12 @@ def _customer(uow: OutboxUnitOfWork, sender: str | None) -> Customer | None:
             continue
         survivors[survivor.id] = survivor
     alive = [c for c in survivors.values() if c.redacted_at is None]
-    return alive[0] if len(alive) == 1 and len(survivors) == 1 else None
+    if len(alive) != 1 or len(survivors) != 1:
+        return None
+    [found] = alive
+    if not found.is_guest and (found.email is None or found.email.canonical != sender):
+        return None
+    return found
 
 
 def _earlier_conversation(uow: OutboxUnitOfWork, thread: Iterable[MailMessage], customer: Customer) -> str | None:
