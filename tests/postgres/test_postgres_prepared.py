@@ -244,3 +244,43 @@ def test_a_write_refused_while_parsed_is_never_taken_for_prepared(new_store: New
             uow.commit()
     with store.unit_of_work() as uow:
         assert [row[0] for row in uow.session.fetch_all(f"SELECT id FROM {table} ORDER BY id")] == [*range(12), 100]
+
+
+class _Rewriting:
+    """A psycopg connection that sends ``new`` where it is asked to send ``old``."""
+
+    def __init__(self, conn: Any, old: str, new: str) -> None:
+        self.conn, self.old, self.new = conn, old, new
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+    def execute(self, query: Any, params: Any = None, **options: Any) -> Any:
+        return self.conn.execute(self.new if query == self.old else query, params, **options)
+
+
+def test_a_write_whose_savepoint_was_not_set_never_undoes_an_earlier_write(new_store: NewStore) -> None:
+    """Each write's savepoint stays until the next write releases it; when that release fails, the next write's
+    savepoint is never set, and going back to the open one would silently undo the write before: the unit of
+    work is refused instead."""
+    from custdata import CustdataError
+
+    store = new_store()
+    first, second, third = make_customer(), make_customer(), make_customer()
+    with store.unit_of_work() as uow:
+        session: Any = uow.session
+        uow.customers.add(first)
+        uow.orders.add(make_order(first.id))  # its savepoint stays open
+        real = session._conn
+        session._conn = _Rewriting(real, "RELEASE SAVEPOINT custdata_write", "RELEASE SAVEPOINT no_such_savepoint")
+        try:
+            with pytest.raises(CustdataError):
+                uow.customers.add(second)
+        finally:
+            session._conn = real
+        with pytest.raises(OperationalError):
+            uow.customers.add(third)
+        with pytest.raises(OperationalError):
+            uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.customers.count() == 0 and uow.orders.count() == 0

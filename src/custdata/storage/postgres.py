@@ -71,6 +71,8 @@ class PostgresSession:
         self._conn: psycopg.Connection[Any] | None = connection
         self._release = release
         self._writing = False
+        self._saved = False  # the savepoint of the last write is open (released by the next write or COMMIT)
+        self._savepoint: Any = None  # the cursor of the last SAVEPOINT sent: it has a result once it ran
         self._aborted = False
         self._discard = False  # psycopg's record of the connection's prepared statements may be wrong
 
@@ -159,17 +161,20 @@ class PostgresSession:
     ) -> int:
         """Run a write in the unit of work's transaction (opening it if needed), inside a savepoint.
 
-        The statements go in one pipeline: one round trip for SAVEPOINT, the write and RELEASE. The write that
-        opens the transaction needs no savepoint: nothing was written before it, so undoing it alone is rolling
-        the transaction back (BEGIN and the write, one round trip). With ``rows``, the rows the write returns
+        The statements go in one pipeline: one round trip for SAVEPOINT and the write. The savepoint stays until
+        the next write releases it in its own pipeline (RELEASE, SAVEPOINT, the write), or COMMIT or ROLLBACK ends
+        it with the transaction, so a unit of work holds one savepoint at a time and sends one RELEASE fewer than
+        it has savepoints. The write that opens the transaction needs no savepoint: nothing was written before it,
+        so undoing it alone is rolling the transaction back (BEGIN and the write, one round trip). With ``rows``,
+        the rows the write returns
         (its ``RETURNING`` clause) are added to it. ``skipped`` tells, after a failure, whether a statement of the
         write may have come after the one that failed (the server skips the rest of a failed pipeline).
 
         The write's statements are prepared as psycopg prepares any statement (after five uses on the
         connection), so the server parses and plans each once per connection. psycopg records a statement as
         prepared when it sends the preparation; in a pipeline the server skips whatever follows a failed
-        statement, the preparation included, and psycopg does not always notice. So RELEASE, which follows the
-        write, is never prepared, and a failure that may have left a preparation skipped (see
+        statement, the preparation included, and psycopg does not always notice. So nothing but the write follows
+        its savepoint in the pipeline, and a failure that may have left a preparation skipped (see
         :meth:`_distrusts_preparations`) turns preparation off on the connection, which leaves the pool when the
         unit of work ends.
         """
@@ -179,10 +184,15 @@ class PostgresSession:
         try:
             with conn.pipeline():
                 self._writing = True
-                conn.execute("BEGIN" if opening else "SAVEPOINT custdata_write")
+                if opening:
+                    conn.execute("BEGIN")
+                else:
+                    if self._saved:
+                        conn.execute("RELEASE SAVEPOINT custdata_write")
+                    self._saved = False
+                    self._savepoint = conn.execute("SAVEPOINT custdata_write")
+                    self._saved = True
                 run(cur)
-                if not opening:
-                    conn.execute("RELEASE SAVEPOINT custdata_write", prepare=False)
             if rows is not None:
                 rows += cur.fetchall()
             return cur.rowcount  # known only once the pipeline has synced
@@ -201,7 +211,7 @@ class PostgresSession:
     def _distrusts_preparations(exc: BaseException, skipped: Callable[[], bool]) -> bool:
         """Whether a failed write may have left psycopg taking a statement for prepared that the server never
         prepared: unless the failure is a constraint's (SQLSTATE class 23, raised while the statement runs, so
-        after it was parsed and prepared) and no statement but RELEASE came after the failed one. A statement
+        after it was parsed and prepared) and no statement came after the failed one. A statement
         refused while parsed (a lock not granted in time, an aborted transaction, bad SQL) or skipped after a
         failure may be recorded as prepared."""
         if isinstance(exc, UnicodeEncodeError):  # refused by the client before the statement was sent
@@ -214,15 +224,17 @@ class PostgresSession:
         """Undo a failed write alone, keeping the unit of work's earlier writes (as SQLite does)."""
         status = conn.info.transaction_status
         if status == TransactionStatus.IDLE:
-            self._writing = False
+            self._writing = self._saved = False
             return
         if status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
             try:
                 if opening:  # the transaction holds this write alone
                     conn.execute("ROLLBACK")
-                    self._writing = False
-                else:
-                    conn.execute("ROLLBACK TO SAVEPOINT custdata_write")
+                    self._writing = self._saved = False
+                elif self._saved and self._savepoint is not None and self._savepoint.pgresult is not None:
+                    conn.execute("ROLLBACK TO SAVEPOINT custdata_write")  # this write's savepoint, which stays
+                else:  # its savepoint was not set: going back to an earlier one would undo an earlier write
+                    self._aborted = True
                 return
             except psycopg.Error:
                 pass
@@ -235,7 +247,7 @@ class PostgresSession:
         if self._aborted:
             self.rollback()
             raise OperationalError("an earlier statement of this unit of work failed; it was rolled back")
-        self._writing = False
+        self._writing = self._saved = False
         try:
             status = conn.execute("COMMIT").statusmessage
         except psycopg.Error as exc:
@@ -245,7 +257,7 @@ class PostgresSession:
 
     def rollback(self) -> None:
         conn = self.connection
-        self._writing = self._aborted = False
+        self._writing = self._saved = self._aborted = False
         if conn.info.transaction_status != TransactionStatus.IDLE:
             try:
                 conn.execute("ROLLBACK")
