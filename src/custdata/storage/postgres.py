@@ -12,6 +12,9 @@ latest committed data); the first write opens a transaction. PostgreSQL locks ro
 :class:`~custdata.OperationalError`, as does a deadlock. Every write statement runs inside a savepoint, so a
 failed one (a duplicate id, say) is undone on its own and the unit of work stays usable, as on SQLite (the
 write that opens the transaction needs no savepoint of its own: undoing it is rolling the transaction back).
+A savepoint stays until the next write releases it or the transaction ends. Statements, writes included, are
+prepared as psycopg prepares them (after five uses on a connection); see :meth:`PostgresSession._write` for
+how a failed write keeps psycopg's record of them true.
 Migrations run on open under an advisory lock, so processes opening an old database at once migrate it once.
 
 Documents. ``JSONB`` keeps numbers as exact decimals and forgets how they were written, so a float such as
