@@ -169,9 +169,9 @@ class PostgresSession:
         it with the transaction, so a unit of work holds one savepoint at a time and sends one RELEASE fewer than
         it has savepoints. The write that opens the transaction needs no savepoint: nothing was written before it,
         so undoing it alone is rolling the transaction back (BEGIN and the write, one round trip). With ``rows``,
-        the rows the write returns
-        (its ``RETURNING`` clause) are added to it. ``skipped`` tells, after a failure, whether a statement of the
-        write may have come after the one that failed (the server skips the rest of a failed pipeline).
+        the rows the write returns (its ``RETURNING`` clause) are added to it. ``skipped`` tells, after a failure,
+        whether a statement of the write may have come after the one that failed (the server skips the rest of a
+        failed pipeline).
 
         The write's statements are prepared as psycopg prepares any statement (after five uses on the
         connection), so the server parses and plans each once per connection. psycopg records a statement as
@@ -214,9 +214,9 @@ class PostgresSession:
     def _distrusts_preparations(exc: BaseException, skipped: Callable[[], bool]) -> bool:
         """Whether a failed write may have left psycopg taking a statement for prepared that the server never
         prepared: unless the failure is a constraint's (SQLSTATE class 23, raised while the statement runs, so
-        after it was parsed and prepared) and no statement came after the failed one. A statement
-        refused while parsed (a lock not granted in time, an aborted transaction, bad SQL) or skipped after a
-        failure may be recorded as prepared."""
+        after it was parsed and prepared) and no statement came after the failed one. A statement refused while
+        parsed (a lock not granted in time, an aborted transaction, bad SQL) or skipped after a failure may be
+        recorded as prepared."""
         if isinstance(exc, UnicodeEncodeError):  # refused by the client before the statement was sent
             return skipped()
         if not isinstance(exc, psycopg.Error) or not (exc.sqlstate or "").startswith("23"):
