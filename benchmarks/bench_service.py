@@ -34,7 +34,8 @@ same idle wait of each sender.
 Reported: p50 and p99 latency of all requests and requests per second (the time of both phases); the ratio is
 custdata's time over the baseline's, with the target 1.5. Beside it, each service's own CPU time (user and
 system, read from ``/proc``) per request, from the start of the timed requests until every mail they owe has
-reached the receiver: the mails' sending is part of a request's cost on both sides.
+reached the receiver: the mails' sending is part of a request's cost on both sides. With the throwaway server, the
+CPU time PostgreSQL used in the same span (its postmaster and every process it started) is printed beside it.
 """
 
 from __future__ import annotations
@@ -358,10 +359,41 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def summary(latencies: list[float], seconds: float, cpu: float | None = None) -> str:
+def server_cpu_seconds(postmaster: int | None) -> float | None:
+    """The CPU time the PostgreSQL server has used so far: its postmaster, its live processes (backends, writers)
+    and those that ended; None without a server of our own or ``/proc``."""
+    if postmaster is None:
+        return None
+
+    def used(pid: int, *, ended: bool = False) -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if ended else 0)
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    try:
+        total = used(postmaster, ended=True)
+    except OSError:
+        return None
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            if int(fields[1]) == postmaster:
+                total += used(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue  # ended meanwhile: its time is the postmaster's now
+    return total
+
+
+def summary(latencies: list[float], seconds: float, cpu: float | None = None, server: float | None = None) -> str:
     cuts = statistics.quantiles(latencies, n=100)
     text = f"p50 {cuts[49] * 1e3:.1f} ms, p99 {cuts[98] * 1e3:.1f} ms, {len(latencies) / seconds:.0f} req/s"
-    return text if cpu is None else f"{text}, {cpu / len(latencies) * 1e3:.2f} ms CPU per request"
+    if cpu is not None:
+        text = f"{text}, {cpu / len(latencies) * 1e3:.2f} ms CPU per request"
+    if server is not None:
+        text = f"{text} (PostgreSQL {server / len(latencies) * 1e3:.2f} ms)"
+    return text
 
 
 def settle(mailbox: Mailbox, total: int) -> None:
@@ -374,20 +406,22 @@ def settle(mailbox: Mailbox, total: int) -> None:
 
 
 def measured(
-    port: int, pid: int, mailbox: Mailbox, n: int, concurrency: int, tag: str, tokens_of: Any
-) -> tuple[list[float], float, float | None]:
-    """Warm the service up, then time ``n`` requests: their latencies, the seconds, and the CPU the service used
-    for them, until the receiver has every mail they owe (a sign-in mail per registration, a confirmation per
-    order)."""
+    port: int, pid: int, mailbox: Mailbox, n: int, concurrency: int, tag: str, tokens_of: Any, postmaster: int | None
+) -> tuple[list[float], float, float | None, float | None]:
+    """Warm the service up, then time ``n`` requests: their latencies, the seconds, and the CPU the service and the
+    PostgreSQL server used for them, until the receiver has every mail they owe (a sign-in mail per registration, a
+    confirmation per order)."""
     warm = mailbox.count + 16  # 8 sign-in mails and 8 confirmations
     asyncio.run(drive(port, 16, concurrency, f"warm-{tag}", tokens_of))
     settle(mailbox, warm)
     owed = mailbox.count + 2 * (n // 2)
-    before = cpu_seconds(pid)
+    before, server_before = cpu_seconds(pid), server_cpu_seconds(postmaster)
     latencies, seconds = asyncio.run(drive(port, n, concurrency, tag, tokens_of))
     settle(mailbox, owed)
-    after = cpu_seconds(pid)
-    return latencies, seconds, None if before is None or after is None else after - before
+    after, server_after = cpu_seconds(pid), server_cpu_seconds(postmaster)
+    cpu = None if before is None or after is None else after - before
+    server = None if server_before is None or server_after is None else server_after - server_before
+    return latencies, seconds, cpu, server
 
 
 def main() -> None:
@@ -416,14 +450,18 @@ def main() -> None:
 
     server = None if args.url else PostgresServer.start()
     url = args.url or server.url("postgres")  # type: ignore[union-attr]
+    postmaster = None
+    if server is not None:
+        with contextlib.suppress(OSError, ValueError):
+            postmaster = int((server.data_dir / "postmaster.pid").read_text().split()[0])
     try:
-        run(url, args.requests, args.concurrency)
+        run(url, args.requests, args.concurrency, postmaster)
     finally:
         if server is not None:
             server.stop()
 
 
-def run(url: str, n: int, concurrency: int) -> None:
+def run(url: str, n: int, concurrency: int, postmaster: int | None = None) -> None:
     join = "&" if "?" in url else "?"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "examples"), str(ROOT / "src")])}
     mailbox = Mailbox()
@@ -455,10 +493,12 @@ def run(url: str, n: int, concurrency: int) -> None:
             return mailbox.tokens
 
         try:
-            ours, ours_seconds, ours_cpu = measured(port, shop.pid, mailbox, n, concurrency, "ours", mailed)
+            ours, ours_seconds, ours_cpu, ours_server = measured(
+                port, shop.pid, mailbox, n, concurrency, "ours", mailed, postmaster
+            )
         finally:
             stop(shop)
-        print(f"custdata example service: {summary(ours, ours_seconds, ours_cpu)}", flush=True)
+        print(f"custdata example service: {summary(ours, ours_seconds, ours_cpu, ours_server)}", flush=True)
 
         with __import__("psycopg").connect(url, autocommit=True) as conn:
             conn.execute("CREATE SCHEMA IF NOT EXISTS bench_raw")
@@ -474,10 +514,12 @@ def run(url: str, n: int, concurrency: int) -> None:
         baseline = start([sys.executable, __file__, "--serve-baseline", dsn, str(port)], base_env, port)
 
         try:
-            raw, raw_seconds, raw_cpu = measured(port, baseline.pid, mailbox, n, concurrency, "raw", mailed)
+            raw, raw_seconds, raw_cpu, raw_server = measured(
+                port, baseline.pid, mailbox, n, concurrency, "raw", mailed, postmaster
+            )
         finally:
             stop(baseline)
-        print(f"raw psycopg endpoints:      {summary(raw, raw_seconds, raw_cpu)}", flush=True)
+        print(f"raw psycopg endpoints:      {summary(raw, raw_seconds, raw_cpu, raw_server)}", flush=True)
     finally:
         mailbox.close()
 
@@ -489,7 +531,10 @@ def run(url: str, n: int, concurrency: int) -> None:
         raw_seconds,
         target=1.5,
         size=size,
-        note=f"custdata {summary(ours, ours_seconds, ours_cpu)}; raw {summary(raw, raw_seconds, raw_cpu)}",
+        note=(
+            f"custdata {summary(ours, ours_seconds, ours_cpu, ours_server)}; "
+            f"raw {summary(raw, raw_seconds, raw_cpu, raw_server)}"
+        ),
     )
     print(f"ratio {ours_seconds / raw_seconds:.2f} (target <= 1.50)")
 

@@ -65,8 +65,12 @@ class BridgedCursor:
     def statusmessage(self) -> str | None:
         return self._cursor.statusmessage
 
-    def execute(self, query: Any, params: Any = None) -> BridgedCursor:
-        await_only(self._cursor.execute(query, params))
+    @property
+    def pgresult(self) -> Any:
+        return self._cursor.pgresult
+
+    def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None) -> BridgedCursor:
+        await_only(self._cursor.execute(query, params, prepare=prepare))
         return self
 
     def executemany(self, query: Any, params_seq: Any) -> None:
@@ -105,8 +109,8 @@ class BridgedConnection:
     def prepare_threshold(self, value: int | None) -> None:
         self.connection.prepare_threshold = value
 
-    def execute(self, query: Any, params: Any = None) -> BridgedCursor:
-        return BridgedCursor(await_only(self.connection.execute(query, params)))
+    def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None) -> BridgedCursor:
+        return BridgedCursor(await_only(self.connection.execute(query, params, prepare=prepare)))
 
     def cursor(self) -> BridgedCursor:
         return BridgedCursor(self.connection.cursor())

@@ -12,6 +12,9 @@ latest committed data); the first write opens a transaction. PostgreSQL locks ro
 :class:`~custdata.OperationalError`, as does a deadlock. Every write statement runs inside a savepoint, so a
 failed one (a duplicate id, say) is undone on its own and the unit of work stays usable, as on SQLite (the
 write that opens the transaction needs no savepoint of its own: undoing it is rolling the transaction back).
+A savepoint stays until the next write releases it or the transaction ends. Statements, writes included, are
+prepared as psycopg prepares them (after five uses on a connection); see :meth:`PostgresSession._write` for
+how a failed write keeps psycopg's record of them true.
 Migrations run on open under an advisory lock, so processes opening an old database at once migrate it once.
 
 Documents. ``JSONB`` keeps numbers as exact decimals and forgets how they were written, so a float such as
@@ -71,7 +74,10 @@ class PostgresSession:
         self._conn: psycopg.Connection[Any] | None = connection
         self._release = release
         self._writing = False
+        self._saved = False  # the savepoint of the last write is open (released by the next write or COMMIT)
+        self._savepoint: Any = None  # the cursor of the last SAVEPOINT sent: it has a result once it ran
         self._aborted = False
+        self._discard = False  # psycopg's record of the connection's prepared statements may be wrong
 
     @property
     def dialect(self) -> Dialect:
@@ -119,7 +125,8 @@ class PostgresSession:
 
     def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
         safe = [_safe_params(sql, row) for row in rows]
-        self._write(lambda cur: cur.executemany(sql, safe))
+        # psycopg does not tell which row failed: with more than one, a later row may have been skipped
+        self._write(lambda cur: cur.executemany(sql, safe), skipped=lambda: len(safe) > 1)
 
     def execute_returning(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         safe = _safe_params(sql, params)
@@ -138,59 +145,99 @@ class PostgresSession:
                 cursors.append(cursor)
                 cursor.execute(sql, params)
 
+        def skipped() -> bool:  # a statement failed before the last one (those that ran have their result)
+            return any(cursor.pgresult is None for cursor in cursors[:-1])
+
         try:
-            self._write(run)
+            self._write(run, skipped=skipped)
             return [cursor.rowcount for cursor in cursors]
         finally:
             for cursor in cursors:
                 cursor.close()
 
-    def _write(self, run: Callable[[psycopg.Cursor[Any]], object], rows: list[tuple[Any, ...]] | None = None) -> int:
+    def _write(
+        self,
+        run: Callable[[psycopg.Cursor[Any]], object],
+        rows: list[tuple[Any, ...]] | None = None,
+        *,
+        skipped: Callable[[], bool] = lambda: False,
+    ) -> int:
         """Run a write in the unit of work's transaction (opening it if needed), inside a savepoint.
 
-        The statements go in one pipeline: one round trip for SAVEPOINT, the write and RELEASE. The write that
-        opens the transaction needs no savepoint: nothing was written before it, so undoing it alone is rolling
-        the transaction back (BEGIN and the write, one round trip). With ``rows``, the rows the write returns
-        (its ``RETURNING`` clause) are added to it.
+        The statements go in one pipeline: one round trip for SAVEPOINT and the write. The savepoint stays until
+        the next write releases it in its own pipeline (RELEASE, SAVEPOINT, the write), or COMMIT or ROLLBACK ends
+        it with the transaction, so a unit of work holds one savepoint at a time and sends one RELEASE fewer than
+        it has savepoints. The write that opens the transaction needs no savepoint: nothing was written before it,
+        so undoing it alone is rolling the transaction back (BEGIN and the write, one round trip). With ``rows``,
+        the rows the write returns (its ``RETURNING`` clause) are added to it. ``skipped`` tells, after a failure,
+        whether a statement of the write may have come after the one that failed (the server skips the rest of a
+        failed pipeline).
+
+        The write's statements are prepared as psycopg prepares any statement (after five uses on the
+        connection), so the server parses and plans each once per connection. psycopg records a statement as
+        prepared when it sends the preparation; in a pipeline the server skips whatever follows a failed
+        statement, the preparation included, and psycopg does not always notice. So nothing but the write follows
+        its savepoint in the pipeline, and a failure that may have left a preparation skipped (see
+        :meth:`_distrusts_preparations`) turns preparation off on the connection, which leaves the pool when the
+        unit of work ends.
         """
         conn = self._usable()
         cur = conn.cursor()
         opening = not self._writing
-        # statements in a pipeline are never prepared: after a failed statement the server skips the rest of the
-        # pipeline, and psycopg could then take a statement for prepared that the server never prepared
-        threshold, conn.prepare_threshold = conn.prepare_threshold, None
         try:
             with conn.pipeline():
                 self._writing = True
-                conn.execute("BEGIN" if opening else "SAVEPOINT custdata_write")
+                if opening:
+                    conn.execute("BEGIN")
+                else:
+                    if self._saved:
+                        conn.execute("RELEASE SAVEPOINT custdata_write")
+                    self._saved = False
+                    self._savepoint = conn.execute("SAVEPOINT custdata_write")
+                    self._saved = True
                 run(cur)
-                if not opening:
-                    conn.execute("RELEASE SAVEPOINT custdata_write")
             if rows is not None:
                 rows += cur.fetchall()
             return cur.rowcount  # known only once the pipeline has synced
         except BaseException as exc:
+            if self._distrusts_preparations(exc, skipped):
+                conn.prepare_threshold = None
+                self._discard = True
             self._undo_write(conn, opening)
             if isinstance(exc, psycopg.Error | UnicodeEncodeError):
                 raise translate(exc) from cause(exc)
             raise
         finally:
-            conn.prepare_threshold = threshold
             cur.close()
+
+    @staticmethod
+    def _distrusts_preparations(exc: BaseException, skipped: Callable[[], bool]) -> bool:
+        """Whether a failed write may have left psycopg taking a statement for prepared that the server never
+        prepared: unless the failure is a constraint's (SQLSTATE class 23, raised while the statement runs, so
+        after it was parsed and prepared) and no statement came after the failed one. A statement refused while
+        parsed (a lock not granted in time, an aborted transaction, bad SQL) or skipped after a failure may be
+        recorded as prepared."""
+        if isinstance(exc, UnicodeEncodeError):  # refused by the client before the statement was sent
+            return skipped()
+        if not isinstance(exc, psycopg.Error) or not (exc.sqlstate or "").startswith("23"):
+            return True
+        return skipped()
 
     def _undo_write(self, conn: psycopg.Connection[Any], opening: bool) -> None:
         """Undo a failed write alone, keeping the unit of work's earlier writes (as SQLite does)."""
         status = conn.info.transaction_status
         if status == TransactionStatus.IDLE:
-            self._writing = False
+            self._writing = self._saved = False
             return
         if status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
             try:
                 if opening:  # the transaction holds this write alone
                     conn.execute("ROLLBACK")
-                    self._writing = False
-                else:
-                    conn.execute("ROLLBACK TO SAVEPOINT custdata_write")
+                    self._writing = self._saved = False
+                elif self._saved and self._savepoint is not None and self._savepoint.pgresult is not None:
+                    conn.execute("ROLLBACK TO SAVEPOINT custdata_write")  # this write's savepoint, which stays
+                else:  # its savepoint was not set: going back to an earlier one would undo an earlier write
+                    self._aborted = True
                 return
             except psycopg.Error:
                 pass
@@ -203,7 +250,7 @@ class PostgresSession:
         if self._aborted:
             self.rollback()
             raise OperationalError("an earlier statement of this unit of work failed; it was rolled back")
-        self._writing = False
+        self._writing = self._saved = False
         try:
             status = conn.execute("COMMIT").statusmessage
         except psycopg.Error as exc:
@@ -213,7 +260,7 @@ class PostgresSession:
 
     def rollback(self) -> None:
         conn = self.connection
-        self._writing = self._aborted = False
+        self._writing = self._saved = self._aborted = False
         if conn.info.transaction_status != TransactionStatus.IDLE:
             try:
                 conn.execute("ROLLBACK")
@@ -229,6 +276,8 @@ class PostgresSession:
                 conn.execute("ROLLBACK")
         except psycopg.Error:
             conn.close()  # broken: the pool replaces closed connections
+        if self._discard and not conn.closed:
+            conn.close()  # its record of prepared statements may be wrong: the pool opens a fresh connection
         self._release(conn)
 
 
