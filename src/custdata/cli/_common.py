@@ -98,10 +98,13 @@ def open_cli_store(args: argparse.Namespace, *, create: bool | None = None) -> S
     A SQLite file is created only when ``create`` is true (``import`` and ``demo``), or when the command line
     says ``--create``: a mistyped path never becomes a new empty store that a command then reads as empty.
     """
-    url = store_url(args)
+    try:
+        url = store_url(args)
+        file = sqlite_file(url)
+    except ValueError as exc:  # a NUL byte in a path, brackets that are no IPv6 address
+        raise CliError(f"the store is neither a store URL nor a path: {exc}", ExitCode.USAGE) from None
     if create is None:
         create = bool(getattr(args, "create", False))
-    file = sqlite_file(url)
     if file is not None and not create:
         if not file.exists():
             raise CliError(
