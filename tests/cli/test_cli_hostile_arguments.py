@@ -36,7 +36,8 @@ def call(*argv: str) -> tuple[int, str]:
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     path = tmp_path_factory.mktemp("shop") / "shop.db"
-    code, err = call("demo", "--store", str(path), "--customers", "40", "--days", "1", "--seed", "3")
+    with contextlib.chdir(path.parent):  # the demo writes its messages into the current folder
+        code, err = call("demo", "--store", str(path), "--customers", "40", "--days", "1", "--seed", "3")
     assert code == 0, err
     yield str(path)
 
