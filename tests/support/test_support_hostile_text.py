@@ -70,7 +70,7 @@ def test_the_desk_takes_an_adversarial_message_in_a_fraction_of_a_second() -> No
 
 pieces = st.sampled_from(
     ["order", "Bestellung", "n°", "no.", "No", "nr.", "numéro", "number", "#", ":", "-", "ord_", "AB", "x", "1042",
-     "12", "7", " ", "  ", "\t", "\n", " \u00a0 ", "é", "_"]
+     "12", "7", " ", "  ", "\t", "\n", " \u00a0 ", "\x1c", "\u2028", "é", "_"]
 )  # fmt: skip
 
 
