@@ -166,7 +166,10 @@ def _sender(msg: email.message.Message) -> str | None:
         return None
     lenient = {address for _, address in email.utils.getaddresses([value]) if address}
     try:
-        strict = {address.addr_spec for address in _HEADERS("From", value).addresses}
+        header = _HEADERS("From", value)
+        strict: set[str] = (
+            {a.addr_spec for a in header.addresses} if isinstance(header, email.headerregistry.AddressHeader) else set()
+        )
     except Exception:  # noqa: BLE001 - the RFC parser gives up on some junk
         return None
     if len(lenient) != 1 or len(strict) != 1:
