@@ -4,10 +4,11 @@ parser; a display name, a second address or a second From header never leads to 
 from __future__ import annotations
 
 import base64
+import time
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from support_builders import T0, customer
 
@@ -123,3 +124,26 @@ def test_a_problem_names_the_position_of_its_message_in_the_mailbox() -> None:
             done = import_mailbox(uow, mails, now=T0)  # type: ignore[arg-type]
             uow.commit()
     assert [p.path for p in done.problems] == ["messages[2]"]  # Bob's mail reuses the id of Ada's
+
+
+hostile_from = st.one_of(
+    st.tuples(
+        st.sampled_from(["(", ")", '"', "<", ">", "g:", ";", "@", ",", "\\", "=?utf-8?q?", "?="]), st.integers(1, 4000)
+    ).map(lambda t: t[0] * t[1]),
+    st.text(max_size=300),
+    st.binary(max_size=300).map(lambda b: b.decode("latin-1")),
+)
+
+
+@settings(max_examples=60)
+@given(st.lists(hostile_from, min_size=1, max_size=3).map("".join), st.sampled_from(["", " ada@example.org"]))
+def test_any_from_line_is_read_quickly_or_left_without_a_sender(junk: str, tail: str) -> None:
+    raw = b"From: " + (junk + tail).encode("utf-8", "surrogateescape") + b"\r\nMessage-ID: <j@x>\r\n\r\nhi\r\n"
+    started = time.perf_counter()
+    mail = parse_message(raw)
+    assert time.perf_counter() - started < 0.5
+    assert mail.sender is None or "@" in mail.sender
+
+
+def test_comments_nested_a_thousand_deep_leave_the_mail_without_a_sender() -> None:
+    assert parse_message(b"From: " + b"(" * 3000 + b"ada@example.org\r\n\r\nhi\r\n").sender is None

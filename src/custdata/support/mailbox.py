@@ -41,6 +41,8 @@ from .text import clean_line, clean_text
 MAX_REFERENCES = 50
 #: How much of a header is read.
 MAX_HEADER = 4000
+#: The longest From line read (the longest line RFC 5322 allows); a longer one names nobody for sure.
+MAX_ADDRESS_LINE = 998
 #: How much of a body is kept.
 MAX_BODY = 200_000
 
@@ -162,15 +164,15 @@ def _sender(msg: email.message.Message) -> str | None:
         value = clean_line(_utf8(found[0][:MAX_HEADER]), MAX_HEADER) if len(found) == 1 else None
     except Exception:  # noqa: BLE001 - a header the parser cannot even return is treated as missing
         return None
-    if not value:
+    if not value or len(value) > MAX_ADDRESS_LINE:
         return None
-    lenient = {address for _, address in email.utils.getaddresses([value]) if address}
     try:
+        lenient = {address for _, address in email.utils.getaddresses([value]) if address}
         header = _HEADERS("From", value)
         strict: set[str] = (
             {a.addr_spec for a in header.addresses} if isinstance(header, email.headerregistry.AddressHeader) else set()
         )
-    except Exception:  # noqa: BLE001 - the RFC parser gives up on some junk
+    except Exception:  # noqa: BLE001 - both readers give up on some junk (comments nested a thousand deep)
         return None
     if len(lenient) != 1 or len(strict) != 1:
         return None
