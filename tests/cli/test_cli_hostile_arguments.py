@@ -117,3 +117,24 @@ def test_a_report_in_the_last_week_of_the_calendar_is_made() -> None:
 def test_inactive_for_refuses_more_days_than_a_time_span_holds(days: int) -> None:
     with pytest.raises(ValidationError, match="days"):
         inactive_for(days)
+
+
+@settings(max_examples=30)
+@given(
+    st.sampled_from(
+        [
+            ("export", "--store", "{shop}", "customers", "-o", "{path}"),
+            ("dispatch", "--store", "{shop}", "--folder", "{path}"),
+            ("demo", "--store", "{path}", "--customers", "5"),
+            ("segments", "--store", "{path}"),
+        ]
+    ),
+    st.tuples(st.text(max_size=8), st.text(max_size=8)).map(lambda t: f"{t[0]}\x00{t[1]}"),
+)
+def test_a_path_with_a_nul_character_gets_a_message_and_a_documented_exit_code(
+    shop: str, argv: tuple[str, ...], path: str
+) -> None:
+    with contextlib.chdir(Path(shop).parent):
+        code, err = call(*(a.format(shop=shop, path=path) for a in argv))
+    assert code in DOCUMENTED and "internal error" not in err
+    assert code != 0 and "NUL" in err
