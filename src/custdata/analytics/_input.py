@@ -78,11 +78,13 @@ def number(
     return result
 
 
-def whole(name: str, value: object, *, minimum: int = 0) -> int:
+def whole(name: str, value: object, *, minimum: int = 0, maximum: int | None = None) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise ValidationError.single(name, f"must be an integer, not {type(value).__name__}")
     if value < minimum:
         raise ValidationError.single(name, f"must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise ValidationError.single(name, f"must be at most {maximum}")
     return value
 
 

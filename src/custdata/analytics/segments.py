@@ -27,6 +27,9 @@ from custdata.analytics.facts import CustomerFacts, iter_facts
 from custdata.analytics.rfm import RfmSegment, RfmTable
 from custdata.domain import CustomerId, Money
 
+#: The most days a rule can count back (the longest span a ``timedelta`` holds).
+MAX_DAYS = timedelta.max.days
+
 
 class Predicate(abc.ABC):
     """A yes/no question about a customer's facts."""
@@ -217,7 +220,7 @@ def high_returner(min_rate: Decimal | float | str = Decimal("0.3"), *, min_items
 
 def inactive_for(days: int) -> Rule:
     """Customers who have ordered, but not in the ``days`` days before ``as_of``."""
-    days = whole("days", days, minimum=1)
+    days = whole("days", days, minimum=1, maximum=MAX_DAYS)
     return Rule(
         f"inactive_for(days={days})",
         lambda f: f.last_order_at is not None and f.as_of - f.last_order_at >= timedelta(days=days),

@@ -98,10 +98,14 @@ def open_cli_store(args: argparse.Namespace, *, create: bool | None = None) -> S
     A SQLite file is created only when ``create`` is true (``import`` and ``demo``), or when the command line
     says ``--create``: a mistyped path never becomes a new empty store that a command then reads as empty.
     """
-    url = store_url(args)
+    try:
+        url = store_url(args)
+        file = sqlite_file(url)
+    except ValueError as exc:  # a NUL character in a path, brackets that are no IPv6 address
+        why = "it contains a NUL character" if "null byte" in str(exc) else str(exc)
+        raise CliError(f"the store is neither a store URL nor a path: {why}", ExitCode.USAGE) from None
     if create is None:
         create = bool(getattr(args, "create", False))
-    file = sqlite_file(url)
     if file is not None and not create:
         if not file.exists():
             raise CliError(
@@ -148,6 +152,8 @@ def exit_code_for(exc: BaseException) -> tuple[ExitCode, str]:
     if isinstance(exc, OSError):
         where = f" ({exc.filename})" if exc.filename else ""
         return ExitCode.INPUT, f"{exc.strerror or type(exc).__name__}{where}"
+    if isinstance(exc, ValueError) and "null byte" in str(exc):  # what the OS calls refuse in any path given
+        return ExitCode.INPUT, "a path given contains a NUL character, which no file name can hold"
     return ExitCode.INTERNAL, (
         f"internal error ({type(exc).__name__}); run again with CUSTDATA_DEBUG=1 for details, and please report it"
     )

@@ -89,6 +89,8 @@ def window(since: date, until: date) -> tuple[str, ...]:
     weeks = []
     while monday <= until:
         weeks.append(iso_week(monday))
+        if until - monday < timedelta(days=7):
+            break
         monday += timedelta(days=7)
     return tuple(weeks)
 
@@ -230,15 +232,20 @@ def regional_demand_report(
     _check_spike_settings(factor, baseline_weeks, min_quantity)
     if not isinstance(source, Store | UnitOfWork):
         raise ValidationError.single("source", f"must be a store or a unit of work, not {type(source).__name__}")
-    last = moment.astimezone(UTC).date()
-    first = last - timedelta(days=last.weekday()) - timedelta(weeks=weeks - 1)
+    try:
+        last = moment.astimezone(UTC).date()
+        first = last - timedelta(days=last.weekday()) - timedelta(weeks=weeks - 1)
+        span = window(first, last)
+    except OverflowError:
+        raise ValidationError.single(
+            "as_of", f"is too near an end of the calendar (years 1 to 9999) for a report of {weeks} weeks up to it"
+        ) from None
     since = datetime.combine(first, time(), UTC)
     if isinstance(source, UnitOfWork):
         rows = _rows(source, pushdown, by, prefix_length, since, moment)
     else:
         with source.unit_of_work() as uow:
             rows = _rows(uow, pushdown, by, prefix_length, since, moment)
-    span = window(first, last)
     spikes = find_spikes(rows, span, factor=factor, baseline_weeks=baseline_weeks, min_quantity=min_quantity)
     return DemandReport(rows, span, by, spikes, baseline_weeks)
 

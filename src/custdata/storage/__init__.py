@@ -53,7 +53,12 @@ def open_store(url: str) -> Store:
     """
     if not isinstance(url, str):
         raise ProgrammingError(f"a store URL must be a string, not {type(url).__name__}")
-    scheme = urlsplit(url).scheme.lower()
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise ProgrammingError("a store URL has no control characters (such as NUL or a line break)")
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError as exc:
+        raise ProgrammingError(f"not a store URL: {exc}") from None
     module_name = _BACKENDS.get(scheme)
     if module_name is None:
         known = ", ".join(f"{s}://" for s in ("memory", "sqlite", "postgresql"))

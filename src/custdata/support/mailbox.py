@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import email
 import email.header
+import email.headerregistry
 import email.message
 import email.utils
 import hashlib
@@ -40,8 +41,12 @@ from .text import clean_line, clean_text
 MAX_REFERENCES = 50
 #: How much of a header is read.
 MAX_HEADER = 4000
+#: The longest From line read (the longest line RFC 5322 allows); a longer one names nobody for sure.
+MAX_ADDRESS_LINE = 998
 #: How much of a body is kept.
 MAX_BODY = 200_000
+
+_HEADERS = email.headerregistry.HeaderRegistry()
 
 
 @attrs.frozen(repr=False)
@@ -137,15 +142,48 @@ def _body(msg: email.message.Message) -> str:
     return ""
 
 
-def _sender(msg: email.message.Message) -> str | None:
-    value = _header(msg, "From")
-    if value is None:
-        return None
-    _, address = email.utils.parseaddr(value)
+def _utf8(text: str) -> str:
+    """Header text as read from bytes (raw UTF-8 held as escaped bytes) made text again: an address such as
+    ``zoë@bücher.example`` written without encoding in a header."""
     try:
-        return EmailAddress.parse(address).canonical
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return text
+
+
+def _sender(msg: email.message.Message) -> str | None:
+    """The canonical address of the one sender the one From header names, or None.
+
+    The header is read as it came (encoded words stay encoded: they may only hold display names, so a display name
+    never becomes an address), by the lenient reader and by the RFC 5322 parser; both must find exactly one address,
+    the same. A header naming several addresses, or one that the two readers take for different senders (such as
+    ``ada@example.org <eve@example.net>``), names nobody for sure.
+    """
+    try:
+        found = [str(v) for k, v in msg.raw_items() if k.lower() == "from"]
+        value = clean_line(_utf8(found[0][:MAX_HEADER]), MAX_HEADER) if len(found) == 1 else None
+    except Exception:  # noqa: BLE001 - a header the parser cannot even return is treated as missing
+        return None
+    if not value or len(value) > MAX_ADDRESS_LINE:
+        return None
+    try:
+        lenient = {address for _, address in email.utils.getaddresses([value]) if address}
+        header = _HEADERS("From", value)
+        strict: set[str] = (
+            {a.addr_spec for a in header.addresses} if isinstance(header, email.headerregistry.AddressHeader) else set()
+        )
+    except Exception:  # noqa: BLE001 - both readers give up on some junk (comments nested a thousand deep)
+        return None
+    if len(lenient) != 1 or len(strict) != 1:
+        return None
+    try:
+        [one], [other] = (
+            (EmailAddress.parse(a).canonical for a in lenient),
+            (EmailAddress.parse(a).canonical for a in strict),
+        )
     except (CustdataError, ValueError, TypeError):
         return None
+    return one if one == other else None
 
 
 def _date(msg: email.message.Message) -> datetime | None:
@@ -191,7 +229,7 @@ def read_mailbox(path: str | Path) -> list[MailMessage]:
     """The messages of an mbox file, or of the ``.eml`` files in a folder (in name order)."""
     where = Path(path)
     if where.is_dir():
-        return [parse_message(p.read_bytes()) for p in sorted(where.glob("*.eml"))]
+        return [parse_message(_read(p)) for p in sorted(where.glob("*.eml")) if not p.is_dir()]
     if not where.is_file():
         raise ValidationError.single("path", f"{where} is neither an mbox file nor a folder of .eml files")
     box = mailbox.mbox(where, create=False)
@@ -199,6 +237,13 @@ def read_mailbox(path: str | Path) -> list[MailMessage]:
         return [parse_message(box.get_bytes(key)) for key in box.keys()]  # noqa: SIM118 - iterating yields messages
     finally:
         box.close()
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ValidationError.single("path", f"{path.name} cannot be read: {exc.strerror or exc}") from None
 
 
 def threads(messages: Sequence[MailMessage]) -> list[list[MailMessage]]:
@@ -296,6 +341,7 @@ def import_mailbox(
     unmatched: list[UnmatchedThread] = []
     problems: list[Problem] = []
     duplicates = skipped = 0
+    position = {id(message): i for i, message in reversed(list(enumerate(messages)))}
     for thread in threads(messages):
         by_sender: dict[str | None, list[MailMessage]] = {}
         for message in thread:
@@ -309,7 +355,7 @@ def import_mailbox(
                 unmatched.append(UnmatchedThread(sender=sender, messages=tuple(mails)))
                 continue
             conversation = _earlier_conversation(uow, mails, customer)
-            for i, mail in enumerate(mails):
+            for mail in mails:
                 try:
                     outcome = desk.receive(
                         uow,
@@ -322,7 +368,7 @@ def import_mailbox(
                         message_key=mail.key,
                     )
                 except CustdataError as exc:
-                    problems.append(Problem(f"messages[{i}]", str(exc)))
+                    problems.append(Problem(f"messages[{position[id(mail)]}]", str(exc)))
                     continue
                 conversation = outcome.conversation.id
                 if outcome.duplicate:

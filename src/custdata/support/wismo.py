@@ -23,10 +23,20 @@ from custdata.domain.personal import NESTED, NOT_PERSONAL, PERSONAL
 UNDELIVERED = frozenset(
     {OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.PACKED, OrderStatus.SHIPPED, OrderStatus.OUT_FOR_DELIVERY}
 )
-_NUMBERISH = re.compile(
-    r"(?i)(?:\bord_\w+|#\s?[A-Z0-9][A-Z0-9-]{2,}|\b(?:order|bestellung|bestellnummer|commande|pedido|"
-    r"auftrag|n[°ºo]\.?)\s*(?:number|no\.?|nr\.?|num[eé]ro|n[°º]|#)?\s*:?\s*[A-Z]{0,4}-?\d[A-Z0-9-]{2,})"
+#: Something that looks like an order number: an id, or a number after a number sign (read in the text as written).
+_NUMBERISH = re.compile(r"(?i)(?:\bord_\w+|#\s?[A-Z0-9][A-Z0-9-]{2,})")
+#: A number after a word for "order", read in text whose white space is single spaces (see :func:`_spaced`): each
+#: optional piece between the word and the number takes at most one space, so the pattern runs in linear time (with
+#: runs of white space it would try every way of sharing a run between the pieces).
+_NUMBER_AFTER_WORD = re.compile(
+    r"(?i)\b(?:order|bestellung|bestellnummer|commande|pedido|auftrag|n[°ºo]\.?)"
+    r" ?(?:(?:number|no\.?|nr\.?|num[eé]ro|n[°º]|#) ?)?(?:: ?)?[A-Z]{0,4}-?\d[A-Z0-9-]{2,}"
 )
+
+
+def _spaced(text: str) -> str:
+    """``text`` with every run of white space made one space."""
+    return " ".join(text.split())
 
 
 @attrs.frozen
@@ -58,7 +68,8 @@ def find_order(orders: Iterable[Order], text: str) -> OrderLookup:
         return OrderLookup(quoted[0])
     if len(quoted) > 1:
         return OrderLookup(None, "the message names several of the customer's orders")
-    if _NUMBERISH.search(text[:20_000]):
+    head = text[:20_000]
+    if _NUMBERISH.search(head) or _NUMBER_AFTER_WORD.search(_spaced(head)):
         return OrderLookup(None, "the order number given is not one of this customer's orders")
     waiting = [o for o in own if o.status in UNDELIVERED]
     if len(waiting) == 1:
