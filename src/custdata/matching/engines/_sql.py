@@ -16,6 +16,7 @@ from collections.abc import Callable
 import attrs
 
 from custdata.matching._extra import DamerauLevenshtein, JaroWinkler
+from custdata.matching.blocking import WEAK_KINDS, weak_limit, weak_window
 from custdata.matching.compare import NAME_TYPO, STREET_TYPO
 from custdata.matching.model import FIELDS, LEVELS, MISSING
 
@@ -181,6 +182,10 @@ def _weight(table: dict[str, float], level: str) -> str:
     return f"(CASE {level} {cases} ELSE {_double(0.0)} END)"
 
 
+#: The kinds of key (first letters) with the smaller block limit and window, as a SQL list.
+_WEAK = "(" + ", ".join(f"'{kind}'" for kind in sorted(WEAK_KINDS)) + ")"
+
+
 def pairs_sql(*, blocking: bool, max_block_size: int, window: int) -> str:
     """The candidate pairs ``(i, j)``, ``i < j``, exactly those of
     :func:`~custdata.matching.blocking.candidate_pairs` (or every pair without blocking). Blocks up to the size
@@ -191,10 +196,9 @@ def pairs_sql(*, blocking: bool, max_block_size: int, window: int) -> str:
     with the records, never with the square of a block."""
     if not blocking:
         return "SELECT a.pos AS i, b.pos AS j FROM records a JOIN records b ON a.pos < b.pos"
-    name_limit = max(2, max_block_size // 5)
-    name_window = max(1, window // 2)
-    limit = f"CASE WHEN substr(s.key, 1, 1) = 'n' THEN {name_limit} ELSE {max_block_size} END"
-    reach = f"CASE WHEN substr(x.key, 1, 1) = 'n' THEN {name_window} ELSE {window} END"
+    name_limit, name_window = weak_limit(max_block_size), weak_window(window)
+    limit = f"CASE WHEN substr(s.key, 1, 1) IN {_WEAK} THEN {name_limit} ELSE {max_block_size} END"
+    reach = f"CASE WHEN substr(x.key, 1, 1) IN {_WEAK} THEN {name_window} ELSE {window} END"
     # each record meets the next ``reach`` of its block by an equality on the rank, never by a range: a range
     # join over one huge block (a common name, an empty-ish key) would pair every two of its records first
     steps = ", ".join(f"({d})" for d in range(1, max(window, name_window) + 1))
@@ -220,9 +224,9 @@ SELECT DISTINCT i, j FROM (SELECT i, j FROM small UNION ALL SELECT i, j FROM lar
 
 def stats_sql(*, max_block_size: int) -> str:
     """Blocks of two or more records and how many of them are over the size limit."""
-    name_limit = max(2, max_block_size // 5)
+    name_limit = weak_limit(max_block_size)
     return f"""SELECT count(*) AS blocks,
-    coalesce(sum(CASE WHEN n > (CASE WHEN substr(key, 1, 1) = 'n' THEN {name_limit} ELSE {max_block_size} END)
+    coalesce(sum(CASE WHEN n > (CASE WHEN substr(key, 1, 1) IN {_WEAK} THEN {name_limit} ELSE {max_block_size} END)
         THEN 1 ELSE 0 END), 0) AS oversized
 FROM (SELECT key, count(*) AS n FROM keys GROUP BY key HAVING count(*) >= 2) AS s"""
 
