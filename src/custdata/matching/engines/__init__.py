@@ -70,8 +70,7 @@ def open_session(engine: str | DuckDBEngine) -> Session:
 _SPENT: dict[str, tuple[str, ...]] = {
     "email_typos": ("left_emails", "emails"),
     "phone_typos": ("left_tails", "tails"),
-    "levels": ("candidates", "email_typos", "phone_typos"),
-    "crossed": ("levels",),
+    "crossed": ("candidates", "email_typos", "phone_typos"),
     "weighed": ("crossed", "records"),
     "named": ("weighed",),
 }

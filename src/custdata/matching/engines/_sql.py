@@ -231,6 +231,11 @@ def stats_sql(*, max_block_size: int) -> str:
 FROM (SELECT key, count(*) AS n FROM keys GROUP BY key HAVING count(*) >= 2) AS s"""
 
 
+#: The name columns of ``records`` that the name levels read, carried beside each pair's other levels.
+_NAME_COLUMNS = tuple(
+    f"{side}_{name}" for side in "gf" for name in ("full", "first", "code", "groups", "tokens", "ntok", "rest")
+)
+
 _TRY_SWAP = f"('different', '{MISSING}')"
 _TELLS_APART = "('exact', 'nickname')"
 _STREET_AGREES = "('exact', 'typo')"
@@ -259,13 +264,14 @@ def level_tables(
     household: dict[str, dict[str, float]] | None = None,
     floor: float | None = None,
 ) -> list[tuple[str, str]]:
-    """Tables to create, in order, after :func:`typo_tables` and before :func:`scored_sql`: every field's level
-    of every candidate pair (``levels``), then the name levels with given and family name crossed, for the pairs
-    whose names did not agree (``crossed``), the weights of the three ways to pair the names (``weighed``) and
-    the levels of the names paired the way that weighs most (``named``), as :meth:`Matcher._score` pairs them.
-    Creating each as a table keeps every query small for the planner. Given the ``household`` weights and the
-    ``floor`` of :func:`scored_sql`, a pair that cannot reach it however its names compare (most candidates)
-    leaves at ``crossed``: its names are never crossed nor weighed."""
+    """Tables to create, in order, after :func:`typo_tables` and before :func:`scored_sql`: the levels of every
+    candidate pair with its names also compared crossed, given against family name, where they did not agree
+    (``crossed``), the weights of the three ways to pair the names (``weighed``) and the levels of the names paired
+    the way that weighs most (``named``), as :meth:`Matcher._score` pairs them. Creating each as a table keeps
+    every query small for the planner. Given the ``household`` weights and the ``floor`` of :func:`scored_sql`, a
+    pair that cannot reach it however its names compare (most candidates) is left out of ``crossed`` as soon as
+    its other fields are compared: its names are never compared, crossed nor weighed, and it is never written
+    out."""
     for field in FIELDS:
         assert set(tables[field]) == {*LEVELS[field], MISSING}
     g, f = tables["given_name"], tables["family_name"]
@@ -273,33 +279,37 @@ def level_tables(
     def names(choice: str) -> str:
         return f"{_weight(g, 'g' + choice)} + {_weight(f, 'f' + choice)}"
 
-    swap = f"(l.g0 IN {_TRY_SWAP} OR l.f0 IN {_TRY_SWAP})"
+    swap = f"(n.g0 IN {_TRY_SWAP} OR n.f0 IN {_TRY_SWAP})"
     kept = ""
     if household is not None and floor is not None:
         kept = f"\nWHERE {_bound(tables, household)} >= {_double(floor - _BOUND_MARGIN)}"
+    carried = ",\n    ".join(f"{side}.{column} AS {side}{column}" for side in ("a", "b") for column in _NAME_COLUMNS)
     return [
         (
-            "levels",
-            f"""SELECT c.i, c.j, a.id AS left_id, b.id AS right_id, a.guest AS left_guest, b.guest AS right_guest,
-    {_given(d, "a.g_", "b.g_")} AS g0,
-    {_family(d, "a.f_", "b.f_")} AS f0,
-    {_birthday(d)} AS birthday,
-    {_email(d)} AS email,
-    {_phone(d)} AS phone,
-    {_street(d)} AS street,
-    {_locality(d)} AS locality
-FROM candidates c JOIN records a ON a.pos = c.i JOIN records b ON b.pos = c.j
-    LEFT JOIN email_typos et ON et.i = c.i AND et.j = c.j
-    LEFT JOIN phone_typos pt ON pt.i = c.i AND pt.j = c.j""",
-        ),
-        (
             "crossed",
-            f"""SELECT l.*,
-    CASE WHEN {swap} THEN {_given(d, "a.g_", "b.f_")} END AS g1,
-    CASE WHEN {swap} THEN {_family(d, "b.g_", "a.f_")} END AS f1,
-    CASE WHEN {swap} THEN {_given(d, "b.g_", "a.f_")} END AS g2,
-    CASE WHEN {swap} THEN {_family(d, "a.g_", "b.f_")} END AS f2
-FROM levels l JOIN records a ON a.pos = l.i JOIN records b ON b.pos = l.j{kept}""",
+            f"""SELECT n.i, n.j, n.left_id, n.right_id, n.left_guest, n.right_guest, n.g0, n.f0,
+    n.birthday, n.email, n.phone, n.street, n.locality,
+    CASE WHEN {swap} THEN {_given(d, "n.ag_", "n.bf_")} END AS g1,
+    CASE WHEN {swap} THEN {_family(d, "n.bg_", "n.af_")} END AS f1,
+    CASE WHEN {swap} THEN {_given(d, "n.bg_", "n.af_")} END AS g2,
+    CASE WHEN {swap} THEN {_family(d, "n.ag_", "n.bf_")} END AS f2
+FROM (
+    SELECT l.*,
+        {_given(d, "l.ag_", "l.bg_")} AS g0,
+        {_family(d, "l.af_", "l.bf_")} AS f0
+    FROM (
+        SELECT c.i, c.j, a.id AS left_id, b.id AS right_id, a.guest AS left_guest, b.guest AS right_guest,
+        {_birthday(d)} AS birthday,
+        {_email(d)} AS email,
+        {_phone(d)} AS phone,
+        {_street(d)} AS street,
+        {_locality(d)} AS locality,
+        {carried}
+        FROM candidates c JOIN records a ON a.pos = c.i JOIN records b ON b.pos = c.j
+            LEFT JOIN email_typos et ON et.i = c.i AND et.j = c.j
+            LEFT JOIN phone_typos pt ON pt.i = c.i AND pt.j = c.j
+    ) AS l{kept}
+) AS n""",
         ),
         (
             "weighed",
