@@ -4,7 +4,9 @@ a name with a birthday, a birthday...) are compared, so the work grows with the 
 Each record gets several keys, so that one dirty field does not hide a duplicate: a typo in the family
 name still leaves the email, the phone, the house, and the given name at the same postal code. A block
 larger than ``max_block_size`` (a shared office phone, "John Smith") is not compared all against all: its
-records are sorted by name and each is compared with its ``window`` nearest neighbours.
+records are sorted by name and each is compared with its ``window`` nearest neighbours. Keys that say little on
+their own (a pair of name codes, a birthday alone: :data:`WEAK_KINDS`) get a fifth of the block size and half the
+window, so that their pairs grow with the records, not with their square.
 """
 
 from __future__ import annotations
@@ -48,10 +50,37 @@ def blocking_keys(record: NormalisedRecord) -> set[str]:
     if record.birthday is not None:
         for code in codes:
             keys.add(f"b{record.birthday.digits}|{code}")
-        # The birthday alone: a duplicate with both names and the postal code mistyped still shares it. A large
-        # block (a common date in a large shop) is compared within a window, as every oversized block is.
+        # The birthday alone: a duplicate with both names and the postal code mistyped still shares it. A date is
+        # shared by about one customer in 30,000, so in a large shop its block is compared within a narrow window
+        # (see WEAK_KINDS), as a name code's is.
         keys.add(f"d{record.birthday.digits}")
     return keys
+
+
+#: The kinds of key that say little on their own: a pair of name codes, a birthday alone. Their blocks grow with
+#: the shop (about one customer in 30,000 shares a date; "John Smith" is everywhere), and nearly every pair they
+#: propose is either a stranger or found by another key as well, so they pair all their records only up to
+#: :func:`weak_limit` and compare larger blocks within :func:`weak_window` neighbours. Left at
+#: ``max_block_size``, they would propose pairs growing with the square of the shop until their blocks pass it.
+WEAK_KINDS = frozenset("nd")
+
+
+def weak_limit(max_block_size: int) -> int:
+    """The largest block of a :data:`WEAK_KINDS` key whose records are all paired."""
+    return max(2, max_block_size // 5)
+
+
+def weak_window(window: int) -> int:
+    """The neighbours each record of a larger block of a :data:`WEAK_KINDS` key is compared with."""
+    return max(1, window // 2)
+
+
+def block_limits(kind: str, max_block_size: int, window: int) -> tuple[int, int]:
+    """The largest block of keys of ``kind`` (their first letter) paired all against all, and the window of a
+    larger one."""
+    if kind in WEAK_KINDS:
+        return weak_limit(max_block_size), weak_window(window)
+    return max_block_size, window
 
 
 @attrs.frozen
@@ -81,23 +110,22 @@ def candidate_pairs(
     seen: set[int] = set()
     add = seen.add
     blocks = oversized = 0
-    name_limit = max(2, max_block_size // 5)
-    name_window = max(1, window // 2)
+    limits = {kind: block_limits(kind, max_block_size, window) for kind in KEY_FIELDS}
     for key, members in index.items():
         size = len(members)
         if size < 2:
             continue
         blocks += 1
-        by_name = key[0] == "n"
+        limit, reach = limits.get(key[0]) or block_limits(key[0], max_block_size, window)
         if size == 2:
             add(members[0] * count + members[1])  # positions were appended in increasing order
-        elif size <= (name_limit if by_name else max_block_size):
+        elif size <= limit:
             for x, i in enumerate(members):
                 base = i * count
                 seen.update(base + j for j in members[x + 1 :])
         else:
             oversized += 1
-            for i, j in _neighbours(members, records, name_window if by_name else window):
+            for i, j in _neighbours(members, records, reach):
                 add(i * count + j if i < j else j * count + i)
     return seen, BlockingStats(blocks, oversized, len(seen))
 
@@ -129,19 +157,17 @@ def pairs_by_kind(
         for key in blocking_keys(record):
             index.setdefault(key, []).append(position)
     count = len(records)
-    name_limit = max(2, max_block_size // 5)
-    name_window = max(1, window // 2)
     kinds: dict[str, set[int]] = {}
     for key, members in index.items():
         if len(members) < 2:
             continue
         found = kinds.setdefault(key[0], set())
-        by_name = key[0] == "n"
-        if len(members) <= (name_limit if by_name else max_block_size):
+        limit, reach = block_limits(key[0], max_block_size, window)
+        if len(members) <= limit:
             for x, i in enumerate(members):
                 found.update(i * count + j for j in members[x + 1 :])
         else:
-            for i, j in _neighbours(members, records, name_window if by_name else window):
+            for i, j in _neighbours(members, records, reach):
                 found.add(i * count + j if i < j else j * count + i)
     return kinds
 

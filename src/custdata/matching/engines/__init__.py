@@ -70,8 +70,7 @@ def open_session(engine: str | DuckDBEngine) -> Session:
 _SPENT: dict[str, tuple[str, ...]] = {
     "email_typos": ("left_emails", "emails"),
     "phone_typos": ("left_tails", "tails"),
-    "levels": ("candidates", "email_typos", "phone_typos"),
-    "crossed": ("levels",),
+    "crossed": ("candidates", "email_typos", "phone_typos"),
     "weighed": ("crossed", "records"),
     "named": ("weighed",),
 }
@@ -97,17 +96,20 @@ def find_duplicates(matcher: Matcher, records: Iterable[object], *, blocking: bo
         session.load(Batch())  # an empty batch makes sure every table exists
         problems.extend(repeated_id_problems((int(p), int(f)) for p, f in session.rows(_sql.repeated_ids_sql())))
         raise_problems(problems)
-        session.create(
-            "candidates",
-            _sql.pairs_sql(blocking=blocking, max_block_size=matcher.max_block_size, window=matcher.window),
-        )
+        limits = {"max_block_size": matcher.max_block_size, "window": matcher.window}
+        if blocking:
+            session.create("blocks", _sql.blocks_sql(session.dialect, **limits))
+            session.drop("keys")
+        session.create("candidates", _sql.pairs_sql(blocking=blocking, window=matcher.window))
         ((compared,),) = list(session.rows("SELECT count(*) FROM candidates"))
         stats = None
         if blocking:
-            ((blocks, oversized),) = list(session.rows(_sql.stats_sql(max_block_size=matcher.max_block_size)))
+            ((blocks, oversized),) = list(session.rows(_sql.stats_sql()))
             stats = BlockingStats(int(blocks), int(oversized), int(compared))
+            session.drop("blocks")
+        else:
+            session.drop("keys")
         tables, household = matcher._tables, matcher._household
-        session.drop("keys")
         floor = matcher.review - 1e-6
         steps = [*_sql.typo_tables(session.dialect), *_sql.level_tables(session.dialect, tables, household, floor)]
         for name, table_query in steps:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import attrs
 
 from custdata.matching._extra import DamerauLevenshtein, JaroWinkler
+from custdata.matching.blocking import WEAK_KINDS, weak_limit, weak_window
 from custdata.matching.compare import NAME_TYPO, STREET_TYPO
 from custdata.matching.model import FIELDS, LEVELS, MISSING
 
@@ -61,6 +62,7 @@ class Dialect:
     jaro_winkler: str | None  # the engine's own similarity, or None to call cd_jaro_winkler always
     one_edit: str
     dl1: str
+    numbering: str  # a number for each row of a grouped query, different for every row (in any order)
 
     def jw_at_least(self, a: str, b: str, threshold: float) -> str:
         exact = f"cd_jaro_winkler({a}, {b}) >= {threshold!r}"
@@ -83,6 +85,7 @@ DUCKDB = Dialect(
         " OR (hamming({a}, {b}) = 2 AND damerau_levenshtein({a}, {b}) = 1)))"
     ),
     dl1="damerau_levenshtein({a}, {b}) <= 1",
+    numbering="row_number() OVER ()",
 )
 
 SPARK = Dialect(
@@ -92,6 +95,7 @@ SPARK = Dialect(
     jaro_winkler=None,
     one_edit="cd_one_edit({a}, {b})",
     dl1="cd_dl1({a}, {b})",
+    numbering="row_number() OVER (ORDER BY key)",
 )
 
 
@@ -181,51 +185,64 @@ def _weight(table: dict[str, float], level: str) -> str:
     return f"(CASE {level} {cases} ELSE {_double(0.0)} END)"
 
 
-def pairs_sql(*, blocking: bool, max_block_size: int, window: int) -> str:
+#: The kinds of key (first letters) with the smaller block limit and window, as a SQL list.
+_WEAK = "(" + ", ".join(f"'{kind}'" for kind in sorted(WEAK_KINDS)) + ")"
+
+
+def blocks_sql(d: Dialect, *, max_block_size: int, window: int) -> str:
+    """The members of every block of two or more records: one row per record and shared key, the key replaced by
+    a number of its own (``b``, joined on far more cheaply than the key's text), with the block's size (``n``),
+    its size limit (``lim``) and its window (``reach``). A key held by one record, most of them, goes no further."""
+    name_limit, name_window = weak_limit(max_block_size), weak_window(window)
+    return f"""SELECT k.pos, s.b, s.n,
+    CASE WHEN substr(s.key, 1, 1) IN {_WEAK} THEN {name_limit} ELSE {max_block_size} END AS lim,
+    CASE WHEN substr(s.key, 1, 1) IN {_WEAK} THEN {name_window} ELSE {window} END AS reach
+FROM (SELECT key, count(*) AS n, {d.numbering} AS b FROM keys GROUP BY key HAVING count(*) >= 2) AS s
+    JOIN keys k ON k.key = s.key"""
+
+
+def pairs_sql(*, blocking: bool, window: int) -> str:
     """The candidate pairs ``(i, j)``, ``i < j``, exactly those of
-    :func:`~custdata.matching.blocking.candidate_pairs` (or every pair without blocking). Blocks up to the size
-    limit pair all their records; larger ones pair each record with its ``window`` nearest neighbours ranked
-    by family name, given name, postal code and position, as the Python sort does (strings compare by code
-    point in both engines). Every join is an equality on the key (and on the rank for large blocks), and no
-    block's pairs outnumber its records times the size limit or the window, so the work and the memory grow
-    with the records, never with the square of a block."""
+    :func:`~custdata.matching.blocking.candidate_pairs` (or every pair without blocking), from the ``blocks`` of
+    :func:`blocks_sql`. Blocks up to their size limit pair all their records; larger ones pair each record with
+    its ``window`` nearest neighbours ranked by family name, given name, postal code and position, as the Python
+    sort does (strings compare by code point in both engines). Every join is an equality on the block (and on
+    the rank for large blocks), and no block's pairs outnumber its records times the size limit or the window,
+    so the work and the memory grow with the records, never with the square of a block."""
     if not blocking:
         return "SELECT a.pos AS i, b.pos AS j FROM records a JOIN records b ON a.pos < b.pos"
-    name_limit = max(2, max_block_size // 5)
-    name_window = max(1, window // 2)
-    limit = f"CASE WHEN substr(s.key, 1, 1) = 'n' THEN {name_limit} ELSE {max_block_size} END"
-    reach = f"CASE WHEN substr(x.key, 1, 1) = 'n' THEN {name_window} ELSE {window} END"
     # each record meets the next ``reach`` of its block by an equality on the rank, never by a range: a range
     # join over one huge block (a common name, an empty-ish key) would pair every two of its records first
-    steps = ", ".join(f"({d})" for d in range(1, max(window, name_window) + 1))
-    return f"""WITH sizes AS (
-    SELECT key, count(*) AS n FROM keys GROUP BY key HAVING count(*) >= 2
+    steps = ", ".join(f"({d})" for d in range(1, window + 1))
+    return f"""WITH few AS (
+    SELECT b, pos FROM blocks WHERE n <= lim
 ), small AS (
-    SELECT x.pos AS i, y.pos AS j
-    FROM sizes s JOIN keys x ON x.key = s.key JOIN keys y ON y.key = s.key AND x.pos < y.pos
-    WHERE s.n <= {limit}
+    SELECT x.pos AS i, y.pos AS j FROM few x JOIN few y ON y.b = x.b AND x.pos < y.pos
 ), ranked AS (
-    SELECT k.key, k.pos, row_number() OVER (PARTITION BY k.key ORDER BY r.f_full, r.g_full, r.postal, k.pos) AS rk
-    FROM sizes s JOIN keys k ON k.key = s.key JOIN records r ON r.pos = k.pos
-    WHERE s.n > {limit}
+    SELECT m.b, m.pos, m.reach,
+        row_number() OVER (PARTITION BY m.b ORDER BY r.f_full, r.g_full, r.postal, m.pos) AS rk
+    FROM blocks m JOIN records r ON r.pos = m.pos
+    WHERE m.n > m.lim
 ), steps AS (
     SELECT * FROM (VALUES {steps}) AS t(d)
 ), large AS (
     SELECT least(x.pos, y.pos) AS i, greatest(x.pos, y.pos) AS j
-    FROM ranked x CROSS JOIN steps s JOIN ranked y ON y.key = x.key AND y.rk = x.rk + s.d
-    WHERE s.d <= {reach}
+    FROM ranked x CROSS JOIN steps s JOIN ranked y ON y.b = x.b AND y.rk = x.rk + s.d
+    WHERE s.d <= x.reach
 )
 SELECT DISTINCT i, j FROM (SELECT i, j FROM small UNION ALL SELECT i, j FROM large) AS p"""
 
 
-def stats_sql(*, max_block_size: int) -> str:
-    """Blocks of two or more records and how many of them are over the size limit."""
-    name_limit = max(2, max_block_size // 5)
-    return f"""SELECT count(*) AS blocks,
-    coalesce(sum(CASE WHEN n > (CASE WHEN substr(key, 1, 1) = 'n' THEN {name_limit} ELSE {max_block_size} END)
-        THEN 1 ELSE 0 END), 0) AS oversized
-FROM (SELECT key, count(*) AS n FROM keys GROUP BY key HAVING count(*) >= 2) AS s"""
+def stats_sql() -> str:
+    """Blocks of two or more records and how many of them are over their size limit, from ``blocks``."""
+    return """SELECT count(DISTINCT b) AS blocks, count(DISTINCT CASE WHEN n > lim THEN b END) AS oversized
+FROM blocks"""
 
+
+#: The name columns of ``records`` that the name levels read, carried beside each pair's other levels.
+_NAME_COLUMNS = tuple(
+    f"{side}_{name}" for side in "gf" for name in ("full", "first", "code", "groups", "tokens", "ntok", "rest")
+)
 
 _TRY_SWAP = f"('different', '{MISSING}')"
 _TELLS_APART = "('exact', 'nickname')"
@@ -255,13 +272,14 @@ def level_tables(
     household: dict[str, dict[str, float]] | None = None,
     floor: float | None = None,
 ) -> list[tuple[str, str]]:
-    """Tables to create, in order, after :func:`typo_tables` and before :func:`scored_sql`: every field's level
-    of every candidate pair (``levels``), then the name levels with given and family name crossed, for the pairs
-    whose names did not agree (``crossed``), the weights of the three ways to pair the names (``weighed``) and
-    the levels of the names paired the way that weighs most (``named``), as :meth:`Matcher._score` pairs them.
-    Creating each as a table keeps every query small for the planner. Given the ``household`` weights and the
-    ``floor`` of :func:`scored_sql`, a pair that cannot reach it however its names compare (most candidates)
-    leaves at ``crossed``: its names are never crossed nor weighed."""
+    """Tables to create, in order, after :func:`typo_tables` and before :func:`scored_sql`: the levels of every
+    candidate pair with its names also compared crossed, given against family name, where they did not agree
+    (``crossed``), the weights of the three ways to pair the names (``weighed``) and the levels of the names paired
+    the way that weighs most (``named``), as :meth:`Matcher._score` pairs them. Creating each as a table keeps
+    every query small for the planner. Given the ``household`` weights and the ``floor`` of :func:`scored_sql`, a
+    pair that cannot reach it however its names compare (most candidates) is left out of ``crossed`` as soon as
+    its other fields are compared: its names are never compared, crossed nor weighed, and it is never written
+    out."""
     for field in FIELDS:
         assert set(tables[field]) == {*LEVELS[field], MISSING}
     g, f = tables["given_name"], tables["family_name"]
@@ -269,33 +287,37 @@ def level_tables(
     def names(choice: str) -> str:
         return f"{_weight(g, 'g' + choice)} + {_weight(f, 'f' + choice)}"
 
-    swap = f"(l.g0 IN {_TRY_SWAP} OR l.f0 IN {_TRY_SWAP})"
+    swap = f"(n.g0 IN {_TRY_SWAP} OR n.f0 IN {_TRY_SWAP})"
     kept = ""
     if household is not None and floor is not None:
         kept = f"\nWHERE {_bound(tables, household)} >= {_double(floor - _BOUND_MARGIN)}"
+    carried = ",\n    ".join(f"{side}.{column} AS {side}{column}" for side in ("a", "b") for column in _NAME_COLUMNS)
     return [
         (
-            "levels",
-            f"""SELECT c.i, c.j, a.id AS left_id, b.id AS right_id, a.guest AS left_guest, b.guest AS right_guest,
-    {_given(d, "a.g_", "b.g_")} AS g0,
-    {_family(d, "a.f_", "b.f_")} AS f0,
-    {_birthday(d)} AS birthday,
-    {_email(d)} AS email,
-    {_phone(d)} AS phone,
-    {_street(d)} AS street,
-    {_locality(d)} AS locality
-FROM candidates c JOIN records a ON a.pos = c.i JOIN records b ON b.pos = c.j
-    LEFT JOIN email_typos et ON et.i = c.i AND et.j = c.j
-    LEFT JOIN phone_typos pt ON pt.i = c.i AND pt.j = c.j""",
-        ),
-        (
             "crossed",
-            f"""SELECT l.*,
-    CASE WHEN {swap} THEN {_given(d, "a.g_", "b.f_")} END AS g1,
-    CASE WHEN {swap} THEN {_family(d, "b.g_", "a.f_")} END AS f1,
-    CASE WHEN {swap} THEN {_given(d, "b.g_", "a.f_")} END AS g2,
-    CASE WHEN {swap} THEN {_family(d, "a.g_", "b.f_")} END AS f2
-FROM levels l JOIN records a ON a.pos = l.i JOIN records b ON b.pos = l.j{kept}""",
+            f"""SELECT n.i, n.j, n.left_id, n.right_id, n.left_guest, n.right_guest, n.g0, n.f0,
+    n.birthday, n.email, n.phone, n.street, n.locality,
+    CASE WHEN {swap} THEN {_given(d, "n.ag_", "n.bf_")} END AS g1,
+    CASE WHEN {swap} THEN {_family(d, "n.bg_", "n.af_")} END AS f1,
+    CASE WHEN {swap} THEN {_given(d, "n.bg_", "n.af_")} END AS g2,
+    CASE WHEN {swap} THEN {_family(d, "n.ag_", "n.bf_")} END AS f2
+FROM (
+    SELECT l.*,
+        {_given(d, "l.ag_", "l.bg_")} AS g0,
+        {_family(d, "l.af_", "l.bf_")} AS f0
+    FROM (
+        SELECT c.i, c.j, a.id AS left_id, b.id AS right_id, a.guest AS left_guest, b.guest AS right_guest,
+        {_birthday(d)} AS birthday,
+        {_email(d)} AS email,
+        {_phone(d)} AS phone,
+        {_street(d)} AS street,
+        {_locality(d)} AS locality,
+        {carried}
+        FROM candidates c JOIN records a ON a.pos = c.i JOIN records b ON b.pos = c.j
+            LEFT JOIN email_typos et ON et.i = c.i AND et.j = c.j
+            LEFT JOIN phone_typos pt ON pt.i = c.i AND pt.j = c.j
+    ) AS l{kept}
+) AS n""",
         ),
         (
             "weighed",
