@@ -244,7 +244,7 @@ class SQLiteStore(SqlStore):
         self.path = Path(path)
         self._timeout = float(timeout)
         self._synchronous = synchronous.upper()
-        self._idle: list[_Connection] = []
+        self._idle: list[sqlite3.Connection] = []
         self._pool_lock = threading.Lock()
         self._bulk = 0
         self._cleanup = weakref.finalize(self, _remove_tempdir, self._tempdir)
@@ -301,19 +301,17 @@ class SQLiteStore(SqlStore):
         if conn is None:
             conn = self._connect()
         try:
-            conn.tune(bulk)
+            if isinstance(conn, _Connection):  # every connection the store opens is one
+                conn.tune(bulk)
         except _DRIVER_ERRORS as exc:
             conn.close()
             raise translate(exc) from exc
         return SQLiteSession(self, conn)
 
     def _release(self, conn: sqlite3.Connection) -> None:
-        if not isinstance(conn, _Connection):
-            conn.close()
-            return
         with self._pool_lock:
             bulk = self._bulk > 0
-        if conn.bulk and not bulk:  # back to the defaults before it is idle: its cache is freed now
+        if isinstance(conn, _Connection) and conn.bulk and not bulk:  # the defaults again: its cache is freed now
             try:
                 conn.tune(False)
             except sqlite3.Error:
