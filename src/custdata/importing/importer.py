@@ -26,11 +26,12 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from functools import partial
 from itertools import groupby
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, cast
 
 import attrs
 
@@ -370,14 +371,22 @@ def import_customers(
     run = _CustomerRun(store, options, report=ImportReport(), rejects=rejects)
     find_columns = _Columns(_profile(options, CUSTOMERS, shopify), options, run.report)
     batches = _customer_batches(rows, options.batch_size, run.report, find_columns)
-    if workers > 1:
-        _parallel(run, batches, workers, progress)
-        return run.report
-    for batch in batches:
-        run.apply(batch, None)
-        if progress is not None and batch.progress is not None:
-            progress(batch.progress)
+    with _bulk_writes(store):
+        if workers > 1:
+            _parallel(run, batches, workers, progress)
+            return run.report
+        for batch in batches:
+            run.apply(batch, None)
+            if progress is not None and batch.progress is not None:
+                progress(batch.progress)
     return run.report
+
+
+def _bulk_writes(store: Store) -> AbstractContextManager[object]:
+    """The store's settings for a long series of writes (``bulk_writes()``, which the SQLite store has), for the
+    length of an import; nothing for a store without them. Every batch is committed as it would be without."""
+    bulk = getattr(store, "bulk_writes", None)
+    return nullcontext() if bulk is None else cast("AbstractContextManager[object]", bulk())
 
 
 def _check_suppression(store: Store, options: ImportOptions) -> None:
@@ -958,15 +967,16 @@ def import_orders(
     _check_suppression(store, options)
     run = _OrderRun(store, options, ImportReport(), rejects, "id" if shopify else "order_id", shopify)
     pending: list[_PendingOrder] = []
-    for item in _orders(rows, shopify, options, run.report, rejects):
-        pending.append(item)
-        if len(pending) >= options.batch_size:
+    with _bulk_writes(store):
+        for item in _orders(rows, shopify, options, run.report, rejects):
+            pending.append(item)
+            if len(pending) >= options.batch_size:
+                run.flush(pending)
+                pending = []
+                if progress is not None:
+                    progress(item.lines[-1])
+        if pending:
             run.flush(pending)
-            pending = []
-            if progress is not None:
-                progress(item.lines[-1])
-    if pending:
-        run.flush(pending)
     return run.report
 
 

@@ -6,6 +6,9 @@ survives a crash of the process; only a power cut may lose the last ones) and ``
 data is overwritten, not left in free pages). The first write of a unit of work issues ``BEGIN IMMEDIATE``,
 so several processes can safely write the same file: they queue for the write lock, and a stale version is
 reported as :class:`~custdata.ConflictError` once the lock is held. The schema is migrated on open.
+A write-ahead log left larger than 64 MiB by a big transaction is cut back to that size once it is checkpointed
+(``journal_size_limit``). :meth:`SQLiteStore.bulk_writes` tunes the connections for a long run of writes (an
+import): a larger page cache and fewer checkpoints, bounded, and the defaults again afterwards.
 
 URLs: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``, ``sqlite://`` (a private temporary
 database, deleted on close); options ``?timeout=SECONDS`` (default 10), ``?synchronous=full`` and ``?mode=rw``
@@ -21,7 +24,8 @@ import sqlite3
 import tempfile
 import threading
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -34,6 +38,12 @@ from custdata.storage.sql.session import Params
 from custdata.storage.sql.unit_of_work import SqlStore
 
 _MAX_IDLE = 8
+#: The page cache of a connection (KiB, SQLite's default) and the write-ahead log's size, in pages, at which a
+#: commit copies it into the database file (SQLite's default); the size to which the log is cut back afterwards.
+_CACHE_KIB, _CHECKPOINT_PAGES, _WAL_LIMIT = 2000, 1000, 64 << 20
+#: The same during :meth:`SQLiteStore.bulk_writes`: each connection in use may hold this much cache, and the log
+#: grows to about this many pages (64 MiB of 4 KiB pages) before it is checkpointed.
+BULK_CACHE_KIB, BULK_CHECKPOINT_PAGES = 32 << 10, 16384
 _INTEGRITY = {
     "UNIQUE constraint failed: customers.id": "a customer with this id already exists",
     "UNIQUE constraint failed: orders.id": "an order with this id already exists",
@@ -79,6 +89,21 @@ def translate(exc: BaseException) -> Exception:
 
 
 _DRIVER_ERRORS = (sqlite3.Error, UnicodeEncodeError, OverflowError)
+
+
+class _Connection(sqlite3.Connection):
+    """A connection that knows whether it runs with the settings of :meth:`SQLiteStore.bulk_writes`."""
+
+    bulk = False
+
+    def tune(self, bulk: bool) -> None:
+        """Switch to the bulk settings, or back to the defaults (the cache shrinks to them at once)."""
+        if bulk == self.bulk:
+            return
+        cache, pages = (BULK_CACHE_KIB, BULK_CHECKPOINT_PAGES) if bulk else (_CACHE_KIB, _CHECKPOINT_PAGES)
+        self.execute(f"PRAGMA cache_size = -{cache}")
+        self.execute(f"PRAGMA wal_autocheckpoint = {pages}")
+        self.bulk = bulk
 
 
 class SQLiteSession:
@@ -221,6 +246,7 @@ class SQLiteStore(SqlStore):
         self._synchronous = synchronous.upper()
         self._idle: list[sqlite3.Connection] = []
         self._pool_lock = threading.Lock()
+        self._bulk = 0
         self._cleanup = weakref.finalize(self, _remove_tempdir, self._tempdir)
         # without create, every connection opens the file read-write only (SQLite's mode=rw): never makes it
         self._uri = None if create or self._tempdir else f"{self.path.absolute().as_uri()}?mode=rw"
@@ -242,7 +268,7 @@ class SQLiteStore(SqlStore):
             self.close()
             raise
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> _Connection:
         try:
             conn = sqlite3.connect(
                 self._uri or self.path,
@@ -251,11 +277,17 @@ class SQLiteStore(SqlStore):
                 check_same_thread=False,
                 cached_statements=256,
                 uri=self._uri is not None,
+                factory=_Connection,
             )
         except _DRIVER_ERRORS as exc:
             raise translate(exc) from exc
         try:
-            for pragma in ("foreign_keys = ON", f"synchronous = {self._synchronous}", "secure_delete = ON"):
+            for pragma in (
+                "foreign_keys = ON",
+                f"synchronous = {self._synchronous}",
+                "secure_delete = ON",
+                f"journal_size_limit = {_WAL_LIMIT}",
+            ):
                 conn.execute(f"PRAGMA {pragma}")
         except _DRIVER_ERRORS as exc:
             conn.close()
@@ -265,14 +297,61 @@ class SQLiteStore(SqlStore):
     def _open_session(self) -> SQLiteSession:
         with self._pool_lock:
             conn = self._idle.pop() if self._idle else None
-        return SQLiteSession(self, conn if conn is not None else self._connect())
+            bulk = self._bulk > 0
+        if conn is None:
+            conn = self._connect()
+        try:
+            if isinstance(conn, _Connection):  # every connection the store opens is one
+                conn.tune(bulk)
+        except _DRIVER_ERRORS as exc:
+            conn.close()
+            raise translate(exc) from exc
+        return SQLiteSession(self, conn)
 
     def _release(self, conn: sqlite3.Connection) -> None:
+        with self._pool_lock:
+            bulk = self._bulk > 0
+        if isinstance(conn, _Connection) and conn.bulk and not bulk:  # the defaults again: its cache is freed now
+            try:
+                conn.tune(False)
+            except sqlite3.Error:
+                conn.close()
+                return
         with self._pool_lock:
             if not self.closed and len(self._idle) < _MAX_IDLE:
                 self._idle.append(conn)
                 return
         conn.close()
+
+    @contextmanager
+    def bulk_writes(self) -> Iterator[None]:
+        """Run a long series of writes (an import) with settings that suit it; the defaults again afterwards.
+
+        Inside, each connection the store hands out keeps a page cache of up to ``BULK_CACHE_KIB`` KiB (32 MiB,
+        against SQLite's default 2 MiB: the pages of the search keys' indexes that every batch touches stay in
+        memory as the file grows), and the write-ahead log is copied into the database file when it reaches
+        ``BULK_CHECKPOINT_PAGES`` pages (about 64 MiB) instead of 1,000: a page that many batches change is
+        copied once, not after every batch. Nothing about durability changes: each commit is in the log, with
+        the same ``synchronous`` setting, and survives a crash of the process as before. On leaving, the
+        connections return to the defaults (their caches shrink), and a passive checkpoint copies what the log
+        holds into the database file (it waits for no one); the log file is cut back to 64 MiB at the latest.
+        Sections may nest and run in several threads at once; the defaults return when the last one ends."""
+        with self._pool_lock:
+            self._bulk += 1
+        try:
+            yield
+        finally:
+            with self._pool_lock:
+                self._bulk -= 1
+                done = self._bulk == 0
+                idle, self._idle = (self._idle, []) if done else ([], self._idle)
+            for conn in idle:
+                self._release(conn)  # back to the defaults, then idle again
+            if done and not self.closed:
+                try:
+                    self._pragma("wal_checkpoint(PASSIVE)")
+                except OperationalError:  # the file is busy: the next automatic checkpoint does it
+                    pass
 
     def _close(self) -> None:
         with self._pool_lock:
