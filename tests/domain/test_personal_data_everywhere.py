@@ -216,7 +216,15 @@ UNMARKED: dict[str, tuple[str, ...]] = {
     ),
     "custdata.demo.support.SupportFigures": ("messages", "wismo", "answered", "correct"),
     "custdata.matching.engines._columns.Batch": ("columns", "size"),
-    "custdata.matching.engines._sql.Dialect": ("overlap", "contains_all", "size", "jaro_winkler", "one_edit", "dl1", "numbering"),
+    "custdata.matching.engines._sql.Dialect": (
+        "overlap",
+        "contains_all",
+        "size",
+        "jaro_winkler",
+        "one_edit",
+        "dl1",
+        "numbering",
+    ),
     "custdata.storage.outbox.status.OutboxStatus": (
         "at",
         "counts",
