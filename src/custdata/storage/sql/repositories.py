@@ -130,6 +130,29 @@ class SqlRepository(Generic[E, K]):
 
     # -- writes -------------------------------------------------------------------------------------------
 
+    def _write_together(
+        self, statements: Sequence[tuple[str, Sequence[Any]]], undo: Sequence[tuple[str, Sequence[Any]]] = ()
+    ) -> list[int]:
+        """Run ``statements`` as one write, all or none: in one call of the session's ``execute_each`` (one round
+        trip where the driver allows). A session without it runs them one at a time and, when one fails after the
+        first ran, runs ``undo`` (which takes out what the first ones wrote) before the error goes on. The row
+        count of each."""
+        session = self._session()
+        if len(statements) == 1:
+            return [session.execute(*statements[0])]
+        each = getattr(session, "execute_each", None)
+        if each is not None:
+            return list(each(statements))
+        counts = [session.execute(*statements[0])]
+        try:
+            for sql, params in statements[1:]:
+                counts.append(session.execute(sql, params))
+        except BaseException:
+            for sql, params in undo:
+                session.execute(sql, params)
+            raise
+        return counts
+
     def add(self, entity: E) -> None:
         checked = self._checked(entity)
         version = _version(checked) if self._table.versioned else None
@@ -286,6 +309,30 @@ class SqlCustomerRepository(SqlRepository[Customer, CustomerId]):
 
     def _after_insert(self, entities: list[Customer]) -> None:
         self._session().execute_many(self._sql(INSERT_KEY), key_rows(entities))
+
+    def _insert_keys(self, customer: Customer) -> list[tuple[str, Sequence[Any]]]:
+        """The statements inserting ``customer``'s search keys: as few multi-row ``INSERT`` statements as the
+        dialect's parameter limit allows (one for any customer but one with hundreds of keys)."""
+        rows = key_rows([customer])
+        per_statement = max(1, self._session().dialect.max_params // 3)
+        statements: list[tuple[str, Sequence[Any]]] = []
+        for chunk in _chunks(rows, per_statement):
+            values = ", ".join(["(?, ?, ?)"] * len(chunk))
+            sql = self._sql(f"INSERT INTO customer_keys (field, value, customer_id) VALUES {values}")
+            statements.append((sql, [value for row in chunk for value in row]))
+        return statements
+
+    def _drop_keys(self, key: str) -> tuple[str, Sequence[Any]]:
+        return self._sql("DELETE FROM customer_keys WHERE customer_id = ?"), (key,)
+
+    def add(self, entity: Customer) -> None:
+        """Insert the customer's row and its search keys as one write, all or none: a failed key insert leaves
+        no row behind, and the unit of work goes on as if ``add`` had not been called."""
+        checked = self._checked(entity)
+        key = str(checked.id)
+        row = (self._sql(insert_sql(CUSTOMERS)), self._row(checked, _version(checked)))
+        undo = [self._drop_keys(key), (self._sql("DELETE FROM customers WHERE id = ?"), (key,))]
+        self._write_together([row, *self._insert_keys(checked)], undo)
 
     def add_prepared(self, prepared: Sequence[PreparedCustomer]) -> int:
         """Add customers by the rows :func:`prepare_customer` built for them: the same rows ``add_many`` would
