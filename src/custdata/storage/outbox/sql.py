@@ -29,6 +29,7 @@ from custdata.domain import Channel, CommunicationEvent, Customer, Topic
 from custdata.domain.checks import trusting
 from custdata.notify import Message
 from custdata.serialization import make_converter
+from custdata.storage._pg_values import _safe_params
 from custdata.storage.outbox import _args
 from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
 from custdata.storage.outbox.status import PendingSummary
@@ -229,6 +230,8 @@ class SqlOutboxRepository:
         if str(checked.id) != str(e.id):
             raise ValidationError.single("event", "must have the entry's id")
         session = self._session()
+        if session.dialect.name == "postgresql":
+            return self._add_with_event_in_one_statement(session, e, checked)
         each = getattr(session, "execute_each", None)
         if each is None:
             if not self.add(e):
@@ -248,6 +251,23 @@ class SqlOutboxRepository:
         # the key is taken by an entry whose event is gone: the event just written goes again
         session.execute(self._sql(f"DELETE FROM {COMMUNICATIONS.name} WHERE id = ?"), (str(checked.id),))
         return False
+
+    def _add_with_event_in_one_statement(self, session: SqlSession, e: OutboxEntry, event: CommunicationEvent) -> bool:
+        """:meth:`add_with_event` on PostgreSQL: one statement inserts the entry and, when the entry went in (its
+        idempotency key was free), the event; a failure of either undoes both."""
+        head, _, values = insert_sql(COMMUNICATIONS).partition(" VALUES (")
+        sql = self._sql(
+            f"WITH added AS ({_INSERT} RETURNING 1) {head} SELECT {values[:-1]} WHERE EXISTS (SELECT 1 FROM added)"
+        )
+        # the session checks the statement's first document (the message); the event's is checked here
+        event_row = _safe_params(self._sql(insert_sql(COMMUNICATIONS)), _event_row(event))
+        try:
+            added = session.execute(sql, (*_entry_row(e), *event_row))
+        except IntegrityError:
+            if self.find(e.idempotency_key) is None:
+                raise
+            return False
+        return added == 1
 
     def get(self, entry_id: str) -> OutboxEntry:
         key = _args.text("entry_id", entry_id)
@@ -356,7 +376,16 @@ class SqlOutboxRepository:
         params = (*row, settling[1][6], settling[1][0], settling[1][5])
         session = self._session()
         each = getattr(session, "execute_each", None)
-        if each is not None:
+        returning = getattr(session, "execute_returning", None)
+        if session.dialect.name == "postgresql" and returning is not None:
+            # one statement: the event's update sees the settle through the settle's own result
+            both = self._sql(
+                f"WITH settled AS ({settling[0]} RETURNING 1), written AS ({update_sql(COMMUNICATIONS)} "
+                "AND EXISTS (SELECT 1 FROM settled) RETURNING 1) "
+                "SELECT (SELECT count(*) FROM settled), (SELECT count(*) FROM written)"
+            )
+            settled, written = returning(both, (*settling[1], *row))[0]
+        elif each is not None:
             settled, written = each([settling, (update, params)])
         else:
             settled = session.execute(*settling)
