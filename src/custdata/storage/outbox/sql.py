@@ -309,27 +309,45 @@ class SqlOutboxRepository:
         found = self._rows("WHERE idempotency_key = ?", [idempotency_key])
         return found[0] if found else None
 
-    def lease(self, owner: str, *, now: datetime, limit: int, duration: timedelta) -> list[OutboxEntry]:
+    def _leasing(self, owner: str, now: datetime, limit: int, duration: timedelta) -> tuple[str, tuple[Any, ...]]:
+        """The lease's ``UPDATE`` (a template, without ``RETURNING``) and its parameters, the lease token third."""
         who = _args.text("owner", owner, 128)
         at = micros(_args.moment("now", now))
         size = check_limit(limit)
         until = at + _args.duration("duration", duration) // timedelta(microseconds=1)
-        session = self._session()
-        skip = " FOR UPDATE SKIP LOCKED" if session.dialect.name == "postgresql" else ""
+        skip = " FOR UPDATE SKIP LOCKED" if self._session().dialect.name == "postgresql" else ""
         token = os.urandom(12).hex()
         update = (
             "UPDATE outbox SET lease_owner = ?, lease_us = ?, lease_token = ?, attempts = attempts + 1, "
             "updated_us = ? WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND available_us <= ? "
             f"AND (lease_us IS NULL OR lease_us <= ?) ORDER BY available_us, id LIMIT ?{skip})"
         )
-        params = (who, until, token, at, at, at, size)
+        return update, (who, until, token, at, at, at, size)
+
+    def lease(self, owner: str, *, now: datetime, limit: int, duration: timedelta) -> list[OutboxEntry]:
+        update, params = self._leasing(owner, now, limit, duration)
+        session = self._session()
         returning = getattr(session, "execute_returning", None)
         if returning is not None:  # the write and the read of what it leased in one statement
             found = _load_entries(returning(self._sql(f"{update} RETURNING {_COLUMNS}, {{message_out}}"), params))
         elif session.execute(self._sql(update), params) == 0:
             return []
         else:
-            found = self._rows("WHERE state = 'pending' AND lease_token = ?", [token])
+            found = self._rows("WHERE state = 'pending' AND lease_token = ?", [params[2]])
+        return sorted(found, key=lambda e: (e.available_at, str(e.id)))
+
+    def lease_and_commit(self, owner: str, *, now: datetime, limit: int, duration: timedelta) -> list[OutboxEntry]:
+        """:func:`custdata.storage.outbox.ports.lease_and_commit`: on a session with ``execute_committed``
+        (PostgreSQL's), a unit of work that has written nothing leases in one statement that is its own
+        transaction, without ``BEGIN`` and ``COMMIT``."""
+        session = self._session()
+        committed = getattr(session, "execute_committed", None)
+        if committed is None:
+            found = self.lease(owner, now=now, limit=limit, duration=duration)
+            session.commit()
+            return found
+        update, params = self._leasing(owner, now, limit, duration)
+        found = _load_entries(committed(self._sql(f"{update} RETURNING {_COLUMNS}, {{message_out}}"), params))
         return sorted(found, key=lambda e: (e.available_at, str(e.id)))
 
     def settle(
