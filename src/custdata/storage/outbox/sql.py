@@ -29,7 +29,6 @@ from custdata.domain import Channel, CommunicationEvent, Customer, Topic
 from custdata.domain.checks import trusting
 from custdata.notify import Message
 from custdata.serialization import make_converter
-from custdata.storage._pg_values import _safe_params
 from custdata.storage.outbox import _args
 from custdata.storage.outbox.model import OutboxEntry, OutboxState, Timer, TimerState
 from custdata.storage.outbox.status import PendingSummary
@@ -259,6 +258,8 @@ class SqlOutboxRepository:
         sql = self._sql(
             f"WITH added AS ({_INSERT} RETURNING 1) {head} SELECT {values[:-1]} WHERE EXISTS (SELECT 1 FROM added)"
         )
+        from custdata.storage._pg_values import _safe_params  # here: that module imports this one's package
+
         # the session checks the statement's first document (the message); the event's is checked here
         event_row = _safe_params(self._sql(insert_sql(COMMUNICATIONS)), _event_row(event))
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import lru_cache
 from itertools import islice
 from typing import Any, Generic, TypeVar
 
@@ -50,6 +51,7 @@ from custdata.storage.records import (
     prefix_range,
     storable,
 )
+from custdata.storage.sql.schema import Dialect
 from custdata.storage.sql.session import SqlSession
 from custdata.storage.sql.tables import (
     INSERT_KEY,
@@ -129,29 +131,6 @@ class SqlRepository(Generic[E, K]):
         """Hook for side tables (customer search keys)."""
 
     # -- writes -------------------------------------------------------------------------------------------
-
-    def _write_together(
-        self, statements: Sequence[tuple[str, Sequence[Any]]], undo: Sequence[tuple[str, Sequence[Any]]] = ()
-    ) -> list[int]:
-        """Run ``statements`` as one write, all or none: in one call of the session's ``execute_each`` (one round
-        trip where the driver allows). A session without it runs them one at a time and, when one fails after the
-        first ran, runs ``undo`` (which takes out what the first ones wrote) before the error goes on. The row
-        count of each."""
-        session = self._session()
-        if len(statements) == 1:
-            return [session.execute(*statements[0])]
-        each = getattr(session, "execute_each", None)
-        if each is not None:
-            return list(each(statements))
-        counts = [session.execute(*statements[0])]
-        try:
-            for sql, params in statements[1:]:
-                counts.append(session.execute(sql, params))
-        except BaseException:
-            for sql, params in undo:
-                session.execute(sql, params)
-            raise
-        return counts
 
     def add(self, entity: E) -> None:
         checked = self._checked(entity)
@@ -310,29 +289,47 @@ class SqlCustomerRepository(SqlRepository[Customer, CustomerId]):
     def _after_insert(self, entities: list[Customer]) -> None:
         self._session().execute_many(self._sql(INSERT_KEY), key_rows(entities))
 
-    def _insert_keys(self, customer: Customer) -> list[tuple[str, Sequence[Any]]]:
-        """The statements inserting ``customer``'s search keys: as few multi-row ``INSERT`` statements as the
-        dialect's parameter limit allows (one for any customer but one with hundreds of keys)."""
-        rows = key_rows([customer])
-        per_statement = max(1, self._session().dialect.max_params // 3)
-        statements: list[tuple[str, Sequence[Any]]] = []
-        for chunk in _chunks(rows, per_statement):
-            values = ", ".join(["(?, ?, ?)"] * len(chunk))
-            sql = self._sql(f"INSERT INTO customer_keys (field, value, customer_id) VALUES {values}")
-            statements.append((sql, [value for row in chunk for value in row]))
-        return statements
-
-    def _drop_keys(self, key: str) -> tuple[str, Sequence[Any]]:
-        return self._sql("DELETE FROM customer_keys WHERE customer_id = ?"), (key,)
+    def _insert_keys(self, rows: list[tuple[str, str, str]]) -> list[tuple[str, Sequence[Any]]]:
+        """The statements inserting these search keys: as few multi-row ``INSERT`` statements as the dialect's
+        parameter limit allows (one for any customer but one with hundreds of keys)."""
+        dialect = self._session().dialect
+        per_statement = max(1, dialect.max_params // 3)
+        return [
+            (_insert_keys_sql(dialect, len(chunk)), [value for row in chunk for value in row])
+            for chunk in ([rows] if len(rows) <= per_statement else _chunks(rows, per_statement))
+        ]
 
     def add(self, entity: Customer) -> None:
         """Insert the customer's row and its search keys as one write, all or none: a failed key insert leaves
-        no row behind, and the unit of work goes on as if ``add`` had not been called."""
+        no row behind, and the unit of work goes on as if ``add`` had not been called.
+
+        A session with ``execute_each`` (PostgreSQL's) is sent the row and the keys (one multi-row ``INSERT``) as
+        one write: one savepoint, one round trip. SQLite's statements cost no round trip and a failed one is undone
+        alone, the transaction going on; there, and on a session without ``execute_each``, the keys follow the
+        row, and a failure of theirs takes the row out again before the error goes on (cheaper than a savepoint
+        around both)."""
         checked = self._checked(entity)
         key = str(checked.id)
+        session = self._session()
         row = (self._sql(insert_sql(CUSTOMERS)), self._row(checked, _version(checked)))
-        undo = [self._drop_keys(key), (self._sql("DELETE FROM customers WHERE id = ?"), (key,))]
-        self._write_together([row, *self._insert_keys(checked)], undo)
+        keys = key_rows([checked])
+        each = getattr(session, "execute_each", None)
+        if not keys:
+            session.execute(*row)
+        elif each is not None and session.dialect.name != "sqlite":
+            each([row, *self._insert_keys(keys)])
+        else:
+            session.execute(*row)
+            try:
+                session.execute_many(self._sql(INSERT_KEY), keys)
+            except BaseException:
+                self._undo_add(key)
+                raise
+
+    def _undo_add(self, key: str) -> None:
+        session = self._session()
+        session.execute(self._sql("DELETE FROM customer_keys WHERE customer_id = ?"), (key,))
+        session.execute(self._sql("DELETE FROM customers WHERE id = ?"), (key,))
 
     def add_prepared(self, prepared: Sequence[PreparedCustomer]) -> int:
         """Add customers by the rows :func:`prepare_customer` built for them: the same rows ``add_many`` would
@@ -553,6 +550,13 @@ class SqlActivityRepository(SqlRepository[ActivityEvent, ActivityId]):
             self._sql("SELECT {doc_out} FROM activity WHERE {doc_out} LIKE ? ESCAPE '\\' ORDER BY id"), (pattern,)
         )
         return [e for e in self._load(rows) if e.event == name and holds_value(e.properties, wanted)]
+
+
+@lru_cache(maxsize=64)
+def _insert_keys_sql(dialect: Dialect, rows: int) -> str:
+    """The ``INSERT`` of ``rows`` search keys in one statement, rendered for ``dialect``."""
+    values = ", ".join(["(?, ?, ?)"] * rows)
+    return dialect.render(f"INSERT INTO customer_keys (field, value, customer_id) VALUES {values}")
 
 
 def _email_lock_key(term: str) -> int:
