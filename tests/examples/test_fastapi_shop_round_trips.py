@@ -28,12 +28,12 @@ from fastapi_shop.app import Settings, create_app  # noqa: E402
 from custdata.aio import AsyncRecordingNotifier  # noqa: E402
 from custdata.notify import WebhookNotifier  # noqa: E402
 
-#: Round trips of one registration: the address's lock (with BEGIN), the customer and its search keys (one write),
+#: Round trips of one registration: the address's lock (with BEGIN), the customer and its search keys (one statement),
 #: the look-up of the address, the sign-in mail's outbox entry and its event (one statement), COMMIT.
 REGISTRATION = 5
-#: Statements of one registration: BEGIN, the lock; SAVEPOINT, the customer, its keys (one multi-row INSERT); the
+#: Statements of one registration: BEGIN, the lock; SAVEPOINT, the customer with its keys (one statement); the
 #: look-up; RELEASE, SAVEPOINT, the outbox entry with its event; COMMIT.
-REGISTRATION_STATEMENTS = 10
+REGISTRATION_STATEMENTS = 9
 #: Round trips of one order: the customer, the order (with BEGIN), what the order makes obsolete (pending cart
 #: reminders, in the timers and the outbox at once), the confirmation's outbox entry and its event (together), the
 #: re-engagement timer (moved forward in one statement), COMMIT.

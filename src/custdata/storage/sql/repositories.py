@@ -316,6 +316,8 @@ class SqlCustomerRepository(SqlRepository[Customer, CustomerId]):
         each = getattr(session, "execute_each", None)
         if not keys:
             session.execute(*row)
+        elif session.dialect.name == "postgresql" and len(keys) <= session.dialect.max_params // 2 - 100:
+            session.execute(*_with_keys(session.dialect, row, keys))
         elif each is not None and session.dialect.name != "sqlite":
             each([row, *self._insert_keys(keys)])
         else:
@@ -550,6 +552,27 @@ class SqlActivityRepository(SqlRepository[ActivityEvent, ActivityId]):
             self._sql("SELECT {doc_out} FROM activity WHERE {doc_out} LIKE ? ESCAPE '\\' ORDER BY id"), (pattern,)
         )
         return [e for e in self._load(rows) if e.event == name and holds_value(e.properties, wanted)]
+
+
+def _with_keys(
+    dialect: Dialect, row: tuple[str, Sequence[Any]], keys: list[tuple[str, str, str]]
+) -> tuple[str, list[Any]]:
+    """One statement inserting a customer's row and its search keys (PostgreSQL): the keys take the customer's id
+    from the row's ``RETURNING``, so they go in with the row or not at all."""
+    sql, params = row
+    return _with_keys_sql(dialect, sql, len(keys)), [
+        *params,
+        *(value for field, value, _ in keys for value in (field, value)),
+    ]
+
+
+@lru_cache(maxsize=64)
+def _with_keys_sql(dialect: Dialect, insert: str, keys: int) -> str:
+    values = ", ".join(["(?, ?)"] * keys)
+    return dialect.render(
+        f"WITH customer AS ({insert} RETURNING id) INSERT INTO customer_keys (field, value, customer_id) "
+        f"SELECT k.field, k.value, customer.id FROM customer, (VALUES {values}) AS k (field, value)"
+    )
 
 
 @lru_cache(maxsize=64)
