@@ -303,11 +303,12 @@ class SqlCustomerRepository(SqlRepository[Customer, CustomerId]):
         """Insert the customer's row and its search keys as one write, all or none: a failed key insert leaves
         no row behind, and the unit of work goes on as if ``add`` had not been called.
 
-        A session with ``execute_each`` (PostgreSQL's) is sent the row and the keys (one multi-row ``INSERT``) as
-        one write: one savepoint, one round trip. SQLite's statements cost no round trip and a failed one is undone
-        alone, the transaction going on; there, and on a session without ``execute_each``, the keys follow the
-        row, and a failure of theirs takes the row out again before the error goes on (cheaper than a savepoint
-        around both)."""
+        On PostgreSQL the row and the keys are one statement (the keys take the customer's id from the row's
+        ``RETURNING``). Another session with ``execute_each`` is sent the row and the keys (one multi-row
+        ``INSERT``) as one write. SQLite's statements cost no round trip and a failed one is undone alone, the
+        transaction going on; there, and on a session without ``execute_each``, the keys follow the row, and a
+        failure of theirs takes the row out again before the error goes on (cheaper than a savepoint around
+        both)."""
         checked = self._checked(entity)
         key = str(checked.id)
         session = self._session()
