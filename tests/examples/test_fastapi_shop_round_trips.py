@@ -1,9 +1,10 @@
 """How many times the example service waits on PostgreSQL per request (one registration and one order) and per
-round of its dispatcher that finds nothing to send, counted at psycopg's async connection (each statement outside
-a pipeline is one wait; a pipeline, whatever it holds, is one).
+round of its dispatcher, counted at psycopg's async connection (each statement outside a pipeline is one wait; a
+pipeline, whatever it holds, is one), and how many statements it sends (each statement in a pipeline counts, and
+each row of an ``executemany``).
 
-The bounds are what the service reaches; a change that adds a round trip to any of them fails here. A request's
-count holds its own statements only (the dispatcher and the timer sweep run in tasks of their own)."""
+The bounds are what the service reaches; a change that adds a round trip or a statement to any of them fails here.
+A request's count holds its own statements only (the dispatcher and the timer sweep run in tasks of their own)."""
 
 from __future__ import annotations
 
@@ -27,22 +28,32 @@ from fastapi_shop.app import Settings, create_app  # noqa: E402
 from custdata.aio import AsyncRecordingNotifier  # noqa: E402
 from custdata.notify import WebhookNotifier  # noqa: E402
 
-#: Round trips of one registration: the address's lock (with BEGIN), the customer, its search keys, the look-up
-#: of the address, the sign-in mail's outbox entry and its event (together), COMMIT.
-REGISTRATION = 6
+#: Round trips of one registration: the address's lock (with BEGIN), the customer and its search keys (one statement),
+#: the look-up of the address, the sign-in mail's outbox entry and its event (one statement), COMMIT.
+REGISTRATION = 5
+#: Statements of one registration: BEGIN, the lock; SAVEPOINT, the customer with its keys (one statement); the
+#: look-up; RELEASE, SAVEPOINT, the outbox entry with its event; COMMIT.
+REGISTRATION_STATEMENTS = 9
 #: Round trips of one order: the customer, the order (with BEGIN), what the order makes obsolete (pending cart
 #: reminders, in the timers and the outbox at once), the confirmation's outbox entry and its event (together), the
 #: re-engagement timer (moved forward in one statement), COMMIT.
 ORDER = 6
+#: Statements of one order: the customer; BEGIN, the order; the look at what it makes obsolete; SAVEPOINT, the
+#: confirmation's outbox entry with its event; RELEASE, SAVEPOINT, the timer; COMMIT.
+ORDER_STATEMENTS = 10
 
 _COUNTING: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("round_trips", default=None)
+_STATEMENTS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("statements", default=None)
 _IN_PIPELINE: contextvars.ContextVar[bool] = contextvars.ContextVar("in_pipeline", default=False)
 
 
-def _note(what: str) -> None:
+def _note(what: str, statements: int = 1) -> None:
     log = _COUNTING.get()
     if log is not None and not _IN_PIPELINE.get():
         log.append(what)
+    sent = _STATEMENTS.get()
+    if sent is not None:
+        sent.extend([what] * statements)
 
 
 @pytest.fixture
@@ -57,9 +68,10 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> None:
         _note(str(query))
         return await execute(self, query, *args, **kwargs)
 
-    async def counted_executemany(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
-        _note(f"executemany {query}")
-        return await executemany(self, query, *args, **kwargs)
+    async def counted_executemany(self: Any, query: Any, params_seq: Any, *args: Any, **kwargs: Any) -> Any:
+        rows = list(params_seq)
+        _note(f"executemany {query}", len(rows))  # one statement a row (in a pipeline, as outside one)
+        return await executemany(self, query, rows, *args, **kwargs)
 
     def counted_command(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
         _note(f"command {query!r}")
@@ -67,7 +79,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> None:
 
     @contextlib.asynccontextmanager
     async def counted_pipeline(self: Any, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        _note("pipeline")
+        _note("pipeline", 0)
         inside = _IN_PIPELINE.set(True)
         try:
             async with pipeline(self, *args, **kwargs) as opened:
@@ -81,14 +93,23 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(psycopg.AsyncConnection, "_exec_command", counted_command)
 
 
+class Counted(list[str]):
+    """The round trips of a span (one entry each), with the statements sent in it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.statements: list[str] = []
+
+
 @contextlib.contextmanager
-def counting() -> Iterator[list[str]]:
-    log: list[str] = []
-    token = _COUNTING.set(log)
+def counting() -> Iterator[Counted]:
+    log = Counted()
+    token, sent = _COUNTING.set(log), _STATEMENTS.set(log.statements)
     try:
         yield log
     finally:
         _COUNTING.reset(token)
+        _STATEMENTS.reset(sent)
 
 
 LINE = {"sku": "MUG-1", "product_name": "Mug", "quantity": 2, "unit_price": "9.50"}
@@ -96,7 +117,7 @@ LINE = {"sku": "MUG-1", "product_name": "Mug", "quantity": 2, "unit_price": "9.5
 
 def test_a_registration_and_an_order_wait_on_postgresql_no_more_than_pinned(pg_url: str, counted: None) -> None:
     url = f"{pg_url}{'&' if '?' in pg_url else '?'}schema=t_{uuid.uuid4().hex[:16]}"
-    measured: dict[str, list[list[str]]] = {"register": [], "order": []}
+    measured: dict[str, list[Counted]] = {"register": [], "order": []}
 
     async def main() -> None:
         notifier = AsyncRecordingNotifier()
@@ -131,8 +152,10 @@ def test_a_registration_and_an_order_wait_on_postgresql_no_more_than_pinned(pg_u
     asyncio.run(main())
     for log in measured["register"][1:]:
         assert 0 < len(log) <= REGISTRATION, log
+        assert 0 < len(log.statements) <= REGISTRATION_STATEMENTS, log.statements
     for log in measured["order"][1:]:
         assert 0 < len(log) <= ORDER, log
+        assert 0 < len(log.statements) <= ORDER_STATEMENTS, log.statements
 
 
 async def sign_in_token(notifier: AsyncRecordingNotifier, email: str) -> str:
@@ -152,9 +175,11 @@ async def sent(notifier: AsyncRecordingNotifier, key_part: str) -> None:
     raise AssertionError(f"no message with {key_part!r} was sent")
 
 
-#: Round trips of one round of the service's dispatcher that finds nothing to send: the lease (with BEGIN), its
-#: COMMIT, and the look at what waits (the pending entries, timers and dead letters in one statement).
-IDLE_ROUND = 3
+#: Round trips of one round of the service's dispatcher that finds nothing to send: the lease (one statement, its
+#: own transaction), and the look at what waits (the pending entries, timers and dead letters in one statement).
+IDLE_ROUND = 2
+#: Statements of an idle round: the lease, the look at what waits.
+IDLE_ROUND_STATEMENTS = 2
 
 
 def test_an_idle_round_of_the_dispatcher_waits_on_postgresql_no_more_than_pinned(pg_url: str, counted: None) -> None:
@@ -162,7 +187,7 @@ def test_an_idle_round_of_the_dispatcher_waits_on_postgresql_no_more_than_pinned
 
     url = f"{pg_url}{'&' if '?' in pg_url else '?'}schema=t_{uuid.uuid4().hex[:16]}"
 
-    async def main() -> list[list[str]]:
+    async def main() -> list[Counted]:
         store = await open_async_store(url)
         try:
             dispatcher = AsyncDispatcher(store, AsyncRecordingNotifier())
@@ -178,13 +203,17 @@ def test_an_idle_round_of_the_dispatcher_waits_on_postgresql_no_more_than_pinned
 
     for log in asyncio.run(main())[1:]:
         assert 0 < len(log) <= IDLE_ROUND, log
+        assert 0 < len(log.statements) <= IDLE_ROUND_STATEMENTS, log.statements
 
 
-#: Round trips of one round of the service's dispatcher that sends one mail: the lease (with BEGIN, returning the
-#: leased entry), its COMMIT; the entry, its customer and its event read again in one statement; the settle and the
-#: event's update (with BEGIN), COMMIT; the look at what waits (the pending entries, timers and dead letters in one
-#: statement).
-ROUND_WITH_ONE_MAIL = 6
+#: Round trips of one round of the service's dispatcher that sends one mail: the lease (one statement, its own
+#: transaction, returning the leased entry); the entry, its customer and its event read again in one statement; the
+#: settle and the event's update (one statement, with BEGIN), COMMIT; the look at what waits (the pending entries,
+#: timers and dead letters in one statement).
+ROUND_WITH_ONE_MAIL = 5
+#: Statements of that round: the lease; the read; BEGIN, the settle with the event's update, COMMIT; the look at
+#: what waits.
+ROUND_WITH_ONE_MAIL_STATEMENTS = 6
 
 
 def test_a_round_that_sends_one_mail_waits_on_postgresql_no_more_than_pinned(pg_url: str, counted: None) -> None:
@@ -213,7 +242,7 @@ def test_a_round_that_sends_one_mail_waits_on_postgresql_no_more_than_pinned(pg_
         assert enqueue(uow, mail, customer_id="cus_1", now=start) is not None
         uow.commit()
 
-    async def main() -> list[list[str]]:
+    async def main() -> list[Counted]:
         store = await open_async_store(url)
         notifier = AsyncRecordingNotifier()
         try:
@@ -233,3 +262,4 @@ def test_a_round_that_sends_one_mail_waits_on_postgresql_no_more_than_pinned(pg_
 
     for log in asyncio.run(main())[1:]:
         assert 0 < len(log) <= ROUND_WITH_ONE_MAIL, log
+        assert 0 < len(log.statements) <= ROUND_WITH_ONE_MAIL_STATEMENTS, log.statements

@@ -8,7 +8,9 @@ the port's plain operations, on the memory store, a SQLite file and PostgreSQL:
   ``outbox.get``, ``customers.get`` and ``communications.get``;
 - ``settle_with_event`` (a send's result and its event written at once) against ``settle`` and ``update``;
 - ``add_with_event`` (an entry and its event added at once) against the two ``add``;
-- a lease that returns its rows against the update and the read it replaces.
+- a lease that returns its rows against the update and the read it replaces;
+- ``lease_and_commit`` (a lease committed at once, on its own when nothing was written before it) against
+  ``lease`` and ``commit``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from custdata.storage.outbox.ports import (
     ReschedulesTimers,
     add_with_event,
     cancellable,
+    lease_and_commit,
     outbox_unit_of_work,
     read_before_sending,
     reschedule,
@@ -323,6 +326,62 @@ def test_a_lease_returning_its_rows_leases_what_an_update_and_a_read_lease(
         shapes[side] = [(e.available_at, e.attempts, e.lease_expires_at, e.message) for e in leased]
     assert len(shapes["returning"]) == sum(1 for a in available if a <= hours)
     assert [s[:3] for s in shapes["returning"]] == [s[:3] for s in shapes["plain"]]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    available=st.lists(st.integers(-3, 3), min_size=1, max_size=6),
+    hours=st.integers(0, 2),
+    written_before=st.booleans(),
+)
+def test_lease_and_commit_leases_and_commits_what_lease_and_commit_do(
+    store: Store, available: list[int], hours: int, written_before: bool
+) -> None:
+    """The same entries leased and stored the same way, and committed: with a write before the lease (committed
+    with it) and without one (the lease alone, on PostgreSQL one statement outside a transaction); a rollback
+    afterwards undoes nothing."""
+    run = uuid.uuid4().hex[:8]
+    shapes: dict[str, list[Any]] = {}
+    for side in ("together", "apart"):
+        customer = f"cus_{run}{side}"
+        with outbox_unit_of_work(store) as uow:
+            for i, hours_ahead in enumerate(available):
+                uow.outbox.add(
+                    OutboxEntry(
+                        id=f"com_{run}{side[0]}{i:04d}",
+                        idempotency_key=f"{run}:{side}:{i}",
+                        customer_id=customer,
+                        topic=Topic.ORDER_PACKED,
+                        channel=Channel.EMAIL,
+                        created_at=T0 - timedelta(hours=5),
+                        available_at=T0 + timedelta(hours=hours_ahead),
+                        message=message(f"{run}:{side}:{i}", Topic.ORDER_PACKED),
+                    )
+                )
+            uow.commit()
+        with outbox_unit_of_work(store) as uow:
+            if written_before:
+                uow.customers.add(Customer(id=CustomerId(customer), created_at=T0))
+            now = T0 + timedelta(hours=hours)
+            owner, duration = f"{run}:{side}", timedelta(days=30)
+            if side == "together":
+                leased = lease_and_commit(uow, owner, now=now, limit=100, duration=duration)
+            else:
+                leased = uow.outbox.lease(owner, now=now, limit=100, duration=duration)
+                uow.commit()
+            uow.rollback()  # committed already: nothing to undo
+        assert [(e.available_at, str(e.id)) for e in leased] == sorted((e.available_at, str(e.id)) for e in leased)
+        with outbox_unit_of_work(store) as uow:
+            assert [e for e in uow.outbox.for_customer(customer) if e.lease_owner] == sorted(
+                leased, key=lambda e: str(e.id)
+            )
+            assert (customer in uow.customers.get_many([customer])) == written_before
+            # what was not leased must not be ready in a later example
+            uow.outbox.cancel(customer_id=customer, topics=[Topic.ORDER_PACKED], now=T0, reason="example over")
+            uow.commit()
+        shapes[side] = [(e.available_at, e.attempts, e.lease_expires_at, str(e.id)[-4:]) for e in leased]
+    assert len(shapes["together"]) == sum(1 for a in available if a <= hours)
+    assert shapes["together"] == shapes["apart"]
 
 
 def reference_settle_with_event(uow: Any, entry_id: str, owner: str, event: Any, **options: Any) -> tuple[bool, bool]:

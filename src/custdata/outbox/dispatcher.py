@@ -57,6 +57,7 @@ from custdata.storage.merges import resolve
 from custdata.storage.outbox.model import OutboxEntry, OutboxState
 from custdata.storage.outbox.ports import (
     OutboxUnitOfWork,
+    lease_and_commit,
     outbox_unit_of_work,
     read_before_sending,
     settle_with_event,
@@ -208,8 +209,7 @@ class DispatchRules:
 
     def lease_batch(self, uow: OutboxUnitOfWork) -> list[OutboxEntry]:
         """Lease one batch of ready entries in ``uow`` and commit."""
-        batch = uow.outbox.lease(self.owner, now=self._clock(), limit=self.batch_size, duration=self.lease)
-        uow.commit()
+        batch = lease_and_commit(uow, self.owner, now=self._clock(), limit=self.batch_size, duration=self.lease)
         if batch:
             log_event(_log, "outbox.leased", owner=self.owner, count=len(batch))
         return batch

@@ -134,6 +134,22 @@ class PostgresSession:
         self._write(lambda cur: cur.execute(sql, safe), rows)
         return rows
 
+    def execute_committed(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        if self._writing:  # it joins the unit of work's transaction, committed with it
+            rows = self.execute_returning(sql, params)
+            self.commit()
+            return rows
+        conn = self._usable()
+        safe = _safe_params(sql, params)
+        try:  # the connection is in autocommit mode: the statement is a transaction of its own
+            cursor = conn.execute(sql, safe)
+            try:
+                return cursor.fetchall()
+            finally:
+                cursor.close()
+        except (psycopg.Error, UnicodeEncodeError) as exc:
+            raise self._failed(exc) from cause(exc)
+
     def execute_each(self, statements: Sequence[tuple[str, Params]]) -> list[int]:
         safe = [(sql, _safe_params(sql, params)) for sql, params in statements]
         cursors: list[psycopg.Cursor[Any]] = []

@@ -278,6 +278,22 @@ def add_with_event(uow: OutboxUnitOfWork, entry: OutboxEntry, event: Communicati
     return True
 
 
+def lease_and_commit(
+    uow: OutboxUnitOfWork, owner: str, *, now: datetime, limit: int, duration: timedelta
+) -> list[OutboxEntry]:
+    """``outbox.lease`` a batch for ``owner`` and commit ``uow``: the leased entries. An outbox with its own
+    ``lease_and_commit`` (the SQL stores') may lease in one statement committed on its own when the unit of work
+    has written nothing yet (no ``BEGIN`` and ``COMMIT`` on PostgreSQL); any other is asked with ``lease`` and
+    ``commit``."""
+    own = getattr(uow.outbox, "lease_and_commit", None)
+    if own is not None:
+        found: list[OutboxEntry] = own(owner, now=now, limit=limit, duration=duration)
+        return found
+    batch = uow.outbox.lease(owner, now=now, limit=limit, duration=duration)
+    uow.commit()
+    return batch
+
+
 def settle_with_event(
     uow: OutboxUnitOfWork,
     entry_id: str,
@@ -366,6 +382,7 @@ __all__ = [
     "TimerRepository",
     "cancellable",
     "has_outbox",
+    "lease_and_commit",
     "outbox_unit_of_work",
     "read_before_sending",
     "reschedule",

@@ -229,6 +229,8 @@ class SqlOutboxRepository:
         if str(checked.id) != str(e.id):
             raise ValidationError.single("event", "must have the entry's id")
         session = self._session()
+        if session.dialect.name == "postgresql":
+            return self._add_with_event_in_one_statement(session, e, checked)
         each = getattr(session, "execute_each", None)
         if each is None:
             if not self.add(e):
@@ -248,6 +250,25 @@ class SqlOutboxRepository:
         # the key is taken by an entry whose event is gone: the event just written goes again
         session.execute(self._sql(f"DELETE FROM {COMMUNICATIONS.name} WHERE id = ?"), (str(checked.id),))
         return False
+
+    def _add_with_event_in_one_statement(self, session: SqlSession, e: OutboxEntry, event: CommunicationEvent) -> bool:
+        """:meth:`add_with_event` on PostgreSQL: one statement inserts the entry and, when the entry went in (its
+        idempotency key was free), the event; a failure of either undoes both."""
+        head, _, values = insert_sql(COMMUNICATIONS).partition(" VALUES (")
+        sql = self._sql(
+            f"WITH added AS ({_INSERT} RETURNING 1) {head} SELECT {values[:-1]} WHERE EXISTS (SELECT 1 FROM added)"
+        )
+        from custdata.storage._pg_values import _safe_params  # here: that module imports this one's package
+
+        # the session checks the statement's first document (the message); the event's is checked here
+        event_row = _safe_params(self._sql(insert_sql(COMMUNICATIONS)), _event_row(event))
+        try:
+            added = session.execute(sql, (*_entry_row(e), *event_row))
+        except IntegrityError:
+            if self.find(e.idempotency_key) is None:
+                raise
+            return False
+        return added == 1
 
     def get(self, entry_id: str) -> OutboxEntry:
         key = _args.text("entry_id", entry_id)
@@ -289,27 +310,45 @@ class SqlOutboxRepository:
         found = self._rows("WHERE idempotency_key = ?", [idempotency_key])
         return found[0] if found else None
 
-    def lease(self, owner: str, *, now: datetime, limit: int, duration: timedelta) -> list[OutboxEntry]:
+    def _leasing(self, owner: str, now: datetime, limit: int, duration: timedelta) -> tuple[str, tuple[Any, ...]]:
+        """The lease's ``UPDATE`` (a template, without ``RETURNING``) and its parameters, the lease token third."""
         who = _args.text("owner", owner, 128)
         at = micros(_args.moment("now", now))
         size = check_limit(limit)
         until = at + _args.duration("duration", duration) // timedelta(microseconds=1)
-        session = self._session()
-        skip = " FOR UPDATE SKIP LOCKED" if session.dialect.name == "postgresql" else ""
+        skip = " FOR UPDATE SKIP LOCKED" if self._session().dialect.name == "postgresql" else ""
         token = os.urandom(12).hex()
         update = (
             "UPDATE outbox SET lease_owner = ?, lease_us = ?, lease_token = ?, attempts = attempts + 1, "
             "updated_us = ? WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND available_us <= ? "
             f"AND (lease_us IS NULL OR lease_us <= ?) ORDER BY available_us, id LIMIT ?{skip})"
         )
-        params = (who, until, token, at, at, at, size)
+        return update, (who, until, token, at, at, at, size)
+
+    def lease(self, owner: str, *, now: datetime, limit: int, duration: timedelta) -> list[OutboxEntry]:
+        update, params = self._leasing(owner, now, limit, duration)
+        session = self._session()
         returning = getattr(session, "execute_returning", None)
         if returning is not None:  # the write and the read of what it leased in one statement
             found = _load_entries(returning(self._sql(f"{update} RETURNING {_COLUMNS}, {{message_out}}"), params))
         elif session.execute(self._sql(update), params) == 0:
             return []
         else:
-            found = self._rows("WHERE state = 'pending' AND lease_token = ?", [token])
+            found = self._rows("WHERE state = 'pending' AND lease_token = ?", [params[2]])
+        return sorted(found, key=lambda e: (e.available_at, str(e.id)))
+
+    def lease_and_commit(self, owner: str, *, now: datetime, limit: int, duration: timedelta) -> list[OutboxEntry]:
+        """:func:`custdata.storage.outbox.ports.lease_and_commit`: on a session with ``execute_committed``
+        (PostgreSQL's), a unit of work that has written nothing leases in one statement that is its own
+        transaction, without ``BEGIN`` and ``COMMIT``."""
+        session = self._session()
+        committed = getattr(session, "execute_committed", None)
+        if committed is None:
+            found = self.lease(owner, now=now, limit=limit, duration=duration)
+            session.commit()
+            return found
+        update, params = self._leasing(owner, now, limit, duration)
+        found = _load_entries(committed(self._sql(f"{update} RETURNING {_COLUMNS}, {{message_out}}"), params))
         return sorted(found, key=lambda e: (e.available_at, str(e.id)))
 
     def settle(
@@ -356,7 +395,16 @@ class SqlOutboxRepository:
         params = (*row, settling[1][6], settling[1][0], settling[1][5])
         session = self._session()
         each = getattr(session, "execute_each", None)
-        if each is not None:
+        returning = getattr(session, "execute_returning", None)
+        if session.dialect.name == "postgresql" and returning is not None:
+            # one statement: the event's update sees the settle through the settle's own result
+            both = self._sql(
+                f"WITH settled AS ({settling[0]} RETURNING 1), written AS ({update_sql(COMMUNICATIONS)} "
+                "AND EXISTS (SELECT 1 FROM settled) RETURNING 1) "
+                "SELECT (SELECT count(*) FROM settled), (SELECT count(*) FROM written)"
+            )
+            settled, written = returning(both, (*settling[1], *row))[0]
+        elif each is not None:
             settled, written = each([settling, (update, params)])
         else:
             settled = session.execute(*settling)

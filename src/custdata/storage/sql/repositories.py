@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import lru_cache
 from itertools import islice
 from typing import Any, Generic, TypeVar
 
@@ -50,7 +51,7 @@ from custdata.storage.records import (
     prefix_range,
     storable,
 )
-from custdata.storage.sql.schema import SQLITE
+from custdata.storage.sql.schema import SQLITE, Dialect
 from custdata.storage.sql.session import SqlSession
 from custdata.storage.sql.tables import (
     INSERT_KEY,
@@ -288,6 +289,51 @@ class SqlCustomerRepository(SqlRepository[Customer, CustomerId]):
     def _after_insert(self, entities: list[Customer]) -> None:
         self._session().execute_many(self._sql(INSERT_KEY), key_rows(entities))
 
+    def _insert_keys(self, rows: list[tuple[str, str, str]]) -> list[tuple[str, Sequence[Any]]]:
+        """The statements inserting these search keys: as few multi-row ``INSERT`` statements as the dialect's
+        parameter limit allows (one for any customer but one with hundreds of keys)."""
+        dialect = self._session().dialect
+        per_statement = max(1, dialect.max_params // 3)
+        return [
+            (_insert_keys_sql(dialect, len(chunk)), [value for row in chunk for value in row])
+            for chunk in ([rows] if len(rows) <= per_statement else _chunks(rows, per_statement))
+        ]
+
+    def add(self, entity: Customer) -> None:
+        """Insert the customer's row and its search keys as one write, all or none: a failed key insert leaves
+        no row behind, and the unit of work goes on as if ``add`` had not been called.
+
+        On PostgreSQL the row and the keys are one statement (the keys take the customer's id from the row's
+        ``RETURNING``). Another session with ``execute_each`` is sent the row and the keys (one multi-row
+        ``INSERT``) as one write. SQLite's statements cost no round trip and a failed one is undone alone, the
+        transaction going on; there, and on a session without ``execute_each``, the keys follow the row, and a
+        failure of theirs takes the row out again before the error goes on (cheaper than a savepoint around
+        both)."""
+        checked = self._checked(entity)
+        key = str(checked.id)
+        session = self._session()
+        row = (self._sql(insert_sql(CUSTOMERS)), self._row(checked, _version(checked)))
+        keys = key_rows([checked])
+        each = getattr(session, "execute_each", None)
+        if not keys:
+            session.execute(*row)
+        elif session.dialect.name == "postgresql" and len(keys) <= session.dialect.max_params // 2 - 100:
+            session.execute(*_with_keys(session.dialect, row, keys))
+        elif each is not None and session.dialect.name != "sqlite":
+            each([row, *self._insert_keys(keys)])
+        else:
+            session.execute(*row)
+            try:
+                session.execute_many(self._sql(INSERT_KEY), keys)
+            except BaseException:
+                self._undo_add(key)
+                raise
+
+    def _undo_add(self, key: str) -> None:
+        session = self._session()
+        session.execute(self._sql("DELETE FROM customer_keys WHERE customer_id = ?"), (key,))
+        session.execute(self._sql("DELETE FROM customers WHERE id = ?"), (key,))
+
     def add_prepared(self, prepared: Sequence[PreparedCustomer]) -> int:
         """Add customers by the rows :func:`prepare_customer` built for them: the same rows ``add_many`` would
         write, in one statement for the table and one for the search keys."""
@@ -512,6 +558,34 @@ class SqlActivityRepository(SqlRepository[ActivityEvent, ActivityId]):
             self._sql("SELECT {doc_out} FROM activity WHERE {doc_out} LIKE ? ESCAPE '\\' ORDER BY id"), (pattern,)
         )
         return [e for e in self._load(rows) if e.event == name and holds_value(e.properties, wanted)]
+
+
+def _with_keys(
+    dialect: Dialect, row: tuple[str, Sequence[Any]], keys: list[tuple[str, str, str]]
+) -> tuple[str, list[Any]]:
+    """One statement inserting a customer's row and its search keys (PostgreSQL): the keys take the customer's id
+    from the row's ``RETURNING``, so they go in with the row or not at all."""
+    sql, params = row
+    return _with_keys_sql(dialect, sql, len(keys)), [
+        *params,
+        *(value for field, value, _ in keys for value in (field, value)),
+    ]
+
+
+@lru_cache(maxsize=64)
+def _with_keys_sql(dialect: Dialect, insert: str, keys: int) -> str:
+    values = ", ".join(["(?, ?)"] * keys)
+    return dialect.render(
+        f"WITH customer AS ({insert} RETURNING id) INSERT INTO customer_keys (field, value, customer_id) "
+        f"SELECT k.field, k.value, customer.id FROM customer, (VALUES {values}) AS k (field, value)"
+    )
+
+
+@lru_cache(maxsize=64)
+def _insert_keys_sql(dialect: Dialect, rows: int) -> str:
+    """The ``INSERT`` of ``rows`` search keys in one statement, rendered for ``dialect``."""
+    values = ", ".join(["(?, ?, ?)"] * rows)
+    return dialect.render(f"INSERT INTO customer_keys (field, value, customer_id) VALUES {values}")
 
 
 def _email_lock_key(term: str) -> int:

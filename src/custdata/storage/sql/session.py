@@ -9,6 +9,11 @@ lost connections and the like, :class:`~custdata.ProgrammingError` for misuse, a
 Reads may run outside a transaction (each statement then sees the latest committed data). The first call to
 ``execute``, ``execute_many`` or ``execute_returning`` starts a write transaction holding the database's write lock until
 ``commit`` or ``rollback``; a writer that cannot get the lock in time gets an OperationalError.
+
+A session may also offer ``execute_committed(sql, params)``: run one writing statement with a ``RETURNING``
+clause, commit it and return its rows. When the unit of work has written nothing yet, the statement runs on its
+own, as its own transaction (one round trip, no ``BEGIN`` or ``COMMIT``); otherwise it joins the open transaction,
+which is then committed. A session without it is asked with ``execute_returning`` and ``commit``.
 """
 
 from __future__ import annotations
