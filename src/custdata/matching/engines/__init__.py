@@ -142,7 +142,10 @@ def find_duplicates(matcher: Matcher, records: Iterable[object], *, blocking: bo
         if blocking:
             session.create("blocks", _sql.blocks_sql(session.dialect, **limits))
             session.drop("keys")
-        session.create("candidates", _sql.pairs_sql(blocking=blocking, window=matcher.window))
+        for name, table_query in _sql.pairs_tables(blocking=blocking, window=matcher.window):
+            session.create(name, table_query)
+        if blocking:
+            session.drop("ranked")
         ((compared,),) = list(session.rows("SELECT count(*) FROM candidates"))
         stats = None
         if blocking:

@@ -201,28 +201,35 @@ FROM (SELECT key, count(*) AS n, {d.numbering} AS b FROM keys GROUP BY key HAVIN
     JOIN keys k ON k.key = s.key"""
 
 
-def pairs_sql(*, blocking: bool, window: int) -> str:
-    """The candidate pairs ``(i, j)``, ``i < j``, exactly those of
-    :func:`~custdata.matching.blocking.candidate_pairs` (or every pair without blocking), from the ``blocks`` of
-    :func:`blocks_sql`. Blocks up to their size limit pair all their records; larger ones pair each record with
-    its ``window`` nearest neighbours ranked by family name, given name, postal code and position, as the Python
-    sort does (strings compare by code point in both engines). Every join is an equality on the block (and on
-    the rank for large blocks), and no block's pairs outnumber its records times the size limit or the window,
-    so the work and the memory grow with the records, never with the square of a block."""
+def pairs_tables(*, blocking: bool, window: int) -> list[tuple[str, str]]:
+    """Tables to create, in order, the last being the candidate pairs ``(i, j)``, ``i < j`` (``candidates``),
+    exactly those of :func:`~custdata.matching.blocking.candidate_pairs` (or every pair without blocking), from the
+    ``blocks`` of :func:`blocks_sql`. Blocks up to their size limit pair all their records; larger ones pair each
+    record with its ``window`` nearest neighbours ranked by family name, given name, postal code and position, as
+    the Python sort does (strings compare by code point in both engines): the members of the larger blocks with
+    their rank (``ranked``) are a table of their own, which the pairs then join twice by an equality on the block
+    and the rank (in one statement the planner computes the ranks on both sides of the join and joins them in
+    the wrong order, ten times slower at a million records). No block's pairs outnumber its records times the size
+    limit or the window, so the work and the memory grow with the records, never with the square of a block."""
     if not blocking:
-        return "SELECT a.pos AS i, b.pos AS j FROM records a JOIN records b ON a.pos < b.pos"
+        return [("candidates", "SELECT a.pos AS i, b.pos AS j FROM records a JOIN records b ON a.pos < b.pos")]
     # each record meets the next ``reach`` of its block by an equality on the rank, never by a range: a range
     # join over one huge block (a common name, an empty-ish key) would pair every two of its records first
     steps = ", ".join(f"({d})" for d in range(1, window + 1))
-    return f"""WITH few AS (
+    return [
+        (
+            "ranked",
+            """SELECT m.b, m.pos, m.reach,
+    row_number() OVER (PARTITION BY m.b ORDER BY r.f_full, r.g_full, r.postal, m.pos) AS rk
+FROM blocks m JOIN records r ON r.pos = m.pos
+WHERE m.n > m.lim""",
+        ),
+        (
+            "candidates",
+            f"""WITH few AS (
     SELECT b, pos FROM blocks WHERE n <= lim
 ), small AS (
     SELECT x.pos AS i, y.pos AS j FROM few x JOIN few y ON y.b = x.b AND x.pos < y.pos
-), ranked AS (
-    SELECT m.b, m.pos, m.reach,
-        row_number() OVER (PARTITION BY m.b ORDER BY r.f_full, r.g_full, r.postal, m.pos) AS rk
-    FROM blocks m JOIN records r ON r.pos = m.pos
-    WHERE m.n > m.lim
 ), steps AS (
     SELECT * FROM (VALUES {steps}) AS t(d)
 ), large AS (
@@ -230,7 +237,9 @@ def pairs_sql(*, blocking: bool, window: int) -> str:
     FROM ranked x CROSS JOIN steps s JOIN ranked y ON y.b = x.b AND y.rk = x.rk + s.d
     WHERE s.d <= x.reach
 )
-SELECT DISTINCT i, j FROM (SELECT i, j FROM small UNION ALL SELECT i, j FROM large) AS p"""
+SELECT DISTINCT i, j FROM (SELECT i, j FROM small UNION ALL SELECT i, j FROM large) AS p""",
+        ),
+    ]
 
 
 def stats_sql() -> str:
