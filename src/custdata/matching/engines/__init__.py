@@ -71,7 +71,8 @@ def open_session(engine: str | DuckDBEngine) -> Session:
 _SPENT: dict[str, tuple[str, ...]] = {
     "email_typos": ("left_emails", "emails"),
     "phone_typos": ("left_tails", "tails"),
-    "crossed": ("candidates", "email_typos", "phone_typos"),
+    "fields": ("candidates", "email_typos", "phone_typos"),
+    "crossed": ("fields",),
     "weighed": ("crossed", "records"),
     "named": ("weighed",),
 }

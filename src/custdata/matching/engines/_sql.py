@@ -282,13 +282,13 @@ def level_tables(
     floor: float | None = None,
 ) -> list[tuple[str, str]]:
     """Tables to create, in order, after :func:`typo_tables` and before :func:`scored_sql`: the levels of every
-    candidate pair with its names also compared crossed, given against family name, where they did not agree
-    (``crossed``), the weights of the three ways to pair the names (``weighed``) and the levels of the names paired
-    the way that weighs most (``named``), as :meth:`Matcher._score` pairs them. Creating each as a table keeps
-    every query small for the planner. Given the ``household`` weights and the ``floor`` of :func:`scored_sql`, a
-    pair that cannot reach it however its names compare (most candidates) is left out of ``crossed`` as soon as
-    its other fields are compared: its names are never compared, crossed nor weighed, and it is never written
-    out."""
+    candidate pair's fields other than the names (``fields``), then, with its ids and guest flags, its names'
+    levels, also compared crossed, given against family name, where they did not agree (``crossed``), the weights
+    of the three ways to pair the names (``weighed``) and the levels of the names paired the way that weighs most
+    (``named``), as :meth:`Matcher._score` pairs them. Creating each as a table keeps every query small for the
+    planner. Given the ``household`` weights and the ``floor`` of :func:`scored_sql`, a pair that cannot reach it
+    however its names compare (most candidates) is left out of ``fields``: its names are never read, compared,
+    crossed nor weighed, and the wide name columns are joined only to the pairs that are left."""
     for field in FIELDS:
         assert set(tables[field]) == {*LEVELS[field], MISSING}
     g, f = tables["given_name"], tables["family_name"]
@@ -303,6 +303,20 @@ def level_tables(
     carried = ",\n    ".join(f"{side}.{column} AS {side}{column}" for side in ("a", "b") for column in _NAME_COLUMNS)
     return [
         (
+            "fields",
+            f"""SELECT * FROM (
+    SELECT c.i, c.j,
+        {_birthday(d)} AS birthday,
+        {_email(d)} AS email,
+        {_phone(d)} AS phone,
+        {_street(d)} AS street,
+        {_locality(d)} AS locality
+    FROM candidates c JOIN records a ON a.pos = c.i JOIN records b ON b.pos = c.j
+        LEFT JOIN email_typos et ON et.i = c.i AND et.j = c.j
+        LEFT JOIN phone_typos pt ON pt.i = c.i AND pt.j = c.j
+) AS l{kept}""",
+        ),
+        (
             "crossed",
             f"""SELECT n.i, n.j, n.left_id, n.right_id, n.left_guest, n.right_guest, n.g0, n.f0,
     n.birthday, n.email, n.phone, n.street, n.locality,
@@ -315,17 +329,10 @@ FROM (
         {_given(d, "l.ag_", "l.bg_")} AS g0,
         {_family(d, "l.af_", "l.bf_")} AS f0
     FROM (
-        SELECT c.i, c.j, a.id AS left_id, b.id AS right_id, a.guest AS left_guest, b.guest AS right_guest,
-        {_birthday(d)} AS birthday,
-        {_email(d)} AS email,
-        {_phone(d)} AS phone,
-        {_street(d)} AS street,
-        {_locality(d)} AS locality,
+        SELECT x.*, a.id AS left_id, b.id AS right_id, a.guest AS left_guest, b.guest AS right_guest,
         {carried}
-        FROM candidates c JOIN records a ON a.pos = c.i JOIN records b ON b.pos = c.j
-            LEFT JOIN email_typos et ON et.i = c.i AND et.j = c.j
-            LEFT JOIN phone_typos pt ON pt.i = c.i AND pt.j = c.j
-    ) AS l{kept}
+        FROM fields x JOIN records a ON a.pos = x.i JOIN records b ON b.pos = x.j
+    ) AS l
 ) AS n""",
         ),
         (
