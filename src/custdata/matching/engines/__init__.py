@@ -5,7 +5,8 @@
 default): the same ids, levels, scores, decisions and reasons.
 ``Matcher(engine=DuckDBEngine(memory_limit="512MB"))`` sets DuckDB's memory limit (1 GB by default; what does not
 fit spills to a temporary folder removed afterwards). Records are normalised once in Python, streamed in
-batches into the engine as tables (:mod:`custdata.matching.engines._columns`); the engine generates the
+batches into the engine as tables (:mod:`custdata.matching.engines._columns`; DuckDB loads each batch in a
+thread of its own while the next is normalised); the engine generates the
 candidate pairs from the same blocking keys, computes every field's level and the score in SQL
 (:mod:`custdata.matching.engines._sql`), and streams back only the pairs that reach the review threshold, whose
 explanations are then built as the Python engine builds them.
