@@ -595,3 +595,60 @@ def test_a_prepare_process_setting_that_is_no_boolean_is_refused(duckdb_engine: 
     with pytest.raises(ValidationError) as raised:
         DuckDBEngine(prepare_process="yes")  # type: ignore[arg-type]
     assert raised.value.problems[0].path == "prepare_process"
+
+
+def test_batches_load_in_a_thread_of_their_own_one_at_a_time_and_a_failure_ends_the_run(
+    duckdb_engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB loads each batch in a thread of its own while the next is normalised: never two batches at once,
+    every batch in before the blocking starts, and a batch that fails to load ends the run with its error,
+    leaving no thread or temporary folder behind."""
+    import threading
+    import time
+
+    from custdata.matching.engines import duckdb_engine as module
+
+    monkeypatch.setattr(_columns, "BATCH", 40)
+    records = generate_customers(300, seed=7).records
+    original = module.DuckDBSession.load_tables
+    threads: list[str] = []
+    busy = threading.Lock()
+    loaded: list[int] = []
+
+    def load_tables(self: Any, tables: dict[str, Any]) -> None:
+        assert busy.acquire(blocking=False), "two batches loaded at once"
+        try:
+            if tables["records"].num_rows:  # not the empty batch that makes sure every table exists
+                threads.append(threading.current_thread().name)
+            time.sleep(0.01)  # a slow insert: the next batch is handed over meanwhile
+            original(self, tables)
+            loaded.append(tables["records"].num_rows)
+        finally:
+            busy.release()
+
+    monkeypatch.setattr(module.DuckDBSession, "load_tables", load_tables)
+    expected = Matcher().find_duplicates(records)
+    found = Matcher(engine=duckdb_engine).find_duplicates(records)
+    assert_same(expected, found)
+    assert sum(loaded) == 300
+    assert threads and all(name.startswith("custdata-load") for name in threads)
+
+    def failing(self: Any, tables: dict[str, Any]) -> None:
+        if len(threads) >= 2:
+            raise OSError("disk full")
+        load_tables(self, tables)
+
+    threads.clear()
+    folders: list[str] = []
+    opened = module.DuckDBSession.__init__
+
+    def init(self: Any, *args: Any) -> None:
+        opened(self, *args)
+        folders.append(self.folder)
+
+    monkeypatch.setattr(module.DuckDBSession, "__init__", init)
+    monkeypatch.setattr(module.DuckDBSession, "load_tables", failing)
+    with pytest.raises(OSError, match="disk full"):
+        Matcher(engine=duckdb_engine).find_duplicates(records)
+    assert not any(thread.name.startswith("custdata-load") for thread in threading.enumerate())
+    assert folders and not os.path.exists(folders[0])

@@ -5,7 +5,8 @@
 default): the same ids, levels, scores, decisions and reasons.
 ``Matcher(engine=DuckDBEngine(memory_limit="512MB"))`` sets DuckDB's memory limit (1 GB by default; what does not
 fit spills to a temporary folder removed afterwards). Records are normalised once in Python, streamed in
-batches into the engine as tables (:mod:`custdata.matching.engines._columns`); the engine generates the
+batches into the engine as tables (:mod:`custdata.matching.engines._columns`; DuckDB loads each batch in a
+thread of its own while the next is normalised); the engine generates the
 candidate pairs from the same blocking keys, computes every field's level and the score in SQL
 (:mod:`custdata.matching.engines._sql`), and streams back only the pairs that reach the review threshold, whose
 explanations are then built as the Python engine builds them.
@@ -14,6 +15,7 @@ explanations are then built as the Python engine builds them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
 from custdata.matching.blocking import BlockingStats
@@ -70,10 +72,51 @@ def open_session(engine: str | DuckDBEngine) -> Session:
 _SPENT: dict[str, tuple[str, ...]] = {
     "email_typos": ("left_emails", "emails"),
     "phone_typos": ("left_tails", "tails"),
-    "crossed": ("candidates", "email_typos", "phone_typos"),
+    "fields": ("candidates", "email_typos", "phone_typos"),
+    "crossed": ("fields",),
     "weighed": ("crossed", "records"),
     "named": ("weighed",),
 }
+
+
+class _Loader:
+    """Loads batches into ``session``: in a thread of its own, one batch at a time, when the session loads
+    without holding Python's lock (``loads_in_background``), so that the next batch is normalised meanwhile;
+    otherwise in the caller's thread. A batch is handed over only once the one before it is in, so at most one
+    batch waits beside the one being prepared, and the first failure is raised where the next batch is handed
+    over, or on leaving."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        background = getattr(session, "loads_in_background", False)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="custdata-load") if background else None
+        self._pending: Future[None] | None = None
+
+    def load(self, tables: dict[str, Any]) -> None:
+        if self._pool is None:
+            self._session.load_tables(tables)
+            return
+        self._wait()
+        self._pending = self._pool.submit(self._session.load_tables, tables)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> _Loader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is None:
+            return
+        try:
+            if exc[0] is None:
+                self._wait()
+        finally:
+            # on an error the batch being loaded is let finish (the session is closed after this): the thread
+            # never outlives the run
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def find_duplicates(matcher: Matcher, records: Iterable[object], *, blocking: bool = True) -> MatchResult:
@@ -86,13 +129,14 @@ def find_duplicates(matcher: Matcher, records: Iterable[object], *, blocking: bo
         problems = []
         region = matcher.default_region.upper() if matcher.default_region else None
         worker = getattr(matcher.engine, "prepare_process", None)
-        for item in prepared(records, region, arrow_batch, worker=worker):
-            if isinstance(item, tuple):
-                size, tables = item
-                session.load_tables(tables)
-                count += size
-            else:
-                problems = item
+        with _Loader(session) as loader:
+            for item in prepared(records, region, arrow_batch, worker=worker):
+                if isinstance(item, tuple):
+                    size, tables = item
+                    loader.load(tables)
+                    count += size
+                else:
+                    problems = item
         session.load(Batch())  # an empty batch makes sure every table exists
         problems.extend(repeated_id_problems((int(p), int(f)) for p, f in session.rows(_sql.repeated_ids_sql())))
         raise_problems(problems)
@@ -100,7 +144,10 @@ def find_duplicates(matcher: Matcher, records: Iterable[object], *, blocking: bo
         if blocking:
             session.create("blocks", _sql.blocks_sql(session.dialect, **limits))
             session.drop("keys")
-        session.create("candidates", _sql.pairs_sql(blocking=blocking, window=matcher.window))
+        for name, table_query in _sql.pairs_tables(blocking=blocking, window=matcher.window):
+            session.create(name, table_query)
+        if blocking:
+            session.drop("ranked")
         ((compared,),) = list(session.rows("SELECT count(*) FROM candidates"))
         stats = None
         if blocking:

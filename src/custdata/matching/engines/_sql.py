@@ -201,28 +201,35 @@ FROM (SELECT key, count(*) AS n, {d.numbering} AS b FROM keys GROUP BY key HAVIN
     JOIN keys k ON k.key = s.key"""
 
 
-def pairs_sql(*, blocking: bool, window: int) -> str:
-    """The candidate pairs ``(i, j)``, ``i < j``, exactly those of
-    :func:`~custdata.matching.blocking.candidate_pairs` (or every pair without blocking), from the ``blocks`` of
-    :func:`blocks_sql`. Blocks up to their size limit pair all their records; larger ones pair each record with
-    its ``window`` nearest neighbours ranked by family name, given name, postal code and position, as the Python
-    sort does (strings compare by code point in both engines). Every join is an equality on the block (and on
-    the rank for large blocks), and no block's pairs outnumber its records times the size limit or the window,
-    so the work and the memory grow with the records, never with the square of a block."""
+def pairs_tables(*, blocking: bool, window: int) -> list[tuple[str, str]]:
+    """Tables to create, in order, the last being the candidate pairs ``(i, j)``, ``i < j`` (``candidates``),
+    exactly those of :func:`~custdata.matching.blocking.candidate_pairs` (or every pair without blocking), from the
+    ``blocks`` of :func:`blocks_sql`. Blocks up to their size limit pair all their records; larger ones pair each
+    record with its ``window`` nearest neighbours ranked by family name, given name, postal code and position, as
+    the Python sort does (strings compare by code point in both engines): the members of the larger blocks with
+    their rank (``ranked``) are a table of their own, which the pairs then join twice by an equality on the block
+    and the rank (in one statement the planner computes the ranks on both sides of the join and joins them in
+    the wrong order, ten times slower at a million records). No block's pairs outnumber its records times the size
+    limit or the window, so the work and the memory grow with the records, never with the square of a block."""
     if not blocking:
-        return "SELECT a.pos AS i, b.pos AS j FROM records a JOIN records b ON a.pos < b.pos"
+        return [("candidates", "SELECT a.pos AS i, b.pos AS j FROM records a JOIN records b ON a.pos < b.pos")]
     # each record meets the next ``reach`` of its block by an equality on the rank, never by a range: a range
     # join over one huge block (a common name, an empty-ish key) would pair every two of its records first
     steps = ", ".join(f"({d})" for d in range(1, window + 1))
-    return f"""WITH few AS (
+    return [
+        (
+            "ranked",
+            """SELECT m.b, m.pos, m.reach,
+    row_number() OVER (PARTITION BY m.b ORDER BY r.f_full, r.g_full, r.postal, m.pos) AS rk
+FROM blocks m JOIN records r ON r.pos = m.pos
+WHERE m.n > m.lim""",
+        ),
+        (
+            "candidates",
+            f"""WITH few AS (
     SELECT b, pos FROM blocks WHERE n <= lim
 ), small AS (
     SELECT x.pos AS i, y.pos AS j FROM few x JOIN few y ON y.b = x.b AND x.pos < y.pos
-), ranked AS (
-    SELECT m.b, m.pos, m.reach,
-        row_number() OVER (PARTITION BY m.b ORDER BY r.f_full, r.g_full, r.postal, m.pos) AS rk
-    FROM blocks m JOIN records r ON r.pos = m.pos
-    WHERE m.n > m.lim
 ), steps AS (
     SELECT * FROM (VALUES {steps}) AS t(d)
 ), large AS (
@@ -230,7 +237,9 @@ def pairs_sql(*, blocking: bool, window: int) -> str:
     FROM ranked x CROSS JOIN steps s JOIN ranked y ON y.b = x.b AND y.rk = x.rk + s.d
     WHERE s.d <= x.reach
 )
-SELECT DISTINCT i, j FROM (SELECT i, j FROM small UNION ALL SELECT i, j FROM large) AS p"""
+SELECT DISTINCT i, j FROM (SELECT i, j FROM small UNION ALL SELECT i, j FROM large) AS p""",
+        ),
+    ]
 
 
 def stats_sql() -> str:
@@ -273,13 +282,13 @@ def level_tables(
     floor: float | None = None,
 ) -> list[tuple[str, str]]:
     """Tables to create, in order, after :func:`typo_tables` and before :func:`scored_sql`: the levels of every
-    candidate pair with its names also compared crossed, given against family name, where they did not agree
-    (``crossed``), the weights of the three ways to pair the names (``weighed``) and the levels of the names paired
-    the way that weighs most (``named``), as :meth:`Matcher._score` pairs them. Creating each as a table keeps
-    every query small for the planner. Given the ``household`` weights and the ``floor`` of :func:`scored_sql`, a
-    pair that cannot reach it however its names compare (most candidates) is left out of ``crossed`` as soon as
-    its other fields are compared: its names are never compared, crossed nor weighed, and it is never written
-    out."""
+    candidate pair's fields other than the names (``fields``), then, with its ids and guest flags, its names'
+    levels, also compared crossed, given against family name, where they did not agree (``crossed``), the weights
+    of the three ways to pair the names (``weighed``) and the levels of the names paired the way that weighs most
+    (``named``), as :meth:`Matcher._score` pairs them. Creating each as a table keeps every query small for the
+    planner. Given the ``household`` weights and the ``floor`` of :func:`scored_sql`, a pair that cannot reach it
+    however its names compare (most candidates) is left out of ``fields``: its names are never read, compared,
+    crossed nor weighed, and the wide name columns are joined only to the pairs that are left."""
     for field in FIELDS:
         assert set(tables[field]) == {*LEVELS[field], MISSING}
     g, f = tables["given_name"], tables["family_name"]
@@ -294,6 +303,20 @@ def level_tables(
     carried = ",\n    ".join(f"{side}.{column} AS {side}{column}" for side in ("a", "b") for column in _NAME_COLUMNS)
     return [
         (
+            "fields",
+            f"""SELECT * FROM (
+    SELECT c.i, c.j,
+        {_birthday(d)} AS birthday,
+        {_email(d)} AS email,
+        {_phone(d)} AS phone,
+        {_street(d)} AS street,
+        {_locality(d)} AS locality
+    FROM candidates c JOIN records a ON a.pos = c.i JOIN records b ON b.pos = c.j
+        LEFT JOIN email_typos et ON et.i = c.i AND et.j = c.j
+        LEFT JOIN phone_typos pt ON pt.i = c.i AND pt.j = c.j
+) AS l{kept}""",
+        ),
+        (
             "crossed",
             f"""SELECT n.i, n.j, n.left_id, n.right_id, n.left_guest, n.right_guest, n.g0, n.f0,
     n.birthday, n.email, n.phone, n.street, n.locality,
@@ -306,17 +329,10 @@ FROM (
         {_given(d, "l.ag_", "l.bg_")} AS g0,
         {_family(d, "l.af_", "l.bf_")} AS f0
     FROM (
-        SELECT c.i, c.j, a.id AS left_id, b.id AS right_id, a.guest AS left_guest, b.guest AS right_guest,
-        {_birthday(d)} AS birthday,
-        {_email(d)} AS email,
-        {_phone(d)} AS phone,
-        {_street(d)} AS street,
-        {_locality(d)} AS locality,
+        SELECT x.*, a.id AS left_id, b.id AS right_id, a.guest AS left_guest, b.guest AS right_guest,
         {carried}
-        FROM candidates c JOIN records a ON a.pos = c.i JOIN records b ON b.pos = c.j
-            LEFT JOIN email_typos et ON et.i = c.i AND et.j = c.j
-            LEFT JOIN phone_typos pt ON pt.i = c.i AND pt.j = c.j
-    ) AS l{kept}
+        FROM fields x JOIN records a ON a.pos = x.i JOIN records b ON b.pos = x.j
+    ) AS l
 ) AS n""",
         ),
         (

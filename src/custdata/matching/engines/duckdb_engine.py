@@ -98,6 +98,8 @@ class DuckDBSession:
     """One matching run in its own DuckDB database, in a temporary folder removed by :meth:`close`."""
 
     dialect = _sql.DUCKDB
+    #: DuckDB inserts a batch without holding Python's lock: the run normalises the next batch meanwhile.
+    loads_in_background = True
 
     def __init__(self, settings: DuckDBEngine | None = None) -> None:
         settings = settings or DuckDBEngine()
