@@ -129,7 +129,8 @@ def test_inactive_for_refuses_more_days_than_a_time_span_holds(days: int) -> Non
             ("segments", "--store", "{path}"),
         ]
     ),
-    st.tuples(st.text(max_size=8), st.text(max_size=8)).map(lambda t: f"{t[0]}\x00{t[1]}"),
+    # a path, never an option: text after "p" (argparse reads an argument starting with "-" as an option)
+    st.tuples(st.text(max_size=8), st.text(max_size=8)).map(lambda t: f"p{t[0]}\x00{t[1]}"),
 )
 def test_a_path_with_a_nul_character_gets_a_message_and_a_documented_exit_code(
     shop: str, argv: tuple[str, ...], path: str
