@@ -5,14 +5,11 @@ customer (the order stays pseudonymised, activity scrubbed), schedule no timer a
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import attrs
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -42,28 +39,11 @@ from custdata.outbox.ports import has_outbox
 from custdata.privacy import erase_customer
 from custdata.serialization import to_dict
 from custdata.storage import Page, Store, open_store, walk
-from custdata.storage.sqlite import SQLiteStore
 from custdata.workflows import Shop, Workflows
 
 T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
 SHOP = Shop(name="Example Shop", url="https://shop.example", secret=b"0123456789abcdef")
 ERASED = "the customer's personal data was erased"
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "memory":
-        with open_store("memory://") as opened:
-            yield opened
-    elif request.param == "sqlite":
-        with SQLiteStore(tmp_path / "shop.db") as opened:
-            yield opened
-    else:
-        from custdata.storage.postgres import PostgresStore
-
-        url = request.getfixturevalue("pg_url")
-        with PostgresStore(url, schema=f"a_{uuid.uuid4().hex[:12]}", pool_max_size=4) as opened:
-            yield opened
 
 
 class Clock:

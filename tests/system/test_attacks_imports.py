@@ -5,12 +5,9 @@ address, tracking or note of the erased person comes back."""
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,23 +17,6 @@ from custdata.merge import merge, preview
 from custdata.privacy import erase_customer
 from custdata.serialization import to_json
 from custdata.storage import Store, open_store, walk
-from custdata.storage.sqlite import SQLiteStore
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "memory":
-        with open_store("memory://") as opened:
-            yield opened
-    elif request.param == "sqlite":
-        with SQLiteStore(tmp_path / "shop.db") as opened:
-            yield opened
-    else:
-        from custdata.storage.postgres import PostgresStore
-
-        url = request.getfixturevalue("pg_url")
-        with PostgresStore(url, schema=f"i_{uuid.uuid4().hex[:12]}", pool_max_size=4) as opened:
-            yield opened
 
 
 def shopify_order(number: int, customer: int, tag: str) -> dict[str, Any]:

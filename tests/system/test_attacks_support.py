@@ -3,8 +3,6 @@ order the customer holds now, and nobody writes to an erased customer through th
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
@@ -16,9 +14,8 @@ import pytest
 from custdata import Customer, EmailAddress, ExternalRef, Money, Order, OrderLine, OrderStatus
 from custdata.merge import merge, preview, undo
 from custdata.privacy import erase_customer
-from custdata.storage import Store, open_store, walk
+from custdata.storage import Store, walk
 from custdata.storage.outbox.ports import has_outbox
-from custdata.storage.sqlite import SQLiteStore
 from custdata.support import SupportDesk, SupportError, import_mailbox
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -45,22 +42,6 @@ def order(oid: str, customer_id: str, *, number: str) -> Order:
         status=OrderStatus.PAID,
         external_ref=ExternalRef("shopify", number),
     )
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "memory":
-        with open_store("memory://") as opened:
-            yield opened
-    elif request.param == "sqlite":
-        with SQLiteStore(tmp_path / "shop.db") as opened:
-            yield opened
-    else:
-        from custdata.storage.postgres import PostgresStore
-
-        url = request.getfixturevalue("pg_url")
-        with PostgresStore(url, schema=f"s_{uuid.uuid4().hex[:12]}", pool_max_size=4) as opened:
-            yield opened
 
 
 def receive(store: Store, customer_id: str, text: str, at: Any, **options: Any) -> Any:
